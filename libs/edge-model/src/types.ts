@@ -1,0 +1,56 @@
+/**
+ * Types of the edge model (domain.md, "State kept per edge" and "The transition").
+ * Versions are client-supplied ordering stamps (ms or ns since the epoch) and must be safe integers.
+ */
+
+export type MutationType = 'INSERT' | 'UPDATE' | 'DELETE';
+
+/** Per-property cell: last-write-wins by version. `value === null` means unset or deleted at `version`. */
+export interface PropertyCell {
+  value: unknown;
+  version: number;
+}
+
+/** Stored state of one edge (a unique edge or one multi-edge). Deletes are soft: the row stays. */
+export interface EdgeState {
+  active: boolean;
+  version: number;
+  createdAt: number | null;
+  deletedAt: number | null;
+  properties: Record<string, PropertyCell>;
+}
+
+/** One event as applied by the transition; properties are already cast to the schema types. */
+export interface EdgeEvent {
+  id: string;
+  type: MutationType;
+  version: number;
+  /** Only fields of the schema. For UPDATE, a present key with value null unsets the field. */
+  properties: Record<string, unknown>;
+}
+
+export interface FieldSpec {
+  name: string;
+  nullable: boolean;
+}
+
+/** What the transition needs to know of a table schema. */
+export interface TransitionSchema {
+  fields: readonly FieldSpec[];
+}
+
+export type ChangeStatus = 'CREATED' | 'DELETED' | 'UPDATED' | 'IDLE';
+
+export type Direction = 'OUT' | 'IN';
+export type DirectionType = 'BOTH' | 'OUT' | 'IN';
+
+export interface IndexSpec {
+  name: string;
+  fields: readonly { name: string; order: 'ASC' | 'DESC' }[];
+}
+
+/** The (source, target) an edge counts and indexes under. For multi-edges, from `_source`/`_target`. */
+export interface EdgeEndpoints {
+  source: string | number;
+  target: string | number;
+}
