@@ -54,3 +54,34 @@ export interface EdgeEndpoints {
   source: string | number;
   target: string | number;
 }
+
+/** What derived data (indexes, counts) needs to know of a table (domain.md, "Status and derived data"). */
+export interface TableShape {
+  kind: 'EDGE' | 'MULTI_EDGE';
+  directionType: DirectionType;
+  indexes: readonly IndexSpec[];
+  fields: readonly FieldSpec[];
+}
+
+/** How an edge is addressed: (source, target) for unique edges, `id` for multi-edges (domain.md, "Edges"). */
+export type EdgeKey = { source: string | number; target: string | number } | { id: string | number };
+
+/** One index row: an active edge listed under `start` (source for OUT, target for IN). */
+export interface IndexEntry {
+  index: string;
+  direction: Direction;
+  start: string | number;
+  /** The index fields' values in index order, null when unset. */
+  values: unknown[];
+  source: string | number;
+  target: string | number;
+  /** Multi-edges only. */
+  id?: string | number;
+}
+
+/** A change of the number of active edges under `start` in `direction`. */
+export interface CountDelta {
+  direction: Direction;
+  start: string | number;
+  delta: number;
+}

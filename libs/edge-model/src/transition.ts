@@ -1,0 +1,160 @@
+/**
+ * The transition of domain.md ("The transition"): how one event changes the stored state of one edge.
+ * Pure and dependency-free: the core applies it under the key's lock, and every WAL consumer (replay,
+ * migration, consistency checks) applies it again and must reach the same state.
+ */
+import type { EdgeEvent, EdgeState, FieldSpec, PropertyCell, TransitionSchema } from './types';
+
+/** Why an event was refused. Not retryable: the same event against the same state is refused again. */
+export class TransitionRejectedError extends Error {
+  readonly code = 'NON_NULLABLE_MISSING' as const;
+  readonly retryable = false as const;
+
+  constructor(readonly field: string) {
+    super(`non-nullable field ${field} is missing`);
+    this.name = 'TransitionRejectedError';
+  }
+}
+
+/** domain.md "State kept per edge": no row = version minus infinity, everything null. */
+export function initialState(): EdgeState {
+  return { active: false, version: Number.NEGATIVE_INFINITY, createdAt: null, deletedAt: null, properties: {} };
+}
+
+function hasValue(cell: PropertyCell | undefined): boolean {
+  return cell !== undefined && cell.value !== null && cell.value !== undefined;
+}
+
+/** The event's value for a field, or undefined when the event does not carry the field at all. */
+function eventValue(event: EdgeEvent, field: string): unknown {
+  return Object.prototype.hasOwnProperty.call(event.properties, field) ? event.properties[field] : undefined;
+}
+
+/** domain.md: active = createdAt is not null and (deletedAt is null or createdAt > deletedAt). */
+function isActive(createdAt: number | null, deletedAt: number | null): boolean {
+  return createdAt !== null && (deletedAt === null || createdAt > deletedAt);
+}
+
+function nextProperties(
+  current: Readonly<Record<string, PropertyCell>>,
+  event: EdgeEvent,
+  fields: readonly FieldSpec[],
+): Record<string, PropertyCell> {
+  // Cells of fields the schema no longer lists are carried over untouched: the transition only decides
+  // the schema's fields ("over the schema's fields"), and dropping stored data is not its call.
+  const next: Record<string, PropertyCell> = {};
+  for (const [name, cell] of Object.entries(current)) next[name] = { value: cell.value, version: cell.version };
+
+  const v = event.version;
+  for (const { name } of fields) {
+    const cell = next[name];
+    const value = eventValue(event, name);
+    switch (event.type) {
+      case 'INSERT': {
+        if (value !== undefined && value !== null) {
+          // Newer-or-equal wins so that, at equal versions, the later arrival wins (as for the tie rules).
+          if (cell === undefined || v >= cell.version) next[name] = { value, version: v };
+        } else {
+          // INSERT replaces the whole set: a field it lacks becomes unset at its version, unless the field
+          // holds a newer version or the same version with a value. An explicit null counts as lacking the
+          // field: it leaves the record without that value, and treating it as a write would make
+          // INSERT@v{a:null} vs UPDATE@v{a:1} depend on arrival order.
+          const keep = cell !== undefined && (cell.version > v || (cell.version === v && hasValue(cell)));
+          if (!keep) next[name] = { value: null, version: v };
+        }
+        break;
+      }
+      case 'UPDATE': {
+        // UPDATE touches only the fields the event carries; explicit null unsets; an older event loses.
+        if (value !== undefined && (cell === undefined || v >= cell.version)) {
+          next[name] = { value, version: v };
+        }
+        break;
+      }
+      case 'DELETE': {
+        // DELETE marks every field deleted at its version unless the field is newer.
+        if (cell === undefined || cell.version <= v) next[name] = { value: null, version: v };
+        break;
+      }
+    }
+  }
+  return next;
+}
+
+/**
+ * Applies one event to a state (null = no row). Throws TransitionRejectedError when the result is active
+ * and a non-nullable field of the schema has no value; the caller keeps the state it had.
+ */
+export function applyEvent(state: EdgeState | null, event: EdgeEvent, schema: TransitionSchema): EdgeState {
+  // types.ts: versions are safe integers. A NaN or rounded ns stamp would silently break max() and ties.
+  if (!Number.isSafeInteger(event.version)) {
+    throw new RangeError(`event ${event.id}: version ${String(event.version)} is not a safe integer`);
+  }
+  const before = state ?? initialState();
+  const v = event.version;
+  const tie = v === before.version;
+  let { createdAt, deletedAt } = before;
+
+  if (event.type === 'INSERT') {
+    if (createdAt === null || v >= createdAt) createdAt = v;
+    // Tie rule: an INSERT and a DELETE at the same version, the later arrival wins. Compared with the
+    // createdAt just set, so that DELETE@v then INSERT@v revives the edge.
+    if (tie && createdAt === deletedAt) deletedAt = null;
+  } else if (event.type === 'DELETE') {
+    if (deletedAt === null || v >= deletedAt) deletedAt = v;
+    // Mirror image of the INSERT tie rule: INSERT@v then DELETE@v ends deleted.
+    if (tie && deletedAt === createdAt) createdAt = null;
+  }
+  // UPDATE never touches createdAt/deletedAt.
+
+  const active = isActive(createdAt, deletedAt);
+  const properties = nextProperties(before.properties, event, schema.fields);
+
+  if (active) {
+    for (const field of schema.fields) {
+      if (!field.nullable && !hasValue(properties[field.name])) throw new TransitionRejectedError(field.name);
+    }
+  }
+
+  return { active, version: Math.max(v, before.version), createdAt, deletedAt, properties };
+}
+
+function compareNumbers(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface FoldResult {
+  state: EdgeState | null;
+  applied: EdgeEvent[];
+  rejected: { event: EdgeEvent; error: TransitionRejectedError }[];
+}
+
+/**
+ * Folds a key's events in version order (domain.md "Mutation flow" step 5). The sort is stable, so for the
+ * one order-dependent case, an INSERT and a DELETE with the same version, the later arrival wins.
+ * A rejected event is skipped: the state stays what it was before it.
+ */
+export function foldEvents(
+  state: EdgeState | null,
+  events: readonly EdgeEvent[],
+  schema: TransitionSchema,
+): FoldResult {
+  const sorted = events
+    .map((event, arrival) => ({ event, arrival }))
+    .sort((a, b) => compareNumbers(a.event.version, b.event.version) || a.arrival - b.arrival)
+    .map(({ event }) => event);
+
+  let current = state;
+  const applied: EdgeEvent[] = [];
+  const rejected: FoldResult['rejected'] = [];
+  for (const event of sorted) {
+    try {
+      current = applyEvent(current, event, schema);
+      applied.push(event);
+    } catch (error) {
+      if (!(error instanceof TransitionRejectedError)) throw error;
+      rejected.push({ event, error });
+    }
+  }
+  return { state: current, applied, rejected };
+}
