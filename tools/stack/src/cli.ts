@@ -1,0 +1,74 @@
+/**
+ * The local stack: real services on 127.0.0.1, fetched from package registries, data under .stack/.
+ *
+ *   npx tsx tools/stack/src/cli.ts up|down|status|clean [service...]
+ *
+ * Without a service name the command applies to every service (today: kafka).
+ */
+import { StackError } from './errors.js';
+import { services } from './services/index.js';
+
+const USAGE = `usage: npx tsx tools/stack/src/cli.ts <up|down|status|clean> [${Object.keys(services).join('|')}...]
+  up      fetch (first time only), start and wait until ready
+  down    stop (SIGTERM, then SIGKILL after a timeout)
+  status  running or not, address, pid (exit code 0 only when all asked services run)
+  clean   stop and delete data and logs (downloads stay cached)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...names] = argv;
+  if (!command || command === '-h' || command === '--help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const selected = names.length ? names : Object.keys(services);
+  const unknown = selected.filter((n) => !(n in services));
+  if (unknown.length) {
+    console.error(`unknown service: ${unknown.join(', ')}\n${USAGE}`);
+    return 2;
+  }
+  let exit = 0;
+  for (const name of selected) {
+    const service = services[name]!;
+    const progress = (msg: string) => console.log(`${name}: ${msg}`);
+    const t0 = Date.now();
+    try {
+      switch (command) {
+        case 'up':
+          await service.up(progress);
+          break;
+        case 'down':
+          await service.down(progress);
+          break;
+        case 'clean':
+          await service.clean(progress);
+          break;
+        case 'status': {
+          const s = await service.status();
+          console.log(
+            `${name}: ${s.running ? 'running' : 'not running'} at ${s.address}` +
+              (s.pid !== undefined ? ` (pid ${s.pid})` : '') +
+              (s.note ? ` - ${s.note}` : ''),
+          );
+          if (!s.running) exit = 3;
+          continue;
+        }
+        default:
+          console.error(`unknown command: ${command}\n${USAGE}`);
+          return 2;
+      }
+      console.log(`${name}: ${command} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      console.error(err instanceof StackError ? err.message : `${name}: ${(err as Error).stack ?? String(err)}`);
+      exit = 1;
+    }
+  }
+  return exit;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,43 @@
+import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka.js';
+
+/** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
+export interface ServiceStatus {
+  running: boolean;
+  /** Where to reach it, e.g. 127.0.0.1:9092. */
+  address: string;
+  pid?: number;
+  note?: string;
+}
+
+export interface Service {
+  name: string;
+  up(onProgress: (msg: string) => void): Promise<void>;
+  down(onProgress: (msg: string) => void): Promise<void>;
+  status(): Promise<ServiceStatus>;
+  clean(onProgress: (msg: string) => void): Promise<void>;
+}
+
+export const services: Record<string, Service> = {
+  kafka: {
+    name: 'kafka',
+    async up(onProgress) {
+      await startKafka({ onProgress });
+    },
+    async down(onProgress) {
+      await stopKafka({ onProgress });
+    },
+    async status() {
+      const s = await kafkaStatus();
+      return {
+        running: s.running,
+        address: s.bootstrap,
+        ...(s.pid !== undefined ? { pid: s.pid } : {}),
+        ...(s.foreign ? { note: 'answered by a Kafka this stack folder did not start' } : {}),
+        ...(!s.running && s.pid !== undefined ? { note: 'process alive but not answering' } : {}),
+      };
+    },
+    async clean(onProgress) {
+      await cleanKafka({ onProgress });
+    },
+  },
+};

@@ -1,0 +1,400 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { Admin } from '@platformatic/kafka';
+import { StackError } from '../errors.js';
+import { withLock } from '../lock.js';
+import { resolveClasspath, type MavenArtifact } from '../maven.js';
+import { commandLine, isAlive, readPidFile, removePidFile, run, spawnDetached, terminate, writePidFile } from '../process.js';
+import { stackDir } from '../paths.js';
+
+const SERVICE = 'kafka';
+/** The Kafka the stack runs unless KAFKA_VERSION says otherwise (see tools/stack/README.md). */
+export const DEFAULT_KAFKA_VERSION = '4.1.1';
+/** log4j 2 version that kafka_2.13 4.1.x brings; the slf4j 1.7 binding must match it. */
+const LOG4J_VERSION = '2.24.3';
+
+export interface KafkaOptions {
+  /** Folder for lib/, config/, data/, logs/ and the pid file. Default `<stackDir>/kafka`. */
+  dir?: string;
+  /** PLAINTEXT listener port on 127.0.0.1. Default $KAFKA_PORT or 9092. */
+  port?: number;
+  /** CONTROLLER listener port on 127.0.0.1. Default $KAFKA_CONTROLLER_PORT or 9093. */
+  controllerPort?: number;
+  /** Kafka version from Maven. Default $KAFKA_VERSION or DEFAULT_KAFKA_VERSION. */
+  version?: string;
+  /** How long to wait for the broker to answer a metadata request. Default 90 s. */
+  readyTimeoutMs?: number;
+  /** How long `stop` waits after SIGTERM before SIGKILL. Default 30 s. */
+  stopTimeoutMs?: number;
+  /** Progress messages (the CLI prints them). Default: none. */
+  onProgress?: (msg: string) => void;
+}
+
+export interface KafkaStatus {
+  running: boolean;
+  bootstrap: string;
+  /** Pid of the broker this stack started; absent when none runs (or another process serves the port). */
+  pid?: number;
+  /** True when a Kafka answers on the port but it is not the one of this stack folder. */
+  foreign?: boolean;
+}
+
+interface Resolved {
+  dir: string;
+  port: number;
+  controllerPort: number;
+  version: string;
+  bootstrap: string;
+  readyTimeoutMs: number;
+  stopTimeoutMs: number;
+  progress: (msg: string) => void;
+  pidFile: string;
+}
+
+function envPort(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new StackError(SERVICE, `${name}=${raw} is not a port`);
+  return n;
+}
+
+function resolve(opts: KafkaOptions = {}): Resolved {
+  const dir = path.resolve(opts.dir ?? path.join(stackDir(), 'kafka'));
+  const port = opts.port ?? envPort('KAFKA_PORT', 9092);
+  const controllerPort = opts.controllerPort ?? envPort('KAFKA_CONTROLLER_PORT', 9093);
+  return {
+    dir,
+    port,
+    controllerPort,
+    version: opts.version ?? process.env['KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION,
+    bootstrap: `127.0.0.1:${port}`,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 90_000,
+    stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
+    progress: opts.onProgress ?? (() => undefined),
+    pidFile: path.join(dir, 'kafka.pid'),
+  };
+}
+
+export function kafkaArtifacts(version: string): MavenArtifact[] {
+  return [
+    { groupId: 'org.apache.kafka', artifactId: 'kafka_2.13', version },
+    // Kafka logs through slf4j 1.7 and ships log4j-core but no binding: without one the broker is silent.
+    { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-slf4j-impl', version: LOG4J_VERSION },
+    { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', version: LOG4J_VERSION },
+  ];
+}
+
+/** server.properties for one combined broker+controller (static quorum) on 127.0.0.1. */
+export function serverProperties(r: { port: number; controllerPort: number; dataDir: string }): string {
+  const props: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${r.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${r.port},CONTROLLER://127.0.0.1:${r.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${r.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': r.dataDir,
+    'num.partitions': 1,
+    'default.replication.factor': 1,
+    'min.insync.replicas': 1,
+    // One node: the internal topics cannot have more replicas than brokers, or groups never find a coordinator.
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 10,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': false,
+    'delete.topic.enable': true,
+    'log.retention.hours': 24,
+    'log.segment.bytes': 64 * 1024 * 1024,
+    'num.network.threads': 3,
+    'num.io.threads': 4,
+  };
+  return (
+    '# Generated by tools/stack (services/kafka.ts); rewritten on every start.\n' +
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') +
+    '\n'
+  );
+}
+
+/** log4j 2 configuration: the broker logs to <logs>/server.log (rolled at 50 MB, 3 kept). */
+export function log4j2Properties(logsDir: string): string {
+  const file = path.join(logsDir, 'server.log');
+  return `# Generated by tools/stack (services/kafka.ts).
+status = warn
+name = stack-kafka
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = ${file}
+appender.file.filePattern = ${file}.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 50MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+`;
+}
+
+function javaBin(): string {
+  const home = process.env['JAVA_HOME'];
+  return home ? path.join(home, 'bin', 'java') : 'java';
+}
+
+async function checkJava(): Promise<void> {
+  const res = await run(javaBin(), ['-version'], { timeoutMs: 30_000 });
+  if (res.error || res.code !== 0) {
+    throw new StackError(SERVICE, `cannot run Java (${javaBin()}): ${res.error?.message ?? res.output.trim()}`, {
+      hint: 'install a JDK 17+ (bash tools/scripts/install-system-deps.sh does it on Debian) or set JAVA_HOME',
+    });
+  }
+  const m = /version "(\d+)/.exec(res.output);
+  const major = m ? Number(m[1]) : 0;
+  if (major && major < 17) {
+    throw new StackError(SERVICE, `Kafka 4 needs Java 17+, but ${javaBin()} is Java ${major}`, {
+      hint: 'install a JDK 17+ or point JAVA_HOME at one',
+    });
+  }
+}
+
+/** The pid of the broker this folder started, if it is still that broker. */
+async function ownPid(r: Resolved): Promise<number | undefined> {
+  const pid = await readPidFile(r.pidFile);
+  if (pid === undefined) return undefined;
+  const cmd = commandLine(pid);
+  const ours = isAlive(pid) && (cmd === undefined || (cmd.includes('kafka.Kafka') && cmd.includes(r.dir)));
+  if (!ours) {
+    await removePidFile(r.pidFile);
+    return undefined;
+  }
+  return pid;
+}
+
+function portOpen(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolveOpen) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolveOpen(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * A real Kafka metadata request to the PLAINTEXT listener: ready when the broker answers and lists
+ * itself (i.e. it is registered with the controller and unfenced).
+ */
+export async function metadataReady(bootstrap: string, timeoutMs = 3_000): Promise<boolean> {
+  const admin = new Admin({
+    clientId: 'stack-readiness',
+    bootstrapBrokers: [bootstrap],
+    connectTimeout: timeoutMs,
+    timeout: timeoutMs,
+    retries: 0,
+  });
+  try {
+    const md = await admin.metadata({ topics: [], forceUpdate: true });
+    return md.brokers.size > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+async function tail(file: string, lines = 15): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}
+
+export async function kafkaStatus(opts: KafkaOptions = {}): Promise<KafkaStatus> {
+  const r = resolve(opts);
+  const pid = await ownPid(r);
+  if (pid !== undefined) {
+    return { running: await metadataReady(r.bootstrap), bootstrap: r.bootstrap, pid };
+  }
+  if (await portOpen(r.port)) {
+    const running = await metadataReady(r.bootstrap);
+    return running ? { running, bootstrap: r.bootstrap, foreign: true } : { running, bootstrap: r.bootstrap };
+  }
+  return { running: false, bootstrap: r.bootstrap };
+}
+
+export interface StartResult {
+  bootstrap: string;
+  pid?: number;
+  /** False when it was already running (nothing was started). */
+  started: boolean;
+  /** Milliseconds from spawning the JVM to the first successful metadata request. */
+  readyMs?: number;
+}
+
+/**
+ * Starts the broker unless it already runs (idempotent, safe from several processes at once: a lock
+ * folder serialises them). Fetches the classpath on first use, formats the storage on first use,
+ * spawns the JVM detached, and waits for a metadata answer.
+ */
+export async function startKafka(opts: KafkaOptions = {}): Promise<StartResult> {
+  const r = resolve(opts);
+  await mkdir(r.dir, { recursive: true });
+  return withLock(path.join(r.dir, '.lock'), async () => {
+    const existing = await ownPid(r);
+    if (existing !== undefined) {
+      if (!(await waitReady(r, existing))) {
+        throw new StackError(SERVICE, `the broker (pid ${existing}) runs but does not answer at ${r.bootstrap}`, {
+          hint: `read ${path.join(r.dir, 'logs', 'server.log')}; stop it with: npx tsx tools/stack/src/cli.ts down kafka`,
+        });
+      }
+      r.progress(`already running (pid ${existing}) at ${r.bootstrap}`);
+      return { bootstrap: r.bootstrap, pid: existing, started: false };
+    }
+    if (await portOpen(r.port)) {
+      if (await metadataReady(r.bootstrap)) {
+        r.progress(`a Kafka not started from ${r.dir} already answers at ${r.bootstrap}; using it`);
+        return { bootstrap: r.bootstrap, started: false };
+      }
+      throw new StackError(SERVICE, `port ${r.port} on 127.0.0.1 is taken by something that is not Kafka`, {
+        hint: `free the port or pick another with KAFKA_PORT (and KAFKA_CONTROLLER_PORT)`,
+      });
+    }
+    if (await portOpen(r.controllerPort)) {
+      throw new StackError(SERVICE, `controller port ${r.controllerPort} on 127.0.0.1 is taken`, {
+        hint: 'free the port or pick another with KAFKA_CONTROLLER_PORT',
+      });
+    }
+
+    await checkJava();
+    const lib = await resolveClasspath({ name: SERVICE, dir: r.dir, artifacts: kafkaArtifacts(r.version), onProgress: r.progress });
+
+    const configDir = path.join(r.dir, 'config');
+    const dataDir = path.join(r.dir, 'data');
+    const logsDir = path.join(r.dir, 'logs');
+    await Promise.all([mkdir(configDir, { recursive: true }), mkdir(dataDir, { recursive: true }), mkdir(logsDir, { recursive: true })]);
+    const serverProps = path.join(configDir, 'server.properties');
+    const log4j = path.join(configDir, 'log4j2.properties');
+    await writeFile(serverProps, serverProperties({ port: r.port, controllerPort: r.controllerPort, dataDir }));
+    await writeFile(log4j, log4j2Properties(logsDir));
+
+    const java = javaBin();
+    const cp = `${lib}/*`;
+    const logOpts = [`-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${logsDir}`];
+    if (!existsSync(path.join(dataDir, 'meta.properties'))) {
+      r.progress('formatting the KRaft storage');
+      const idFile = path.join(r.dir, 'cluster.id');
+      let clusterId = existsSync(idFile) ? (await readFile(idFile, 'utf8')).trim() : '';
+      if (!clusterId) {
+        const id = await run(java, [...logOpts, '-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], { timeoutMs: 60_000 });
+        clusterId = id.output.trim().split('\n').pop()?.trim() ?? '';
+        if (id.code !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
+          throw new StackError(SERVICE, `StorageTool random-uuid failed: ${id.output.trim()}`, { hint: `delete ${r.dir} and retry` });
+        }
+        await writeFile(idFile, clusterId);
+      }
+      const fmt = await run(
+        java,
+        [...logOpts, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProps, '--ignore-formatted'],
+        { timeoutMs: 120_000 },
+      );
+      if (fmt.code !== 0) {
+        throw new StackError(SERVICE, `formatting the storage failed:\n${fmt.output.trim()}`, {
+          hint: `delete ${dataDir} (the topics in it are lost) and retry`,
+        });
+      }
+    }
+
+    const heap = (process.env['KAFKA_HEAP_OPTS'] ?? '-Xms256m -Xmx1g').split(/\s+/).filter(Boolean);
+    const stdoutFile = path.join(logsDir, 'kafka.out');
+    await writeFile(stdoutFile, '');
+    const started = Date.now();
+    const pid = spawnDetached(
+      java,
+      [...heap, '-XX:+UseG1GC', '-Djava.awt.headless=true', ...logOpts, '-cp', cp, 'kafka.Kafka', serverProps],
+      { cwd: r.dir, logFile: stdoutFile },
+    );
+    await writePidFile(r.pidFile, pid);
+    r.progress(`started Kafka ${r.version} (pid ${pid}), waiting for a metadata answer at ${r.bootstrap}`);
+    if (!(await waitReady(r, pid))) {
+      const alive = isAlive(pid);
+      if (alive) await terminate(pid, 5_000);
+      await removePidFile(r.pidFile);
+      throw new StackError(
+        SERVICE,
+        `${alive ? `the broker did not answer within ${r.readyTimeoutMs} ms` : 'the broker exited during start-up'}; last log lines:\n` +
+          `${await tail(path.join(logsDir, 'server.log'))}\n${await tail(stdoutFile, 5)}`,
+        { hint: `read ${logsDir}; if the data is from another Kafka version, delete ${dataDir}` },
+      );
+    }
+    const readyMs = Date.now() - started;
+    r.progress(`ready at ${r.bootstrap} in ${(readyMs / 1000).toFixed(1)} s`);
+    return { bootstrap: r.bootstrap, pid, started: true, readyMs };
+  });
+}
+
+async function waitReady(r: Resolved, pid: number): Promise<boolean> {
+  const deadline = Date.now() + r.readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return false;
+    if (await metadataReady(r.bootstrap, 2_000)) return true;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  return false;
+}
+
+/** Starts Kafka if it is not running and returns where to reach it. Safe to call from several jest globalSetups. */
+export async function ensureKafka(opts: KafkaOptions = {}): Promise<{ bootstrap: string }> {
+  const { bootstrap } = await startKafka(opts);
+  return { bootstrap };
+}
+
+/** Stops the broker this folder started: SIGTERM (controlled shutdown), SIGKILL after the timeout. */
+export async function stopKafka(opts: KafkaOptions = {}): Promise<{ stopped: boolean; how?: 'terminated' | 'killed'; pid?: number }> {
+  const r = resolve(opts);
+  return withLock(path.join(r.dir, '.lock'), async () => {
+    const pid = await ownPid(r);
+    if (pid === undefined) {
+      r.progress('not running');
+      return { stopped: false };
+    }
+    r.progress(`stopping pid ${pid} (SIGTERM, SIGKILL after ${r.stopTimeoutMs / 1000} s)`);
+    const how = await terminate(pid, r.stopTimeoutMs);
+    await removePidFile(r.pidFile);
+    if (how === 'not-running') return { stopped: false };
+    r.progress(how === 'terminated' ? 'stopped' : 'did not stop in time: killed');
+    return { stopped: true, how, pid };
+  });
+}
+
+/** Stops the broker and deletes its data and logs (the downloaded classpath stays). */
+export async function cleanKafka(opts: KafkaOptions = {}): Promise<void> {
+  const r = resolve(opts);
+  await stopKafka(opts);
+  for (const sub of ['data', 'logs', 'cluster.id']) {
+    const p = path.join(r.dir, sub);
+    if (existsSync(p) || (await stat(p).catch(() => undefined))) await rm(p, { recursive: true, force: true });
+  }
+  r.progress(`removed data and logs under ${r.dir}`);
+}
