@@ -1,1 +1,31 @@
-export const placeholder = 1;
+/**
+ * @pipeline/events: the record formats every app shares. The only public entry point; anything not
+ * exported here is internal and may change.
+ */
+export { MutationTypeSchema, EdgeEventSchema, type MutationType, type EdgeEventRecord } from './edge-event.schema';
+export { RecordContextSchema, type RecordContext } from './context.schema';
+export { ModeSchema, WalModeSchema, WalRecordSchema, type Mode, type WalMode, type WalRecord } from './wal.schema';
+export {
+  CdcStatusSchema,
+  PropertyCellSchema,
+  CdcStateSchema,
+  CdcRecordSchema,
+  type CdcStatus,
+  type PropertyCell,
+  type CdcState,
+  type CdcRecord,
+} from './cdc.schema';
+export { EventDecodeError, EventEncodeError, type EventDecodeErrorCode } from './errors';
+export { decodeWal, decodeCdc, decodeRecord, type RecordKind, type RecordInput } from './decode';
+export { encodeWal, encodeCdc } from './encode';
+export {
+  isSystemRecord,
+  heartbeatWal,
+  heartbeatCdc,
+  SYSTEM_DATABASE,
+  HEARTBEAT_TABLE,
+  type HeartbeatOptions,
+} from './system-records';
+export { kafkaKey, keyOfWal, keyOfCdc } from './keys';
+export { TOPICS, dlqTopicName, type TopicDefinition, type TopicId } from './topics';
+export { toJsonSchemas } from './json-schema';
