@@ -5,8 +5,8 @@
  *
  * Without a service name the command applies to every service (today: kafka).
  */
-import { StackError } from './errors.js';
-import { services } from './services/index.js';
+import { StackError } from './errors';
+import { services } from './services/index';
 
 const USAGE = `usage: npx tsx tools/stack/src/cli.ts <up|down|status|clean> [${Object.keys(services).join('|')}...]
   up      fetch (first time only), start and wait until ready
@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<number> {
   }
   let exit = 0;
   for (const name of selected) {
-    const service = services[name]!;
+    const service = services[name];
+    if (!service) continue;
     const progress = (msg: string) => console.log(`${name}: ${msg}`);
     const t0 = Date.now();
     try {

@@ -1,5 +1,5 @@
-export { stackDir, repoRoot } from './paths.js';
-export { StackError } from './errors.js';
+export { stackDir, repoRoot } from './paths';
+export { StackError } from './errors';
 export {
   ensureKafka,
   startKafka,
@@ -11,5 +11,5 @@ export {
   type KafkaOptions,
   type KafkaStatus,
   type StartResult,
-} from './services/kafka.js';
-export { services, type Service, type ServiceStatus } from './services/index.js';
+} from './services/kafka';
+export { services, type Service, type ServiceStatus } from './services/index';

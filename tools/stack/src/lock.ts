@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isAlive } from './process.js';
+import { isAlive } from './process';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StackError } from './errors.js';
-import { run } from './process.js';
+import { StackError } from './errors';
+import { run } from './process';
 
 /** The maven-dependency-plugin version that copies the classpath (pinned so the build is repeatable). */
 export const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
@@ -50,11 +50,14 @@ ${deps}
 `;
 }
 
+const ESC = String.fromCharCode(27);
+const stripAnsi = (s: string) => s.split(ESC).map((part, i) => (i === 0 ? part : part.replace(/^\[[0-9;]*m/, ''))).join('');
+
 /** The first lines of a Maven log that say what went wrong. */
 export function mavenFailureSummary(output: string): string {
   const lines = output
     .split('\n')
-    .map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trim())
+    .map((l) => stripAnsi(l).trim())
     .filter((l) => l.startsWith('[ERROR]') && !/^\[ERROR\]\s*(->|$|Re-run|To see|For more|\[Help)/.test(l));
   return lines.slice(0, 3).join('\n  ') || output.trim().split('\n').slice(-3).join('\n  ');
 }
@@ -66,6 +69,8 @@ export interface ResolveOptions {
   dir: string;
   artifacts: MavenArtifact[];
   onProgress?: (msg: string) => void;
+  /** Added to the advice when resolution fails, e.g. which environment variable picks the version. */
+  versionHint?: string;
 }
 
 /**
@@ -111,10 +116,12 @@ export async function resolveClasspath(opts: ResolveOptions): Promise<string> {
   if (result.code !== 0) {
     await rm(lib, { recursive: true, force: true });
     const wanted = opts.artifacts.map(coordinates).join(', ');
+    const first = opts.artifacts[0];
+    const probe = first ? coordinates({ ...first, type: 'pom' }) : '<group:artifact:version:pom>';
     throw new StackError(opts.name, `downloading ${wanted} from Maven failed (exit ${result.code}):\n  ${mavenFailureSummary(result.output)}`, {
       hint:
-        `read ${logFile}. If the version is not served, pick one that is ` +
-        `(probe with: mvn dependency:get -Dartifact=${coordinates({ ...opts.artifacts[0]!, type: 'pom' })}); ` +
+        `read ${logFile}. If the version is not served, pick one that is${opts.versionHint ? ` (${opts.versionHint})` : ''} ` +
+        `(probe with: mvn dependency:get -Dartifact=${probe}); ` +
         'if Maven Central cannot be reached, check the network, a proxy or mirror in ~/.m2/settings.xml, and retry; ' +
         'artifacts already in ~/.m2 are not fetched again',
     });

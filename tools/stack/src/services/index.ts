@@ -1,4 +1,4 @@
-import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka.js';
+import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka';
 
 /** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
 export interface ServiceStatus {

@@ -3,11 +3,11 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Admin } from '@platformatic/kafka';
-import { StackError } from '../errors.js';
-import { withLock } from '../lock.js';
-import { resolveClasspath, type MavenArtifact } from '../maven.js';
-import { commandLine, isAlive, readPidFile, removePidFile, run, spawnDetached, terminate, writePidFile } from '../process.js';
-import { stackDir } from '../paths.js';
+import { StackError } from '../errors';
+import { withLock } from '../lock';
+import { resolveClasspath, type MavenArtifact } from '../maven';
+import { commandLine, isAlive, readPidFile, removePidFile, run, spawnDetached, terminate, writePidFile } from '../process';
+import { stackDir } from '../paths';
 
 const SERVICE = 'kafka';
 /** The Kafka the stack runs unless KAFKA_VERSION says otherwise (see tools/stack/README.md). */
@@ -288,7 +288,13 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<StartResult> 
     }
 
     await checkJava();
-    const lib = await resolveClasspath({ name: SERVICE, dir: r.dir, artifacts: kafkaArtifacts(r.version), onProgress: r.progress });
+    const lib = await resolveClasspath({
+      name: SERVICE,
+      dir: r.dir,
+      artifacts: kafkaArtifacts(r.version),
+      onProgress: r.progress,
+      versionHint: `set KAFKA_VERSION; ${DEFAULT_KAFKA_VERSION} is the version this stack was tested with`,
+    });
 
     const configDir = path.join(r.dir, 'config');
     const dataDir = path.join(r.dir, 'data');
