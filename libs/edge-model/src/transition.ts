@@ -106,6 +106,13 @@ export function applyEvent(state: EdgeState | null, event: EdgeEvent, schema: Tr
     if (tie && deletedAt === createdAt) createdAt = null;
   }
   // UPDATE never touches createdAt/deletedAt.
+  //
+  // Known limit of the rule as domain.md states it (tie = event.version equals state.version): once a newer
+  // event has moved state.version on, a same-version INSERT/DELETE pair is no longer a tie. So replaying
+  // DELETE@2, INSERT@2 over the state of DELETE@2, INSERT@2, UPDATE@3 leaves createdAt == deletedAt == 2:
+  // the edge ends inactive although it was active. Comparing with the counterpart stamp instead
+  // (INSERT: deletedAt === event.version) would make such a replay restore the state; that is a change
+  // to domain.md, not made here.
 
   const active = isActive(createdAt, deletedAt);
   const properties = nextProperties(before.properties, event, schema.fields);
