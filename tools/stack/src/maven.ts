@@ -95,6 +95,8 @@ export async function resolveClasspath(opts: ResolveOptions): Promise<string> {
     'mvn',
     [
       '-B',
+      // -U: retry artifacts whose earlier download failed (Maven caches failures); present releases are not re-fetched.
+      '-U',
       '-f',
       pom,
       `${DEPENDENCY_PLUGIN}:copy-dependencies`,
