@@ -29,5 +29,6 @@ module.exports = function preset(projectDir, opts = {}) {
     testMatch: opts.integration ? ['<rootDir>/test/**/*.int.spec.ts'] : ['<rootDir>/src/**/*.spec.ts'],
     testTimeout: opts.integration ? 120_000 : 20_000,
     passWithNoTests: false,
+    reporters: ['default', path.join(root, 'tools/scripts/jest-summary-reporter.cjs')],
   };
 };

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { TOPICS } from '@pipeline/events';
+
+/**
+ * Configuration of the core, parsed once from the environment. A bad value stops the process at
+ * start with a message naming the variable. No other file reads process.env.
+ */
+const mode = z.enum(['SYNC', 'ASYNC', 'IGNORE']);
+const int = (def: number) => z.coerce.number().int().positive().default(def);
+
+export const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  /** SQLite database file of the embedded storage (WAL mode: a -wal and -shm file sit beside it). */
+  STORAGE_PATH: z.string().default('.data/actionbase/actionbase.db'),
+  /** Comma-separated bootstrap servers. Empty: WAL/CDC go to the log as JSON lines. */
+  KAFKA_BROKERS: z.string().default(''),
+  KAFKA_CLIENT_ID: z.string().default('actionbase'),
+  WAL_TOPIC: z.string().min(1).default(TOPICS.wal.defaultName),
+  CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName),
+  WAL_PARTITIONS: int(TOPICS.wal.defaultPartitions),
+  CDC_PARTITIONS: int(TOPICS.cdc.defaultPartitions),
+  WAL_RETENTION_MS: z.coerce.number().int().min(-1).default(TOPICS.wal.defaultRetentionMs),
+  CDC_RETENTION_MS: z.coerce.number().int().min(-1).default(TOPICS.cdc.defaultRetentionMs),
+  TOPIC_REPLICATION_FACTOR: int(1),
+  TENANT: z.string().min(1).default('default'),
+  SERVER_ID: z.string().min(1).optional(),
+  /** System mode: overrides table and request modes unless a /sync request says force=true. */
+  SYSTEM_MODE: mode.optional(),
+  /** When set, every non-health endpoint requires `Authorization: Bearer <token>`. */
+  API_TOKEN: z.string().min(1).optional(),
+  BODY_LIMIT_BYTES: int(8 * 1024 * 1024),
+  HEARTBEAT_INTERVAL_MS: int(60_000),
+  /**
+   * Fault injection for crash tests: kill -9 the process right after the first mutation's state
+   * commit, before its CDC record is relayed. Never set it in production.
+   */
+  FAULT_CRASH_AFTER_COMMIT: z.stringbool().default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const r = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '' || false)));
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}\nFix the environment variable(s) above and start again.`);
+  }
+  return r.data;
+}

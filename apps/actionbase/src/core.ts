@@ -1,0 +1,106 @@
+import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { createKafka } from '@pipeline/kafka';
+import { encodeCdc, encodeWal, heartbeatCdc, heartbeatWal } from '@pipeline/events';
+import { Catalog } from './catalog/catalog';
+import type { Config } from './config';
+import { MutationEngine } from './engine/mutation-engine';
+import { QueryService } from './engine/query-service';
+import { buildServer } from './http/server';
+import { CdcRelay } from './publish/cdc-relay';
+import { KafkaRecordSink, LogRecordSink, type RecordSink } from './publish/record-sink';
+import { SqliteEdgeStore } from './storage/sqlite-store';
+
+export interface RunningCore {
+  url: string;
+  engine: MutationEngine;
+  relay: CdcRelay;
+  close(): Promise<void>;
+}
+
+/** Wires storage, the WAL/CDC sink, the relay and the HTTP server; `close` stops them in order. */
+export interface CoreOptions {
+  /** Where WAL/CDC JSON lines go when no Kafka is configured (default stdout). */
+  logOut?: Writable;
+  /** Called right after a mutation's state commit, before its CDC is relayed (fault injection in tests). */
+  afterCommit?: () => void;
+}
+
+export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions = {}): Promise<RunningCore> {
+  const store = new SqliteEdgeStore(cfg.STORAGE_PATH);
+  const catalog = new Catalog(store);
+  const sink = await createSink(cfg, logger, opts.logOut ?? process.stdout);
+  const relay = new CdcRelay(store, sink, logger.child({ component: 'cdc-relay' }));
+  relay.start();
+  const crashAfterCommit = cfg.FAULT_CRASH_AFTER_COMMIT ? () => process.kill(process.pid, 'SIGKILL') : undefined;
+  const engine = new MutationEngine(store, sink, relay, {
+    tenant: cfg.TENANT,
+    systemMode: cfg.SYSTEM_MODE ?? null,
+    afterCommit: opts.afterCommit ?? crashAfterCommit,
+  });
+  let stopping = false;
+
+  const serverId = cfg.SERVER_ID ?? `${hostname()}:${cfg.PORT}`;
+  const beat = async () => {
+    const now = Date.now();
+    try {
+      const key = serverId;
+      await sink.publishWal([{ key, value: encodeWal(heartbeatWal(cfg.TENANT, serverId, now)) }]);
+      await sink.publishCdc([{ key, value: encodeCdc(heartbeatCdc(cfg.TENANT, serverId, now)) }]);
+    } catch (err) {
+      logger.warn({ err }, 'heartbeat could not be published');
+    }
+  };
+  const heartbeat = setInterval(() => void beat(), cfg.HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
+  void beat();
+
+  const server = buildServer({
+    catalog,
+    engine,
+    queries: new QueryService(store),
+    logger,
+    apiToken: cfg.API_TOKEN,
+    bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
+    tenant: cfg.TENANT,
+    health: {
+      ready: () => ({ ready: !stopping, details: { wal: sink.kind, cdcBacklog: relay.backlog() } }),
+    },
+  });
+  const address = await server.listen({ port: cfg.PORT, host: cfg.HOST });
+  logger.info({ address, storage: cfg.STORAGE_PATH, wal: sink.kind === 'kafka' ? cfg.WAL_TOPIC : 'log', cdc: sink.kind === 'kafka' ? cfg.CDC_TOPIC : 'log' }, 'actionbase core listening');
+
+  return {
+    url: address.replace('0.0.0.0', '127.0.0.1'),
+    engine,
+    relay,
+    async close() {
+      stopping = true;
+      clearInterval(heartbeat);
+      await server.close(); // stops accepting, lets in-flight requests finish
+      await relay.stop(); // sends what was committed
+      await sink.close();
+      store.close();
+    },
+  };
+}
+
+async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promise<RecordSink> {
+  const brokers = cfg.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) {
+    logger.info('KAFKA_BROKERS is not set: WAL and CDC records are written to stdout as JSON lines');
+    return new LogRecordSink(logOut);
+  }
+  const kafka = createKafka({ brokers, clientId: cfg.KAFKA_CLIENT_ID });
+  const admin = await kafka.admin();
+  try {
+    await admin.ensureTopics([
+      { name: cfg.WAL_TOPIC, partitions: cfg.WAL_PARTITIONS, retentionMs: cfg.WAL_RETENTION_MS, replicationFactor: cfg.TOPIC_REPLICATION_FACTOR },
+      { name: cfg.CDC_TOPIC, partitions: cfg.CDC_PARTITIONS, retentionMs: cfg.CDC_RETENTION_MS, replicationFactor: cfg.TOPIC_REPLICATION_FACTOR },
+    ]);
+  } finally {
+    await admin.close();
+  }
+  return new KafkaRecordSink(await kafka.producer(), { wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC });
+}

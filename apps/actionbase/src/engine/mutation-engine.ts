@@ -1,0 +1,212 @@
+import { monotonicFactory } from 'ulid';
+import {
+  classify,
+  derivedChanges,
+  foldEvents,
+  statesEqual,
+  type EdgeKey,
+  type EdgeState,
+  type IndexEntry,
+} from '@pipeline/edge-model';
+import { encodeCdc, encodeWal, kafkaKey, type CdcRecord, type CdcState, type RecordContext, type WalRecord } from '@pipeline/events';
+import { transitionSchemaOf, type ResolvedTable } from '../catalog/catalog';
+import type { MutationMode } from '../catalog/model';
+import { ApiError } from '../errors';
+import type { CdcRelay } from '../publish/cdc-relay';
+import type { RecordSink } from '../publish/record-sink';
+import type { EdgeRow, EdgeStore, IndexRowWrite, KeyWrite } from '../storage/edge-store';
+import { encodeSortKey } from '../storage/sort-key';
+import { KeyLocks } from './key-locks';
+import { prepareMutations, type PreparedItem } from './mutation-request';
+
+export type ResultStatus = 'CREATED' | 'DELETED' | 'UPDATED' | 'IDLE' | 'QUEUED' | 'ERROR';
+
+export interface MutationResult {
+  source?: string | number;
+  target?: string | number;
+  id?: string | number;
+  status: ResultStatus;
+  /** Number of request items merged into this key. */
+  count: number;
+}
+
+export interface MutationOptions {
+  /** The `/sync` endpoints set SYNC; the plain endpoints leave it null. */
+  requestMode: MutationMode | null;
+  force: boolean;
+  actor: string;
+  requestId: string;
+}
+
+interface KeyGroup {
+  key: string;
+  items: PreparedItem[];
+}
+
+/**
+ * The mutation flow of domain.md: validate, WAL (awaited), group by key, resolve the mode, and for
+ * processed keys: lock, read, fold, write state + indexes + counts + CDC outbox in one transaction.
+ */
+export class MutationEngine {
+  private readonly newId = monotonicFactory();
+  private readonly locks = new KeyLocks();
+
+  constructor(
+    private readonly store: EdgeStore,
+    private readonly sink: RecordSink,
+    private readonly relay: CdcRelay,
+    private readonly cfg: { tenant: string; systemMode: MutationMode | null; afterCommit?: () => void },
+  ) {}
+
+  async mutate(table: ResolvedTable, body: unknown, opts: MutationOptions): Promise<{ results: MutationResult[] }> {
+    if (table.def.readOnly) throw new ApiError(403, 'READ_ONLY', `table ${table.id} is read-only`);
+    const items = prepareMutations(body, table, () => this.newId());
+    const context = this.contextOf(table, opts);
+    const multi = table.def.kind === 'MULTI_EDGE';
+
+    // Mode resolution (domain.md step 4): force ? request : (system ?? request ?? table).
+    const mode: MutationMode = opts.force && opts.requestMode ? opts.requestMode : (this.cfg.systemMode ?? opts.requestMode ?? table.def.mode);
+    // Multi-edges are always processed synchronously.
+    const queue = !multi && (mode === 'ASYNC' || mode === 'IGNORE');
+
+    const now = Date.now();
+    const wal: { key: string; value: string }[] = items.map((it) => {
+      const record: WalRecord = {
+        version: '3',
+        type: 'e',
+        processedAt: now,
+        context,
+        event: { ...it.event, requestId: opts.requestId, source: it.source, target: it.target, ...(it.id !== undefined ? { edgeId: it.id } : {}) },
+        mode: { table: table.def.mode, request: opts.requestMode, system: this.cfg.systemMode, force: opts.force, queue },
+      };
+      return { key: kafkaKey(it.source, it.target), value: encodeWal(record) };
+    });
+    try {
+      await this.sink.publishWal(wal);
+    } catch (err) {
+      // Nothing was applied: the WAL is the source of truth for replay, so no WAL, no mutation.
+      throw new ApiError(503, 'WAL_UNAVAILABLE', 'the WAL could not be written; nothing was applied, retry later', undefined, { cause: err });
+    }
+
+    const groups = groupByKey(items);
+    if (queue) return { results: groups.map((g) => resultOf(g, 'QUEUED', multi)) };
+
+    const release = await this.locks.acquire(groups.map((g) => g.key));
+    const lockAt = Date.now();
+    const statuses = new Map<string, ResultStatus>();
+    try {
+      this.store.applyMutations(
+        table.id,
+        groups.map((g) => g.key),
+        (before) => groups.map((g) => this.processKey(table, g, before.get(g.key) ?? null, context, lockAt, statuses)),
+      );
+    } finally {
+      release();
+    }
+    this.cfg.afterCommit?.();
+    this.relay.notify();
+    return { results: groups.map((g) => resultOf(g, statuses.get(g.key) ?? 'ERROR', multi)) };
+  }
+
+  private processKey(
+    table: ResolvedTable,
+    group: KeyGroup,
+    row: EdgeRow | null,
+    context: RecordContext,
+    lockAt: number,
+    statuses: Map<string, ResultStatus>,
+  ): KeyWrite {
+    const first = group.items[0]!;
+    const multi = table.def.kind === 'MULTI_EDGE';
+    const before = row?.state ?? null;
+    const fold = foldEvents(before, group.items.map((i) => i.event), transitionSchemaOf(table));
+    const after = fold.state;
+    const unchanged = statesEqual(before, after);
+    const { status: changeStatus, accumulator } = classify(before, after);
+    const status: ResultStatus = fold.rejected.length > 0 && fold.applied.length === 0 ? 'ERROR' : changeStatus;
+    statuses.set(group.key, status);
+
+    const edgeKey: EdgeKey = multi ? { id: first.id! } : { source: first.source, target: first.target };
+    const derived = derivedChanges(before, after, edgeKey, table.shape);
+    const ends = multi ? multiEdgeEnds(after ?? before, row) : { source: first.source, target: first.target };
+    const message = fold.rejected.length ? fold.rejected.map((r) => r.error.message).join('; ') : null;
+    const stateOf = (s: EdgeState | null): CdcState | null =>
+      s && { source: ends.source, target: ends.target, ...(multi ? { edgeId: first.id! } : {}), ...s };
+
+    const write: KeyWrite = {
+      row: after && { key: group.key, source: ends.source, target: ends.target, ...(multi ? { id: first.id! } : {}), state: after },
+      counts: derived.counts,
+      removeIndex: derived.removeIndex.map((e) => this.indexRow(table, e)),
+      addIndex: derived.addIndex.map((e) => this.indexRow(table, e)),
+      cdc: {
+        kafkaKey: kafkaKey(ends.source, ends.target),
+        build: (seq) => {
+          const record: CdcRecord = {
+            version: '3',
+            type: 'e',
+            processedAt: Date.now(),
+            lockAt,
+            seq,
+            status,
+            accumulator,
+            message,
+            context,
+            events: group.items.map((i) => ({
+              ...i.event,
+              requestId: context.request.requestId,
+              source: i.source,
+              target: i.target,
+              ...(i.id !== undefined ? { edgeId: i.id } : {}),
+            })),
+            before: stateOf(before),
+            after: stateOf(unchanged ? before : after),
+          };
+          return encodeCdc(record);
+        },
+      },
+    };
+    return write;
+  }
+
+  private indexRow(table: ResolvedTable, e: IndexEntry): IndexRowWrite {
+    const spec = table.def.indexes.find((i) => i.name === e.index)!;
+    return { index: e.index, direction: e.direction, start: e.start, sortKey: encodeSortKey(e.values, spec.fields.map((f) => f.order)) };
+  }
+
+  private contextOf(table: ResolvedTable, opts: MutationOptions): RecordContext {
+    return {
+      tenant: this.cfg.tenant,
+      database: table.def.database,
+      table: table.def.name,
+      alias: table.alias,
+      request: { actor: opts.actor, requestId: opts.requestId },
+    };
+  }
+}
+
+function groupByKey(items: PreparedItem[]): KeyGroup[] {
+  const groups = new Map<string, KeyGroup>();
+  for (const it of items) {
+    const g = groups.get(it.key);
+    if (g) g.items.push(it);
+    else groups.set(it.key, { key: it.key, items: [it] });
+  }
+  return [...groups.values()];
+}
+
+function resultOf(g: KeyGroup, status: ResultStatus, multi: boolean): MutationResult {
+  const first = g.items[0]!;
+  return multi
+    ? { id: first.id!, status, count: g.items.length }
+    : { source: first.source, target: first.target, status, count: g.items.length };
+}
+
+/** A multi-edge's endpoints are its `_source`/`_target` properties (domain.md, "Edges"). */
+function multiEdgeEnds(state: EdgeState | null, row: EdgeRow | null): { source: string | number; target: string | number } {
+  const s = state?.properties._source?.value;
+  const t = state?.properties._target?.value;
+  return {
+    source: (s as string | number | null | undefined) ?? row?.source ?? '',
+    target: (t as string | number | null | undefined) ?? row?.target ?? '',
+  };
+}

@@ -1,0 +1,191 @@
+import type { Direction } from '@pipeline/edge-model';
+import type { ResolvedTable } from '../catalog/catalog';
+import { badRequest, notFound } from '../errors';
+import type { EdgeRow, EdgeStore } from '../storage/edge-store';
+import { encodeComponent, prefixUpperBound } from '../storage/sort-key';
+import { castKey } from './cast';
+import { multiEdgeKeyOf, storageKeyOf } from './mutation-request';
+import { matches, parsePredicates, type Predicate } from './predicates';
+
+export interface EdgeView {
+  version: number;
+  id?: string | number;
+  source: string | number;
+  target: string | number;
+  properties: Record<string, unknown>;
+  context: Record<string, unknown>;
+}
+
+export interface EdgePage {
+  edges: EdgeView[];
+  count: number;
+  total: number;
+  offset: string | null;
+  hasNext: boolean;
+  context: Record<string, unknown>;
+}
+
+export const DEFAULT_LIMIT = 25;
+export const MAX_LIMIT = 1000;
+
+/** The query side of the REST API (domain.md, "Queries"): get, scan, count, counts, multi-edge ids. */
+export class QueryService {
+  constructor(private readonly store: EdgeStore) {}
+
+  get(table: ResolvedTable, sources: string[], targets: string[]): EdgePage {
+    if (sources.length === 0) throw badRequest('source', 'required: one or more comma-separated sources');
+    if (targets.length === 0) throw badRequest('target', 'required: one or more comma-separated targets');
+    const pairs = sources.flatMap((s, i) =>
+      targets.map((t, j) => ({
+        source: castKey(s, table.def.source.type, `source[${i}]`),
+        target: castKey(t, table.def.target.type, `target[${j}]`),
+      })),
+    );
+    const keys = pairs.map((p) => storageKeyOf(p.source, p.target));
+    const rows = this.store.getRows(table.id, keys);
+    const edges = keys.flatMap((k) => {
+      const r = rows.get(k);
+      return r && r.state.active ? [view(r)] : [];
+    });
+    return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
+  }
+
+  multiEdgeIds(table: ResolvedTable, ids: string[]): EdgePage {
+    if (table.def.kind !== 'MULTI_EDGE') throw badRequest('table', `${table.id} is not a MULTI_EDGE table`);
+    if (ids.length === 0) throw badRequest('ids', 'required: one or more comma-separated ids');
+    // Ids arrive as text; try them as numbers too, since the request that wrote them may have sent either.
+    const keys = ids.flatMap((id) => (/^-?\d+$/.test(id) ? [multiEdgeKeyOf(Number(id)), multiEdgeKeyOf(id)] : [multiEdgeKeyOf(id)]));
+    const rows = this.store.getRows(table.id, keys);
+    const edges = keys.flatMap((k) => {
+      const r = rows.get(k);
+      return r && r.state.active ? [view(r)] : [];
+    });
+    return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
+  }
+
+  count(table: ResolvedTable, start: string, direction: Direction): { start: string | number; direction: Direction; count: number; context: Record<string, unknown> } {
+    const s = this.castStart(table, start, direction, 'start');
+    return { start: s, direction, count: this.store.count(table.id, direction, s), context: {} };
+  }
+
+  counts(table: ResolvedTable, starts: string[], direction: Direction) {
+    if (starts.length === 0) throw badRequest('start', 'required: one or more comma-separated values');
+    const counts = starts.map((raw, i) => {
+      const s = this.castStart(table, raw, direction, `start[${i}]`);
+      return { start: s, direction, count: this.store.count(table.id, direction, s), context: {} };
+    });
+    return { counts, count: counts.length, context: {} };
+  }
+
+  scan(
+    table: ResolvedTable,
+    indexName: string,
+    q: { start?: string; direction: Direction; limit?: string; offset?: string; ranges?: string; filters?: string },
+  ): EdgePage {
+    const index = table.def.indexes.find((i) => i.name === indexName);
+    if (!index) throw notFound(`index ${indexName} of table ${table.id}`);
+    if (q.start === undefined || q.start === '') throw badRequest('start', 'required');
+    if (q.direction === 'IN' && table.def.directionType === 'OUT') throw badRequest('direction', `table ${table.id} is OUT-only`);
+    if (q.direction === 'OUT' && table.def.directionType === 'IN') throw badRequest('direction', `table ${table.id} is IN-only`);
+    const start = this.castStart(table, q.start, q.direction, 'start');
+    const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw badRequest('limit', `expected an integer in 1..${MAX_LIMIT}`);
+    const ranges = parsePredicates(q.ranges, table, 'ranges');
+    for (const r of ranges)
+      if (!index.fields.some((f) => f.name === r.field)) throw badRequest('ranges', `${r.field} is not a field of index ${index.name}; use filters`);
+    const filters = parsePredicates(q.filters, table, 'filters');
+    const bounds = boundsOf(index.fields, ranges);
+    let after = q.offset ? decodeCursor(q.offset) : undefined;
+
+    // Ranges narrow the scan on the index; every predicate is also checked per row, so partial
+    // bounds stay correct. Fetch past the page until limit+1 rows match, to answer hasNext.
+    const predicates = [...ranges, ...filters];
+    const out: { row: EdgeRow; sortKey: Buffer; key: string }[] = [];
+    const chunk = Math.min(MAX_LIMIT, predicates.length ? limit * 4 : limit + 1);
+    for (;;) {
+      const hits = this.store.scanIndex({ table: table.id, index: index.name, direction: q.direction, start, ...bounds, after, limit: chunk });
+      for (const h of hits) if (predicates.every((p) => matches(p, h.row.state.properties[p.field]?.value))) out.push(h);
+      if (out.length > limit || hits.length < chunk) break;
+      const last = hits[hits.length - 1]!;
+      after = { sortKey: last.sortKey, key: last.key };
+    }
+    const page = out.slice(0, limit);
+    const hasNext = out.length > limit;
+    const last = page[page.length - 1];
+    return {
+      edges: page.map((h) => view(h.row)),
+      count: page.length,
+      total: this.store.count(table.id, q.direction, start),
+      offset: hasNext && last ? encodeCursor(last.sortKey, last.key) : null,
+      hasNext,
+      context: {},
+    };
+  }
+
+  private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number {
+    if (direction !== 'OUT' && direction !== 'IN') throw badRequest('direction', 'expected OUT or IN');
+    return castKey(raw, direction === 'OUT' ? table.def.source.type : table.def.target.type, field);
+  }
+}
+
+function view(r: EdgeRow): EdgeView {
+  const properties: Record<string, unknown> = {};
+  for (const [k, cell] of Object.entries(r.state.properties)) {
+    if (cell.value !== null && k !== '_source' && k !== '_target') properties[k] = cell.value;
+  }
+  return { version: r.state.version, ...(r.id !== undefined ? { id: r.id } : {}), source: r.source, target: r.target, properties, context: {} };
+}
+
+/**
+ * Turns leading `eq` ranges plus one bounded range into sort-key bounds (see sort-key.ts for why
+ * DESC flips the comparison).
+ */
+function boundsOf(fields: readonly { name: string; order: 'ASC' | 'DESC' }[], ranges: Predicate[]): { lower?: Buffer; upper?: Buffer } {
+  let prefix = Buffer.alloc(0);
+  for (const f of fields) {
+    const r = ranges.find((p) => p.field === f.name);
+    if (!r || r.op === 'in') break;
+    const enc = (v: unknown) => {
+      const c = encodeComponent(v);
+      return f.order === 'DESC' ? Buffer.from(c.map((b) => ~b & 0xff)) : c;
+    };
+    if (r.op === 'eq') {
+      prefix = Buffer.concat([prefix, enc(r.values[0])]);
+      continue;
+    }
+    const lowV = r.op === 'bt' ? r.values[0] : r.op === 'gt' || r.op === 'gte' ? r.values[0] : undefined;
+    const highV = r.op === 'bt' ? r.values[1] : r.op === 'lt' || r.op === 'lte' ? r.values[0] : undefined;
+    const lowInclusive = r.op !== 'gt';
+    const highInclusive = r.op !== 'lt';
+    // In byte space an ASC value bound keeps its side; a DESC one swaps sides.
+    const at = (v: unknown, inclusiveBelow: boolean) => {
+      const k = Buffer.concat([prefix, enc(v)]);
+      return inclusiveBelow ? k : prefixUpperBound(k);
+    };
+    let lower: Buffer | undefined = prefix.length ? prefix : undefined;
+    let upper: Buffer | undefined = prefix.length ? prefixUpperBound(prefix) : undefined;
+    if (f.order === 'ASC') {
+      if (lowV !== undefined) lower = at(lowV, lowInclusive);
+      if (highV !== undefined) upper = at(highV, !highInclusive);
+    } else {
+      if (lowV !== undefined) upper = at(lowV, !lowInclusive);
+      if (highV !== undefined) lower = at(highV, highInclusive);
+    }
+    return { ...(lower ? { lower } : {}), ...(upper ? { upper } : {}) };
+  }
+  return prefix.length ? { lower: prefix, upper: prefixUpperBound(prefix) } : {};
+}
+
+export function encodeCursor(sortKey: Buffer, key: string): string {
+  return Buffer.from(JSON.stringify([sortKey.toString('base64'), key])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { sortKey: Buffer; key: string } {
+  try {
+    const [k, e] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (typeof k !== 'string' || typeof e !== 'string') throw new Error('shape');
+    return { sortKey: Buffer.from(k, 'base64'), key: e };
+  } catch {
+    throw badRequest('offset', 'not a cursor returned by a previous scan');
+  }
+}

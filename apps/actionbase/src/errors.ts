@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+
+/** Stable error codes of the REST API (a closed list). */
+export type ApiErrorCode =
+  | 'INVALID_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'WAL_UNAVAILABLE'
+  | 'READ_ONLY'
+  | 'INTERNAL';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ApiError';
+  }
+
+  /** Whether the client may retry the same request unchanged. */
+  get retryable(): boolean {
+    return this.status === 503;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { status: this.status, code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) };
+  }
+}
+
+export const badRequest = (field: string, message: string): ApiError =>
+  new ApiError(400, 'INVALID_REQUEST', `${field}: ${message}`, field);
+
+export const notFound = (what: string): ApiError => new ApiError(404, 'NOT_FOUND', `${what} not found`);
+
+/** Turns the first zod issue into a 400 naming the field path, e.g. `mutations[0].edge.version`. */
+export function fromZod(error: z.ZodError, root = ''): ApiError {
+  const issue = error.issues[0];
+  if (!issue) return badRequest(root || 'body', 'invalid');
+  const field = formatPath(root, issue.path);
+  return badRequest(field, issue.message);
+}
+
+export function formatPath(root: string, path: readonly PropertyKey[]): string {
+  let out = root;
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || 'body';
+}

@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+
+export interface Health {
+  /** Ready to take traffic: storage open, WAL sink connected, not shutting down. */
+  ready(): { ready: boolean; details: Record<string, unknown> };
+}
+
+export function registerHealthRoutes(app: FastifyInstance, health: Health): void {
+  app.get('/graph/health', async () => ({ status: 'UP' }));
+  app.get('/graph/health/liveness', async () => ({ status: 'UP' }));
+  app.get('/graph/health/readiness', async (_req, reply) => {
+    const r = health.ready();
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'UP' : 'DOWN', ...r.details });
+  });
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Catalog } from '../catalog/catalog';
+import { serviceToV2, tableFromV2, tableToV2, V2AliasBody, V2LabelBody, V2ServiceBody } from '../catalog/schema-bodies';
+import { badRequest, notFound } from '../errors';
+import { parseBody } from './schema-v3.routes';
+
+/**
+ * Schema API v2 (what existing Actionbase tools use): service = database, label = table.
+ * Responses follow Actionbase's DdlStatus `{status, result}` and DdlPage `{count, content}`.
+ */
+export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, tenant: string): void {
+  app.get('/graph/v3', async () => ({ tenant, databases: catalog.listDatabases().length, api: ['v2', 'v3'] }));
+
+  const svc = '/graph/v2/service';
+  app.get(svc, async () => {
+    const content = catalog.listDatabases().map(serviceToV2);
+    return { count: content.length, content };
+  });
+  app.get(`${svc}/:s`, async (req) => serviceToV2(catalog.getDatabase((req.params as { s: string }).s)));
+  const putService = (create: boolean) => async (req: FastifyRequest) => {
+    const { s } = req.params as { s: string };
+    const b = parseBody(V2ServiceBody, req.body);
+    const prev = catalog.hasDatabase(s) ? catalog.getDatabase(s) : undefined;
+    const status = catalog.putDatabase({ name: s, comment: b.desc || prev?.comment || '', active: b.active ?? prev?.active ?? true }, { create });
+    return { status, result: serviceToV2(catalog.getDatabase(s)) };
+  };
+  app.post(`${svc}/:s`, putService(true));
+  app.put(`${svc}/:s`, putService(false));
+
+  app.get(`${svc}/:s/label`, async (req) => {
+    const content = catalog.listTables((req.params as { s: string }).s).map(tableToV2);
+    return { count: content.length, content };
+  });
+  app.get(`${svc}/:s/label/:l`, async (req) => {
+    const p = req.params as { s: string; l: string };
+    return tableToV2(catalog.getTable(p.s, p.l));
+  });
+  const putLabel = (create: boolean) => async (req: FastifyRequest) => {
+    const p = req.params as { s: string; l: string };
+    let body = req.body as Record<string, unknown> | undefined;
+    if (!create) body = { ...tableToV2(catalog.getTable(p.s, p.l)), ...(body ?? {}) };
+    const b = parseBody(V2LabelBody, body);
+    const status = catalog.putTable(tableFromV2(p.s, p.l, b), { create });
+    return { status, result: tableToV2(catalog.getTable(p.s, p.l)) };
+  };
+  app.post(`${svc}/:s/label/:l`, putLabel(true));
+  app.put(`${svc}/:s/label/:l`, putLabel(false));
+  app.get(`${svc}/:s/label/:l/status`, async (req) => {
+    const p = req.params as { s: string; l: string };
+    return catalog.getTable(p.s, p.l).active ? 'ACTIVE' : 'INACTIVE';
+  });
+
+  const aliasV2 = (s: string, name: string) => {
+    const a = catalog.getAlias(s, name);
+    return { active: a.active, name: `${s}.${a.name}`, desc: a.comment, target: `${s}.${a.table}`, label: tableToV2(catalog.getTable(s, a.table)) };
+  };
+  app.get(`${svc}/:s/alias`, async (req) => {
+    const { s } = req.params as { s: string };
+    const content = catalog.listAliases(s).map((a) => aliasV2(s, a.name));
+    return { count: content.length, content };
+  });
+  app.get(`${svc}/:s/alias/:a`, async (req) => {
+    const p = req.params as { s: string; a: string };
+    return aliasV2(p.s, p.a);
+  });
+  const putAlias = (create: boolean) => async (req: FastifyRequest) => {
+    const p = req.params as { s: string; a: string };
+    let body = req.body as Record<string, unknown> | undefined;
+    if (!create) {
+      const prev = catalog.getAlias(p.s, p.a);
+      body = { desc: prev.comment, target: `${p.s}.${prev.table}`, active: prev.active, ...(body ?? {}) };
+    }
+    const b = parseBody(V2AliasBody, body);
+    const [targetService, targetLabel] = b.target.includes('.') ? b.target.split('.', 2) : [p.s, b.target];
+    if (targetService !== p.s) throw badRequest('target', `an alias points at a label of its own service (${p.s})`);
+    const status = catalog.putAlias({ database: p.s, name: p.a, table: targetLabel!, comment: b.desc, active: b.active }, { create });
+    return { status, result: aliasV2(p.s, p.a) };
+  };
+  app.post(`${svc}/:s/alias/:a`, putAlias(true));
+  app.put(`${svc}/:s/alias/:a`, putAlias(false));
+  app.delete(`${svc}/:s/alias/:a`, async (req) => {
+    const p = req.params as { s: string; a: string };
+    const result = aliasV2(p.s, p.a);
+    catalog.deleteAlias(p.s, p.a);
+    return { status: 'DELETED', result };
+  });
+
+  // Storage: the embedded engine has one storage; report it so v2 tools that ask find it.
+  app.get('/graph/v2/storage/:name', async (req) => {
+    const { name } = req.params as { name: string };
+    if (name !== 'embedded' && name !== 'default') throw notFound(`storage ${name}`);
+    return { active: true, name, desc: 'embedded SQLite storage', type: 'EMBEDDED', conf: {} };
+  });
+}

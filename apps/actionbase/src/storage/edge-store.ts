@@ -1,0 +1,95 @@
+import type { CountDelta, Direction, EdgeState } from '@pipeline/edge-model';
+import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
+
+/**
+ * The storage interface of the core. The embedded SQLite engine implements it; a distributed engine
+ * (HBase, SlateDB...) can implement the same contract: read a set of keys, let the caller compute the
+ * writes, apply state + index + counts + outbox atomically.
+ */
+
+/** Storage key of an edge within its table: [source, target] for unique edges, the id for multi-edges. */
+export type EdgeStorageKey = string;
+
+export interface EdgeRow {
+  key: EdgeStorageKey;
+  source: string | number;
+  target: string | number;
+  id?: string | number;
+  state: EdgeState;
+}
+
+/** An index row as stored: the entry's values already encoded by the caller (see sort-key.ts). */
+export interface IndexRowWrite {
+  index: string;
+  direction: Direction;
+  start: string | number;
+  sortKey: Buffer;
+}
+
+export interface KeyWrite {
+  /** The new row; null when there is still no state (every event of a new key was rejected). */
+  row: EdgeRow | null;
+  counts: CountDelta[];
+  removeIndex: IndexRowWrite[];
+  addIndex: IndexRowWrite[];
+  /** CDC record to relay, built once the commit sequence is known. Absent when nothing is to be sent. */
+  cdc?: { kafkaKey: string; build: (seq: number) => string };
+}
+
+export interface OutboxRow {
+  seq: number;
+  key: string;
+  value: string;
+}
+
+export interface IndexScan {
+  table: string;
+  index: string;
+  direction: Direction;
+  start: string | number;
+  /** Inclusive lower and exclusive upper bounds on the encoded sort key. */
+  lower?: Buffer;
+  upper?: Buffer;
+  /** Resume strictly after this position (the opaque cursor). */
+  after?: { sortKey: Buffer; key: EdgeStorageKey };
+  limit: number;
+}
+
+export interface IndexHit {
+  sortKey: Buffer;
+  key: EdgeStorageKey;
+  row: EdgeRow;
+}
+
+export interface CatalogSnapshot {
+  databases: DatabaseDef[];
+  tables: TableDef[];
+  aliases: AliasDef[];
+}
+
+export interface EdgeStore {
+  loadCatalog(): CatalogSnapshot;
+  saveDatabase(db: DatabaseDef): void;
+  deleteDatabase(name: string): void;
+  saveTable(table: TableDef): void;
+  deleteTable(database: string, name: string): void;
+  saveAlias(alias: AliasDef): void;
+  deleteAlias(database: string, name: string): void;
+
+  /**
+   * Reads the current rows of `keys`, hands them to `compute`, and writes what it returns (state,
+   * index rows, counts and CDC outbox records) in one atomic unit. The caller holds the key locks.
+   */
+  applyMutations(table: string, keys: EdgeStorageKey[], compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[]): number[];
+
+  getRows(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow>;
+  scanIndex(scan: IndexScan): IndexHit[];
+  count(table: string, direction: Direction, start: string | number): number;
+  /** Every stored row of a table, in key order, page by page (consistency checks, exports). */
+  scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): EdgeRow[];
+
+  readOutbox(afterSeq: number, limit: number): OutboxRow[];
+  deleteOutbox(uptoSeq: number): void;
+  outboxSize(): number;
+  close(): void;
+}

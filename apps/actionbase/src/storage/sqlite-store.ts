@@ -1,0 +1,211 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Direction, EdgeState } from '@pipeline/edge-model';
+import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
+import type {
+  CatalogSnapshot,
+  EdgeRow,
+  EdgeStorageKey,
+  EdgeStore,
+  IndexHit,
+  IndexScan,
+  KeyWrite,
+  OutboxRow,
+} from './edge-store';
+
+/**
+ * The embedded engine: SQLite in WAL mode. State, index rows, counts and the CDC outbox of a
+ * request are written in one transaction, so unlike HBase-backed Actionbase, counts and indexes can
+ * never drift from the state, and a crash after commit cannot lose the CDC record (domain.md,
+ * "Mutation flow", step 6).
+ */
+export class SqliteEdgeStore implements EdgeStore {
+  private readonly db: Database.Database;
+  private seq: number;
+  private readonly stmt;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a committed (acknowledged) mutation survives a power loss, not only a process crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.stmt = {
+      getRow: this.db.prepare('SELECT ekey, source, target, eid, state FROM edge_state WHERE tbl = ? AND ekey = ?'),
+      putRow: this.db.prepare(
+        'INSERT INTO edge_state (tbl, ekey, source, target, eid, state) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (tbl, ekey) DO UPDATE SET source = excluded.source, target = excluded.target, eid = excluded.eid, state = excluded.state',
+      ),
+      addIndex: this.db.prepare('INSERT OR REPLACE INTO edge_index (tbl, idx, dir, start, sortkey, ekey) VALUES (?, ?, ?, ?, ?, ?)'),
+      delIndex: this.db.prepare('DELETE FROM edge_index WHERE tbl = ? AND idx = ? AND dir = ? AND start = ? AND sortkey = ? AND ekey = ?'),
+      addCount: this.db.prepare(
+        'INSERT INTO edge_count (tbl, dir, start, n) VALUES (?, ?, ?, ?) ON CONFLICT (tbl, dir, start) DO UPDATE SET n = n + excluded.n',
+      ),
+      getCount: this.db.prepare('SELECT n FROM edge_count WHERE tbl = ? AND dir = ? AND start = ?'),
+      addOutbox: this.db.prepare('INSERT INTO outbox (seq, key, value) VALUES (?, ?, ?)'),
+      readOutbox: this.db.prepare('SELECT seq, key, value FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+      deleteOutbox: this.db.prepare('DELETE FROM outbox WHERE seq <= ?'),
+      outboxSize: this.db.prepare('SELECT count(*) AS n FROM outbox'),
+      scanRows: this.db.prepare('SELECT ekey, source, target, eid, state FROM edge_state WHERE tbl = ? AND ekey > ? ORDER BY ekey LIMIT ?'),
+    };
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").get() as { seq: number } | undefined;
+    this.seq = row?.seq ?? 0;
+  }
+
+  private migrate(): void {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS meta_database (name TEXT PRIMARY KEY, def TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta_table (db TEXT NOT NULL, name TEXT NOT NULL, def TEXT NOT NULL, PRIMARY KEY (db, name));
+      CREATE TABLE IF NOT EXISTS meta_alias (db TEXT NOT NULL, name TEXT NOT NULL, def TEXT NOT NULL, PRIMARY KEY (db, name));
+      CREATE TABLE IF NOT EXISTS edge_state (
+        tbl TEXT NOT NULL, ekey TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, eid TEXT, state TEXT NOT NULL,
+        PRIMARY KEY (tbl, ekey)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS edge_index (
+        tbl TEXT NOT NULL, idx TEXT NOT NULL, dir TEXT NOT NULL, start TEXT NOT NULL, sortkey BLOB NOT NULL, ekey TEXT NOT NULL,
+        PRIMARY KEY (tbl, idx, dir, start, sortkey, ekey)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS edge_count (
+        tbl TEXT NOT NULL, dir TEXT NOT NULL, start TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (tbl, dir, start)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, value TEXT NOT NULL);
+    `);
+  }
+
+  loadCatalog(): CatalogSnapshot {
+    const parse = <T>(rows: unknown[]): T[] => (rows as { def: string }[]).map((r) => JSON.parse(r.def) as T);
+    return {
+      databases: parse<DatabaseDef>(this.db.prepare('SELECT def FROM meta_database').all()),
+      tables: parse<TableDef>(this.db.prepare('SELECT def FROM meta_table').all()),
+      aliases: parse<AliasDef>(this.db.prepare('SELECT def FROM meta_alias').all()),
+    };
+  }
+  saveDatabase(db: DatabaseDef): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta_database (name, def) VALUES (?, ?)').run(db.name, JSON.stringify(db));
+  }
+  deleteDatabase(name: string): void {
+    this.db.prepare('DELETE FROM meta_database WHERE name = ?').run(name);
+  }
+  saveTable(t: TableDef): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta_table (db, name, def) VALUES (?, ?, ?)').run(t.database, t.name, JSON.stringify(t));
+  }
+  deleteTable(database: string, name: string): void {
+    this.db.prepare('DELETE FROM meta_table WHERE db = ? AND name = ?').run(database, name);
+  }
+  saveAlias(a: AliasDef): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta_alias (db, name, def) VALUES (?, ?, ?)').run(a.database, a.name, JSON.stringify(a));
+  }
+  deleteAlias(database: string, name: string): void {
+    this.db.prepare('DELETE FROM meta_alias WHERE db = ? AND name = ?').run(database, name);
+  }
+
+  applyMutations(
+    table: string,
+    keys: EdgeStorageKey[],
+    compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[],
+  ): number[] {
+    const run = this.db.transaction(() => {
+      const writes = compute(this.getRows(table, keys));
+      const seqs: number[] = [];
+      for (const w of writes) {
+        const r = w.row;
+        if (r) {
+          this.stmt.putRow.run(table, r.key, JSON.stringify(r.source), JSON.stringify(r.target), r.id === undefined ? null : JSON.stringify(r.id), JSON.stringify(r.state));
+          for (const e of w.removeIndex) this.stmt.delIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, r.key);
+          for (const e of w.addIndex) this.stmt.addIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, r.key);
+        }
+        for (const c of w.counts) this.stmt.addCount.run(table, c.direction, JSON.stringify(c.start), c.delta);
+        if (w.cdc) {
+          const seq = ++this.seq;
+          this.stmt.addOutbox.run(seq, w.cdc.kafkaKey, w.cdc.build(seq));
+          seqs.push(seq);
+        }
+      }
+      return seqs;
+    });
+    const before = this.seq;
+    try {
+      return run.immediate();
+    } catch (err) {
+      this.seq = before; // rolled back: reuse the sequence numbers
+      throw err;
+    }
+  }
+
+  getRows(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow> {
+    const out = new Map<EdgeStorageKey, EdgeRow>();
+    for (const k of keys) {
+      const r = this.stmt.getRow.get(table, k) as RawRow | undefined;
+      if (r) out.set(k, toRow(r));
+    }
+    return out;
+  }
+
+  scanIndex(scan: IndexScan): IndexHit[] {
+    const where = ['i.tbl = ?', 'i.idx = ?', 'i.dir = ?', 'i.start = ?'];
+    const args: unknown[] = [scan.table, scan.index, scan.direction, JSON.stringify(scan.start)];
+    if (scan.lower) {
+      where.push('i.sortkey >= ?');
+      args.push(scan.lower);
+    }
+    if (scan.upper) {
+      where.push('i.sortkey < ?');
+      args.push(scan.upper);
+    }
+    if (scan.after) {
+      where.push('(i.sortkey > ? OR (i.sortkey = ? AND i.ekey > ?))');
+      args.push(scan.after.sortKey, scan.after.sortKey, scan.after.key);
+    }
+    args.push(scan.limit);
+    const rows = this.db
+      .prepare(
+        `SELECT i.sortkey AS sortkey, s.ekey, s.source, s.target, s.eid, s.state FROM edge_index i
+         JOIN edge_state s ON s.tbl = i.tbl AND s.ekey = i.ekey
+         WHERE ${where.join(' AND ')} ORDER BY i.sortkey, i.ekey LIMIT ?`,
+      )
+      .all(...args) as (RawRow & { sortkey: Buffer })[];
+    return rows.map((r) => ({ sortKey: r.sortkey, key: r.ekey, row: toRow(r) }));
+  }
+
+  count(table: string, direction: Direction, start: string | number): number {
+    const r = this.stmt.getCount.get(table, direction, JSON.stringify(start)) as { n: number } | undefined;
+    return r?.n ?? 0;
+  }
+
+  scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): EdgeRow[] {
+    return (this.stmt.scanRows.all(table, afterKey ?? '', limit) as RawRow[]).map(toRow);
+  }
+
+  readOutbox(afterSeq: number, limit: number): OutboxRow[] {
+    return this.stmt.readOutbox.all(afterSeq, limit) as OutboxRow[];
+  }
+  deleteOutbox(uptoSeq: number): void {
+    this.stmt.deleteOutbox.run(uptoSeq);
+  }
+  outboxSize(): number {
+    return (this.stmt.outboxSize.get() as { n: number }).n;
+  }
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface RawRow {
+  ekey: string;
+  source: string;
+  target: string;
+  eid: string | null;
+  state: string;
+}
+
+function toRow(r: RawRow): EdgeRow {
+  const row: EdgeRow = {
+    key: r.ekey,
+    source: JSON.parse(r.source) as string | number,
+    target: JSON.parse(r.target) as string | number,
+    state: JSON.parse(r.state) as EdgeState,
+  };
+  if (r.eid !== null) row.id = JSON.parse(r.eid) as string | number;
+  return row;
+}
