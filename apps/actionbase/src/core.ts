@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { createKafka } from '@pipeline/kafka';
 import { encodeCdc, encodeWal, heartbeatCdc, heartbeatWal } from '@pipeline/events';
 import { Catalog } from './catalog/catalog';
 import type { Config } from './config';
@@ -92,6 +91,8 @@ async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promis
     logger.info('KAFKA_BROKERS is not set: WAL and CDC records are written to stdout as JSON lines');
     return new LogRecordSink(logOut);
   }
+  // Loaded only when used: the log-only mode needs no Kafka client.
+  const { createKafka } = await import('@pipeline/kafka');
   const kafka = createKafka({ brokers, clientId: cfg.KAFKA_CLIENT_ID });
   const admin = await kafka.admin();
   try {
