@@ -13,6 +13,8 @@ export const ConfigSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   /** SQLite database file of the embedded storage (WAL mode: a -wal and -shm file sit beside it). */
   STORAGE_PATH: z.string().default('.data/actionbase/actionbase.db'),
+  /** SQLite `synchronous`: NORMAL survives process crashes; FULL also power loss, at a cost per commit. */
+  STORAGE_SYNC: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
   /** Comma-separated bootstrap servers. Empty: WAL/CDC go to the log as JSON lines. */
   KAFKA_BROKERS: z.string().default(''),
   KAFKA_CLIENT_ID: z.string().default('actionbase'),
