@@ -8,14 +8,14 @@
 /** Java's Utils.murmur2: a signed 32-bit hash of the bytes. */
 export function murmur2(data: Uint8Array): number {
   const length = data.length;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const seed = 0x9747b28c;
   const m = 0x5bd1e995;
   const r = 24;
   let h = (seed ^ length) | 0;
   const length4 = length >>> 2;
   for (let i = 0; i < length4; i++) {
-    const i4 = i * 4;
-    let k = (data[i4]! & 0xff) | ((data[i4 + 1]! & 0xff) << 8) | ((data[i4 + 2]! & 0xff) << 16) | ((data[i4 + 3]! & 0xff) << 24);
+    let k = view.getInt32(i * 4, true);
     k = Math.imul(k, m);
     k ^= k >>> r;
     k = Math.imul(k, m);
@@ -23,16 +23,12 @@ export function murmur2(data: Uint8Array): number {
     h ^= k;
   }
   const tail = length4 * 4;
-  switch (length % 4) {
-    case 3:
-      h ^= (data[tail + 2]! & 0xff) << 16;
-    // falls through
-    case 2:
-      h ^= (data[tail + 1]! & 0xff) << 8;
-    // falls through
-    case 1:
-      h ^= data[tail]! & 0xff;
-      h = Math.imul(h, m);
+  const rest = length % 4;
+  if (rest === 3) h ^= view.getUint8(tail + 2) << 16;
+  if (rest >= 2) h ^= view.getUint8(tail + 1) << 8;
+  if (rest >= 1) {
+    h ^= view.getUint8(tail);
+    h = Math.imul(h, m);
   }
   h ^= h >>> 13;
   h = Math.imul(h, m);
@@ -50,4 +46,12 @@ export function partitionForKey(key: string | Uint8Array, numPartitions: number)
   if (!Number.isInteger(numPartitions) || numPartitions <= 0) throw new RangeError(`numPartitions must be a positive integer, got ${numPartitions}`);
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
   return toPositive(murmur2(bytes)) % numPartitions;
+}
+
+/**
+ * toPositive(murmur2(key)): what a partitioner callback returns when the client itself takes it modulo the
+ * partition count (e.g. @platformatic/kafka's `partitioner` option).
+ */
+export function positiveKeyHash(key: string | Uint8Array): number {
+  return toPositive(murmur2(typeof key === 'string' ? Buffer.from(key, 'utf8') : key));
 }

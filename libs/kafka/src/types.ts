@@ -55,6 +55,44 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** Heartbeat period of the group membership. Default: a third of the session timeout, at most 1 s. */
+  heartbeatIntervalMs?: number;
+  /** How long the broker waits for members to rejoin during a rebalance. Default 30 s. */
+  rebalanceTimeoutMs?: number;
+  /** Longest a fetch waits on the broker for new records (long poll). Default 500 ms. */
+  maxWaitMs?: number;
+  /**
+   * Called after each group (re)join with the partitions this member gained and lost. Batches of a revoked
+   * partition that are still in the handler finish, but their commits are dropped: the new owner resumes
+   * from the last committed offset (at-least-once).
+   */
+  onRebalance?: (event: RebalanceEvent) => void | Promise<void>;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface RebalanceEvent {
+  assigned: TopicPartition[];
+  revoked: TopicPartition[];
+  /** The whole assignment after the rebalance. */
+  assignment: TopicPartition[];
+  generationId: number;
+}
+
+/** Lag of one assigned partition, from what the consumer last saw (no request to the broker). */
+export interface PartitionLag extends TopicPartition {
+  /** Next offset this member hands out (after the last batch given to the handler). */
+  position: bigint | undefined;
+  /** Last offset committed through commit() by this member (the next offset to read). */
+  committed: bigint | undefined;
+  /** High watermark from the latest fetch response. */
+  highWatermark: bigint | undefined;
+  /** highWatermark - committed (or - position when nothing was committed yet); undefined before the first fetch. */
+  lag: bigint | undefined;
+  paused: boolean;
 }
 
 /** A batch of messages from one partition, in offset order. */
@@ -73,12 +111,27 @@ export interface Consumer {
    */
   run(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void>;
   commit(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void>;
+  /** Stops fetching these partitions (all of the topic's when omitted) until resume(); the group membership stays. */
   pause(topic: string, partitions?: number[]): void;
   resume(topic: string, partitions?: number[]): void;
+  /** Partitions currently assigned to this member. */
+  assignment(): TopicPartition[];
+  /** Lag per assigned partition. */
+  lag(): PartitionLag[];
+  /** Leaves the group and stops run() (which then resolves). */
   close(): Promise<void>;
 }
 
 export interface KafkaConfig {
   brokers: string[];
   clientId: string;
+  /**
+   * Timeout of one request (and of opening a connection). A broker that does not answer fails a send with
+   * KafkaUnavailableError after about (retries + 1) times this. Default 5000 ms.
+   */
+  requestTimeoutMs?: number;
+  /** Retries of a failed request before giving up (at least 2 for the idempotent producer). Default 2. */
+  retries?: number;
+  /** Pause between retries. Default 250 ms. */
+  retryDelayMs?: number;
 }

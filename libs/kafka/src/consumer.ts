@@ -1,0 +1,433 @@
+/**
+ * The group consumer behind the Consumer interface. @platformatic/kafka keeps the group membership (join,
+ * sync, heartbeats, rejoin on rebalance); the fetch loop is ours, because the library's message stream has
+ * no per-partition pause, no per-partition batches and no high watermark, which the consumer runtime needs.
+ *
+ * - One batch per partition at a time: a partition is not fetched again until its handler resolved.
+ * - Offsets are committed only by commit(); commits of partitions this member no longer owns are dropped.
+ * - pause()/resume() per partition or topic, kept across rebalances.
+ * - Transient broker trouble (unreachable, no leader) is retried with a backoff; run() rejects only when the
+ *   handler throws or on a non-transient error.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ConnectionPool, Consumer as PltConsumer, IS_CONTROL, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
+import { baseOptions, guarded, type ResolvedConfig } from './config';
+import { isUnavailability, toKafkaError } from './errors';
+import type { ConsumedMessage, Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** Next offset to fetch; undefined until resolved from the committed offset (or earliest/latest). */
+  position: bigint | undefined;
+  committed: bigint | undefined;
+  highWatermark: bigint | undefined;
+  /** A batch of this partition is in the handler. */
+  busy: boolean;
+}
+
+const OFFSET_OUT_OF_RANGE = 1;
+
+interface FetchRequestTopic {
+  topicId: string;
+  partitions: { partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }[];
+}
+const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export async function createConsumer(cfg: ResolvedConfig, opts: ConsumerOptions): Promise<Consumer> {
+  if (!opts.topics.length) throw new TypeError('ConsumerOptions.topics is empty');
+  const consumer = new GroupConsumer(cfg, opts);
+  await consumer.join();
+  return consumer;
+}
+
+class GroupConsumer implements Consumer {
+  private readonly c: PltConsumer;
+  private readonly pool: ConnectionPool;
+  private readonly states = new Map<string, PartitionState>();
+  private readonly pausedTopics = new Set<string>();
+  private readonly pausedPartitions = new Set<string>();
+  private readonly inHandler = new AsyncLocalStorage<boolean>();
+  private readonly handlers = new Set<Promise<void>>();
+  private readonly fetchesInFlight = new Map<number, Promise<void>>();
+  private readonly maxWaitMs: number;
+  private readonly fromBeginning: boolean;
+  private generation = 0;
+  private resolving = false;
+  private running = false;
+  private closing = false;
+  private closed = false;
+  private fatal: unknown;
+  private wakeUp: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+  private backoffMs = 0;
+  private rebalanceChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly cfg: ResolvedConfig,
+    private readonly opts: ConsumerOptions,
+  ) {
+    const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+    const rebalanceTimeout = opts.rebalanceTimeoutMs ?? 30_000;
+    this.maxWaitMs = opts.maxWaitMs ?? 500;
+    this.fromBeginning = opts.fromBeginning ?? true;
+    const base = baseOptions(cfg, 'consumer');
+    this.c = new PltConsumer({
+      ...base,
+      // A JoinGroup waits on the broker until every member rejoined (up to the rebalance timeout).
+      requestTimeout: Math.max(cfg.requestTimeoutMs, rebalanceTimeout + 5_000),
+      groupId: opts.groupId,
+      sessionTimeout,
+      rebalanceTimeout,
+      heartbeatInterval: opts.heartbeatIntervalMs ?? Math.min(1_000, Math.floor(sessionTimeout / 3)),
+      autocommit: false,
+      maxWaitTime: this.maxWaitMs,
+      ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
+    });
+    // Fetches long-poll; they get their own connections so heartbeats and commits are not queued behind them.
+    this.pool = new ConnectionPool(`${base.clientId}-fetch`, {
+      connectTimeout: cfg.requestTimeoutMs,
+      requestTimeout: this.maxWaitMs + cfg.requestTimeoutMs,
+    });
+    this.c.on('consumer:group:join', (payload) => this.onJoin(payload.generationId ?? 0, payload.assignments ?? []));
+    // A rejoin that failed for good: run() reports it. (An 'error' event without a listener would crash the process.)
+    this.c.on('error', (err: unknown) => {
+      if (!this.closing) this.fail(toKafkaError(err, `group ${opts.groupId}`, cfg.brokers));
+    });
+    this.pool.on('error', () => undefined);
+  }
+
+  async join(): Promise<void> {
+    for (const t of this.opts.topics) this.c.topics.track(t);
+    try {
+      await guarded(this.cfg, `join group ${this.opts.groupId}`, () => this.c.joinGroup({}), this.cfg.deadlineMs + (this.opts.rebalanceTimeoutMs ?? 30_000));
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+  }
+
+  private onJoin(generationId: number, assignments: GroupAssignment[]): void {
+    const next = new Set<string>();
+    const assignment: TopicPartition[] = [];
+    for (const a of assignments) {
+      for (const partition of a.partitions) {
+        next.add(keyOf(a.topic, partition));
+        assignment.push({ topic: a.topic, partition });
+      }
+    }
+    const revoked: TopicPartition[] = [];
+    for (const [key, st] of this.states) {
+      if (!next.has(key)) {
+        this.states.delete(key);
+        revoked.push({ topic: st.topic, partition: st.partition });
+      }
+    }
+    const assigned: TopicPartition[] = [];
+    for (const tp of assignment) {
+      const key = keyOf(tp.topic, tp.partition);
+      if (this.states.has(key)) continue;
+      this.states.set(key, { ...tp, position: undefined, committed: undefined, highWatermark: undefined, busy: false });
+      assigned.push(tp);
+    }
+    this.generation++;
+    const hook = this.opts.onRebalance;
+    if (hook && (assigned.length || revoked.length)) {
+      const event: RebalanceEvent = { assigned, revoked, assignment, generationId };
+      this.rebalanceChain = this.rebalanceChain.then(() => Promise.resolve(hook(event)).catch((err: unknown) => this.fail(err)));
+    }
+    this.wake();
+  }
+
+  run(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+    if (this.running) return Promise.reject(new Error('run() was already called on this consumer'));
+    if (this.closing) return Promise.reject(new Error('the consumer is closed'));
+    this.running = true;
+    this.loopDone = this.loop(onBatch);
+    return this.loopDone.then(async () => {
+      await Promise.allSettled([...this.handlers]);
+      if (this.fatal !== undefined) throw this.fatal;
+    });
+  }
+
+  private async loop(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+    while (!this.closing && this.fatal === undefined) {
+      if (this.backoffMs) {
+        await this.waitForWake(this.backoffMs);
+        continue;
+      }
+      if ([...this.states.values()].some((s) => s.position === undefined) && !this.resolving) {
+        await this.resolvePositions();
+        continue;
+      }
+      const ready = [...this.states.values()].filter((s) => s.position !== undefined && !s.busy && !this.isPaused(s));
+      if (ready.length) await this.startFetches(ready, onBatch);
+      await this.waitForWake(this.maxWaitMs);
+    }
+    await Promise.allSettled([...this.fetchesInFlight.values()]);
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Unavailability: back off (doubling up to 5 s) and try again. Anything else stops run(). */
+  private transient(err: unknown, operation: string): void {
+    if (isUnavailability(err) || (err as { canRetry?: unknown })?.canRetry === true) {
+      this.backoffMs = Math.min(5_000, Math.max(200, this.backoffMs * 2));
+      setTimeout(() => {
+        this.backoffMs = 0;
+        this.wake();
+      }, this.backoffMs).unref();
+      return;
+    }
+    this.fail(toKafkaError(err, operation, this.cfg.brokers));
+  }
+
+  private fail(err: unknown): void {
+    if (this.fatal === undefined) this.fatal = err;
+    this.wake();
+  }
+
+  private async resolvePositions(): Promise<void> {
+    const generation = this.generation;
+    const pending = [...this.states.values()].filter((s) => s.position === undefined);
+    const byTopic = new Map<string, number[]>();
+    for (const s of pending) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s.partition]);
+    this.resolving = true;
+    try {
+      const committed = await this.c.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      const missing = new Map<string, number[]>();
+      for (const s of pending) {
+        const offset = committed.get(s.topic)?.[s.partition];
+        if (offset !== undefined && offset >= 0n) {
+          s.position = offset;
+          s.committed = offset;
+        } else {
+          missing.set(s.topic, [...(missing.get(s.topic) ?? []), s.partition]);
+        }
+      }
+      if (missing.size) await this.resetPositions(missing, generation);
+    } catch (err) {
+      this.transient(err, `read committed offsets of ${this.opts.groupId}`);
+    } finally {
+      this.resolving = false;
+    }
+  }
+
+  /** Positions of partitions without a usable committed offset: earliest or latest (fromBeginning). */
+  private async resetPositions(partitions: Map<string, number[]>, generation: number): Promise<void> {
+    const offsets = await this.c.listOffsets({
+      topics: [...partitions.keys()],
+      partitions: Object.fromEntries(partitions),
+      timestamp: this.fromBeginning ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
+    });
+    if (generation !== this.generation) return; // a rebalance came in between: resolve again
+    for (const [topic, parts] of partitions) {
+      for (const partition of parts) {
+        const st = this.states.get(keyOf(topic, partition));
+        const offset = offsets.get(topic)?.[partition];
+        if (st && offset !== undefined) st.position = offset;
+      }
+    }
+  }
+
+  private async startFetches(ready: PartitionState[], onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+    let metadata;
+    try {
+      metadata = await this.c.metadata({ topics: this.opts.topics });
+    } catch (err) {
+      this.transient(err, 'metadata');
+      return;
+    }
+    const byLeader = new Map<number, PartitionState[]>();
+    for (const s of ready) {
+      const leader = metadata.topics.get(s.topic)?.partitions[s.partition]?.leader;
+      if (leader === undefined || leader < 0 || this.fetchesInFlight.has(leader)) continue;
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
+    }
+    for (const [leader, parts] of byLeader) {
+      const idToTopic = new Map<string, string>();
+      const topics = new Map<string, FetchRequestTopic>();
+      const requested = new Map<string, { state: PartitionState; offset: bigint }>();
+      for (const s of parts) {
+        const topicId = metadata.topics.get(s.topic)?.id;
+        const offset = s.position;
+        if (topicId === undefined || offset === undefined) continue;
+        idToTopic.set(topicId, s.topic);
+        let t = topics.get(topicId);
+        if (!t) topics.set(topicId, (t = { topicId, partitions: [] }));
+        t.partitions.push({
+          partition: s.partition,
+          fetchOffset: offset,
+          partitionMaxBytes: this.opts.maxBytesPerPartition ?? 1_048_576,
+          currentLeaderEpoch: -1,
+          lastFetchedEpoch: -1,
+        });
+        requested.set(keyOf(s.topic, s.partition), { state: s, offset });
+      }
+      if (!topics.size) continue;
+      const fetch = this.c
+        .fetch({ node: leader, topics: [...topics.values()], maxWaitTime: this.maxWaitMs, minBytes: 1, connectionPool: this.pool })
+        .then(
+          (response) => {
+            for (const tr of response.responses) {
+              const topic = idToTopic.get(tr.topicId);
+              if (topic === undefined) continue;
+              for (const pr of tr.partitions) this.onPartitionData(topic, pr, requested, onBatch);
+            }
+          },
+          (err: unknown) => {
+            if (!this.closing) this.transient(err, `fetch from broker ${leader}`);
+          },
+        )
+        .finally(() => {
+          this.fetchesInFlight.delete(leader);
+          this.wake();
+        });
+      this.fetchesInFlight.set(leader, fetch);
+    }
+  }
+
+  private onPartitionData(
+    topic: string,
+    pr: { partitionIndex: number; errorCode: number; highWatermark: bigint; records?: { firstOffset: bigint; lastOffsetDelta: number; attributes: number; firstTimestamp: bigint; records: { offsetDelta: number; timestampDelta: bigint; key: Buffer | null; value: Buffer | null; headers: [Buffer | null, Buffer | null][] }[] }[] },
+    requested: Map<string, { state: PartitionState; offset: bigint }>,
+    onBatch: (batch: PartitionBatch) => Promise<void>,
+  ): void {
+    const key = keyOf(topic, pr.partitionIndex);
+    const req = requested.get(key);
+    const st = this.states.get(key);
+    // Revoked, reassigned (a new state object) or moved since the request: drop the data.
+    if (!req || st !== req.state || st.position !== req.offset || this.closing) return;
+    if (pr.errorCode === OFFSET_OUT_OF_RANGE) {
+      st.position = undefined; // resolved again: committed, else earliest/latest
+      return;
+    }
+    if (pr.errorCode !== 0) {
+      this.c.clearMetadata();
+      return;
+    }
+    st.highWatermark = pr.highWatermark;
+    if (this.isPaused(st)) return; // paused while the fetch was in flight: fetch it again after resume()
+    const messages: ConsumedMessage[] = [];
+    let next = req.offset;
+    for (const batch of pr.records ?? []) {
+      const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+      if (!(batch.attributes & IS_CONTROL)) {
+        for (const r of batch.records) {
+          const offset = batch.firstOffset + BigInt(r.offsetDelta);
+          if (offset < req.offset) continue;
+          const headers: Record<string, Buffer> = {};
+          for (const [hk, hv] of r.headers) if (hk) headers[hk.toString()] = hv ?? Buffer.alloc(0);
+          messages.push({ topic, partition: pr.partitionIndex, offset, key: r.key, value: r.value, headers, timestamp: Number(batch.firstTimestamp + r.timestampDelta) });
+        }
+      }
+      if (end > next) next = end;
+    }
+    st.position = next;
+    if (!messages.length) return;
+    st.busy = true;
+    const batch: PartitionBatch = { topic, partition: pr.partitionIndex, messages, highWatermark: pr.highWatermark };
+    const handler = this.inHandler
+      .run(true, () => onBatch(batch))
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        st.busy = false;
+        this.handlers.delete(handler);
+        this.wake();
+      });
+    this.handlers.add(handler);
+  }
+
+  async commit(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void> {
+    if (this.closed) throw new Error('the consumer is closed: offsets can no longer be committed');
+    const owned = offsets.filter((o) => this.states.has(keyOf(o.topic, o.partition)));
+    if (!owned.length) return;
+    await guarded(this.cfg, `commit offsets of ${this.opts.groupId}`, () =>
+      this.c.commit({ offsets: owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: -1 })) }),
+    );
+    for (const o of owned) {
+      const st = this.states.get(keyOf(o.topic, o.partition));
+      if (st && (st.committed === undefined || o.offset > st.committed)) st.committed = o.offset;
+    }
+  }
+
+  private isPaused(s: TopicPartition): boolean {
+    return this.pausedTopics.has(s.topic) || this.pausedPartitions.has(keyOf(s.topic, s.partition));
+  }
+
+  pause(topic: string, partitions?: number[]): void {
+    if (!partitions) this.pausedTopics.add(topic);
+    else for (const p of partitions) this.pausedPartitions.add(keyOf(topic, p));
+  }
+
+  resume(topic: string, partitions?: number[]): void {
+    if (!partitions) {
+      this.pausedTopics.delete(topic);
+      for (const key of [...this.pausedPartitions]) if (key.startsWith(`${topic}\u0000`)) this.pausedPartitions.delete(key);
+    } else {
+      for (const p of partitions) this.pausedPartitions.delete(keyOf(topic, p));
+    }
+    this.wake();
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.states.values()].map(({ topic, partition }) => ({ topic, partition })).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  lag(): PartitionLag[] {
+    return [...this.states.values()]
+      .map((s) => {
+        const from = s.committed ?? s.position;
+        return {
+          topic: s.topic,
+          partition: s.partition,
+          position: s.position,
+          committed: s.committed,
+          highWatermark: s.highWatermark,
+          lag: s.highWatermark !== undefined && from !== undefined ? (s.highWatermark > from ? s.highWatermark - from : 0n) : undefined,
+          paused: this.isPaused(s),
+        };
+      })
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * Stops fetching, waits for the batches in the handler (unless called from inside one), leaves the group.
+   * run() resolves after that.
+   */
+  async close(): Promise<void> {
+    if (this.closing) {
+      await this.loopDone;
+      return;
+    }
+    this.closing = true;
+    this.wake();
+    await this.loopDone;
+    if (!this.inHandler.getStore()) await Promise.allSettled([...this.handlers]);
+    await this.rebalanceChain;
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    this.closed = true;
+    await new Promise<void>((resolve) => this.c.close(true, () => resolve()));
+    await new Promise<void>((resolve) => this.pool.close(() => resolve()));
+  }
+}
