@@ -110,6 +110,9 @@ async function httpKafka(batches: unknown[], bootstrap: string): Promise<{ rate:
     latencies.sort((a, b) => a - b);
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
     return { rate: ((batches.length - 1) * batch) / secs, p50: q(0.5), p99: q(0.99), cdcLagMs: performance.now() - c0 };
+  } catch (err) {
+    console.error(`core output (tail):\n${core.output.slice(-3000)}`);
+    throw err;
   } finally {
     await core.stop();
   }
