@@ -54,7 +54,7 @@ describe('REST API on the embedded engine', () => {
     let offset: string | null = null;
     let pages = 0;
     do {
-      const q: string = `${base}/edges/scan/recent?start=u1&direction=OUT&limit=4${offset ? `&offset=${offset}` : ''}`;
+      const q = `${base}/edges/scan/recent?start=u1&direction=OUT&limit=4${offset ? `&offset=${offset}` : ''}`;
       const page = await core.call('GET', q);
       expect(page.status).toBe(200);
       seen.push(...page.body.edges.map((e: any) => e.target));

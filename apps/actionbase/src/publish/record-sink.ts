@@ -97,5 +97,7 @@ export class LogRecordSink implements RecordSink {
   publishCdc(records: KeyedRecord[]): Promise<void> {
     return this.write('cdc', records);
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.out.write('', () => resolve()));
+  }
 }
