@@ -3,7 +3,8 @@
  * sync, heartbeats, rejoin on rebalance); the fetch loop is ours, because the library's message stream has
  * no per-partition pause, no per-partition batches and no high watermark, which the consumer runtime needs.
  *
- * - One batch per partition at a time: a partition is not fetched again until its handler resolved.
+ * - One batch per partition at a time in the handler; the partition's next batch is fetched meanwhile and
+ *   handed out when the handler resolved (one batch ahead, so commits and fetches overlap).
  * - Offsets are committed only by commit(); commits of partitions this member no longer owns are dropped.
  * - pause()/resume() per partition or topic, kept across rebalances.
  * - Transient broker trouble (unreachable, no leader) is retried with a backoff; run() rejects only when the
@@ -24,6 +25,8 @@ interface PartitionState {
   highWatermark: bigint | undefined;
   /** A batch of this partition is in the handler. */
   busy: boolean;
+  /** The next batch, fetched while the handler works on the previous one (at most one ahead). */
+  buffered: PartitionBatch | undefined;
 }
 
 const OFFSET_OUT_OF_RANGE = 1;
@@ -59,6 +62,7 @@ class GroupConsumer implements Consumer {
   private closed = false;
   private fatal: unknown;
   private wakeUp: (() => void) | undefined;
+  private woken = false;
   private loopDone: Promise<void> | undefined;
   private backoffMs = 0;
   private rebalanceChain: Promise<void> = Promise.resolve();
@@ -127,7 +131,7 @@ class GroupConsumer implements Consumer {
     for (const tp of assignment) {
       const key = keyOf(tp.topic, tp.partition);
       if (this.states.has(key)) continue;
-      this.states.set(key, { ...tp, position: undefined, committed: undefined, highWatermark: undefined, busy: false });
+      this.states.set(key, { ...tp, position: undefined, committed: undefined, highWatermark: undefined, busy: false, buffered: undefined });
       assigned.push(tp);
     }
     this.generation++;
@@ -160,14 +164,22 @@ class GroupConsumer implements Consumer {
         await this.resolvePositions();
         continue;
       }
-      const ready = [...this.states.values()].filter((s) => s.position !== undefined && !s.busy && !this.isPaused(s));
+      for (const st of this.states.values()) {
+        if (st.buffered && !st.busy && !this.isPaused(st)) this.dispatch(st, st.buffered, onBatch);
+      }
+      const ready = [...this.states.values()].filter((s) => s.position !== undefined && !s.buffered && !this.isPaused(s));
       if (ready.length) await this.startFetches(ready, onBatch);
       await this.waitForWake(this.maxWaitMs);
     }
     await Promise.allSettled([...this.fetchesInFlight.values()]);
   }
 
+  /** Waits for wake() or ms; returns at once when wake() was called since the last wait (no lost wake-ups). */
   private waitForWake(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = undefined;
@@ -176,12 +188,14 @@ class GroupConsumer implements Consumer {
       this.wakeUp = () => {
         clearTimeout(timer);
         this.wakeUp = undefined;
+        this.woken = false;
         resolve();
       };
     });
   }
 
   private wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -341,14 +355,23 @@ class GroupConsumer implements Consumer {
     }
     st.position = next;
     if (!messages.length) return;
-    st.busy = true;
     const batch: PartitionBatch = { topic, partition: pr.partitionIndex, messages, highWatermark: pr.highWatermark };
+    if (st.busy) st.buffered = batch;
+    else this.dispatch(st, batch, onBatch);
+  }
+
+  /** Hands a batch to the handler; the partition's next batch waits until the handler resolved. */
+  private dispatch(st: PartitionState, batch: PartitionBatch, onBatch: (batch: PartitionBatch) => Promise<void>): void {
+    if (st.buffered === batch) st.buffered = undefined;
+    st.busy = true;
     const handler = this.inHandler
       .run(true, () => onBatch(batch))
       .catch((err: unknown) => this.fail(err))
       .finally(() => {
         st.busy = false;
         this.handlers.delete(handler);
+        const current = this.states.get(keyOf(st.topic, st.partition)) === st;
+        if (current && st.buffered && !this.isPaused(st) && !this.closing && this.fatal === undefined) this.dispatch(st, st.buffered, onBatch);
         this.wake();
       });
     this.handlers.add(handler);
@@ -390,8 +413,20 @@ class GroupConsumer implements Consumer {
     return [...this.states.values()].map(({ topic, partition }) => ({ topic, partition })).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
-  lag(): PartitionLag[] {
-    return [...this.states.values()]
+  async lag(): Promise<PartitionLag[]> {
+    const states = [...this.states.values()];
+    const byTopic = new Map<string, number[]>();
+    for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s.partition]);
+    if (byTopic.size) {
+      const ends = await guarded(this.cfg, `end offsets for the lag of ${this.opts.groupId}`, () =>
+        this.c.listOffsets({ topics: [...byTopic.keys()], partitions: Object.fromEntries(byTopic), timestamp: ListOffsetTimestamps.LATEST }),
+      );
+      for (const s of states) {
+        const end = ends.get(s.topic)?.[s.partition];
+        if (end !== undefined && (s.highWatermark === undefined || end > s.highWatermark)) s.highWatermark = end;
+      }
+    }
+    return states
       .map((s) => {
         const from = s.committed ?? s.position;
         return {

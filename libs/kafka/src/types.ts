@@ -82,15 +82,15 @@ export interface RebalanceEvent {
   generationId: number;
 }
 
-/** Lag of one assigned partition, from what the consumer last saw (no request to the broker). */
+/** Lag of one assigned partition. */
 export interface PartitionLag extends TopicPartition {
   /** Next offset this member hands out (after the last batch given to the handler). */
   position: bigint | undefined;
   /** Last offset committed through commit() by this member (the next offset to read). */
   committed: bigint | undefined;
-  /** High watermark from the latest fetch response. */
+  /** End offset (high watermark) of the partition, asked from the broker by lag(). */
   highWatermark: bigint | undefined;
-  /** highWatermark - committed (or - position when nothing was committed yet); undefined before the first fetch. */
+  /** highWatermark - committed (or - position when nothing was committed yet); undefined while unknown. */
   lag: bigint | undefined;
   paused: boolean;
 }
@@ -116,8 +116,8 @@ export interface Consumer {
   resume(topic: string, partitions?: number[]): void;
   /** Partitions currently assigned to this member. */
   assignment(): TopicPartition[];
-  /** Lag per assigned partition. */
-  lag(): PartitionLag[];
+  /** Lag per assigned partition (paused ones included): one ListOffsets request to the broker. */
+  lag(): Promise<PartitionLag[]>;
   /** Leaves the group and stops run() (which then resolves). */
   close(): Promise<void>;
 }
