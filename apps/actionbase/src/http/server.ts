@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { monotonicFactory } from 'ulid';
 import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
@@ -34,7 +34,8 @@ const newRequestId = monotonicFactory();
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request logs would dominate at batch rates; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
     // X-Request-ID is the request id of the WAL/CDC context; we generate one when absent.
     genReqId: (req) => {
