@@ -1,0 +1,23 @@
+/**
+ * @pipeline/stream: the consumer runtime every consumer app uses. It owns the poll/commit loop, batching,
+ * retries, the DLQ, shutdown, health and metrics; an app brings a Sink and its config.
+ */
+export { StreamConsumer, runConsumer, type StreamState } from './stream-consumer';
+export type {
+  Sink,
+  SinkResult,
+  FailedRecord,
+  DecodedRecord,
+  StreamKind,
+  RecordOf,
+  BatchLimits,
+  RetryPolicy,
+  ConsumerTuning,
+  StreamConsumerOptions,
+} from './types';
+export { SinkError, StreamError, isRetryable, type StreamErrorCode } from './errors';
+export { DLQ_HEADERS, deadLetterMessage, readDeadLetter, type DeadLetter, type DeadLetterInfo, type DeadLetterStage } from './dlq';
+export { backoffDelay, backoffCap } from './backoff';
+export { installSignalHandlers, type SignalOptions } from './signals';
+export { parseConfig, ConfigError, type ConfigIssue } from './config';
+export type { HealthReport } from './http';

@@ -1,0 +1,390 @@
+/**
+ * The heart of the runtime: partition batches from the Kafka consumer in, sink batches out, offsets committed
+ * only behind what the sink confirmed or the DLQ holds. Kafka-free (it sees the consumer and the producer
+ * through two narrow interfaces), so the unit tests drive it directly.
+ *
+ * Flow: handle() decodes each message into an entry and appends it to one accumulator shared by every
+ * partition; the accumulator is written when it reaches maxRecords or maxBytes, or maxWaitMs after its first
+ * entry. One write at a time, in accumulator order, so per partition the batches are written, dead-lettered
+ * and committed in offset order: a batch's commit (one past its highest offset per partition) never passes a
+ * record still waiting. handle() blocks while the accumulator is full: backpressure on the fetch loop.
+ */
+import type { Logger } from 'pino';
+import { decodeRecord, isSystemRecord, type CdcRecord, type WalRecord } from '@pipeline/events';
+import { isKafkaUnavailable, type Consumer, type ConsumedMessage, type PartitionBatch, type Producer, type TopicPartition } from '@pipeline/kafka';
+import { Accumulator, commitOffsets, messageBytes, type Entry } from './batch';
+import { backoffDelay, sleep } from './backoff';
+import { deadLetterMessage, type DeadLetterInfo } from './dlq';
+import { errorCode, errorMessage, isRetryable, StreamError } from './errors';
+import type { PartitionLagSample, StreamMetrics } from './metrics';
+import type { BatchLimits, DecodedRecord, RetryPolicy, Sink, SinkResult, StreamKind } from './types';
+
+export interface PipelineOptions<R> {
+  groupId: string;
+  topic: string;
+  kind: StreamKind;
+  sink: Sink<R>;
+  batch: BatchLimits;
+  retry: RetryPolicy;
+  dlqTopic: string;
+  consumer: Pick<Consumer, 'commit' | 'pause' | 'resume'>;
+  producer: Pick<Producer, 'send'>;
+  logger: Logger;
+  metrics: StreamMetrics;
+  /** Called once when the pipeline cannot go on (its own timers fail outside any handler). */
+  onFatal?: (err: unknown) => void;
+  random?: () => number;
+}
+
+type DeadEntry = { msg: ConsumedMessage; info: DeadLetterInfo };
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** How many times a commit is retried on Kafka unavailability before it is left to the next batch. */
+const COMMIT_ATTEMPTS = 5;
+
+export class Pipeline<R = WalRecord | CdcRecord> {
+  private readonly acc: Accumulator<R>;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+  private fatal: unknown;
+  private readonly handlers = new Set<Promise<void>>();
+  private readonly pauses = new Set<string>();
+  private readonly abort = new AbortController();
+  /** Bumped when a partition is revoked: entries read before belong to the old owner's turn and are not committed. */
+  private readonly epochs = new Map<string, number>();
+  private readonly entryEpoch = new WeakMap<Entry<R>, number>();
+  /** Highest offset this member committed per partition: a late batch never moves a commit backwards. */
+  private readonly committed = new Map<string, bigint>();
+  private sinkHealthy = true;
+  /** For the lag gauge: high watermark of the latest batch and the offset lag counts from, per partition. */
+  private readonly progress = new Map<string, { topic: string; partition: number; highWatermark: bigint; from: bigint }>();
+
+  constructor(private readonly o: PipelineOptions<R>) {
+    this.acc = new Accumulator(o.batch);
+    this.log = o.logger;
+    if (!(o.batch.maxWaitMs >= 0)) throw new RangeError(`batch.maxWaitMs must be >= 0, got ${o.batch.maxWaitMs}`);
+    if (!(o.retry.baseMs >= 0 && o.retry.maxMs >= o.retry.baseMs)) throw new RangeError('retry: need 0 <= baseMs <= maxMs');
+  }
+
+  /** False while writes (or dead letters) are being retried. */
+  get healthy(): boolean {
+    return this.sinkHealthy;
+  }
+
+  get failure(): unknown {
+    return this.fatal;
+  }
+
+  /** The Kafka consumer's batch handler. Resolves when the batch is in the accumulator (not yet written). */
+  handle(batch: PartitionBatch): Promise<void> {
+    const p = this.accept(batch);
+    this.handlers.add(p);
+    const done = () => this.handlers.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async accept(batch: PartitionBatch): Promise<void> {
+    if (this.fatal !== undefined) throw this.fatal;
+    this.o.metrics.recordsIn(batch.messages.length);
+    const key = tpKey(batch.topic, batch.partition);
+    const epoch = this.epochs.get(key) ?? 0;
+    this.track(batch);
+    for (const msg of batch.messages) {
+      const entry = this.classify(msg);
+      while (this.acc.wouldOverflow(entry)) await this.flush();
+      // Revoked while this handler waited: the new owner reads these from the last commit.
+      if ((this.epochs.get(key) ?? 0) !== epoch) return;
+      this.entryEpoch.set(entry, epoch);
+      this.acc.push(entry);
+      if (this.acc.size === 1) this.armTimer();
+    }
+    if (this.acc.isFull()) await this.flush();
+  }
+
+  private track(batch: PartitionBatch): void {
+    const key = tpKey(batch.topic, batch.partition);
+    const p = this.progress.get(key);
+    if (p) {
+      if (batch.highWatermark > p.highWatermark) p.highWatermark = batch.highWatermark;
+    } else {
+      const first = batch.messages[0]?.offset ?? batch.highWatermark;
+      this.progress.set(key, { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, from: this.committed.get(key) ?? first });
+    }
+  }
+
+  /** Lag per partition from the batches' high watermarks: records behind the last commit, fetched or not. */
+  lag(): PartitionLagSample[] {
+    return [...this.progress.values()].map((p) => ({ topic: p.topic, partition: p.partition, lag: p.highWatermark > p.from ? p.highWatermark - p.from : 0n }));
+  }
+
+  private classify(msg: ConsumedMessage): Entry<R> {
+    const bytes = messageBytes(msg);
+    if (msg.value === null) {
+      return { type: 'poison', msg, bytes, info: { code: 'EMPTY_VALUE', message: 'message has no value (null)', stage: 'decode' } };
+    }
+    let record: WalRecord | CdcRecord;
+    try {
+      record = decodeRecord(this.o.kind, msg.value);
+    } catch (err) {
+      return { type: 'poison', msg, bytes, info: { code: errorCode(err, 'DECODE_FAILED'), message: errorMessage(err), stage: 'decode' } };
+    }
+    if (isSystemRecord(record)) return { type: 'skip', msg, bytes };
+    const decoded: DecodedRecord<R> = {
+      kind: this.o.kind,
+      record: record as R,
+      topic: msg.topic,
+      partition: msg.partition,
+      offset: msg.offset,
+      key: msg.key === null ? null : msg.key.toString('utf8'),
+      timestamp: msg.timestamp,
+      value: msg.value,
+      headers: msg.headers,
+    };
+    return { type: 'record', msg, bytes, decoded };
+  }
+
+  private armTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch(() => undefined); // flush() already reported the failure through fail()
+    }, this.o.batch.maxWaitMs);
+  }
+
+  /** Writes what the accumulator holds now (after the write in progress, if any). */
+  async flush(): Promise<void> {
+    while (this.current) await this.current;
+    if (this.fatal !== undefined) throw this.fatal;
+    if (this.acc.isEmpty()) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const entries = this.acc.take();
+    const run = this.process(entries);
+    this.current = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await run;
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /**
+   * Writes everything handed out so far: waits for the handlers still adding entries and flushes until the
+   * accumulator stays empty. Call after pausing the consumer, or new batches keep coming.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.flush();
+      if (this.handlers.size === 0 && this.acc.isEmpty() && !this.current) return;
+      if (this.handlers.size) await Promise.race([...this.handlers].map((h) => h.catch(() => undefined)));
+    }
+  }
+
+  /** Cuts retry waits short (stop() ran out of time): the write in progress fails with ABORTED, nothing more is committed. */
+  abortRetries(): void {
+    this.abort.abort();
+  }
+
+  /** Stops fetching for a reason; fetching resumes when no reason is left. */
+  pauseFor(reason: string): void {
+    if (this.pauses.size === 0) this.o.consumer.pause(this.o.topic);
+    this.pauses.add(reason);
+  }
+
+  resumeFor(reason: string): void {
+    if (!this.pauses.delete(reason)) return;
+    if (this.pauses.size === 0) this.o.consumer.resume(this.o.topic);
+  }
+
+  /** The partitions went to another member: their waiting entries are dropped and never committed by us. */
+  revoke(partitions: TopicPartition[]): void {
+    if (!partitions.length) return;
+    const keys = new Set(partitions.map((p) => tpKey(p.topic, p.partition)));
+    for (const k of keys) {
+      this.epochs.set(k, (this.epochs.get(k) ?? 0) + 1);
+      // Another member may commit further; our stale high-water mark must not block or confuse a later turn.
+      this.committed.delete(k);
+      this.progress.delete(k);
+    }
+    const kept = this.acc.take().filter((e) => !keys.has(tpKey(e.msg.topic, e.msg.partition)));
+    for (const e of kept) this.acc.push(e);
+    if (this.acc.isEmpty()) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = err;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.o.onFatal?.(err);
+  }
+
+  private async process(entries: Entry<R>[]): Promise<void> {
+    const started = performance.now();
+    const records: DecodedRecord<R>[] = [];
+    const dead: DeadEntry[] = [];
+    let skipped = 0;
+    for (const e of entries) {
+      if (e.type === 'record') records.push(e.decoded);
+      else if (e.type === 'poison') dead.push({ msg: e.msg, info: e.info });
+      else skipped++;
+    }
+    const rejected = records.length ? await this.write(records) : [];
+    dead.push(...rejected);
+    if (dead.length) await this.deadLetter(dead);
+    await this.commit(entries);
+    this.o.metrics.recordsOut(records.length - rejected.length);
+    this.o.metrics.skipped(skipped);
+    this.o.metrics.batch((performance.now() - started) / 1000, entries.length);
+    this.log.debug({ records: records.length, deadLettered: dead.length, skipped, ms: Math.round(performance.now() - started) }, 'batch done');
+  }
+
+  /**
+   * Writes records until the sink takes them. Retryable failures: back off, consumption paused. A
+   * non-retryable failure of the whole batch is narrowed down by halves until the records at fault are
+   * isolated; only those go to the DLQ, their neighbours are written.
+   */
+  private async write(records: DecodedRecord<R>[]): Promise<DeadEntry[]> {
+    let failures = 0;
+    for (;;) {
+      let result: SinkResult<R> | void;
+      try {
+        result = await this.o.sink.write(records);
+      } catch (err) {
+        if (isRetryable(err)) {
+          failures++;
+          await this.retryAfter(failures, err, `sink write of ${records.length} records`);
+          continue;
+        }
+        this.recovered();
+        if (records.length === 1) {
+          const msg = this.messageOf(records[0]!);
+          return [{ msg, info: { code: errorCode(err, 'SINK_REJECTED'), message: errorMessage(err), stage: 'sink' } }];
+        }
+        this.log.warn({ err, records: records.length }, 'sink rejected a batch for good; writing it in halves to isolate the records at fault');
+        const mid = Math.ceil(records.length / 2);
+        const left = await this.write(records.slice(0, mid));
+        const right = await this.write(records.slice(mid));
+        return [...left, ...right];
+      }
+      this.recovered();
+      return this.rejectedIn(result, records);
+    }
+  }
+
+  private rejectedIn(result: SinkResult<R> | void, records: DecodedRecord<R>[]): DeadEntry[] {
+    if (!result?.failed?.length) return [];
+    const byCoords = new Map(records.map((r) => [`${tpKey(r.topic, r.partition)}\u0000${r.offset}`, r]));
+    const out: DeadEntry[] = [];
+    const seen = new Set<string>();
+    for (const f of result.failed) {
+      const k = `${tpKey(f.record.topic, f.record.partition)}\u0000${f.record.offset}`;
+      const r = byCoords.get(k);
+      if (!r || seen.has(k)) {
+        this.log.warn({ topic: f.record.topic, partition: f.record.partition, offset: String(f.record.offset) }, 'sink named a failed record that is not in the batch; ignored');
+        continue;
+      }
+      seen.add(k);
+      out.push({ msg: this.messageOf(r), info: { code: errorCode(f.error, 'SINK_REJECTED'), message: errorMessage(f.error), stage: 'sink' } });
+    }
+    return out;
+  }
+
+  private messageOf(r: DecodedRecord<R>): ConsumedMessage {
+    return { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key === null ? null : Buffer.from(r.key, 'utf8'), value: r.value, headers: r.headers, timestamp: r.timestamp };
+  }
+
+  /** Dead letters are produced before the commit; a DLQ that is down pauses the stream like a sink outage. */
+  private async deadLetter(dead: DeadEntry[]): Promise<void> {
+    const now = new Date();
+    const messages = dead.map((d) => deadLetterMessage(d.msg, d.info, { groupId: this.o.groupId, kind: this.o.kind, now }));
+    let failures = 0;
+    for (;;) {
+      try {
+        await this.o.producer.send(this.o.dlqTopic, messages);
+        break;
+      } catch (err) {
+        if (!isKafkaUnavailable(err)) {
+          throw new StreamError('DLQ_FAILED', `could not produce ${messages.length} dead letters to ${this.o.dlqTopic}: ${errorMessage(err)}`, err);
+        }
+        failures++;
+        await this.retryAfter(failures, err, `produce to ${this.o.dlqTopic}`);
+      }
+    }
+    this.recovered();
+    for (const d of dead) {
+      this.o.metrics.deadLettered(d.info.code);
+      this.log.warn(
+        { code: d.info.code, stage: d.info.stage, topic: d.msg.topic, partition: d.msg.partition, offset: String(d.msg.offset), dlqTopic: this.o.dlqTopic, reason: d.info.message },
+        'record dead-lettered',
+      );
+    }
+  }
+
+  private async retryAfter(failures: number, err: unknown, what: string): Promise<void> {
+    const max = this.o.retry.maxAttempts;
+    if (max !== undefined && failures >= max) {
+      throw new StreamError('RETRIES_EXHAUSTED', `${what} failed ${failures} times (retry.maxAttempts=${max}): ${errorMessage(err)}`, err);
+    }
+    if (this.sinkHealthy) {
+      this.sinkHealthy = false;
+      this.o.metrics.sinkUp(false);
+      this.pauseFor('retrying');
+    }
+    const delay = backoffDelay(failures, this.o.retry, this.o.random);
+    this.o.metrics.retry();
+    this.log.warn({ err, attempt: failures, delayMs: delay, code: errorCode(err, 'UNKNOWN') }, `${what} failed; retrying (consumption paused)`);
+    await sleep(delay, this.abort.signal);
+  }
+
+  private recovered(): void {
+    if (this.sinkHealthy) return;
+    this.sinkHealthy = true;
+    this.o.metrics.sinkUp(true);
+    this.log.info('writes succeed again; consumption resumed');
+    this.resumeFor('retrying');
+  }
+
+  private async commit(entries: Entry<R>[]): Promise<void> {
+    const current = entries.filter((e) => this.entryEpoch.get(e) === (this.epochs.get(tpKey(e.msg.topic, e.msg.partition)) ?? 0));
+    const offsets = [...commitOffsets(current).entries()]
+      .filter(([k, o]) => {
+        const prev = this.committed.get(k);
+        return prev === undefined || o.offset > prev;
+      })
+      .map(([, o]) => o);
+    if (!offsets.length) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.o.consumer.commit(offsets);
+        break;
+      } catch (err) {
+        // Not fatal: the records are written. If no later commit covers them, they are read again after a
+        // restart or rebalance (at least once), which every sink must tolerate anyway.
+        if (!isKafkaUnavailable(err) || attempt >= COMMIT_ATTEMPTS) {
+          this.log.warn({ err, offsets: offsets.map((o) => ({ ...o, offset: String(o.offset) })) }, 'commit failed; a later commit covers these offsets, or they are read again');
+          return;
+        }
+        await sleep(backoffDelay(attempt, this.o.retry, this.o.random), this.abort.signal).catch(() => undefined);
+      }
+    }
+    for (const o of offsets) {
+      const k = tpKey(o.topic, o.partition);
+      this.committed.set(k, o.offset);
+      const p = this.progress.get(k);
+      if (p && o.offset > p.from) p.from = o.offset;
+    }
+  }
+}
