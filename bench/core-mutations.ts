@@ -16,7 +16,7 @@ import { MutationEngine } from '../apps/actionbase/src/engine/mutation-engine';
 import { CdcRelay } from '../apps/actionbase/src/publish/cdc-relay';
 import type { RecordSink } from '../apps/actionbase/src/publish/record-sink';
 import { SqliteEdgeStore } from '../apps/actionbase/src/storage/sqlite-store';
-import { api, CoreProcess, createLikes, freePort, uniqueName } from '../apps/actionbase/test/kafka-helpers';
+import { api, CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
 
 const { values } = parseArgs({
   options: {

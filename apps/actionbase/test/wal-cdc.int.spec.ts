@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureKafka, startKafka, stopKafka } from '@pipeline/stack';
-import { api, CoreProcess, createLikes, dataRecords, freePort, tempStorage, uniqueName, waitFor } from './kafka-helpers';
+import { api, CoreProcess, createLikes, dataRecords, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
 
 const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,

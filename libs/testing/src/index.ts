@@ -1,3 +1,7 @@
+/**
+ * Helpers for integration tests across the repository: a real core as a child process (so tests can
+ * kill -9 it), kcat reads (a Kafka client outside the project), polling with deadlines.
+ */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
