@@ -486,6 +486,8 @@ interface Row {
   msgs: number;
   ms: number;
   joinMs?: number;
+  /** CPU time (user + system) of this process, i.e. of the client, during the phase. */
+  cpuUs: number;
 }
 
 type ProduceFn = (topic: string, values: Buffer[]) => Promise<void>;
@@ -657,14 +659,17 @@ async function main() {
       const topic = `bench-tp-${c.name.replace(/[^a-z]/gi, '')}-${randomUUID().slice(0, 8)}`;
       await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
       await sleep(300);
-      let t = now();
+      const t = now();
+      let cpu = process.cpuUsage();
       await c.produce(topic, values);
-      rows.push({ client: c.name, phase: 'produce', round, msgs: N, ms: now() - t });
-      t = now();
+      const produced = process.cpuUsage(cpu);
+      rows.push({ client: c.name, phase: 'produce', round, msgs: N, ms: now() - t, cpuUs: produced.user + produced.system });
+      cpu = process.cpuUsage();
       const { ms, joinMs } = await c.consume(topic, N);
-      rows.push({ client: c.name, phase: 'consume', round, msgs: N, ms, joinMs });
+      const consumed = process.cpuUsage(cpu);
+      rows.push({ client: c.name, phase: 'consume', round, msgs: N, ms, joinMs, cpuUs: consumed.user + consumed.system });
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-      console.log(`  round ${round} ${c.name}: produce ${fmt((N / rows.at(-2)!.ms) * 1000)} msg/s, consume ${fmt((N / ms) * 1000)} msg/s`);
+      console.log(`  round ${round} ${c.name}: produce ${fmt((N / rows.at(-2)!.ms) * 1000)} msg/s (${(rows.at(-2)!.cpuUs / N).toFixed(1)} µs CPU/msg), consume ${fmt((N / ms) * 1000)} msg/s (${(rows.at(-1)!.cpuUs / N).toFixed(1)} µs CPU/msg)`);
     }
   }
   await admin.close();
@@ -686,6 +691,23 @@ async function main() {
           ((best(c.name, 'consume') * avg) / 1e6).toFixed(1),
           fmt(median(c.name, 'produce')),
           fmt(median(c.name, 'consume')),
+        ]),
+      ),
+  );
+  const cpuPerMsg = (client: string, phase: Row['phase']) => {
+    const xs = rows.filter((r) => r.client === client && r.phase === phase).map((r) => r.cpuUs / r.msgs).sort((a, b) => a - b);
+    return xs[Math.floor((xs.length - 1) / 2)]!;
+  };
+  console.log(
+    '\nclient CPU per message (median; user+system of the bench process, independent of broker load):\n' +
+      table(
+        ['client', 'produce µs/msg', 'consume µs/msg', 'produce: kafkajs ÷ this', 'consume: kafkajs ÷ this'],
+        contenders.map((c) => [
+          c.name,
+          cpuPerMsg(c.name, 'produce').toFixed(1),
+          cpuPerMsg(c.name, 'consume').toFixed(1),
+          `${(cpuPerMsg('kafkajs', 'produce') / cpuPerMsg(c.name, 'produce')).toFixed(2)}x`,
+          `${(cpuPerMsg('kafkajs', 'consume') / cpuPerMsg(c.name, 'consume')).toFixed(2)}x`,
         ]),
       ),
   );

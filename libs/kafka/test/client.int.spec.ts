@@ -3,6 +3,8 @@
  * Every test uses its own topics and groups, so the suite can share the broker with other suites.
  */
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll, afterEach } from '@jest/globals';
@@ -24,6 +26,18 @@ import {
 import { readAll, uniqueTopic, waitUntil } from '../src/testing';
 
 const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
 
 let bootstrap: string;
 let admin: Admin;
@@ -277,31 +291,53 @@ describe('unavailable broker', () => {
     }
   });
 
-  it('fails a send with KafkaUnavailableError within seconds once a working broker stops', async () => {
-    // A private broker (not the shared one), stopped under a producer that worked.
-    const dir = path.join(stackDir(), 'kafka-int-private');
-    const ports = { port: Number(process.env['KAFKA_PRIVATE_PORT'] ?? 19392), controllerPort: Number(process.env['KAFKA_PRIVATE_CONTROLLER_PORT'] ?? 19393) };
-    const { bootstrap: privateBootstrap } = await ensureKafka({ dir, ...ports });
+  it('a stopped broker fails a send within seconds; producer and consumer carry on once it is back', async () => {
+    // A private broker (own folder, free ports), not the shared one, stopped under a working producer and consumer.
+    const root = path.join(stackDir(), `it-kafka-private-${process.pid}`);
+    const opts = { dir: path.join(root, 'kafka'), port: await freePort(), controllerPort: await freePort() };
     try {
-      const k = createKafka({ brokers: [privateBootstrap], clientId: 'kafka-int-stop', requestTimeoutMs: 1_000 });
+      const { bootstrap: privateBootstrap } = await ensureKafka(opts);
+      const k = createKafka({ brokers: [privateBootstrap], clientId: 'kafka-int-outage', requestTimeoutMs: 1_000 });
       const privAdmin = await k.admin();
-      const topic = uniqueTopic('int-stop');
-      await privAdmin.ensureTopics([{ name: topic, partitions: 1 }]);
-      await privAdmin.close();
+      const topic = uniqueTopic('int-outage');
+      await privAdmin.ensureTopics([{ name: topic, partitions: 2 }]);
       const p = await k.producer();
+      const c = await k.consumer({ groupId: `${topic}-g`, topics: [topic], sessionTimeoutMs: 10_000 });
+      const r = collector(c);
       await p.send(topic, [{ key: 'k', value: 'before' }]);
-      await stopKafka({ dir, ...ports });
+      await waitUntil('before', () => r.values().includes('before'));
+
+      await stopKafka(opts);
       const t0 = Date.now();
-      const err = await p.send(topic, [{ key: 'k', value: 'after' }]).then(
+      const err = await p.send(topic, [{ key: 'k', value: 'during' }]).then(
         () => undefined,
         (e: unknown) => e,
       );
       const elapsed = Date.now() - t0;
-      await p.close();
       expect(err).toBeInstanceOf(KafkaUnavailableError);
       expect(elapsed).toBeLessThan(8_000);
+
+      await ensureKafka(opts);
+      // The same producer object works again once the broker is back (the caller retries on retryable errors).
+      await waitUntil(
+        'a send after the restart',
+        () => p.send(topic, [{ key: 'k', value: 'after' }]).then(() => true, (e: unknown) => { if (!isKafkaUnavailable(e)) throw e; return false; }),
+        60_000,
+        500,
+      );
+      await waitUntil('the consumer reads what was sent after the restart', () => r.values().includes('after'), 60_000);
+      await waitUntil('its commits land', async () => {
+        const [committed, ends] = await Promise.all([privAdmin.committedOffsets(`${topic}-g`, topic), privAdmin.endOffsets(topic)]);
+        return [...ends].every(([partition, end]) => end === 0n || committed.get(partition) === end);
+      }, 30_000);
+      expect(r.values().filter((v) => v === 'before')).toHaveLength(1);
+      await c.close();
+      await r.done;
+      await p.close();
+      await privAdmin.close();
     } finally {
-      await stopKafka({ dir, ...ports });
+      await stopKafka(opts);
+      await rm(root, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 180_000);
 });
