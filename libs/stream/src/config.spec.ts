@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, parseConfig } from './config';
+import { ConfigError, parseConfig, StreamEnvSchema, streamOptionsFromEnv } from './config';
 
 const schema = z.object({
   KAFKA_BROKERS: z.string().transform((s) => s.split(',')),
@@ -30,5 +30,28 @@ describe('parseConfig', () => {
     expect(e.message).toMatch(/GROUP_ID: required, not set/);
     expect(e.message).not.toContain('KAFKA_BROKERS');
     expect(e.code).toBe('INVALID_CONFIG');
+  });
+});
+
+describe('StreamEnvSchema', () => {
+  it('gives the runtime options from the shared variables, with defaults', () => {
+    const env = parseConfig(StreamEnvSchema.extend({ WAL_TOPIC: z.string().default('actionbase.wal') }), {
+      KAFKA_BROKERS: 'a:9092, b:9092',
+      CONSUMER_GROUP: 'es-indexer',
+      RETRY_MAX_ATTEMPTS: '5',
+    });
+    expect(env.WAL_TOPIC).toBe('actionbase.wal');
+    expect(streamOptionsFromEnv(env)).toEqual({
+      kafka: { brokers: ['a:9092', 'b:9092'], clientId: 'es-indexer' },
+      groupId: 'es-indexer',
+      batch: { maxRecords: 500, maxBytes: 5 * 1024 * 1024, maxWaitMs: 1_000 },
+      retry: { baseMs: 200, maxMs: 30_000, maxAttempts: 5 },
+      http: { port: 9464 },
+      shutdownTimeoutMs: 30_000,
+    });
+  });
+
+  it('names the missing group and a bad batch size', () => {
+    expect(() => parseConfig(StreamEnvSchema, { KAFKA_BROKERS: 'a:9092', BATCH_MAX_RECORDS: '0' })).toThrow(/CONSUMER_GROUP: required[\s\S]*BATCH_MAX_RECORDS|BATCH_MAX_RECORDS[\s\S]*CONSUMER_GROUP: required/);
   });
 });

@@ -19,5 +19,5 @@ export { SinkError, StreamError, isRetryable, type StreamErrorCode } from './err
 export { DLQ_HEADERS, deadLetterMessage, readDeadLetter, type DeadLetter, type DeadLetterInfo, type DeadLetterStage } from './dlq';
 export { backoffDelay, backoffCap } from './backoff';
 export { installSignalHandlers, type SignalOptions } from './signals';
-export { parseConfig, ConfigError, type ConfigIssue } from './config';
+export { parseConfig, ConfigError, StreamEnvSchema, streamOptionsFromEnv, type ConfigIssue, type StreamEnv } from './config';
 export type { HealthReport } from './http';

@@ -345,6 +345,22 @@ describe('backpressure, drain and rebalance', () => {
     expect(h.committed(1)).toBe(1n);
   });
 
+  it('after stopAccepting() a handler adds nothing more of its fetch; the commit covers only what was written', async () => {
+    let release!: () => void;
+    const h = harness({ batch: { maxRecords: 2 } });
+    h.sink.behaviour = (batch) => (batch[0]!.offset === 0n ? new Promise<void>((r) => (release = r)) : Promise.resolve());
+    const handled = h.pipeline.handle(batchOf(0, range(0, 10)));
+    await waitFor('the first write', () => h.sink.calls.length === 1);
+    h.pipeline.stopAccepting();
+    const drained = h.pipeline.drain();
+    release();
+    await handled;
+    await drained;
+    // The handler was waiting for room behind the first batch; it adds nothing more of its fetch.
+    expect(h.sink.items()).toEqual([0, 1]);
+    expect(h.committed(0)).toBe(2n);
+  });
+
   it('records waiting for a revoked partition are dropped and never committed by this member', async () => {
     const h = harness({ batch: { maxRecords: 1000, maxWaitMs: 60_000 } });
     await h.pipeline.handle(batchOf(0, [0, 1]));

@@ -58,6 +58,7 @@ export class Pipeline<R = WalRecord | CdcRecord> {
   /** Highest offset this member committed per partition: a late batch never moves a commit backwards. */
   private readonly committed = new Map<string, bigint>();
   private sinkHealthy = true;
+  private accepting = true;
   /** For the lag gauge: high watermark of the latest batch and the offset lag counts from, per partition. */
   private readonly progress = new Map<string, { topic: string; partition: number; highWatermark: bigint; from: bigint }>();
 
@@ -95,8 +96,10 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     for (const msg of batch.messages) {
       const entry = this.classify(msg);
       while (this.acc.wouldOverflow(entry)) await this.flush();
-      // Revoked while this handler waited: the new owner reads these from the last commit.
-      if ((this.epochs.get(key) ?? 0) !== epoch) return;
+      // Revoked while this handler waited: the new owner reads these from the last commit. Stopping: the rest
+      // of a large fetch would only lengthen the drain; what was pushed is a prefix, so the commit stays exact
+      // and the rest is read again on the next start.
+      if ((this.epochs.get(key) ?? 0) !== epoch || !this.accepting) return;
       this.entryEpoch.set(entry, epoch);
       this.acc.push(entry);
       if (this.acc.size === 1) this.armTimer();
@@ -175,6 +178,14 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     } finally {
       this.current = undefined;
     }
+  }
+
+  /**
+   * Shutdown: the handlers stop adding entries at once. The rest of their fetch is left uncommitted and read
+   * again on the next start, so drain() only has to write what is already in the accumulator.
+   */
+  stopAccepting(): void {
+    this.accepting = false;
   }
 
   /**

@@ -45,7 +45,7 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
     // Callers that never await `done` must not get an unhandled rejection; those that do still see it.
     this.done.catch(() => undefined);
     this.dlqTopic = opts.dlqTopic ?? dlqTopicName(opts.groupId);
-    this.log = opts.logger.child({ component: 'stream', group: opts.groupId, topic: opts.topic });
+    this.log = this.logFor('stream');
     this.registry = opts.metrics ?? new Registry();
     this.metrics = new StreamMetrics(this.registry, { group: opts.groupId, topic: opts.topic });
     // The pipeline reaches the consumer through this indirection: the first rebalance callback fires while the
@@ -66,10 +66,15 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
       dlqTopic: this.dlqTopic,
       consumer,
       producer,
-      logger: this.log.child({ component: 'stream.pipeline' }),
+      logger: this.logFor('stream.pipeline'),
       metrics: this.metrics,
       onFatal: (err) => this.fail(err),
     });
+  }
+
+  /** A child of the app's logger per component; siblings rather than nested children, so `component` appears once. */
+  private logFor(component: string): Logger {
+    return this.opts.logger.child({ component, group: this.opts.groupId, topic: this.opts.topic });
   }
 
   get state(): StreamState {
@@ -108,7 +113,7 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
           host: opts.http.host,
           registry: this.registry,
           health: () => this.health(),
-          logger: this.log.child({ component: 'stream.http' }),
+          logger: this.logFor('stream.http'),
         });
       }
       await opts.sink.start?.();
@@ -183,6 +188,7 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
     this.stateNow = 'stopping';
     this.log.info('stopping: draining the batches in hand');
     this.pipeline.pauseFor('stopping');
+    this.pipeline.stopAccepting();
     let failure: unknown;
     const timeoutMs = this.opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
     const drained = await within(timeoutMs, this.pipeline.drain());

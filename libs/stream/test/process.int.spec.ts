@@ -58,7 +58,17 @@ async function produce(topic: string, from: number, to: number): Promise<void> {
 }
 
 function consumerProcess(env: Record<string, string>): ConsumerProcess {
-  const p = new ConsumerProcess({ KAFKA_BROKERS: bootstrap, LOG_LEVEL: 'warn', ...env });
+  const p = new ConsumerProcess({
+    KAFKA_BROKERS: bootstrap,
+    KAFKA_CLIENT_ID: 'stream-it-child',
+    LOG_LEVEL: 'warn',
+    HTTP_PORT: '0',
+    BATCH_MAX_WAIT_MS: '50',
+    RETRY_BASE_MS: '50',
+    RETRY_MAX_MS: '1000',
+    SHUTDOWN_TIMEOUT_MS: '20000',
+    ...env,
+  });
   processes.push(p);
   p.start();
   return p;
@@ -115,7 +125,7 @@ describe('a consumer process', () => {
     await admin.ensureTopics([{ name: topic, partitions: PARTITIONS }]);
     await produce(topic, 0, total);
 
-    const first = consumerProcess({ TOPIC: topic, GROUP_ID: group, SINK_FILE: file, BATCH_MAX_RECORDS: '25', MID_BATCH_PAUSE_MS: '300' });
+    const first = consumerProcess({ TOPIC: topic, CONSUMER_GROUP: group, SINK_FILE: file, BATCH_MAX_RECORDS: '25', MID_BATCH_PAUSE_MS: '300' });
     // Some batches done (and committed), and the current one half written: the process is inside write().
     await waitUntil(
       `a batch half written (log: ${first.tail()})`,
@@ -135,7 +145,7 @@ describe('a consumer process', () => {
     expect([...committedAtKill.values()].some((o) => o > 0n)).toBe(true);
     expect(deliveries(afterKill).size).toBeLessThan(total);
 
-    const second = consumerProcess({ TOPIC: topic, GROUP_ID: group, SINK_FILE: file, BATCH_MAX_RECORDS: '25' });
+    const second = consumerProcess({ TOPIC: topic, CONSUMER_GROUP: group, SINK_FILE: file, BATCH_MAX_RECORDS: '25' });
     await waitUntil(`every record in the sink (log: ${second.tail()})`, () => deliveries(readSinkFile(file)).size === total, 60_000);
     second.kill('SIGTERM');
     expect(await second.exited()).toEqual({ code: 0, signal: null });
@@ -157,14 +167,14 @@ describe('a consumer process', () => {
     let produced = 0;
     await produce(topic, 0, (produced = 60));
 
-    const first = consumerProcess({ TOPIC: topic, GROUP_ID: group, SINK_FILE: file, BATCH_MAX_RECORDS: '20', MID_BATCH_PAUSE_MS: '40' });
+    const first = consumerProcess({ TOPIC: topic, CONSUMER_GROUP: group, SINK_FILE: file, BATCH_MAX_RECORDS: '20', MID_BATCH_PAUSE_MS: '40' });
     // Load: records keep coming while the process works and while it drains.
     let loading = true;
     const load = (async () => {
       while (loading) {
-        await produce(topic, produced, produced + 15);
-        produced += 15;
-        await new Promise((r) => setTimeout(r, 20));
+        await produce(topic, produced, produced + 10);
+        produced += 10;
+        await new Promise((r) => setTimeout(r, 25));
       }
     })();
     try {
@@ -184,7 +194,7 @@ describe('a consumer process', () => {
     for (const l of records(handedOut)) expect(BigInt(l.o!)).toBeLessThan(committed.get(l.p!) ?? 0n);
     expect(deliveries(handedOut).size).toBeLessThan(produced); // it stopped under load, with records left to read
 
-    const second = consumerProcess({ TOPIC: topic, GROUP_ID: group, SINK_FILE: file, BATCH_MAX_RECORDS: '20' });
+    const second = consumerProcess({ TOPIC: topic, CONSUMER_GROUP: group, SINK_FILE: file, BATCH_MAX_RECORDS: '20' });
     await waitUntil(`every record in the sink (log: ${second.tail()})`, () => deliveries(readSinkFile(file)).size === produced, 60_000);
     second.kill('SIGTERM');
     expect(await second.exited()).toEqual({ code: 0, signal: null });

@@ -10,7 +10,7 @@ import { ensureKafka } from '@pipeline/stack';
 import { createKafka, type Admin, type OutgoingMessage, type Producer } from '@pipeline/kafka';
 import { readAll, uniqueTopic, waitUntil } from '@pipeline/kafka/testing';
 import { DLQ_HEADERS, readDeadLetter, StreamConsumer, type StreamConsumerOptions } from '../src/index';
-import { keyOf, walHeartbeat, walValue } from '../src/spec-helpers';
+import { cdcHeartbeat, cdcValue, keyOf, walHeartbeat, walValue } from '../src/spec-helpers';
 import { MemorySink } from './helpers';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -32,10 +32,16 @@ afterAll(async () => {
 
 function options(topic: string, groupId: string, sink: MemorySink): StreamConsumerOptions<'wal'> {
   return {
+    ...common(topic, groupId, sink),
+    kind: 'wal',
+  };
+}
+
+function common(topic: string, groupId: string, sink: MemorySink) {
+  return {
     kafka: { brokers: [bootstrap], clientId: 'stream-int-test' },
     groupId,
     topic,
-    kind: 'wal',
     sink,
     batch: { maxRecords: 10, maxBytes: 1_048_576, maxWaitMs: 20 },
     retry: { baseMs: 50, maxMs: 300 },
@@ -138,5 +144,45 @@ describe('stream consumer against the real Kafka', () => {
     } finally {
       await consumer.stop();
     }
+  });
+
+  it('stop() with the sink down gives up after shutdownTimeoutMs: SHUTDOWN_TIMEOUT, nothing unwritten committed (CDC stream)', async () => {
+    const topic = uniqueTopic('stream-stop-down');
+    const group = uniqueTopic('g-stop-down');
+    await admin.ensureTopics([{ name: topic, partitions: 1 }]);
+    await producer.send(topic, [0, 1, 2].map((n) => ({ key: keyOf(n), value: n === 1 ? cdcHeartbeat(n) : cdcValue(n) })));
+    const sink = new MemorySink();
+    const consumer = new StreamConsumer({ ...common(topic, group, sink), kind: 'cdc', shutdownTimeoutMs: 1_000 });
+    await consumer.start();
+    await waitUntil('the CDC records', () => sink.items().join() === '0,2');
+    expect(sink.received[0]!.record).toMatchObject({ status: 'CREATED', accumulator: 1 });
+    await waitUntil('their commit', async () => (await admin.committedOffsets(group, topic)).get(0) === 3n);
+
+    sink.down = true;
+    await producer.send(topic, [3, 4].map((n) => ({ key: keyOf(n), value: cdcValue(n) })));
+    await waitUntil('a failed write', () => sink.failedWrites >= 1);
+    const started = Date.now();
+    await expect(consumer.stop()).rejects.toMatchObject({ code: 'SHUTDOWN_TIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await expect(consumer.done).rejects.toMatchObject({ code: 'SHUTDOWN_TIMEOUT' });
+    expect(consumer.state).toBe('failed');
+    expect((await admin.committedOffsets(group, topic)).get(0)).toBe(3n);
+  });
+
+  it('with retry.maxAttempts, a sink that stays down stops the consumer (RETRIES_EXHAUSTED) without committing', async () => {
+    const topic = uniqueTopic('stream-exhausted');
+    const group = uniqueTopic('g-exhausted');
+    await admin.ensureTopics([{ name: topic, partitions: 1 }]);
+    await producer.send(topic, [0, 1].map((n) => ({ key: keyOf(n), value: walValue(n) })));
+    const sink = new MemorySink();
+    sink.down = true;
+    const consumer = new StreamConsumer({ ...options(topic, group, sink), retry: { baseMs: 10, maxMs: 50, maxAttempts: 3 } });
+    await consumer.start();
+    await expect(consumer.done).rejects.toMatchObject({ code: 'RETRIES_EXHAUSTED' });
+    expect(sink.failedWrites).toBe(3);
+    expect(consumer.state).toBe('failed');
+    expect(consumer.health()).toMatchObject({ live: false, ready: false });
+    expect((await admin.committedOffsets(group, topic)).get(0)).toBeUndefined();
+    await expect(consumer.stop()).rejects.toMatchObject({ code: 'RETRIES_EXHAUSTED' });
   });
 });
