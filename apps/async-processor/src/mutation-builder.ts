@@ -1,0 +1,36 @@
+/**
+ * A queued WAL record back into the mutation that produced it. The WAL is the request as-is (domain.md,
+ * "WAL record"), so sending it again through `/sync?force=true` applies exactly what was asked; sending it
+ * twice is harmless because the transition is idempotent (an already-applied event leaves the state as is:
+ * IDLE, count delta 0).
+ */
+import type { WalRecord } from '@pipeline/events';
+import type { Mutation } from './core-client';
+
+export const isMultiEdge = (r: WalRecord): boolean => r.event.edgeId !== undefined;
+
+export function mutationOf(r: WalRecord): Mutation {
+  const e = r.event;
+  if (e.edgeId !== undefined) {
+    // A multi-edge's ends live in _source/_target; an UPDATE may omit them (the core stores '' then).
+    const edge: Mutation['edge'] = { version: e.version, id: e.edgeId, properties: e.properties };
+    if (e.source !== '') edge.source = e.source;
+    if (e.target !== '') edge.target = e.target;
+    return { type: e.type, edge };
+  }
+  return { type: e.type, edge: { version: e.version, source: e.source, target: e.target, properties: e.properties } };
+}
+
+/** Matches a core result to the WAL records of its key (results carry typed ids; compare as strings). */
+export function resultKeyOfRecord(r: WalRecord): string {
+  return r.event.edgeId !== undefined ? `id:${String(r.event.edgeId)}` : `st:${JSON.stringify([String(r.event.source), String(r.event.target)])}`;
+}
+
+export function resultKey(res: { source?: string | number; target?: string | number; id?: string | number }): string {
+  return res.id !== undefined ? `id:${String(res.id)}` : `st:${JSON.stringify([String(res.source), String(res.target)])}`;
+}
+
+/** Records this processor must apply: queued (mode.queue=true), not a system table. */
+export function isQueued(r: WalRecord): boolean {
+  return r.mode.queue === true && r.context.database !== 'sys';
+}
