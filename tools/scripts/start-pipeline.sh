@@ -23,6 +23,12 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# The async processor applies the queued writes of ASYNC tables (the demo's recent_views) through the core.
+KAFKA_BROKERS="$BOOTSTRAP" CORE_URL="http://127.0.0.1:$PORT" HTTP_PORT="${ASYNC_PROCESSOR_PORT:-8090}" \
+  KEEP_NEWEST="${KEEP_NEWEST:-shop.recent_views:recent:50}" npx tsx apps/async-processor/src/main.ts &
+async_processor=$!
+trap 'kill -TERM $core $async_processor 2>/dev/null; wait $core $async_processor 2>/dev/null' EXIT INT TERM
+
 npx tsx tools/scripts/demo-workload.ts "http://127.0.0.1:$PORT"
 cat <<MSG
 
@@ -30,6 +36,7 @@ The pipeline is running.
   core REST API   http://127.0.0.1:$PORT/graph/v3/databases
   WAL records     kcat -b $BOOTSTRAP -C -t actionbase.wal -o beginning -e
   CDC records     kcat -b $BOOTSTRAP -C -t actionbase.cdc -o beginning -e
+  async processor http://127.0.0.1:${ASYNC_PROCESSOR_PORT:-8090}/metrics (applies recent_views, keeps the newest 50 per user)
 Ctrl-C stops the core; 'npm run stack -- down' stops Kafka.
 MSG
 wait $core
