@@ -166,17 +166,19 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     this.timer = undefined;
     const entries = this.acc.take();
     const run = this.process(entries);
-    this.current = run.then(
+    const settled = run.then(
       () => undefined,
       () => undefined,
     );
+    this.current = settled;
     try {
       await run;
     } catch (err) {
       this.fail(err);
       throw err;
     } finally {
-      this.current = undefined;
+      // Only clear our own turn: a waiter may already have started the next write.
+      if (this.current === settled) this.current = undefined;
     }
   }
 
