@@ -20,6 +20,9 @@ if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
   missing+=(openjdk-17-jre-headless)
 fi
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# unzip: tools/stack unpacks Elasticsearch's zip; chromium: apps/es-indexer tests its support page headless.
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 need_hadolint=false
 if ! command -v hadolint >/dev/null 2>&1; then
   need_hadolint=true

@@ -3,7 +3,7 @@
  *
  *   npx tsx tools/stack/src/cli.ts up|down|status|clean [service...]
  *
- * Without a service name the command applies to every service (today: kafka).
+ * Without a service name the command applies to every service (kafka, elasticsearch, ...).
  */
 import { StackError } from './errors';
 import { services } from './services/index';

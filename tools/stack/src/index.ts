@@ -12,4 +12,15 @@ export {
   type KafkaStatus,
   type StartResult,
 } from './services/kafka';
+export {
+  ensureElasticsearch,
+  startElasticsearch,
+  stopElasticsearch,
+  cleanElasticsearch,
+  elasticsearchStatus,
+  elasticsearchReady,
+  DEFAULT_ES_VERSION,
+  type ElasticsearchOptions,
+  type ElasticsearchStatus,
+} from './services/elasticsearch';
 export { services, type Service, type ServiceStatus } from './services/index';

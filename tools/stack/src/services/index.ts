@@ -1,4 +1,5 @@
 import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka';
+import { cleanElasticsearch, elasticsearchStatus, startElasticsearch, stopElasticsearch } from './elasticsearch';
 
 /** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
 export interface ServiceStatus {
@@ -38,6 +39,27 @@ export const services: Record<string, Service> = {
     },
     async clean(onProgress) {
       await cleanKafka({ onProgress });
+    },
+  },
+  elasticsearch: {
+    name: 'elasticsearch',
+    async up(onProgress) {
+      await startElasticsearch({ onProgress });
+    },
+    async down(onProgress) {
+      await stopElasticsearch({ onProgress });
+    },
+    async status() {
+      const s = await elasticsearchStatus();
+      return {
+        running: s.running,
+        address: s.url,
+        ...(s.pid !== undefined ? { pid: s.pid } : {}),
+        ...(s.foreign ? { note: 'answered by an Elasticsearch this stack folder did not start' } : {}),
+      };
+    },
+    async clean(onProgress) {
+      await cleanElasticsearch({ onProgress });
     },
   },
 };
