@@ -1,0 +1,164 @@
+/**
+ * The support lookups, as Elasticsearch queries on the mutation log and the current state. Every list is sorted
+ * on a unique tiebreaker (docId) and paginated with search_after, so pages stay stable while the indexer writes.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { edgesIndex, mutationIndexPattern } from './documents';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor of the next page; null on the last page. */
+  next: string | null;
+}
+
+export interface MutationItem {
+  id: string;
+  kind: 'wal' | 'cdc';
+  at: number;
+  database: string;
+  table: string;
+  source: string;
+  target: string;
+  edgeId?: string;
+  type?: string;
+  status?: string;
+  version?: number;
+  seq?: number;
+  actor?: string;
+  requestIds: string[];
+  eventIds: string[];
+  /** WAL: the event as requested; CDC: every event merged for the key. */
+  events: unknown[];
+  properties?: unknown;
+  mode?: unknown;
+  before?: unknown;
+  after?: unknown;
+  message?: string | null;
+  kafka?: unknown;
+}
+
+export interface TimeRange {
+  from?: number;
+  to?: number;
+}
+
+const encodeCursor = (sort: unknown[]) => Buffer.from(JSON.stringify(sort)).toString('base64url');
+
+export class CursorError extends Error {
+  override readonly name = 'CursorError';
+}
+
+function decodeCursor(cursor: string | undefined): unknown[] | undefined {
+  if (!cursor) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v)) return v;
+  } catch {
+    // fall through
+  }
+  throw new CursorError('cursor is not one this API returned');
+}
+
+function toItem(src: Record<string, any>): MutationItem {
+  const cdc = src['cdc'];
+  const wal = src['wal'];
+  return {
+    id: src['docId'],
+    kind: src['kind'],
+    at: src['@timestamp'],
+    database: src['database'],
+    table: src['table'],
+    source: src['source'],
+    target: src['target'],
+    ...(src['edgeId'] !== undefined ? { edgeId: src['edgeId'] } : {}),
+    type: src['type'],
+    status: src['status'],
+    version: src['version'],
+    ...(src['seq'] !== undefined ? { seq: src['seq'] } : {}),
+    actor: src['actor'],
+    requestIds: src['requestIds'] ?? [],
+    eventIds: src['eventIds'] ?? [],
+    events: cdc ? cdc.events : wal ? [wal.event] : [],
+    ...(wal ? { properties: wal.event.properties, mode: wal.mode } : {}),
+    ...(cdc ? { before: cdc.before, after: cdc.after, message: cdc.message } : {}),
+    kafka: src['kafka'],
+  };
+}
+
+export class LookupService {
+  constructor(
+    private readonly client: Client,
+    private readonly prefix: string,
+  ) {}
+
+  private async page(query: Record<string, unknown>, sort: Record<string, unknown>[], size: number, cursor?: string): Promise<Page<MutationItem>> {
+    const after = decodeCursor(cursor);
+    const res = await this.client.search<Record<string, any>>({
+      index: mutationIndexPattern(this.prefix),
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      query,
+      sort: [...sort, { docId: 'asc' }] as never,
+      size: size + 1,
+      track_total_hits: false,
+      ...(after ? { search_after: after as never } : {}),
+    });
+    const hits = res.hits.hits;
+    const items = hits.slice(0, size).map((h) => toItem(h._source ?? {}));
+    const last = hits[size - 1];
+    return { items, next: hits.length > size && last?.sort ? encodeCursor(last.sort) : null };
+  }
+
+  private static range(r: TimeRange): Record<string, unknown>[] {
+    if (r.from === undefined && r.to === undefined) return [];
+    return [{ range: { '@timestamp': { ...(r.from !== undefined ? { gte: r.from } : {}), ...(r.to !== undefined ? { lte: r.to } : {}) } } }];
+  }
+
+  /** Every mutation by or about a user (as source or target), newest first. */
+  byUser(user: string, range: TimeRange, size: number, cursor?: string, table?: string): Promise<Page<MutationItem>> {
+    const filter = [{ term: { parties: user } }, ...LookupService.range(range), ...(table ? [{ term: { table } }] : [])];
+    return this.page({ bool: { filter } }, [{ '@timestamp': 'desc' }], size, cursor);
+  }
+
+  /**
+   * The history of one edge, oldest first: each WAL record (the request) then its CDC record (the outcome, with
+   * before/after and status). Same millisecond: WAL sorts before CDC, CDC records by seq.
+   */
+  edgeHistory(e: { database?: string; table: string; source: string; target: string }, size: number, cursor?: string): Promise<Page<MutationItem>> {
+    const filter = [
+      { term: { table: e.table } },
+      { term: { source: e.source } },
+      { term: { target: e.target } },
+      ...(e.database ? [{ term: { database: e.database } }] : []),
+    ];
+    return this.page({ bool: { filter } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }, { seq: { order: 'asc', missing: -1 } }], size, cursor);
+  }
+
+  /** Everything a request (X-Request-ID) or one event id produced. */
+  byRequestId(requestId: string, size: number, cursor?: string): Promise<Page<MutationItem>> {
+    return this.page({ bool: { filter: [{ term: { requestIds: requestId } }] } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }], size, cursor);
+  }
+
+  byEventId(eventId: string, size: number, cursor?: string): Promise<Page<MutationItem>> {
+    return this.page({ bool: { filter: [{ term: { eventIds: eventId } }] } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }], size, cursor);
+  }
+
+  /** The current state of an edge (a soft tombstone when deleted), or null if it was never indexed. */
+  async edgeState(e: { database?: string; table: string; source: string; target: string }): Promise<Record<string, unknown> | null> {
+    const filter = [
+      { term: { table: e.table } },
+      { term: { source: e.source } },
+      { term: { target: e.target } },
+      ...(e.database ? [{ term: { database: e.database } }] : []),
+    ];
+    const res = await this.client.search<Record<string, unknown>>({
+      index: edgesIndex(this.prefix),
+      ignore_unavailable: true,
+      query: { bool: { filter } },
+      size: 1,
+      version: true,
+    });
+    const hit = res.hits.hits[0];
+    return hit?._source ? { ...hit._source, esVersion: hit._version } : null;
+  }
+}
