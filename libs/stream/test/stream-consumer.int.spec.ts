@@ -185,4 +185,31 @@ describe('stream consumer against the real Kafka', () => {
     expect((await admin.committedOffsets(group, topic)).get(0)).toBeUndefined();
     await expect(consumer.stop()).rejects.toMatchObject({ code: 'RETRIES_EXHAUSTED' });
   });
+
+  it('a second member joining mid-stream takes over partitions: every record delivered, everything committed', async () => {
+    const topic = uniqueTopic('stream-rebalance');
+    const group = uniqueTopic('g-rebalance');
+    await admin.ensureTopics([{ name: topic, partitions: 4 }]);
+    const produce = (from: number, to: number) =>
+      producer.send(topic, Array.from({ length: to - from }, (_, i) => ({ key: keyOf(from + i), value: walValue(from + i), partition: (from + i) % 4 })));
+    const a = new MemorySink();
+    const b = new MemorySink();
+    const first = new StreamConsumer({ ...options(topic, group, a), http: undefined });
+    await first.start();
+    const second = new StreamConsumer({ ...options(topic, group, b), http: undefined });
+    try {
+      await produce(0, 200);
+      await waitUntil('the first member at work', () => a.received.length > 0);
+      await second.start();
+      await produce(200, 400);
+      await waitUntil('both members at work', () => b.received.length > 0, 30_000);
+      await waitUntil('every record', () => new Set([...a.items(), ...b.items()]).size === 400, 30_000);
+      await waitUntil('everything committed', async () => {
+        const [committed, end] = await Promise.all([admin.committedOffsets(group, topic), admin.endOffsets(topic)]);
+        return [...end].every(([p, o]) => committed.get(p) === o);
+      });
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+  });
 });
