@@ -24,8 +24,9 @@ for _ in $(seq 1 100); do
 done
 
 # The async processor applies the queued writes of ASYNC tables (the demo's recent_views) through the core.
+# Plain node (not npx) so that $! is the processor itself and the trap stops it.
 KAFKA_BROKERS="$BOOTSTRAP" CORE_URL="http://127.0.0.1:$PORT" HTTP_PORT="${ASYNC_PROCESSOR_PORT:-8090}" \
-  KEEP_NEWEST="${KEEP_NEWEST:-shop.recent_views:recent:50}" npx tsx apps/async-processor/src/main.ts &
+  KEEP_NEWEST="${KEEP_NEWEST:-shop.recent_views:recent:50}" node --import tsx apps/async-processor/src/main.ts &
 async_processor=$!
 trap 'kill -TERM $core $async_processor 2>/dev/null; wait $core $async_processor 2>/dev/null' EXIT INT TERM
 
