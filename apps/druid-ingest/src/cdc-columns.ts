@@ -1,0 +1,100 @@
+/**
+ * The columns Druid reads from a native (v3) CDC record, derived from the shared zod schema of
+ * @pipeline/events: every JSONPath below is checked against CdcRecordSchema when this module loads, so a
+ * renamed field in libs/events fails the unit tests (and the app's start) instead of silently ingesting nulls.
+ *
+ * CDC is ingested as facts (Druid cannot update rows): one row per CDC record, with the count delta
+ * (`accumulator`) as a metric that rollup sums (conventions.md, "Druid: ingest each change as a fact").
+ */
+import { CdcRecordSchema } from '@pipeline/events';
+import type { z } from 'zod';
+
+export interface CdcColumn {
+  /** Column name in Druid. */
+  name: string;
+  /** Jayway JSONPath into the CDC record (Druid's flattenSpec `path`). */
+  path: string;
+  /** Druid column type. */
+  type: 'string' | 'long';
+  description: string;
+}
+
+/** The event time: when the core committed the change (epoch ms). */
+export const TIMESTAMP_COLUMN = 'processedAt';
+
+export const DIMENSIONS: readonly CdcColumn[] = [
+  { name: 'database', path: '$.context.database', type: 'string', description: 'database (v2: service)' },
+  { name: 'table', path: '$.context.table', type: 'string', description: 'table after alias resolution (v2: label)' },
+  // `after` is the stored state (a tombstone after a delete); null only for ERROR records, which carry no count.
+  { name: 'source', path: '$.after.source', type: 'string', description: 'edge source (multi-edges: _source)' },
+  { name: 'target', path: '$.after.target', type: 'string', description: 'edge target (multi-edges: _target)' },
+  { name: 'status', path: '$.status', type: 'string', description: 'CREATED | DELETED | UPDATED | IDLE | ERROR | PURGED' },
+  // One CDC record merges every event of its key in one request, applied by version; the first one names the
+  // operation of the common single-event case. A merged group is still counted exactly by `accumulator`.
+  { name: 'operation', path: '$.events[0].type', type: 'string', description: 'mutation type of the first merged event: INSERT | UPDATE | DELETE' },
+  { name: 'actor', path: '$.context.request.actor', type: 'string', description: 'X-Actor-ID of the request' },
+];
+
+/** Raw input fields the metrics aggregate. */
+export const ACCUMULATOR_FIELD = { name: 'accumulator', path: '$.accumulator' } as const;
+
+/** Metric column names in the datasource. */
+export const METRICS = {
+  /** SUM of `accumulator`: net change of edge counts (+1 created, -1 deleted). */
+  accumulator: 'accumulator',
+  /** Number of CDC records rolled up into the row. */
+  events: 'events',
+} as const;
+
+type AnySchema = z.ZodType;
+
+/** Peels optional/nullable/default wrappers off a zod 4 schema. */
+function unwrap(schema: AnySchema): AnySchema {
+  let s: any = schema;
+  for (let i = 0; i < 10; i++) {
+    const t = s?._zod?.def?.type;
+    if (t === 'optional' || t === 'nullable' || t === 'default' || t === 'readonly' || t === 'nonoptional') {
+      s = s._zod.def.innerType;
+    } else if (t === 'pipe') {
+      s = s._zod.def.in;
+    } else break;
+  }
+  return s as AnySchema;
+}
+
+/**
+ * Whether a simple JSONPath (`$.a.b`, `$.a[0].b`) names a field of the schema. Only the forms used
+ * above are supported; anything else is reported as unknown.
+ */
+export function pathExistsInSchema(schema: AnySchema, jsonPath: string): boolean {
+  if (!jsonPath.startsWith('$.')) return false;
+  const tokens = jsonPath
+    .slice(2)
+    .split('.')
+    .flatMap((seg) => {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$/.exec(seg);
+      if (!m) return [null];
+      const idx = (m[2] ?? '').match(/\[\d+\]/g) ?? [];
+      return [m[1]!, ...idx.map(() => '[]')];
+    });
+  let s: any = unwrap(schema);
+  for (const tok of tokens) {
+    if (tok === null) return false;
+    const type = s?._zod?.def?.type;
+    if (tok === '[]') {
+      if (type !== 'array') return false;
+      s = unwrap(s._zod.def.element);
+      continue;
+    }
+    if (type !== 'object') return false;
+    const next = s._zod.def.shape[tok];
+    if (!next) return false;
+    s = unwrap(next);
+  }
+  return true;
+}
+
+/** Paths of the columns that the CDC schema does not define (empty when they all line up). */
+export function columnsMissingFromSchema(columns: readonly { path: string }[] = [...DIMENSIONS, ACCUMULATOR_FIELD]): string[] {
+  return columns.filter((c) => !pathExistsInSchema(CdcRecordSchema, c.path)).map((c) => c.path);
+}

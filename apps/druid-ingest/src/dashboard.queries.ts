@@ -1,0 +1,76 @@
+/**
+ * Dashboard queries in Druid SQL over a CDC datasource (columns from cdc-columns.ts). Values are bound as
+ * SQL parameters; the datasource name, which SQL cannot bind, is quoted as an identifier.
+ */
+import type { DruidClient } from './druid.client';
+import { METRICS } from './cdc-columns';
+
+/** A Druid SQL identifier: double quotes, inner quotes doubled. */
+export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+export interface LikesPerMinuteRow {
+  minute: string;
+  target: string;
+  net: number;
+  events: number;
+}
+
+export interface DashboardQuery {
+  sql: string;
+  parameters: { type: 'VARCHAR' | 'BIGINT' | 'TIMESTAMP'; value: string | number }[];
+}
+
+/** Net likes (created minus deleted) per target per minute of one table, since `sinceMs`. */
+export function likesPerTargetPerMinute(dataSource: string, table: string, sinceMs: number): DashboardQuery {
+  return {
+    sql:
+      `SELECT TIME_FLOOR(__time, 'PT1M') AS "minute", "target", SUM(${ident(METRICS.accumulator)}) AS "net", SUM(${ident(METRICS.events)}) AS "events" ` +
+      `FROM ${ident(dataSource)} WHERE "table" = ? AND __time >= ? GROUP BY 1, 2 ORDER BY 1, 2`,
+    parameters: [
+      { type: 'VARCHAR', value: table },
+      { type: 'TIMESTAMP', value: iso(sinceMs) },
+    ],
+  };
+}
+
+/** The targets with the largest net change of one table in the hour before `nowMs`. */
+export function topTargetsLastHour(dataSource: string, table: string, limit: number, nowMs: number): DashboardQuery {
+  return {
+    sql:
+      `SELECT "target", SUM(${ident(METRICS.accumulator)}) AS "net", SUM(${ident(METRICS.events)}) AS "events" ` +
+      `FROM ${ident(dataSource)} WHERE "table" = ? AND __time >= ? AND __time < ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?`,
+    parameters: [
+      { type: 'VARCHAR', value: table },
+      { type: 'TIMESTAMP', value: iso(nowMs - 3_600_000) },
+      // Rows are stamped with the minute they fall in (rollup): include the current minute.
+      { type: 'TIMESTAMP', value: iso(nowMs + 60_000) },
+      { type: 'BIGINT', value: limit },
+    ],
+  };
+}
+
+/** Net change of edge counts and number of changes per table. */
+export function netChangePerTable(dataSource: string): DashboardQuery {
+  return {
+    sql:
+      `SELECT "database", "table", SUM(${ident(METRICS.accumulator)}) AS "net", SUM(${ident(METRICS.events)}) AS "events" ` +
+      `FROM ${ident(dataSource)} GROUP BY 1, 2 ORDER BY 1, 2`,
+    parameters: [],
+  };
+}
+
+/** Sum of the accumulator per target of one table over all time: equals the IN count of each target. */
+export function totalsPerTarget(dataSource: string, table: string): DashboardQuery {
+  return {
+    sql:
+      `SELECT "target", SUM(${ident(METRICS.accumulator)}) AS "net", SUM(${ident(METRICS.events)}) AS "events" ` +
+      `FROM ${ident(dataSource)} WHERE "table" = ? GROUP BY 1 ORDER BY 1`,
+    parameters: [{ type: 'VARCHAR', value: table }],
+  };
+}
+
+export async function runQuery<T = Record<string, unknown>>(client: DruidClient, q: DashboardQuery): Promise<T[]> {
+  return client.sql<T>(q.sql, q.parameters);
+}

@@ -1,0 +1,123 @@
+/**
+ * Druid Kafka supervisor specs (and the parts native batch specs share) for CDC records.
+ * Druid docs: "Apache Kafka ingestion" (supervisor spec: dataSchema, ioConfig, tuningConfig) and
+ * "Ingestion spec reference" (timestampSpec, dimensionsSpec, metricsSpec, granularitySpec, transformSpec).
+ */
+import { SYSTEM_DATABASE } from '@pipeline/events';
+import { ACCUMULATOR_FIELD, DIMENSIONS, METRICS, TIMESTAMP_COLUMN } from './cdc-columns';
+
+export const GRANULARITIES = ['second', 'minute', 'fifteen_minute', 'thirty_minute', 'hour', 'day'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+export interface DataSchemaOptions {
+  dataSource: string;
+  /** Rollup granularity (`queryGranularity`): rows of one minute with the same dimensions become one. */
+  queryGranularity: Granularity;
+  /** Segment granularity: how time is cut into segments. */
+  segmentGranularity: Granularity;
+  /** Rollup on (facts summed per queryGranularity bucket) or off (one row per CDC record). */
+  rollup: boolean;
+}
+
+export interface SupervisorOptions extends DataSchemaOptions {
+  topic: string;
+  /** Kafka bootstrap servers as Druid (not this app) reaches them. */
+  bootstrapServers: string;
+  /** Start from the earliest offset when the supervisor has no stored offsets. */
+  useEarliestOffset: boolean;
+  /** ISO-8601 period a task reads before it publishes its segments, e.g. PT1H. */
+  taskDuration: string;
+  taskCount: number;
+  replicas: number;
+  /** Kafka consumer group of the supervisor's tasks is managed by Druid; this only sets the client poll timeout. */
+  pollTimeoutMs?: number;
+  /** Free-form context kept with the supervisor (the apply step stores the desired spec there). */
+  context?: Record<string, unknown>;
+}
+
+/** The JSON input format with a flattenSpec that lifts the nested CDC fields into columns. */
+export function cdcInputFormat() {
+  return {
+    type: 'json',
+    flattenSpec: {
+      // Only the declared fields: auto-discovery would add every root field (events, before, after...).
+      useFieldDiscovery: false,
+      fields: [
+        { type: 'path', name: TIMESTAMP_COLUMN, expr: `$.${TIMESTAMP_COLUMN}` },
+        ...DIMENSIONS.map((d) => ({ type: 'path', name: d.name, expr: d.path })),
+        { type: 'path', name: ACCUMULATOR_FIELD.name, expr: ACCUMULATOR_FIELD.path },
+      ],
+    },
+  };
+}
+
+/**
+ * Drops system records (heartbeats, schema changes: database `sys`, domain.md) and, for v2-style tables
+ * named `sys.*`, those too, before they reach a segment.
+ */
+export function systemRecordFilter() {
+  return {
+    type: 'not',
+    field: {
+      type: 'or',
+      fields: [
+        { type: 'selector', dimension: 'database', value: SYSTEM_DATABASE },
+        { type: 'like', dimension: 'table', pattern: `${SYSTEM_DATABASE}.%` },
+      ],
+    },
+  };
+}
+
+export function cdcDataSchema(o: DataSchemaOptions, intervals?: string[]) {
+  return {
+    dataSource: o.dataSource,
+    timestampSpec: { column: TIMESTAMP_COLUMN, format: 'millis' },
+    dimensionsSpec: { dimensions: DIMENSIONS.map((d) => ({ type: d.type, name: d.name })) },
+    metricsSpec: [
+      { type: 'longSum', name: METRICS.accumulator, fieldName: ACCUMULATOR_FIELD.name },
+      { type: 'count', name: METRICS.events },
+    ],
+    granularitySpec: {
+      type: 'uniform',
+      segmentGranularity: o.segmentGranularity.toUpperCase(),
+      queryGranularity: o.queryGranularity.toUpperCase(),
+      rollup: o.rollup,
+      ...(intervals ? { intervals } : {}),
+    },
+    transformSpec: { filter: systemRecordFilter() },
+  };
+}
+
+export type SupervisorSpec = ReturnType<typeof buildSupervisorSpec>;
+
+/** The Kafka supervisor spec of one datasource fed by the CDC topic. */
+export function buildSupervisorSpec(o: SupervisorOptions) {
+  return {
+    type: 'kafka' as const,
+    spec: {
+      dataSchema: cdcDataSchema(o),
+      ioConfig: {
+        type: 'kafka' as const,
+        topic: o.topic,
+        inputFormat: cdcInputFormat(),
+        consumerProperties: {
+          'bootstrap.servers': o.bootstrapServers,
+          // The core writes with a transactional-free idempotent producer; read_committed costs nothing and is safe.
+          'isolation.level': 'read_committed',
+        },
+        useEarliestOffset: o.useEarliestOffset,
+        taskCount: o.taskCount,
+        replicas: o.replicas,
+        taskDuration: o.taskDuration,
+        ...(o.pollTimeoutMs !== undefined ? { pollTimeout: o.pollTimeoutMs } : {}),
+      },
+      tuningConfig: {
+        type: 'kafka' as const,
+        // Nano-quickstart sized: hand rows over to a segment early rather than holding them on the heap.
+        maxRowsInMemory: 100_000,
+        maxRowsPerSegment: 5_000_000,
+      },
+    },
+    ...(o.context ? { context: o.context } : {}),
+  };
+}
