@@ -1,5 +1,6 @@
 import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka';
 import { cleanElasticsearch, elasticsearchStatus, startElasticsearch, stopElasticsearch } from './elasticsearch';
+import { cleanPyiceberg, ensurePyiceberg, pyicebergStatus } from './pyiceberg';
 
 /** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
 export interface ServiceStatus {
@@ -39,6 +40,23 @@ export const services: Record<string, Service> = {
     },
     async clean(onProgress) {
       await cleanKafka({ onProgress });
+    },
+  },
+  pyiceberg: {
+    name: 'pyiceberg',
+    async up(onProgress) {
+      await ensurePyiceberg({ onProgress });
+    },
+    // A venv, not a server: nothing runs, so there is nothing to stop.
+    async down() {
+      // nothing runs
+    },
+    async status() {
+      const s = await pyicebergStatus();
+      return { running: s.running, address: s.python, ...(s.versions ? { note: `pyiceberg/pyarrow ${s.versions}` } : {}) };
+    },
+    async clean(onProgress) {
+      await cleanPyiceberg({ onProgress });
     },
   },
   elasticsearch: {

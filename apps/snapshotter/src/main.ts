@@ -1,0 +1,49 @@
+/**
+ * The snapshotter: CDC -> Iceberg tables of current state + Parquet change log. main only wires: config,
+ * logger, sink, consumer, signals.
+ */
+import { hostname } from 'node:os';
+import pino from 'pino';
+import { installSignalHandlers, runConsumer } from '@pipeline/stream';
+import { loadConfig } from './config';
+import { SnapshotSink } from './snapshot.sink';
+
+const config = loadConfig(process.env);
+const logger = pino({ level: config.LOG_LEVEL, base: { app: 'snapshotter' } });
+
+const sink = new SnapshotSink({
+  warehouseDir: config.WAREHOUSE_DIR,
+  stagingDir: config.STAGING_DIR,
+  commitIntervalMs: config.COMMIT_INTERVAL_MS,
+  targetFileRows: config.TARGET_FILE_ROWS,
+  retention: { maxSnapshotAgeMs: config.SNAPSHOT_MAX_AGE_MS, minSnapshotsToKeep: config.SNAPSHOT_MIN_KEEP, maxMetadataFiles: config.METADATA_MAX_FILES },
+  commitRetries: config.COMMIT_RETRIES,
+  changelog: config.CHANGELOG_ENABLED,
+  writerId: `${hostname()}:${process.pid}`,
+  logger,
+  ...(config.FAULT_CRASH_AT
+    ? {
+        onStep: (table: string, step: string) => {
+          if (step !== config.FAULT_CRASH_AT) return;
+          logger.warn({ table, step }, 'FAULT_CRASH_AT: killing the process with SIGKILL');
+          process.kill(process.pid, 'SIGKILL');
+        },
+      }
+    : {}),
+});
+
+const consumer = await runConsumer({
+  kafka: { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? config.CONSUMER_GROUP },
+  groupId: config.CONSUMER_GROUP,
+  topic: config.CDC_TOPIC,
+  kind: 'cdc',
+  sink,
+  batch: { maxRecords: config.BATCH_MAX_RECORDS, maxBytes: config.BATCH_MAX_BYTES, maxWaitMs: config.BATCH_MAX_WAIT_MS },
+  retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+  ...(config.DLQ_TOPIC ? { dlqTopic: config.DLQ_TOPIC } : {}),
+  logger,
+  http: { port: config.HTTP_PORT },
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  consumer: { fromBeginning: true },
+});
+installSignalHandlers(consumer, { logger });

@@ -1,0 +1,151 @@
+/**
+ * The snapshotter against the real core (CoreProcess) and the real Kafka, checked by independent readers:
+ * pyiceberg for the Iceberg tables (current state and time travel), pyarrow for the change log.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { ensureKafka } from '@pipeline/stack';
+import { api, CoreProcess, createLikes, dataRecords, freePort, tempStorage, uniqueName } from '@pipeline/testing';
+import {
+  checkFiles,
+  coreActiveEdges,
+  ensurePython,
+  icebergEdges,
+  readChangeLog,
+  readIceberg,
+  SnapshotterProcess,
+  sorted,
+  tempDir,
+  waitFor,
+} from './helpers';
+
+const SOURCES = Array.from({ length: 8 }, (_, i) => `u${i}`);
+const TARGETS = Array.from({ length: 12 }, (_, i) => i + 1);
+
+/** A deterministic workload: inserts, re-inserts and deletes over SOURCES x TARGETS, versions increasing. */
+async function workload(url: string, table: string, seed: number, requests: number, deleteShare = 0.3): Promise<void> {
+  let x = seed;
+  const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < requests; i++) {
+    const mutations = Array.from({ length: 10 }, (_, j) => {
+      const version = seed * 1_000_000 + i * 100 + j;
+      const del = rnd() < deleteShare;
+      return {
+        type: del ? 'DELETE' : 'INSERT',
+        edge: { version, source: SOURCES[Math.floor(rnd() * SOURCES.length)]!, target: TARGETS[Math.floor(rnd() * TARGETS.length)]!, properties: del ? {} : { created_at: version } },
+      };
+    });
+    const r = await api(url, 'POST', `/graph/v3/databases/shop/tables/${table}/edges`, { mutations });
+    if (r.status !== 200) throw new Error(`workload on ${table}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+}
+
+describe('snapshotter: CDC -> Iceberg current state + Parquet change log', () => {
+  let bootstrap: string;
+  let python: string;
+  let core: CoreProcess;
+  let cdc: string;
+  const procs: SnapshotterProcess[] = [];
+
+  beforeAll(async () => {
+    bootstrap = (await ensureKafka()).bootstrap;
+    python = await ensurePython();
+  }, 900_000);
+
+  const newCore = async () => {
+    cdc = uniqueName('it.snap.cdc');
+    core = new CoreProcess({
+      PORT: String(await freePort()),
+      KAFKA_BROKERS: bootstrap,
+      WAL_TOPIC: uniqueName('it.snap.wal'),
+      CDC_TOPIC: cdc,
+      WAL_PARTITIONS: '3',
+      CDC_PARTITIONS: '3',
+      STORAGE_PATH: tempStorage(),
+    });
+    await core.start();
+    await createLikes(core.url, 'likes');
+    await createLikes(core.url, 'follows');
+  };
+
+  const snapshotter = (warehouse: string, extra: Record<string, string> = {}) => {
+    const p = new SnapshotterProcess({
+      KAFKA_BROKERS: bootstrap,
+      CDC_TOPIC: cdc,
+      CONSUMER_GROUP: uniqueName('it.snap.group'),
+      WAREHOUSE_DIR: warehouse,
+      STAGING_DIR: tempDir('staging'),
+      COMMIT_INTERVAL_MS: '500',
+      BATCH_MAX_WAIT_MS: '200',
+      ...extra,
+    });
+    procs.push(p);
+    return p;
+  };
+
+  /** Waits until pyiceberg's current rows of each table equal the core's active edges; returns the reads. */
+  const converged = async (warehouse: string, tables: string[], what: string) => {
+    const reads: Record<string, Awaited<ReturnType<typeof readIceberg>>> = {};
+    for (const t of tables) {
+      const expected = sorted(await coreActiveEdges(core.url, t, SOURCES, TARGETS));
+      reads[t] = await waitFor(
+        `${what}: pyiceberg rows of shop.${t} equal the core's ${expected.length} active edges`,
+        async () => {
+          const read = await readIceberg(python, path.join(warehouse, 'shop', t));
+          return JSON.stringify(sorted(icebergEdges(read.rows))) === JSON.stringify(expected) && read;
+        },
+        60_000,
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}\nsnapshotter output:\n${procs.map((p) => p.output.slice(-3000)).join('\n---\n')}`);
+      });
+      expect(sorted(icebergEdges(reads[t]!.rows))).toEqual(expected);
+      const keys = reads[t]!.rows.map((r) => `${r.source}|${r.target}`);
+      expect(new Set(keys).size).toBe(keys.length); // no duplicated edge
+      expect(reads[t]!.rows.every((r) => r.active)).toBe(true); // deleted edges left the table
+    }
+    return reads;
+  };
+
+  afterEach(async () => {
+    for (const p of procs.splice(0)) await p.stop('SIGKILL');
+    await core?.stop('SIGKILL');
+  });
+  afterAll(async () => undefined);
+
+  it('pyiceberg reads every table equal to the core active edges, earlier snapshots give the earlier state, pyarrow reads the change log', async () => {
+    await newCore();
+    const warehouse = tempDir('warehouse');
+    const snap = snapshotter(warehouse);
+    snap.start();
+
+    await workload(core.url, 'likes', 1, 20);
+    await workload(core.url, 'follows', 2, 10);
+    const first = await converged(warehouse, ['likes', 'follows'], 'phase 1');
+    const likes1 = first['likes']!;
+    expect(likes1.formatVersion).toBe(2);
+    expect(likes1.schema.map((f) => f[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(likes1.summary?.['operation']).toBe('overwrite');
+    expect(Object.keys(JSON.parse(likes1.summary!['snapshotter.offsets']!) as object).length).toBeGreaterThan(0);
+
+    // Phase 2 deletes most of what is there: rows must leave the current table, not the earlier snapshot.
+    await workload(core.url, 'likes', 3, 20, 0.8);
+    const second = await converged(warehouse, ['likes'], 'phase 2');
+    expect(second['likes']!.current).not.toBe(likes1.current);
+
+    const history = await readIceberg(python, path.join(warehouse, 'shop', 'likes'), true);
+    const earlier = history.snapshots!.find((s) => s.id === likes1.current);
+    expect(earlier).toBeDefined();
+    expect(sorted(icebergEdges(earlier!.rows))).toEqual(sorted(icebergEdges(likes1.rows)));
+    expect(history.snapshotLog).toContain(likes1.current);
+    expect((await checkFiles(python, history.metadata)).problems).toEqual([]);
+
+    // Stop gracefully (flushes the change log), then pyarrow reads one row per CDC record, none twice.
+    expect((await snap.stop('SIGTERM')).code).toBe(0);
+    const records = await dataRecords(bootstrap, cdc);
+    const log = await readChangeLog(python, path.join(warehouse, '_changelog'));
+    expect(log.rows).toBe(records.length);
+    expect(new Set(log.coordinates.map((c) => c.join(':'))).size).toBe(log.rows);
+    expect(log.tables).toEqual({ 'shop.likes': records.filter((r) => r.value.context.table === 'likes').length, 'shop.follows': records.filter((r) => r.value.context.table === 'follows').length });
+    expect(log.schema).toEqual(expect.arrayContaining(['processed_at_ms:timestamp[us, tz=UTC]', 'table:string', 'hour:string']));
+  });
+});
