@@ -27,9 +27,29 @@ interface PartitionState {
   busy: boolean;
   /** The next batch, fetched while the handler works on the previous one (at most one ahead). */
   buffered: PartitionBatch | undefined;
+  /** The position was out of range: reset to earliest/latest, not to the committed offset again. */
+  outOfRange: boolean;
 }
 
 const OFFSET_OUT_OF_RANGE = 1;
+
+interface FetchPartitionLike {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
+  records?: {
+    firstOffset: bigint;
+    lastOffsetDelta: number;
+    attributes: number;
+    firstTimestamp: bigint;
+    records: { offsetDelta: number; timestampDelta: bigint; key: Buffer | null; value: Buffer | null; headers: [Buffer | null, Buffer | null][] }[];
+  }[];
+}
+
+interface FetchResponseLike {
+  errorCode: number;
+  responses: { topicId: string; partitions: FetchPartitionLike[] }[];
+}
 
 interface FetchRequestTopic {
   topicId: string;
@@ -131,7 +151,7 @@ class GroupConsumer implements Consumer {
     for (const tp of assignment) {
       const key = keyOf(tp.topic, tp.partition);
       if (this.states.has(key)) continue;
-      this.states.set(key, { ...tp, position: undefined, committed: undefined, highWatermark: undefined, busy: false, buffered: undefined });
+      this.states.set(key, { ...tp, position: undefined, committed: undefined, highWatermark: undefined, busy: false, buffered: undefined, outOfRange: false });
       assigned.push(tp);
     }
     this.generation++;
@@ -224,10 +244,13 @@ class GroupConsumer implements Consumer {
     for (const s of pending) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s.partition]);
     this.resolving = true;
     try {
-      const committed = await this.c.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
       const missing = new Map<string, number[]>();
+      const fromCommit = pending.filter((s) => !s.outOfRange);
+      const committed = fromCommit.length
+        ? await this.c.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) })
+        : new Map<string, bigint[]>();
       for (const s of pending) {
-        const offset = committed.get(s.topic)?.[s.partition];
+        const offset = s.outOfRange ? undefined : committed.get(s.topic)?.[s.partition];
         if (offset !== undefined && offset >= 0n) {
           s.position = offset;
           s.committed = offset;
@@ -255,7 +278,10 @@ class GroupConsumer implements Consumer {
       for (const partition of parts) {
         const st = this.states.get(keyOf(topic, partition));
         const offset = offsets.get(topic)?.[partition];
-        if (st && offset !== undefined) st.position = offset;
+        if (st && offset !== undefined) {
+          st.position = offset;
+          st.outOfRange = false;
+        }
       }
     }
   }
@@ -298,15 +324,17 @@ class GroupConsumer implements Consumer {
       const fetch = this.c
         .fetch({ node: leader, topics: [...topics.values()], maxWaitTime: this.maxWaitMs, minBytes: 1, connectionPool: this.pool })
         .then(
-          (response) => {
-            for (const tr of response.responses) {
-              const topic = idToTopic.get(tr.topicId);
-              if (topic === undefined) continue;
-              for (const pr of tr.partitions) this.onPartitionData(topic, pr, requested, onBatch);
-            }
-          },
+          (response) => this.onFetchResponse(response, idToTopic, requested, onBatch),
           (err: unknown) => {
-            if (!this.closing) this.transient(err, `fetch from broker ${leader}`);
+            if (this.closing) return;
+            // A partition-level error (e.g. OFFSET_OUT_OF_RANGE, NOT_LEADER_OR_FOLLOWER) rejects the whole
+            // fetch in the client, with the parsed response attached: handle it partition by partition.
+            const response = (err as { response?: FetchResponseLike }).response;
+            if (response && Array.isArray(response.responses) && !response.errorCode) {
+              this.onFetchResponse(response, idToTopic, requested, onBatch);
+            } else {
+              this.transient(err, `fetch from broker ${leader}`);
+            }
           },
         )
         .finally(() => {
@@ -317,9 +345,22 @@ class GroupConsumer implements Consumer {
     }
   }
 
+  private onFetchResponse(
+    response: FetchResponseLike,
+    idToTopic: Map<string, string>,
+    requested: Map<string, { state: PartitionState; offset: bigint }>,
+    onBatch: (batch: PartitionBatch) => Promise<void>,
+  ): void {
+    for (const tr of response.responses) {
+      const topic = idToTopic.get(tr.topicId);
+      if (topic === undefined) continue;
+      for (const pr of tr.partitions) this.onPartitionData(topic, pr, requested, onBatch);
+    }
+  }
+
   private onPartitionData(
     topic: string,
-    pr: { partitionIndex: number; errorCode: number; highWatermark: bigint; records?: { firstOffset: bigint; lastOffsetDelta: number; attributes: number; firstTimestamp: bigint; records: { offsetDelta: number; timestampDelta: bigint; key: Buffer | null; value: Buffer | null; headers: [Buffer | null, Buffer | null][] }[] }[] },
+    pr: FetchPartitionLike,
     requested: Map<string, { state: PartitionState; offset: bigint }>,
     onBatch: (batch: PartitionBatch) => Promise<void>,
   ): void {
@@ -329,7 +370,9 @@ class GroupConsumer implements Consumer {
     // Revoked, reassigned (a new state object) or moved since the request: drop the data.
     if (!req || st !== req.state || st.position !== req.offset || this.closing) return;
     if (pr.errorCode === OFFSET_OUT_OF_RANGE) {
-      st.position = undefined; // resolved again: committed, else earliest/latest
+      // E.g. the committed offset was deleted by retention: start again at earliest/latest (fromBeginning).
+      st.position = undefined;
+      st.outOfRange = true;
       return;
     }
     if (pr.errorCode !== 0) {

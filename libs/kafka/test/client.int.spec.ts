@@ -196,6 +196,23 @@ describe('consumer group', () => {
     await r2.done;
   });
 
+  it('starts again from the earliest offset when the committed one is out of range', async () => {
+    const topic = uniqueTopic('int-range');
+    const groupId = `${topic}-g`;
+    await admin.ensureTopics([{ name: topic, partitions: 1 }]);
+    await producer.send(topic, ['a', 'b', 'c'].map((v) => ({ key: 'k', value: v })));
+    const c1 = await kafka().consumer({ groupId, topics: [topic] });
+    open.push(c1);
+    await c1.commit([{ topic, partition: 0, offset: 1_000n }]); // beyond the end (as after retention)
+    await c1.close();
+    expect((await admin.committedOffsets(groupId, topic)).get(0)).toBe(1_000n);
+    const c2 = await kafka().consumer({ groupId, topics: [topic] });
+    const r = collector(c2);
+    await waitUntil('a, b, c from the start', () => r.values().length === 3);
+    expect(r.values()).toEqual(['a', 'b', 'c']);
+    await waitUntil('commit repaired', async () => (await admin.committedOffsets(groupId, topic)).get(0) === 3n);
+  });
+
   it('rebalances between two members without losing records, and reports it', async () => {
     const topic = uniqueTopic('int-rebalance');
     const groupId = `${topic}-g`;
