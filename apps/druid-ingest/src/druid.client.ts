@@ -35,6 +35,8 @@ export interface SupervisorStatus {
   suspended: boolean;
   aggregateLag?: number | null;
   recentErrors: unknown[];
+  /** Ids of the tasks reading for the supervisor now (a spec update replaces them). */
+  activeTaskIds: string[];
 }
 
 export type TaskState = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'WAITING' | 'PENDING';
@@ -82,6 +84,7 @@ export class DruidClient {
         suspended: p['suspended'] === true,
         aggregateLag: (p['aggregateLag'] as number | null | undefined) ?? null,
         recentErrors: Array.isArray(p['recentErrors']) ? (p['recentErrors'] as unknown[]) : [],
+        activeTaskIds: Array.isArray(p['activeTasks']) ? (p['activeTasks'] as { id?: string }[]).flatMap((t) => (t.id ? [t.id] : [])) : [],
       };
     } catch (err) {
       throw wrap(`reading the status of supervisor ${id}`, err);

@@ -23,4 +23,14 @@ export {
   type ElasticsearchOptions,
   type ElasticsearchStatus,
 } from './services/elasticsearch';
+export {
+  ensureDruid,
+  startDruid,
+  stopDruid,
+  cleanDruid,
+  druidStatus,
+  DEFAULT_DRUID_VERSION,
+  type DruidOptions,
+  type DruidStatus,
+} from './services/druid';
 export { services, type Service, type ServiceStatus } from './services/index';

@@ -1,3 +1,4 @@
+import { cleanDruid, druidStatus, startDruid, stopDruid } from './druid';
 import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka';
 import { cleanElasticsearch, elasticsearchStatus, startElasticsearch, stopElasticsearch } from './elasticsearch';
 import { cleanPyiceberg, ensurePyiceberg, pyicebergStatus } from './pyiceberg';
@@ -78,6 +79,28 @@ export const services: Record<string, Service> = {
     },
     async clean(onProgress) {
       await cleanElasticsearch({ onProgress });
+    },
+  },
+  druid: {
+    name: 'druid',
+    async up(onProgress) {
+      await startDruid({ onProgress });
+    },
+    async down(onProgress) {
+      await stopDruid({ onProgress });
+    },
+    async status() {
+      const s = await druidStatus();
+      const pids = Object.values(s.pids);
+      return {
+        running: s.running,
+        address: `overlord ${s.coordinatorUrl}, broker ${s.brokerUrl}`,
+        ...(pids[0] !== undefined ? { pid: pids[0] } : {}),
+        ...(s.down.length ? { note: `not answering: ${s.down.join(', ')}` } : {}),
+      };
+    },
+    async clean(onProgress) {
+      await cleanDruid({ onProgress });
     },
   },
 };
