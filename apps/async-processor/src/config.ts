@@ -74,6 +74,12 @@ export const ConfigSchema = z.object({
   RETRY_MAX_MS: int(1).default(10_000),
   /** Unset: retry for as long as the core is down (consumption paused). */
   RETRY_MAX_ATTEMPTS: int(1).optional(),
+  /**
+   * Longest a fetch waits at the broker for data. libs/kafka keeps one fetch in flight per broker, and a partition
+   * whose batch completes while that fetch waits is fetched only after it returns: this bounds that wait, so it
+   * shows up in the async delay's tail (see README, figures).
+   */
+  KAFKA_FETCH_MAX_WAIT_MS: int(1).default(100),
   KAFKA_SESSION_TIMEOUT_MS: int(6_000).default(10_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100).default(1_000),
   HTTP_PORT: int(0).default(8090),

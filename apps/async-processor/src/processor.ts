@@ -57,6 +57,7 @@ export function buildProcessor(config: Config, logger: Logger): { consumer: Stre
       fromBeginning: config.FROM_BEGINNING,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      maxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS,
     },
   });
   return { consumer, sink };

@@ -194,7 +194,7 @@ describe('async processor: Recent Views on the real core and Kafka', () => {
     expect(statuses.IDLE ?? 0).toBeGreaterThan(0); // ... and the core found nothing to change
   });
 
-  it('applies a v2-format (Actionbase) WAL record produced by hand, and dead-letters one for an unknown table', async () => {
+  it('applies a v2-format (Actionbase) WAL record produced by hand; dead-letters a bad item and one for an unknown table', async () => {
     const c = await freshCore(bootstrap);
     core = c.core;
     const url = core.url;
@@ -216,7 +216,14 @@ describe('async processor: Recent Views on the real core and Kafka', () => {
       requestId: `v2-${traceId}`,
       ts,
     });
-    const lines = [`v2user:901\t${JSON.stringify(v2(`shop.${TABLE}`, 901, 'trace-1'))}`, `v2user:902\t${JSON.stringify(v2('shop.no_such_table', 902, 'trace-2'))}`];
+    const badType = { ...v2(`shop.${TABLE}`, 903, 'trace-3'), edge: { ts, src: 'v2user', tgt: 903, props: { viewed_at: 'yesterday' }, traceId: 'trace-3' } };
+    // Same key for all three: one partition, so one batch in this order. The core rejects the whole request for
+    // the bad item (400 naming mutations[i]): the processor dead-letters that one and sends the rest again.
+    const lines = [
+      `v2user:900\t${JSON.stringify(badType)}`,
+      `v2user:900\t${JSON.stringify(v2(`shop.${TABLE}`, 901, 'trace-1'))}`,
+      `v2user:900\t${JSON.stringify(v2('shop.no_such_table', 902, 'trace-2'))}`,
+    ];
     // kcat, a producer outside this project, as an operator would do it.
     const child = run('kcat', ['-b', bootstrap, '-P', '-t', c.wal, '-K', '\t']);
     child.child.stdin!.end(lines.join('\n') + '\n');
@@ -229,8 +236,14 @@ describe('async processor: Recent Views on the real core and Kafka', () => {
       const recs = await kcatRead(bootstrap, `${group}.dlq`).catch(() => []);
       return recs.length >= 1 && recs;
     }, 20_000);
-    expect(dlq).toHaveLength(1);
-    expect(JSON.parse(dlq[0]!.payload!).label).toBe('shop.no_such_table'); // the original bytes, unchanged
+    await waitFor('both dead letters', async () => (await kcatRead(bootstrap, `${group}.dlq`)).length >= 2, 20_000);
+    const letters = (await kcatRead(bootstrap, `${group}.dlq`)).map((r) => JSON.parse(r.payload!)); // the original bytes, unchanged
+    expect(letters.map((l) => l.edge.traceId).sort()).toEqual(['trace-2', 'trace-3']);
+    expect(dlq.length).toBeGreaterThanOrEqual(1);
+    const headers = (await run('kcat', ['-b', bootstrap, '-C', '-t', `${group}.dlq`, '-o', 'beginning', '-e', '-q', '-f', '%h\n'])).stdout;
+    expect(headers).toContain('dlq.error.code=CORE_400_INVALID_REQUEST');
+    expect(headers).toContain('dlq.error.code=CORE_404_NOT_FOUND');
+    expect(await getEdge(url, 'v2user', 903)).toEqual([]);
     const cdc = await dataRecords(bootstrap, c.cdc);
     expect(cdc).toHaveLength(1);
     expect(cdc[0]!.value.context.request).toEqual({ actor: 'AsyncRequestProcessor', requestId: 'v2-trace-1' });
