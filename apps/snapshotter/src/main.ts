@@ -2,6 +2,7 @@
  * The snapshotter: CDC -> Iceberg tables of current state + Parquet change log. main only wires: config,
  * logger, sink, consumer, signals.
  */
+import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { installSignalHandlers, runConsumer } from '@pipeline/stream';
@@ -25,7 +26,8 @@ const sink = new SnapshotSink({
     ? {
         onStep: (table: string, step: string) => {
           if (step !== config.FAULT_CRASH_AT) return;
-          logger.warn({ table, step }, 'FAULT_CRASH_AT: killing the process with SIGKILL');
+          // Written synchronously: pino's buffered stdout would die with the process.
+          writeSync(2, `FAULT_CRASH_AT=${step} (${table}): killing the process with SIGKILL\n`);
           process.kill(process.pid, 'SIGKILL');
         },
       }
