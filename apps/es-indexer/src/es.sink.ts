@@ -160,7 +160,9 @@ export class EsSink<R extends Rec = Rec> implements Sink<R> {
         } else if (!failed.has(op.record)) {
           const reason = [r.error?.type, r.error?.reason, r.error?.caused_by ? `(caused by ${r.error.caused_by.type}: ${r.error.caused_by.reason})` : '']
             .filter(Boolean)
-            .join(': ');
+            .join(': ')
+            // Elasticsearch quotes a preview of the bad value; a DLQ header need not carry 40 KB of it.
+            .slice(0, 2_000);
           this.o.metrics.rejected.inc({ kind: this.o.kind });
           this.log.warn({ topic: op.record.topic, partition: op.record.partition, offset: String(op.record.offset), status: r.status, reason }, 'document rejected: dead-lettered');
           failed.set(op.record, {

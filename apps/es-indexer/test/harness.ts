@@ -6,7 +6,7 @@ import { CoreProcess, createLikes, dataRecords, freePort, tempStorage, uniqueNam
 import { startIndexer, type Indexer } from '../src/indexer';
 import { edgesIndex, mutationIndexPattern } from '../src/documents';
 
-export const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'warn' });
+export const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'error' });
 
 export const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,

@@ -158,7 +158,11 @@ describe('es-indexer on the real core, Kafka and Elasticsearch', () => {
     expect(r.results[0]).toMatchObject({ status: 'IDLE' });
     await waitIndexed(client, prefix, truth.total + 2); // the late WAL and CDC records (the replayed copy shares its id)
     await waitFor('the replayed record counted as a version conflict', async () => (await counter((indexer as any).wal.registry, 'es_indexer_version_conflicts_total')) >= 1);
-    const state = await lookup.edgeState({ table: 'likes', source: 'bob', target: '1' });
+    // The current-state index refreshes on its own interval: wait for the late write's document.
+    const state = await waitFor('the late write in the current state', async () => {
+      const s = await lookup.edgeState({ table: 'likes', source: 'bob', target: '1' });
+      return s?.['lastRequestId'] === 'req-late' && s;
+    });
     expect(state).toMatchObject({ active: false, lastRequestId: 'req-late', state: { deletedAt: 150 } });
     expect(state?.['seq']).toBeGreaterThan(bobDeleted.seq);
     expect(await countDocs(client, mutationIndexPattern(prefix))).toBe(truth.total + 2);
