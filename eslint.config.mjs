@@ -4,7 +4,7 @@ export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   {
-    ignores: ['**/dist', '**/node_modules', '**/.stack', '**/.data', 'coverage', 'tools/generators/files/**'],
+    ignores: ['**/dist', '**/node_modules', '**/.stack', '**/.data', 'coverage', 'tools/generators/src/generators/*/files/**'],
   },
   {
     files: ['**/*.ts'],
