@@ -1,0 +1,143 @@
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Client } from '@elastic/elasticsearch';
+import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
+import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
+import { freePort, repoRoot, type CoreProcess } from '@pipeline/testing';
+import { AuditLog } from '../src/audit-log';
+import type { Indexer } from '../src/indexer';
+import { buildLookupApi } from '../src/lookup.api';
+import { LookupService } from '../src/lookup.service';
+import { dropPrefix, like, logger, mutate, newPrefix, runIndexer, startCore, waitIndexed } from './harness';
+
+const TOKENS = new Map([
+  ['agent-one-token-123', 'agent.one'],
+  ['agent-two-token-456', 'agent.two'],
+]);
+
+describe('support lookup API and page', () => {
+  let client: Client;
+  let core: CoreProcess;
+  let indexer: Indexer;
+  let api: FastifyInstance;
+  let audit: AuditLog;
+  let base: string;
+  let auditFile: string;
+  const prefix = newPrefix();
+
+  beforeAll(async () => {
+    const { bootstrap } = await ensureKafka();
+    client = new Client({ node: (await ensureElasticsearch()).url });
+    let wal: string, cdc: string;
+    ({ core, wal, cdc } = await startCore(bootstrap));
+    ({ indexer } = await runIndexer({ bootstrap, client, prefix, wal, cdc }));
+    auditFile = join(mkdtempSync(join(tmpdir(), 'esi-audit-')), 'audit.jsonl');
+    audit = new AuditLog(auditFile);
+    api = await buildLookupApi({ lookup: new LookupService(client, prefix), audit, tokens: TOKENS, logger });
+    const port = await freePort();
+    await api.listen({ port, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${port}`;
+    await mutate(core, 'likes', 'req-a', [like('erin', 10, 100)]);
+    await mutate(core, 'likes', 'req-b', [like('erin', 11, 100), like('frank', 10, 100)]);
+    await mutate(core, 'likes', 'req-c', [like('erin', 10, 200, 'DELETE')]);
+    await waitIndexed(client, prefix, 4 + 4);
+  }, 180_000);
+
+  afterAll(async () => {
+    await api?.close();
+    await indexer?.stop();
+    await audit?.close();
+    await core?.stop('SIGKILL');
+    await dropPrefix(client, prefix);
+    await client?.close();
+  });
+
+  const auditLines = () =>
+    readFileSync(auditFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, any>);
+
+  const get = (path: string, token?: string) => fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  it('refuses every lookup without valid credentials (401) and audits none of them', async () => {
+    for (const [path, token] of [
+      ['/api/users/erin/mutations', undefined],
+      ['/api/users/erin/mutations', 'not-a-token-at-all'],
+      ['/api/edges/history?table=likes&source=erin&target=10', 'agent-one-token-12'],
+      ['/api/requests/req-a', 'Basic abc'],
+      ['/api/events/x', ''],
+    ] as const) {
+      const res = await get(path, token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+    expect(auditLines()).toHaveLength(0);
+  });
+
+  it('answers accepted lookups and writes who, what and when to the audit log for each', async () => {
+    const t0 = Date.now();
+    const user = await get('/api/users/erin/mutations?size=2', 'agent-one-token-123');
+    expect(user.status).toBe(200);
+    const page1 = (await user.json()) as any;
+    expect(page1.items).toHaveLength(2);
+    const page2 = (await (await get(`/api/users/erin/mutations?size=50&cursor=${page1.next}`, 'agent-one-token-123')).json()) as any;
+    expect(page1.items.length + page2.items.length).toBe(6); // erin: 3 WAL + 3 CDC records
+    const hist = (await (await get('/api/edges/history?table=likes&source=erin&target=10', 'agent-two-token-456')).json()) as any;
+    expect(hist.items.map((i: any) => `${i.kind}:${i.status}`)).toEqual(['wal:RECEIVED', 'cdc:CREATED', 'wal:RECEIVED', 'cdc:DELETED']);
+    const req = (await (await get('/api/requests/req-b', 'agent-two-token-456')).json()) as any;
+    expect(req.items).toHaveLength(4);
+    expect((await get('/api/users/erin/mutations?from=yesterday', 'agent-one-token-123')).status).toBe(400);
+
+    const lines = auditLines();
+    expect(lines.map((l) => [l.user, l.action])).toEqual([
+      ['agent.one', 'user-mutations'],
+      ['agent.one', 'user-mutations'],
+      ['agent.two', 'edge-history'],
+      ['agent.two', 'request'],
+    ]);
+    expect(lines[0]).toMatchObject({ params: { user: 'erin', size: 2 }, status: 200, results: 2 });
+    expect(lines[2]).toMatchObject({ params: { table: 'likes', source: 'erin', target: '10' }, results: 4 });
+    for (const l of lines) expect(Date.parse(l.at)).toBeGreaterThanOrEqual(t0 - 1000);
+  });
+
+  it('the support page finds a user\'s mutations in a real browser (headless Chromium) and is refused with a wrong token', async () => {
+    const before = auditLines().length;
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await page.goto(base + '/');
+      await page.fill('#token', 'wrong-token-000');
+      await page.fill('#by-user input[name=user]', 'erin');
+      await page.click('#by-user button');
+      await page.waitForSelector('#status.error');
+      expect(await page.textContent('#status')).toContain('refused');
+
+      await page.fill('#token', 'agent-one-token-123');
+      await page.click('#by-user button');
+      await page.locator('#results tbody tr').nth(5).waitFor();
+      expect(await page.locator('#results tbody tr').count()).toBe(6);
+      const statuses = await page.$$eval('#results tbody tr.cdc td:nth-child(6)', (tds) => tds.map((td) => td.textContent));
+      expect(statuses.sort()).toEqual(['CREATED', 'CREATED', 'DELETED']);
+
+      await page.fill('#by-edge input[name=source]', 'erin');
+      await page.fill('#by-edge input[name=target]', '10');
+      await page.click('#by-edge button');
+      await page.waitForFunction('document.querySelectorAll("#results tbody tr").length === 4');
+      const outcome = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => tr.children[7]?.textContent));
+      expect(outcome[3]).toBe('active@100 → inactive@200');
+      const dir = join(repoRoot, 'test-artifacts');
+      mkdirSync(dir, { recursive: true });
+      await page.screenshot({ path: join(dir, 'es-indexer-support-page.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+    expect(auditLines().slice(before).map((l) => l.action)).toEqual(['user-mutations', 'edge-history']);
+  });
+});
