@@ -92,7 +92,7 @@ function fresh(command: string, fingerprint: string): Checkpoint {
   return { command, fingerprint, groupId: `wal-replay-${command}-${randomUUID()}`, phase: '', positions: {}, ends: {}, counters: {}, data: {}, done: false, updatedAt: '' };
 }
 
-export async function rebuild(deps: Deps): Promise<ApplyCounters> {
+export async function rebuild(deps: Deps): Promise<ApplyCounters & { seconds: number; recordsPerSec: number }> {
   const { cfg, logger } = deps;
   const target = targetOf(cfg);
   const file = stateFileOf(cfg);
@@ -120,9 +120,10 @@ export async function rebuild(deps: Deps): Promise<ApplyCounters> {
   cp.done = true;
   Object.assign(cp.counters, sink.counters);
   file.save(cp);
-  const secs = (Date.now() - started) / 1000;
-  logger.info({ ...sink.counters, seconds: secs, recordsPerSec: Math.round(sink.counters.applied / Math.max(secs, 0.001)) }, 'rebuild done');
-  return sink.counters;
+  const seconds = (Date.now() - started) / 1000;
+  const recordsPerSec = Math.round(sink.counters.applied / Math.max(seconds, 0.001));
+  logger.info({ ...sink.counters, seconds, recordsPerSec }, 'rebuild done');
+  return { ...sink.counters, seconds, recordsPerSec };
 }
 
 /** Reads the CDC topic up to its current end and folds it (optionally only records committed up to `until`). */

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { readAll } from '@pipeline/kafka/testing';
 import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName } from '@pipeline/testing';
 
 export const DB = 'shop';
@@ -76,6 +77,16 @@ export async function createTables(url: string): Promise<void> {
     }),
   );
   ok(await api(url, 'POST', `/graph/v3/databases/${DB}/aliases`, { alias: 'favs', table: 'likes' }));
+  // Recent Views: ASYNC, the core answers QUEUED and only the WAL holds the item until a processor applies it.
+  ok(
+    await api(url, 'POST', `/graph/v3/databases/${DB}/tables`, {
+      table: 'recent_views',
+      schema: { source: { type: 'STRING' }, target: { type: 'LONG' }, properties: [{ name: 'viewed_at', type: 'LONG', nullable: false }] },
+      direction: 'OUT',
+      indexes: [{ index: 'recent', fields: [{ field: 'viewed_at', order: 'DESC' }] }],
+      mode: 'ASYNC',
+    }),
+  );
 }
 
 export const SOURCES = Array.from({ length: 12 }, (_, i) => `u${i}`);
@@ -84,11 +95,12 @@ export const GIFT_IDS = Array.from({ length: 15 }, (_, i) => `g${i}`);
 
 /**
  * A random workload: INSERT/UPDATE/DELETE over a small key space, in requests of 1-15 items, through the
- * table, its alias and the multi-edge table. Versions are unique per key: the one order-dependent case of
- * the transition (an INSERT and a DELETE at one version, domain.md) is left out, because duplicated and
- * reordered WAL copies legitimately change its outcome.
+ * table, its alias, the multi-edge table and the ASYNC table (`queued` items: only the WAL has them).
+ * Versions are unique per key: the one order-dependent case of the transition (an INSERT and a DELETE at
+ * one version, domain.md) is left out, because duplicated and reordered WAL copies legitimately change its
+ * outcome.
  */
-export async function runWorkload(url: string, seed: number, n: number, versionBase: number): Promise<{ items: number; keys: number }> {
+export async function runWorkload(url: string, seed: number, n: number, versionBase: number): Promise<{ items: number; queued: number; keys: number }> {
   const r = rng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   const used = new Set<number>();
@@ -101,9 +113,22 @@ export async function runWorkload(url: string, seed: number, n: number, versionB
   };
   let items = 0;
   let keys = 0;
-  while (items < n) {
+  let queued = 0;
+  while (items + queued < n) {
     const size = 1 + Math.floor(r() * 15);
-    const multi = r() < 0.25;
+    const roll = r();
+    if (roll < 0.15) {
+      const mutations = Array.from({ length: size }, () => {
+        const v = version();
+        const type = pick(['INSERT', 'INSERT', 'DELETE']);
+        return { type, edge: { version: v, source: pick(SOURCES), target: pick(TARGETS), properties: type === 'DELETE' ? {} : { viewed_at: v } } };
+      });
+      const res = await api(url, 'POST', `/graph/v3/databases/${DB}/tables/recent_views/edges`, { mutations });
+      if (res.status !== 200 || res.body.results.some((x: { status: string }) => x.status !== 'QUEUED')) throw new Error(`workload: ${JSON.stringify(res.body)}`);
+      queued += size;
+      continue;
+    }
+    const multi = roll < 0.35;
     const mutations = Array.from({ length: size }, () => {
       const type = pick(['INSERT', 'INSERT', 'UPDATE', 'DELETE']);
       const v = version();
@@ -127,7 +152,30 @@ export async function runWorkload(url: string, seed: number, n: number, versionB
     items += size;
     keys += (res.body.results as unknown[]).length;
   }
-  return { items, keys };
+  return { items, queued, keys };
+}
+
+/**
+ * Stands in for the async processor (apps/async-processor is not imported: apps never import apps): applies
+ * every queued WAL record seen so far through `edges/sync?force=true` as actor AsyncRequestProcessor, as
+ * domain.md describes. Answers the number of CDC records this produced (one per key per request).
+ */
+export async function processQueued(bootstrap: string, walTopic: string, url: string): Promise<number> {
+  const queued = (await readAll(bootstrap, walTopic, { timeoutMs: 20_000 }))
+    .map((m) => JSON.parse(String(m.value)))
+    .filter((w) => w.mode?.queue === true);
+  let cdc = 0;
+  for (let i = 0; i < queued.length; i += 200) {
+    const mutations = queued.slice(i, i + 200).map((w) => ({ type: w.event.type, edge: { version: w.event.version, source: w.event.source, target: w.event.target, properties: w.event.properties } }));
+    const res = await fetch(`${url}/graph/v3/databases/${DB}/tables/recent_views/edges/sync?force=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor-id': 'AsyncRequestProcessor' },
+      body: JSON.stringify({ mutations }),
+    });
+    if (res.status !== 200) throw new Error(`processQueued: ${res.status} ${await res.text()}`);
+    cdc += ((await res.json()) as { results: unknown[] }).results.length;
+  }
+  return cdc;
 }
 
 export interface CoreState {
@@ -148,6 +196,7 @@ export async function captureState(url: string, storage: string): Promise<CoreSt
   const base = `/graph/v3/databases/${DB}/tables`;
   const views: CoreState['views'] = {};
   for (const s of SOURCES) views[`likes ${s}`] = (await api(url, 'GET', `${base}/likes/edges/get?source=${s}&target=${TARGETS.join(',')}`)).body.edges;
+  for (const s of SOURCES) views[`recent_views ${s}`] = (await api(url, 'GET', `${base}/recent_views/edges/get?source=${s}&target=${TARGETS.join(',')}`)).body.edges;
   views.gifts = (await api(url, 'GET', `${base}/gifts/multi-edges/ids?ids=${GIFT_IDS.join(',')}`)).body.edges;
   const counts: CoreState['counts'] = {};
   const scans: CoreState['scans'] = {};
@@ -164,6 +213,7 @@ export async function captureState(url: string, storage: string): Promise<CoreSt
   for (const [table, starts, indexes] of [
     ['likes', { OUT: SOURCES, IN: TARGETS }, ['recent', 'by_score']],
     ['gifts', { OUT: SOURCES.slice(0, 4), IN: SOURCES.slice(4, 8) }, ['by_amount']],
+    ['recent_views', { OUT: SOURCES }, ['recent']],
   ] as const) {
     for (const [dir, list] of Object.entries(starts)) {
       const r = await api(url, 'GET', `${base}/${table}/edges/counts?start=${list.join(',')}&direction=${dir}`);

@@ -7,7 +7,7 @@ import { createKafka } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureKafka } from '@pipeline/stack';
 import { api, CoreProcess, waitFor } from '@pipeline/testing';
-import { captureState, createTables, deleteStorage, rng, runCli, runWorkload, startCore } from './helpers';
+import { captureState, createTables, deleteStorage, processQueued, rng, runCli, runWorkload, startCore } from './helpers';
 
 describe('wal-replay against real Kafka and real cores', () => {
   let bootstrap: string;
@@ -52,7 +52,9 @@ describe('wal-replay against real Kafka and real cores', () => {
       const { core: source, storage, topics } = await started(bootstrap);
       await createTables(source.url);
       const w = await runWorkload(source.url, seed, 400, 1_000);
-      await waitForCdc(topics.cdc, w.keys);
+      const processed = await processQueued(bootstrap, topics.wal, source.url);
+      expect(processed).toBeGreaterThan(0);
+      await waitForCdc(topics.cdc, w.keys + processed);
       const copies = await duplicateAndReorder(topics.wal, seed, 0.3);
       expect(copies).toBeGreaterThan(50);
       const before = await captureState(source.url, storage);
@@ -70,7 +72,8 @@ describe('wal-replay against real Kafka and real cores', () => {
       });
       expect(run.stderr).toContain('replaying WAL');
       expect(run.code).toBe(0);
-      expect(run.result).toMatchObject({ command: 'rebuild', applied: w.items + copies, rejected: 0, undecodable: 0 });
+      // Every WAL record is applied, the queued ones too (and the processor's forced copies of them).
+      expect(run.result).toMatchObject({ command: 'rebuild', applied: w.items + 2 * w.queued + copies, rejected: 0, undecodable: 0 });
       expect(run.result.system).toBeGreaterThanOrEqual(0);
 
       const after = await captureState(fresh.url, storage);
@@ -80,6 +83,7 @@ describe('wal-replay against real Kafka and real cores', () => {
       expect(after.counts).toEqual(before.counts);
       expect(after.scans).toEqual(before.scans);
       expect(Object.values(before.counts).some((n) => n > 0)).toBe(true);
+      for (const table of ['likes', 'gifts', 'recent_views']) expect(before.rows.filter((x) => x.tbl.endsWith(table)).length).toBeGreaterThan(5);
     },
     180_000,
   );
@@ -88,12 +92,13 @@ describe('wal-replay against real Kafka and real cores', () => {
     const { core: source, topics } = await started(bootstrap);
     await createTables(source.url);
     const w = await runWorkload(source.url, 5, 120, 1_000);
+    await processQueued(bootstrap, topics.wal, source.url);
     const { core: target } = await started(bootstrap);
     const stateFile = join(tmp(), 'state.json');
     const args = ['rebuild', '--wal-topic', topics.wal, '--target-url', target.url, '--source-url', source.url, '--state-file', stateFile, '--from-offset', '0'];
     const first = await runCli(args, { KAFKA_BROKERS: bootstrap });
     expect(first.code).toBe(0);
-    expect(first.result.applied).toBe(w.items);
+    expect(first.result.applied).toBe(w.items + 2 * w.queued);
     // Interrupted run: the checkpoint says half of partition 0 was applied; the rerun starts there.
     const cp = JSON.parse(readFileSync(stateFile, 'utf8'));
     expect(cp.done).toBe(true);
@@ -112,12 +117,15 @@ describe('wal-replay against real Kafka and real cores', () => {
     const { core: source, storage, topics } = await started(bootstrap);
     await createTables(source.url);
     const phase1 = await runWorkload(source.url, 77, 300, 1_000);
-    await waitForCdc(topics.cdc, phase1.keys);
+    const processed1 = await processQueued(bootstrap, topics.wal, source.url);
+    await waitForCdc(topics.cdc, phase1.keys + processed1);
     const cut = Date.now();
     await waitFor('the clock to pass the cut', async () => Date.now() > cut + 1);
     // After the cut the same keys keep changing: the snapshot misses these, the WAL replay brings them.
     const phase2 = await runWorkload(source.url, 78, 200, 1_000_000);
-    await waitForCdc(topics.cdc, phase1.keys + phase2.keys);
+    // The processor applies phase 1's queued items again (duplicates: IDLE) and phase 2's.
+    const processed2 = await processQueued(bootstrap, topics.wal, source.url);
+    await waitForCdc(topics.cdc, phase1.keys + processed1 + phase2.keys + processed2);
     const before = await captureState(source.url, storage);
 
     const { core: target, storage: targetStorage } = await started(bootstrap);
@@ -143,7 +151,7 @@ describe('wal-replay against real Kafka and real cores', () => {
     const { core, storage, topics } = await started(bootstrap);
     await createTables(core.url);
     const w = await runWorkload(core.url, 99, 300, 1_000);
-    await waitForCdc(topics.cdc, w.keys);
+    await waitForCdc(topics.cdc, w.keys + (await processQueued(bootstrap, topics.wal, core.url)));
     const args = ['check', '--cdc-topic', topics.cdc, '--target-url', core.url];
     const clean = await runCli(args, { KAFKA_BROKERS: bootstrap });
     expect({ code: clean.code, stdout: clean.stdout, stderr: clean.code ? clean.stderr.slice(-2000) : '' }).toEqual({ code: 0, stdout: expect.not.stringContaining('MISMATCH'), stderr: '' });
