@@ -48,8 +48,12 @@ type Writer = (rows: SnapshotRow[], file: string) => Promise<void>;
 
 const writers: Record<string, Writer> = {
   // The app's own writer: hyparquet-writer with Iceberg field ids in the schema.
-  'hyparquet-writer (app)': async (rows, file) => {
-    const { bytes } = writeSnapshotParquet(rows);
+  'hyparquet-writer (app, snappy)': async (rows, file) => {
+    const { bytes } = writeSnapshotParquet(rows, 'SNAPPY');
+    writeFileSync(file, bytes);
+  },
+  'hyparquet-writer (app, uncompressed)': async (rows, file) => {
+    const { bytes } = writeSnapshotParquet(rows, 'UNCOMPRESSED');
     writeFileSync(file, bytes);
   },
   'hyparquet-writer (auto schema, no ids)': async (rows, file) => {
@@ -137,15 +141,18 @@ const PYARROW = `
 import json, sys, time, pyarrow as pa, pyarrow.parquet as pq
 rows = json.load(open(sys.argv[1]))
 runs = int(sys.argv[3])
-best = None
-for _ in range(runs):
-    t0 = time.perf_counter()
-    cols = {k: [r[k] for r in rows] for k in rows[0].keys()}
-    t = pa.table(cols)
-    pq.write_table(t, sys.argv[2], compression='snappy')
-    dt = time.perf_counter() - t0
-    best = dt if best is None else min(best, dt)
-print(json.dumps({"seconds": best}))
+out = {}
+for codec in ('snappy', 'none'):
+    best = None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        cols = {k: [r[k] for r in rows] for k in rows[0].keys()}
+        t = pa.table(cols)
+        pq.write_table(t, sys.argv[2] + '.' + codec, compression=codec)
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    out[codec] = best
+print(json.dumps(out))
 `;
 
 async function main(): Promise<void> {
@@ -163,23 +170,28 @@ async function main(): Promise<void> {
     results.push({ name, rowsPerSec: ROWS / (best / 1000), bytes: readFileSync(file).length, file });
   }
   let baseline: number | undefined;
+  let baselineNone: number | undefined;
   let inspected: Record<string, { rows?: number; field_ids?: boolean; types?: Record<string, string>; stats?: boolean; error?: string }> = {};
   if (existsSync(python)) {
     const json = path.join(dir, 'rows.json');
     writeFileSync(json, JSON.stringify(rows));
     const out = path.join(dir, 'pyarrow.parquet');
-    const r = JSON.parse(execFileSync(python, ['-c', PYARROW, json, out, String(RUNS)]).toString()) as { seconds: number };
-    baseline = ROWS / r.seconds;
-    results.push({ name: 'pyarrow (baseline)', rowsPerSec: baseline, bytes: readFileSync(out).length, file: out });
+    const r = JSON.parse(execFileSync(python, ['-c', PYARROW, json, out, String(RUNS)]).toString()) as { snappy: number; none: number };
+    baseline = ROWS / r.snappy;
+    baselineNone = ROWS / r.none;
+    results.push({ name: 'pyarrow, snappy (baseline)', rowsPerSec: baseline, bytes: readFileSync(`${out}.snappy`).length, file: `${out}.snappy` });
+    results.push({ name: 'pyarrow, uncompressed (baseline)', rowsPerSec: baselineNone, bytes: readFileSync(`${out}.none`).length, file: `${out}.none` });
     inspected = JSON.parse(execFileSync(python, ['-c', INSPECT, ...results.map((x) => x.file)], { maxBuffer: 1 << 24 }).toString());
   } else {
     console.log(`(no ${python}: run 'npm run stack -- up pyiceberg' for the pyarrow baseline and read-back checks)`);
   }
-  console.log('\n| writer | rows/s | vs pyarrow | file bytes | pyarrow reads | field ids | version/updated types |');
+  console.log('\n| writer | rows/s | vs pyarrow (same codec) | file bytes | pyarrow reads | field ids | version/updated types |');
   console.log('|---|---:|---:|---:|---|---|---|');
   for (const r of results) {
     const i = inspected[r.file];
-    const ratio = baseline ? (r.rowsPerSec / baseline).toFixed(2) + 'x' : 'n/a';
+    // Compared with pyarrow at the same codec: uncompressed writers against uncompressed pyarrow.
+    const base = /uncompressed/.test(r.name) ? baselineNone : baseline;
+    const ratio = base ? (r.rowsPerSec / base).toFixed(2) + 'x' : 'n/a';
     const reads = !i ? 'n/a' : i.error ? `no: ${i.error}` : `yes (${i.rows} rows)`;
     console.log(
       `| ${r.name} | ${Math.round(r.rowsPerSec).toLocaleString('en')} | ${ratio} | ${r.bytes.toLocaleString('en')} | ${reads} | ${i?.field_ids ? 'yes' : 'no'} | ${i?.types ? `${i.types['version']}, ${i.types['updated_at_ms']}` : ''} |`,

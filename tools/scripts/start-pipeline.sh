@@ -30,6 +30,14 @@ KAFKA_BROKERS="$BOOTSTRAP" CORE_URL="http://127.0.0.1:$PORT" HTTP_PORT="${ASYNC_
 async_processor=$!
 trap 'kill -TERM $core $async_processor 2>/dev/null; wait $core $async_processor 2>/dev/null' EXIT INT TERM
 
+# The snapshotter turns CDC into Iceberg tables of current state (one per table) and a Parquet change log
+# under WAREHOUSE_DIR; see apps/snapshotter. Plain node so that $! is the process the trap stops.
+KAFKA_BROKERS="$BOOTSTRAP" HTTP_PORT="${SNAPSHOTTER_PORT:-8094}" WAREHOUSE_DIR="${WAREHOUSE_DIR:-.data/snapshotter/warehouse}" \
+  STAGING_DIR="${SNAPSHOTTER_STAGING_DIR:-.data/snapshotter/staging}" COMMIT_INTERVAL_MS="${SNAPSHOT_COMMIT_INTERVAL_MS:-10000}" \
+  node --import tsx apps/snapshotter/src/main.ts &
+snapshotter=$!
+trap 'kill -TERM $core $async_processor ${druid_ingest:-} $snapshotter 2>/dev/null; wait $core $async_processor ${druid_ingest:-} $snapshotter 2>/dev/null' EXIT INT TERM
+
 npx tsx tools/scripts/demo-workload.ts "http://127.0.0.1:$PORT"
 cat <<MSG
 
@@ -37,8 +45,8 @@ The pipeline is running.
   core REST API   http://127.0.0.1:$PORT/graph/v3/databases
   WAL records     kcat -b $BOOTSTRAP -C -t actionbase.wal -o beginning -e
   CDC records     kcat -b $BOOTSTRAP -C -t actionbase.cdc -o beginning -e
-  WAL replay      KAFKA_BROKERS=$BOOTSTRAP npx tsx apps/wal-replay/src/main.ts check --target-url http://127.0.0.1:$PORT (also rebuild, migrate; apps/wal-replay)
   async processor http://127.0.0.1:${ASYNC_PROCESSOR_PORT:-8090}/metrics (applies recent_views, keeps the newest 50 per user)
+  Iceberg tables  ${WAREHOUSE_DIR:-.data/snapshotter/warehouse}/<database>/<table> (snapshotter, a commit every ${SNAPSHOT_COMMIT_INTERVAL_MS:-10000} ms)
 Ctrl-C stops the core; 'npm run stack -- down' stops Kafka.
 MSG
 wait $core

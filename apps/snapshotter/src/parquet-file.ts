@@ -123,7 +123,9 @@ function compareStrings(a: string, b: string): number {
  * Parquet file in memory, SNAPPY, one row group per 100k rows. hyparquet's own
  * Parquet statistics are off: computing them twice halved the rate, and Iceberg readers prune on the manifest's.
  */
-export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[]): WrittenParquet {
+export type ParquetCodec = 'SNAPPY' | 'UNCOMPRESSED';
+
+export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec: ParquetCodec = 'SNAPPY'): WrittenParquet {
   const stats = new Map<number, ColumnStats>();
   const columnData = columns.map((c) => {
     const data: unknown[] = new Array(rows.length);
@@ -167,10 +169,10 @@ export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[]): Writ
     return { name: c.name, data };
   });
   const schema: SchemaElement[] = [{ name: 'table', num_children: columns.length }, ...columns.map(physical)];
-  const buf = parquetWriteBuffer({ columnData: columnData as never, schema, codec: 'SNAPPY', rowGroupSize: 100_000, statistics: false });
+  const buf = parquetWriteBuffer({ columnData: columnData as never, schema, codec, rowGroupSize: 100_000, statistics: false });
   return { bytes: new Uint8Array(buf), rowCount: rows.length, stats };
 }
 
-export function writeSnapshotParquet(rows: readonly SnapshotRow[]): WrittenParquet {
-  return writeParquet(SNAPSHOT_COLUMNS, rows);
+export function writeSnapshotParquet(rows: readonly SnapshotRow[], codec: ParquetCodec = 'SNAPPY'): WrittenParquet {
+  return writeParquet(SNAPSHOT_COLUMNS, rows, codec);
 }

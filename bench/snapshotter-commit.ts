@@ -1,0 +1,78 @@
+/**
+ * Commit latency of the snapshotter's Iceberg tables: each commit rewrites the full current state (new data
+ * files, manifest, manifest list, vN.metadata.json) after merging the staged changes. Measured for several
+ * state sizes, with the state cached in memory (the steady case of one committer) and read back from Parquet
+ * (after a restart, or when another writer made the last snapshot). Baseline in the same run: the time to
+ * write the same rows to one Parquet file alone, so the ratio shows what the Iceberg bookkeeping costs.
+ *
+ *   npx tsx bench/snapshotter-commit.ts [rows,rows,...]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeSnapshotParquet, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
+import { SnapshotTables } from '../apps/snapshotter/src/snapshot-tables';
+import type { PendingChange } from '../apps/snapshotter/src/staging-store';
+
+const sizes = (process.argv[2] ?? '10000,100000').split(',').map(Number);
+const COMMITS = 5;
+
+const row = (i: number, seq: number): SnapshotRow => ({
+  source: `user${i % 5000}`,
+  target: `item${i}`,
+  edge_id: null,
+  active: true,
+  version: 1_700_000_000_000 + seq,
+  created_at: 1_700_000_000_000 + seq,
+  deleted_at: null,
+  seq,
+  properties: JSON.stringify({ created_at: 1_700_000_000_000 + seq }),
+  updated_at_ms: Date.now(),
+});
+const change = (i: number, seq: number): PendingChange => ({ key: `st:user${i % 5000}\u0000item${i}`, ord: seq, row: row(i, seq) });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+console.log(`snapshotter commits: ${COMMITS} commits per size, 1% of the edges changed per commit, node ${process.version}\n`);
+console.log('| state rows | first commit ms | commit ms (cached state, median) | commit ms (state read back, median) | parquet alone ms | cached commit / parquet alone |');
+console.log('|---:|---:|---:|---:|---:|---:|');
+for (const n of sizes) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'snap-commit-bench-'));
+  const tables = new SnapshotTables({
+    warehouseDir: dir,
+    targetFileRows: 500_000,
+    retention: { maxSnapshotAgeMs: 3_600_000, minSnapshotsToKeep: 3, maxMetadataFiles: 10 },
+    commitRetries: 3,
+    writerId: 'bench',
+  });
+  let seq = 1;
+  const initial = Array.from({ length: n }, (_, i) => change(i, seq++));
+  let t0 = performance.now();
+  await tables.commit('db.t', initial, { 'cdc:0': n });
+  const first = performance.now() - t0;
+  const cached: number[] = [];
+  const cold: number[] = [];
+  for (let c = 0; c < COMMITS; c++) {
+    const changes = Array.from({ length: Math.max(1, n / 100) }, () => change(Math.floor(Math.random() * n), seq++));
+    t0 = performance.now();
+    await tables.commit('db.t', changes, { 'cdc:0': n + c });
+    cached.push(performance.now() - t0);
+  }
+  for (let c = 0; c < COMMITS; c++) {
+    const fresh = new SnapshotTables({ warehouseDir: dir, targetFileRows: 500_000, retention: { maxSnapshotAgeMs: 3_600_000, minSnapshotsToKeep: 3, maxMetadataFiles: 10 }, commitRetries: 3, writerId: 'bench' });
+    const changes = Array.from({ length: Math.max(1, n / 100) }, () => change(Math.floor(Math.random() * n), seq++));
+    t0 = performance.now();
+    await fresh.commit('db.t', changes, { 'cdc:0': n + 100 + c });
+    cold.push(performance.now() - t0);
+  }
+  const rows = initial.map((c) => c.row!);
+  const alone: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    t0 = performance.now();
+    writeSnapshotParquet(rows);
+    alone.push(performance.now() - t0);
+  }
+  console.log(
+    `| ${n.toLocaleString('en')} | ${first.toFixed(0)} | ${median(cached).toFixed(0)} | ${median(cold).toFixed(0)} | ${median(alone).toFixed(0)} | ${(median(cached) / median(alone)).toFixed(2)}x |`,
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
