@@ -45,6 +45,7 @@ The pipeline is running.
   core REST API   http://127.0.0.1:$PORT/graph/v3/databases
   WAL records     kcat -b $BOOTSTRAP -C -t actionbase.wal -o beginning -e
   CDC records     kcat -b $BOOTSTRAP -C -t actionbase.cdc -o beginning -e
+  WAL replay      KAFKA_BROKERS=$BOOTSTRAP npx tsx apps/wal-replay/src/main.ts check --target-url http://127.0.0.1:$PORT (also rebuild, migrate; apps/wal-replay)
   async processor http://127.0.0.1:${ASYNC_PROCESSOR_PORT:-8090}/metrics (applies recent_views, keeps the newest 50 per user)
   Iceberg tables  ${WAREHOUSE_DIR:-.data/snapshotter/warehouse}/<database>/<table> (snapshotter, a commit every ${SNAPSHOT_COMMIT_INTERVAL_MS:-10000} ms)
 Ctrl-C stops the core; 'npm run stack -- down' stops Kafka.
