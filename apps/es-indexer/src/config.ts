@@ -55,3 +55,14 @@ export type Config = z.output<typeof ConfigSchema>;
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   return parseConfig(ConfigSchema, env);
 }
+
+/** The lookup CLI talks to the lookup API (so authentication and the audit log apply to it too). */
+export const CliConfigSchema = z.object({
+  LOOKUP_URL: z.url().default('http://127.0.0.1:8090'),
+  LOOKUP_TOKEN: z.string().min(1).describe('Bearer token of one of the API users (LOOKUP_TOKENS on the server)'),
+});
+export type CliConfig = z.output<typeof CliConfigSchema>;
+
+export function loadCliConfig(env: Record<string, string | undefined> = process.env): CliConfig {
+  return parseConfig(CliConfigSchema, env);
+}
