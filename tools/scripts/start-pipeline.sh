@@ -9,6 +9,8 @@ export NX_DAEMON=false NX_NO_CLOUD=true
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash tools/scripts/install-system-deps.sh
 npx tsx tools/stack/src/cli.ts up kafka
+# Elasticsearch for apps/es-indexer (about 30 s on first start; the distribution is cached under .stack/).
+npx tsx tools/stack/src/cli.ts up elasticsearch
 BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 PORT="${PORT:-8080}"
 
@@ -38,6 +40,15 @@ KAFKA_BROKERS="$BOOTSTRAP" HTTP_PORT="${SNAPSHOTTER_PORT:-8094}" WAREHOUSE_DIR="
 snapshotter=$!
 trap 'kill -TERM $core $async_processor ${druid_ingest:-} $snapshotter 2>/dev/null; wait $core $async_processor ${druid_ingest:-} $snapshotter 2>/dev/null' EXIT INT TERM
 
+# The es-indexer puts every WAL and CDC record into Elasticsearch and serves the support lookup (API + page);
+# see apps/es-indexer. A random lookup token unless LOOKUP_TOKENS is set. Plain node so that $! is the indexer.
+LOOKUP_TOKENS="${LOOKUP_TOKENS:-support:$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}"
+KAFKA_BROKERS="$BOOTSTRAP" ES_URL="${ES_URL:-http://127.0.0.1:9200}" HTTP_PORT="${ES_INDEXER_HEALTH_PORT:-8096}" \
+  API_PORT="${ES_INDEXER_PORT:-8095}" LOOKUP_TOKENS="$LOOKUP_TOKENS" AUDIT_LOG_PATH="${AUDIT_LOG_PATH:-.data/es-indexer/audit.jsonl}" \
+  node --import tsx apps/es-indexer/src/main.ts &
+es_indexer=$!
+trap 'kill -TERM $core ${async_processor:-} ${druid_ingest:-} ${snapshotter:-} $es_indexer 2>/dev/null; wait $core ${async_processor:-} ${druid_ingest:-} ${snapshotter:-} $es_indexer 2>/dev/null' EXIT INT TERM
+
 npx tsx tools/scripts/demo-workload.ts "http://127.0.0.1:$PORT"
 cat <<MSG
 
@@ -48,6 +59,7 @@ The pipeline is running.
   WAL replay      KAFKA_BROKERS=$BOOTSTRAP npx tsx apps/wal-replay/src/main.ts check --target-url http://127.0.0.1:$PORT (also rebuild, migrate; apps/wal-replay)
   async processor http://127.0.0.1:${ASYNC_PROCESSOR_PORT:-8090}/metrics (applies recent_views, keeps the newest 50 per user)
   Iceberg tables  ${WAREHOUSE_DIR:-.data/snapshotter/warehouse}/<database>/<table> (snapshotter, a commit every ${SNAPSHOT_COMMIT_INTERVAL_MS:-10000} ms)
+  support lookup  http://127.0.0.1:${ES_INDEXER_PORT:-8095}/ (token: ${LOOKUP_TOKENS#*:}; CLI: LOOKUP_URL=http://127.0.0.1:${ES_INDEXER_PORT:-8095} LOOKUP_TOKEN=... npx tsx apps/es-indexer/src/lookup.cli.ts user <id>)
 Ctrl-C stops the core; 'npm run stack -- down' stops Kafka.
 MSG
 wait $core

@@ -4,7 +4,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuditLog } from './audit-log';
@@ -49,7 +49,7 @@ declare module 'fastify' {
 }
 
 export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: o.logger.child({ component: 'lookup-api' }) as FastifyBaseLogger, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: o.logger.child({ component: 'lookup-api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   if (o.tokens.size === 0) o.logger.warn('LOOKUP_TOKENS is empty: every lookup request will be refused (401)');
 
   app.addHook('onRequest', async (req, reply) => {

@@ -1,5 +1,5 @@
 import { Client } from '@elastic/elasticsearch';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { installSignalHandlers, streamOptionsFromEnv } from '@pipeline/stream';
@@ -44,7 +44,7 @@ if (config.ROLE !== 'api') {
 }
 
 // Probes and metrics on HTTP_PORT; readiness covers both consumers.
-const ops = Fastify({ loggerInstance: logger.child({ component: 'ops' }) as FastifyBaseLogger, disableRequestLogging: true });
+const ops = Fastify({ loggerInstance: logger.child({ component: 'ops' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
 ops.get('/health/liveness', async () => ({ live: true }));
 ops.get('/health/readiness', async (_req, reply) => {
   const r = indexer ? indexer.ready() : { ready: true, reasons: [] };
