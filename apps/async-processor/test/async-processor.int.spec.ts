@@ -194,6 +194,30 @@ describe('async processor: Recent Views on the real core and Kafka', () => {
     expect(statuses.IDLE ?? 0).toBeGreaterThan(0); // ... and the core found nothing to change
   });
 
+  it('while the core is down the processor waits (not ready, nothing dead-lettered) and applies everything once it is back', async () => {
+    const c = await freshCore(bootstrap);
+    core = c.core;
+    const url = core.url;
+    await createRecentViews(url, TABLE);
+    const t0 = Date.now();
+    await post(url, TABLE, [view('u1', 301, t0), view('u2', 302, t0 + 1)]);
+    await core.stop('SIGKILL');
+
+    const group = uniqueName('ap.group');
+    const p = processor(c.wal, url, { GROUP_ID: group, RETRY_BASE_MS: '50', RETRY_MAX_MS: '500' });
+    await p.start('live');
+    await waitFor('the processor reports the outage', async () => {
+      const r = await fetch(`http://127.0.0.1:${p.port}/health/readiness`);
+      return r.status !== 200 && /failing/.test(await r.text());
+    }, 20_000);
+
+    await core.start(); // same port, same storage
+    await waitFor('both views applied after the outage', async () => (await countOf(url, 'u1')) === 1 && (await countOf(url, 'u2')) === 1, 30_000);
+    await waitFor('ready again', async () => (await fetch(`http://127.0.0.1:${p.port}/health/readiness`)).ok, 20_000);
+    const dlq = await kcatRead(bootstrap, `${group}.dlq`).catch(() => []);
+    expect(dlq).toHaveLength(0);
+  });
+
   it('applies a v2-format (Actionbase) WAL record produced by hand; dead-letters a bad item and one for an unknown table', async () => {
     const c = await freshCore(bootstrap);
     core = c.core;

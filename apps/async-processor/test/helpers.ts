@@ -9,7 +9,8 @@ export class ProcessorProcess {
   port = 0;
   constructor(readonly env: Record<string, string>) {}
 
-  async start(): Promise<void> {
+  /** Waits for readiness, or only liveness (`live`) when the core is meant to be down. */
+  async start(until: 'ready' | 'live' = 'ready'): Promise<void> {
     this.output = '';
     this.port = await freePort();
     this.child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/async-processor/src/main.ts')], {
@@ -23,7 +24,7 @@ export class ProcessorProcess {
       'the processor to be ready',
       async () => {
         if (this.child?.exitCode !== null) throw new Error(`processor exited: ${this.output.slice(-2000)}`);
-        const r = await fetch(`http://127.0.0.1:${this.port}/health/readiness`).catch(() => undefined);
+        const r = await fetch(`http://127.0.0.1:${this.port}/health/${until === 'ready' ? 'readiness' : 'liveness'}`).catch(() => undefined);
         return r?.ok;
       },
       60_000,
