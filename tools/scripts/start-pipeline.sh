@@ -32,6 +32,15 @@ KAFKA_BROKERS="$BOOTSTRAP" CORE_URL="http://127.0.0.1:$PORT" HTTP_PORT="${ASYNC_
 async_processor=$!
 trap 'kill -TERM $core $async_processor 2>/dev/null; wait $core $async_processor 2>/dev/null' EXIT INT TERM
 
+# Druid (optional, heavy: ~2 GB of memory, ~40 s to start): WITH_DRUID=1 npm start. apps/druid-ingest applies
+# the CDC supervisor spec to it and serves the dashboard queries. Plain node so that $! is the app.
+if [ "${WITH_DRUID:-0}" = "1" ]; then
+  npx tsx tools/stack/src/cli.ts up druid
+  KAFKA_BROKERS="$BOOTSTRAP" PORT="${DRUID_INGEST_PORT:-8093}" node --import tsx apps/druid-ingest/src/main.ts &
+  druid_ingest=$!
+  trap 'kill -TERM $core $async_processor $druid_ingest 2>/dev/null; wait $core $async_processor $druid_ingest 2>/dev/null' EXIT INT TERM
+fi
+
 # The snapshotter turns CDC into Iceberg tables of current state (one per table) and a Parquet change log
 # under WAREHOUSE_DIR; see apps/snapshotter. Plain node so that $! is the process the trap stops.
 KAFKA_BROKERS="$BOOTSTRAP" HTTP_PORT="${SNAPSHOTTER_PORT:-8094}" WAREHOUSE_DIR="${WAREHOUSE_DIR:-.data/snapshotter/warehouse}" \
@@ -62,4 +71,7 @@ The pipeline is running.
   support lookup  http://127.0.0.1:${ES_INDEXER_PORT:-8095}/ (token: ${LOOKUP_TOKENS#*:}; CLI: LOOKUP_URL=http://127.0.0.1:${ES_INDEXER_PORT:-8095} LOOKUP_TOKEN=... npx tsx apps/es-indexer/src/lookup.cli.ts user <id>)
 Ctrl-C stops the core; 'npm run stack -- down' stops Kafka.
 MSG
+if [ "${WITH_DRUID:-0}" = "1" ]; then
+  echo "  Druid queries   http://127.0.0.1:${DRUID_INGEST_PORT:-8093}/queries/top-targets?table=likes (druid-ingest; 'npm run stack -- down druid' stops Druid)"
+fi
 wait $core

@@ -129,6 +129,20 @@ export class DruidClient {
     }
   }
 
+  /** Ids of the datasource's tasks that have not finished (pending, waiting or running). */
+  async unfinishedTasks(dataSource: string): Promise<string[]> {
+    try {
+      const ids: string[] = [];
+      for (const state of ['pending', 'waiting', 'running']) {
+        const res = await this.overlord.get('/druid/indexer/v1/tasks', { params: { state, datasource: dataSource } });
+        ids.push(...(res.data as { id: string }[]).map((t) => t.id));
+      }
+      return ids;
+    } catch (err) {
+      throw wrap(`listing the tasks of ${dataSource}`, err);
+    }
+  }
+
   async dropDatasource(dataSource: string): Promise<void> {
     try {
       await this.overlord.delete(`/druid/coordinator/v1/datasources/${encodeURIComponent(dataSource)}`);

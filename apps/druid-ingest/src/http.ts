@@ -4,12 +4,17 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { likesPerTargetPerMinute, netChangePerTable, runQuery, topTargetsLastHour } from './dashboard.queries';
-import type { DruidClient } from './druid.client';
+import { DruidApiError, type DruidClient } from './druid.client';
 import { supervisorHealth } from './supervisor.apply';
 import type { SupervisorSpec } from './supervisor.spec-builder';
 
 export function buildHttp(opts: { druid: DruidClient; spec: SupervisorSpec; dataSource: string }): FastifyInstance {
   const app = Fastify({ logger: false });
+  // Druid's own answer (e.g. 400 "Object not found" before the first row) passes through with its status.
+  app.setErrorHandler((err, _req, reply) => {
+    const status = err instanceof DruidApiError ? (err.status && err.status < 500 ? err.status : 502) : 500;
+    return reply.code(status).send({ status, code: err instanceof DruidApiError ? err.code : 'INTERNAL', message: (err as Error).message });
+  });
   const { druid, dataSource } = opts;
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/supervisor', async (_req, reply) => {

@@ -116,6 +116,9 @@ export function buildSupervisorSpec(o: SupervisorOptions) {
         // Nano-quickstart sized: hand rows over to a segment early rather than holding them on the heap.
         maxRowsInMemory: 100_000,
         maxRowsPerSegment: 5_000_000,
+        // A task whose segments are never loaded (e.g. the datasource was dropped meanwhile) gives its slot
+        // back after 15 minutes instead of waiting for the handoff forever.
+        handoffConditionTimeout: 900_000,
       },
     },
     ...(o.context ? { context: o.context } : {}),

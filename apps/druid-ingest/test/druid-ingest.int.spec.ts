@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createKafka } from '@pipeline/kafka';
 import { dataRecords, waitFor } from '@pipeline/testing';
 import { runBackfill } from '../src/backfill';
+import { buildHttp } from '../src/http';
 import { netChangePerTable, runQuery, topTargetsLastHour } from '../src/dashboard.queries';
 import { InvalidSpecError } from '../src/spec.validation';
 import { applySupervisor, supervisorHealth } from '../src/supervisor.apply';
@@ -83,7 +84,19 @@ describe('druid-ingest on a real Druid', () => {
 
     const health = await supervisorHealth(env.druid, dataSource);
     expect(health.state).toBe('RUNNING');
-  });
+
+    // The same figures through the app's HTTP API.
+    const http = buildHttp({ druid: env.druid, spec: buildSupervisorSpec(supervisorOptions(env, dataSource)), dataSource });
+    const base = await http.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      expect(await (await fetch(`${base}/queries/net-change-per-table`)).json()).toEqual(perTable);
+      const viaHttp = (await (await fetch(`${base}/queries/top-targets?table=${env.table}&limit=3`)).json()) as { target: string; net: number }[];
+      expect(viaHttp.map((x) => [x.target, x.net])).toEqual(sorted);
+      expect((await fetch(`${base}/queries/top-targets`)).status).toBe(400);
+    } finally {
+      await http.close();
+    }
+  }, 280_000); // a cold supervisor task took ~100 s to serve its first row once
 
   it('applying an unchanged spec again submits nothing and keeps the running tasks', async () => {
     const before = await waitFor('an active task', async () => {
@@ -144,5 +157,5 @@ describe('druid-ingest on a real Druid', () => {
       180_000,
     );
     for (const t of TARGETS) expect({ target: t, net: totals.get(String(t))?.net }).toEqual({ target: t, net: expected.get(String(t)) });
-  });
+  }, 280_000);
 });

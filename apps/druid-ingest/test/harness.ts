@@ -1,6 +1,6 @@
 /** Shared set-up of the druid-ingest integration tests and the bench: a real core, real Kafka, real Druid. */
 import { ensureDruid, ensureKafka } from '@pipeline/stack';
-import { CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '@pipeline/testing';
+import { CoreProcess, createLikes, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
 import { DruidClient } from '../src/druid.client';
 import { totalsPerTarget, runQuery } from '../src/dashboard.queries';
 import type { SupervisorOptions } from '../src/supervisor.spec-builder';
@@ -88,8 +88,13 @@ export async function druidTotals(druid: DruidClient, dataSource: string, table:
   }
 }
 
-/** Stops a supervisor and marks its datasource unused, ignoring what is already gone. */
+/**
+ * Stops a supervisor, waits for its tasks to publish and hand their segments off, then marks the datasource
+ * unused. In that order: segments marked unused before the handoff are never loaded, so the task would wait
+ * for its handoff (and hold an indexer slot) until handoffConditionTimeout.
+ */
 export async function dropAll(druid: DruidClient, dataSource: string): Promise<void> {
   await druid.supervisorAction(dataSource, 'terminate').catch(() => undefined);
+  await waitFor(`the tasks of ${dataSource} to finish`, async () => (await druid.unfinishedTasks(dataSource)).length === 0, 120_000).catch(() => undefined);
   await druid.dropDatasource(dataSource).catch(() => undefined);
 }
