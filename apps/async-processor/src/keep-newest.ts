@@ -14,10 +14,13 @@
  */
 import type { Logger } from 'pino';
 import type { KeepNewestRule } from './config';
-import type { CoreClient, Mutation } from './core-client';
+import type { CoreClient, Mutation, ScannedEdge } from './core-client';
 import type { RateLimiter } from './token-bucket';
 
 const PAGE = 1_000;
+/** Index scans in flight at once: a batch of views touches many users, each needs its own scan. */
+const SCAN_CONCURRENCY = 8;
+const DELETE_CHUNK = 1_000;
 
 export interface TrimOutcome {
   scanned: number;
@@ -31,14 +34,21 @@ export class KeepNewest {
     private readonly log: Logger,
   ) {}
 
-  /** Trims every source in `sources`; throws what the core client throws (retryable outages). */
+  /**
+   * Trims every source in `sources`: scans a few sources at a time, then sends the table's DELETEs in as few
+   * requests as possible (one per DELETE_CHUNK). Throws what the core client throws (retryable outages).
+   */
   async trim(rule: KeepNewestRule, sources: Iterable<string | number>): Promise<TrimOutcome> {
-    const out: TrimOutcome = { scanned: 0, deleted: 0 };
-    for (const source of sources) {
-      const surplus = await this.surplus(rule, source);
-      out.scanned++;
-      if (surplus.length === 0) continue;
-      const mutations: Mutation[] = surplus.map((e) => ({
+    const todo = [...sources];
+    const surplus: ScannedEdge[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) surplus.push(...(await this.surplus(rule, todo[next++]!)));
+    };
+    await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, todo.length) }, worker));
+    const out: TrimOutcome = { scanned: todo.length, deleted: 0 };
+    for (let i = 0; i < surplus.length; i += DELETE_CHUNK) {
+      const mutations: Mutation[] = surplus.slice(i, i + DELETE_CHUNK).map((e) => ({
         type: 'DELETE',
         edge: { version: e.version + 1, source: e.source, target: e.target, properties: {} },
       }));
@@ -46,7 +56,7 @@ export class KeepNewest {
       const r = await this.core.mutate(rule.database, rule.table, false, mutations, []);
       if (!r.ok) {
         // A rejected trim changes nothing; the views stay, which is the safe side. The next batch retries it.
-        this.log.error({ rule, source, rejection: r.rejection }, 'keep-newest: the core rejected the trim');
+        this.log.error({ rule, rejection: r.rejection }, 'keep-newest: the core rejected the trim');
         continue;
       }
       out.deleted += r.results.filter((x) => x.status === 'DELETED').length;
@@ -55,9 +65,9 @@ export class KeepNewest {
   }
 
   /** The edges of `source` past the first N in index order. */
-  private async surplus(rule: KeepNewestRule, source: string | number) {
+  private async surplus(rule: KeepNewestRule, source: string | number): Promise<ScannedEdge[]> {
     const first = await this.core.scan(rule.database, rule.table, rule.index, source, rule.keep, null);
-    const rest = [];
+    const rest: ScannedEdge[] = [];
     let offset = first.hasNext ? first.offset : null;
     while (offset) {
       const page = await this.core.scan(rule.database, rule.table, rule.index, source, PAGE, offset);
