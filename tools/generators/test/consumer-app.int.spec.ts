@@ -9,6 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { createKafka } from '@pipeline/kafka';
+import { uniqueTopic } from '@pipeline/kafka/testing';
 import { ensureKafka } from '@pipeline/stack';
 import { freePort } from '@pipeline/testing';
 import { copyWorkspace, listApps, removeWorkspace, REPO_ROOT } from './workspace-copy';
@@ -86,9 +88,13 @@ describe('nx g @pipeline/generators:consumer-app (real generator, copy of the wo
 
   it('runs its esbuild bundle (what the image runs): ready on /health/readiness, exits 0 on SIGTERM', async () => {
     const port = await freePort();
+    // A fresh topic: the shared actionbase.cdc is not this test's to consume.
+    const admin = await createKafka({ brokers: [bootstrap], clientId: 'generators-int-test' }).admin();
+    const topic = uniqueTopic(`${CDC_APP}-bundle`);
+    await admin.ensureTopics([{ name: topic, partitions: 1 }]);
     const child = spawn(process.execPath, [join(dir, 'dist/apps', CDC_APP, 'main.js')], {
       cwd: dir,
-      env: { ...process.env, KAFKA_BROKERS: bootstrap, CONSUMER_GROUP: `${CDC_APP}-bundle`, CDC_TOPIC: 'actionbase.cdc', HTTP_PORT: String(port) },
+      env: { ...process.env, KAFKA_BROKERS: bootstrap, CONSUMER_GROUP: topic, CDC_TOPIC: topic, HTTP_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -109,6 +115,8 @@ describe('nx g @pipeline/generators:consumer-app (real generator, copy of the wo
       expect(output).toContain('"msg":"sink flushed"');
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await admin.deleteTopics([topic, `${topic}.dlq`]).catch(() => undefined);
+      await admin.close();
     }
   }, 60_000);
 });

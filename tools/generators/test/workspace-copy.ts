@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
-const ROOT_FILES = ['nx.json', 'package.json', 'package-lock.json', 'tsconfig.base.json', 'jest.preset.cjs', 'eslint.config.mjs'];
+const ROOT_FILES = ['.gitignore', 'nx.json', 'package.json', 'package-lock.json', 'tsconfig.base.json', 'jest.preset.cjs', 'eslint.config.mjs'];
 const SKIP = new Set(['node_modules', 'dist', '.nx', '.stack', '.data', 'tmp', 'coverage']);
 
 export function copyWorkspace(): string {
