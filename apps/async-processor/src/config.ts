@@ -56,6 +56,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_SEC: z.coerce.number().min(0).default(5_000),
   /** Bucket size: the most mutations sent at once after an idle time. Default: one second's worth. */
   RATE_LIMIT_BURST: int(1).optional(),
+  /** true: leave items queued by an IGNORE mode (Actionbase's DROP) unapplied; false applies every queued item. */
+  SKIP_IGNORE_MODE: bool.default(false),
   KEEP_NEWEST: z
     .string()
     .default('')

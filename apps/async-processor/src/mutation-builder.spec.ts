@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { decodeWal } from '@pipeline/events';
 import { requestIdHeader } from './core-client';
-import { isQueued, mutationOf, resultKey, resultKeyOfRecord } from './mutation-builder';
+import { isQueued, mutationOf, resolvedMode, resultKey, resultKeyOfRecord } from './mutation-builder';
 
 const v3 = (over: Record<string, unknown> = {}) =>
   decodeWal({
@@ -37,6 +37,17 @@ describe('mutation builder', () => {
     });
     expect(mutationOf(r)).toEqual({ type: 'DELETE', edge: { version: 5, id: 77, source: 'u1', target: 'u2', properties: { amount: 3 } } });
     expect(resultKeyOfRecord(r)).toBe(resultKey({ id: 77 }));
+  });
+
+  it('applies IGNORE-queued items unless told to skip them (Actionbase: IGNORE = DROP)', () => {
+    const ignored = v3({ mode: { table: 'IGNORE', request: null, queue: true } });
+    expect(resolvedMode(ignored)).toBe('IGNORE');
+    expect(isQueued(ignored)).toBe(true);
+    expect(isQueued(ignored, true)).toBe(false);
+    expect(isQueued(v3(), true)).toBe(true);
+    // force: the request mode wins over the system mode
+    expect(resolvedMode(v3({ mode: { table: 'ASYNC', request: 'SYNC', system: 'IGNORE', force: true, queue: false } }))).toBe('SYNC');
+    expect(resolvedMode(v3({ mode: { table: 'SYNC', request: null, system: 'ASYNC', queue: true } }))).toBe('ASYNC');
   });
 
   it('skips what is not queued and system records', () => {

@@ -30,7 +30,18 @@ export function resultKey(res: { source?: string | number; target?: string | num
   return res.id !== undefined ? `id:${String(res.id)}` : `st:${JSON.stringify([String(res.source), String(res.target)])}`;
 }
 
-/** Records this processor must apply: queued (mode.queue=true), not a system table. */
-export function isQueued(r: WalRecord): boolean {
-  return r.mode.queue === true && r.context.database !== 'sys';
+/** The mode the core resolved for the item (domain.md, "Mutation flow" step 4). */
+export function resolvedMode(r: WalRecord): 'SYNC' | 'ASYNC' | 'IGNORE' {
+  const m = r.mode;
+  return m.force && m.request ? m.request : (m.system ?? m.request ?? m.table);
+}
+
+/**
+ * Records this processor must apply: queued (mode.queue=true, "not applied yet; the async processor must
+ * apply it"), not a system table. With `skipIgnored`, items queued because their resolved mode was IGNORE
+ * are left alone: Actionbase maps v2 IGNORE to v3 DROP, i.e. a write to keep in the WAL but not apply.
+ */
+export function isQueued(r: WalRecord, skipIgnored = false): boolean {
+  if (r.mode.queue !== true || r.context.database === 'sys') return false;
+  return !(skipIgnored && resolvedMode(r) === 'IGNORE');
 }

@@ -38,6 +38,7 @@ export function buildProcessor(config: Config, logger: Logger): { consumer: Stre
     keepNewest: new KeepNewest(core, limiter, logger.child({ component: 'keep-newest' })),
     rules: config.KEEP_NEWEST,
     concurrency: config.CORE_CONCURRENCY,
+    skipIgnored: config.SKIP_IGNORE_MODE,
     logger,
     registry,
   });

@@ -37,6 +37,8 @@ export interface WalApplySinkOptions {
   keepNewest: KeepNewest;
   rules: Map<string, KeepNewestRule>;
   concurrency: number;
+  /** Leave items whose resolved mode was IGNORE unapplied (see isQueued). */
+  skipIgnored?: boolean;
   logger: Logger;
   registry: Registry;
   /** Called after each request the core accepted (before the batch resolves, so before its commit). */
@@ -68,7 +70,7 @@ export class WalApplySink implements Sink<WalRecord> {
   }
 
   async write(batch: Rec[]): Promise<SinkResult<WalRecord>> {
-    const groups = groupByTable(batch.filter((d) => isQueued(d.record)));
+    const groups = groupByTable(batch.filter((d) => isQueued(d.record, this.o.skipIgnored)));
     if (groups.length === 0) return {};
     const failed: FailedRecord<WalRecord>[] = [];
     // Tables are independent: a few at a time. Within a table, one request keeps each key's order.
