@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KafkaClient } from '@pipeline/kafka';
 import { CheckpointFile, fromOffsets, toOffsets, type Checkpoint } from './checkpoint';
-import { CdcSnapshot } from './cdc-snapshot';
+import { CdcSnapshot, stateKey } from './cdc-snapshot';
+import { readIcebergTable } from './iceberg-snapshot';
+import type { CdcState } from '@pipeline/events';
 import { checkConsistency, type CheckReport } from './consistency-check';
 import { CoreClient, type MutationItem, type SchemaDump } from './core-client';
 import { CoreSink, emptyCounters, type ApplyCounters } from './core.sink';
@@ -154,32 +156,64 @@ export interface MigrateResult {
   wal: ApplyCounters;
 }
 
+interface SnapshotTable {
+  database: string;
+  table: string;
+  multi: boolean;
+  states: CdcState[];
+}
+
+/**
+ * The snapshot to load and its cut. From CDC: the latest after per key, cut = SNAPSHOT_UNTIL or the newest
+ * processedAt folded. From the snapshotter's Iceberg tables: their current rows, cut = the oldest of the
+ * tables' newest changes (a table committed less recently must not leave a gap before the WAL replay).
+ */
+async function snapshotTables(deps: Deps, schema: SchemaDump, groupId: string): Promise<{ tables: SnapshotTable[]; cut: number }> {
+  const { cfg, logger } = deps;
+  if (cfg.SNAPSHOT_SOURCE === 'cdc') {
+    const snapshot = await readSnapshot(deps, groupId, cfg.SNAPSHOT_UNTIL);
+    const tables = [...snapshot.tables.values()].map((t) => ({ database: t.database, table: t.table, multi: t.multi, states: [...t.keys.values()].map((k) => k.state) }));
+    return { tables, cut: cfg.SNAPSHOT_UNTIL ?? snapshot.cut };
+  }
+  const tables: SnapshotTable[] = [];
+  let cut = Number.POSITIVE_INFINITY;
+  for (const def of schema.tables) {
+    const multi = def.type === 'MULTI_EDGE';
+    const read = await readIcebergTable(cfg.ICEBERG_WAREHOUSE, def.database!, def.table, multi, def.schema.properties.map((p) => p.name));
+    if (!read) continue;
+    tables.push({ database: def.database!, table: def.table, multi, states: read.states });
+    if (read.newestChange > 0) cut = Math.min(cut, read.newestChange);
+    logger.info({ table: `${def.database}.${def.table}`, rows: read.states.length, newestChange: new Date(read.newestChange).toISOString() }, 'Iceberg table read');
+  }
+  if (!Number.isFinite(cut)) throw new Error(`no snapshotter Iceberg table with rows under ${cfg.ICEBERG_WAREHOUSE}`);
+  return { tables, cut };
+}
+
 export async function migrate(deps: Deps): Promise<MigrateResult> {
   const { cfg, logger } = deps;
   const target = targetOf(cfg);
   const file = stateFileOf(cfg);
-  const fingerprint = JSON.stringify({ wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC, target: cfg.TARGET_URL, until: cfg.SNAPSHOT_UNTIL ?? null, overlap: cfg.OVERLAP_MS });
+  const fingerprint = JSON.stringify({ wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC, target: cfg.TARGET_URL, until: cfg.SNAPSHOT_UNTIL ?? null, overlap: cfg.OVERLAP_MS, source: cfg.SNAPSHOT_SOURCE });
   const { schema, sink } = await prepareTarget(deps, target);
   let cp = file.load('migrate', fingerprint);
   const result: MigrateResult = { loadedKeys: 0, loadItems: 0, approximated: [], cut: 0, walFrom: 0, wal: emptyCounters() };
   if (!cp || cp.phase !== 'wal') {
     // The snapshot phase is not checkpointed mid-way: folding CDC is cheap, and loading a state twice is harmless.
     cp = fresh('migrate', fingerprint);
-    const snapshot = await readSnapshot(deps, `${cp.groupId}-cdc`, cfg.SNAPSHOT_UNTIL);
-    const cut = cfg.SNAPSHOT_UNTIL ?? snapshot.cut;
+    const { tables, cut } = await snapshotTables(deps, schema, `${cp.groupId}-cdc`);
     const report = progress(logger, cfg.PROGRESS_INTERVAL_MS);
-    for (const t of snapshot.tables.values()) {
+    for (const t of tables) {
       const def = schema.tables.find((x) => x.database === t.database && x.table === t.table);
-      if (!def) throw new Error(`table ${t.database}.${t.table} is in CDC but not in the schema`);
+      if (!def) throw new Error(`table ${t.database}.${t.table} is in the snapshot but not in the schema`);
       const fields = [...(t.multi ? [{ name: '_source', type: def.schema.source.type, nullable: false }, { name: '_target', type: def.schema.target.type, nullable: false }] : []), ...def.schema.properties];
       let pending: MutationItem[] = [];
       const flush = async () => {
         if (pending.length) await sink.send(t.database, t.table, t.multi, pending);
         pending = [];
       };
-      for (const [key, { state }] of t.keys) {
+      for (const state of t.states) {
         const load = stateToMutations(state, fields, t.multi);
-        if (load.approximations.length) result.approximated.push({ table: `${t.database}.${t.table}`, key, why: load.approximations });
+        if (load.approximations.length) result.approximated.push({ table: `${t.database}.${t.table}`, key: stateKey(state), why: load.approximations });
         // A key's items stay in one request, so the core folds them together in version order.
         if (pending.length + load.items.length > cfg.BATCH_SIZE) await flush();
         pending.push(...load.items);

@@ -46,6 +46,8 @@ export const EnvSchema = z.object({
   FROM_TIME: time.optional(),
   SNAPSHOT_UNTIL: time.optional().describe('migrate: fold CDC records committed up to this time only (an older snapshot)'),
   OVERLAP_MS: z.coerce.number().int().min(0).default(60_000),
+  SNAPSHOT_SOURCE: z.enum(['cdc', 'iceberg']).default('cdc').describe('migrate: fold the CDC topic, or read the snapshotter Iceberg tables'),
+  ICEBERG_WAREHOUSE: z.string().min(1).default('.data/snapshotter/warehouse').describe('migrate: the snapshotter WAREHOUSE_DIR'),
   // At 5000 items per request the core answered 503 WAL_UNAVAILABLE every time (its WAL produce request gets
   // too large for the broker); 2000 passed (bench/wal-replay.ts). 1000 was the fastest measured.
   BATCH_SIZE: z.coerce.number().int().min(1).max(2_000).default(1_000),
@@ -65,7 +67,8 @@ export const USAGE = `usage: wal-replay <rebuild|migrate|check> [--flag value ..
   check     compare --target-url with the state accumulated from CDC; exit 1 on any mismatch
 flags (each also an environment variable, e.g. --target-url = TARGET_URL):
   --kafka-brokers --wal-topic --cdc-topic --target-url --source-url --schema-file --state-file
-  --from-offset --from-time --snapshot-until --overlap-ms --batch-size --retries --actor --log-level`;
+  --from-offset --from-time --snapshot-until --overlap-ms --snapshot-source --iceberg-warehouse
+  --batch-size --retries --actor --log-level`;
 
 const FLAGS = Object.keys(EnvSchema.shape).map((v) => v.toLowerCase().replaceAll('_', '-'));
 

@@ -100,11 +100,14 @@ export const GIFT_IDS = Array.from({ length: 15 }, (_, i) => `g${i}`);
  * one version, domain.md) is left out, because duplicated and reordered WAL copies legitimately change its
  * outcome.
  */
-export async function runWorkload(url: string, seed: number, n: number, versionBase: number): Promise<{ items: number; queued: number; keys: number }> {
+export async function runWorkload(url: string, seed: number, n: number, versionBase: number, monotonic = false): Promise<{ items: number; queued: number; keys: number }> {
   const r = rng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   const used = new Set<number>();
+  let counter = versionBase;
   const version = () => {
+    // Monotonic: versions grow with time, as client timestamps do.
+    if (monotonic) return ++counter;
     let v: number;
     do v = versionBase + Math.floor(r() * n * 20);
     while (used.has(v));

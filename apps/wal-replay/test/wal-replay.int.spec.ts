@@ -6,7 +6,9 @@ import Database from 'better-sqlite3';
 import { createKafka } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureKafka } from '@pipeline/stack';
-import { api, CoreProcess, waitFor } from '@pipeline/testing';
+import { spawn } from 'node:child_process';
+import { api, CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
+import { readIcebergTable } from '../src/iceberg-snapshot';
 import { captureState, createTables, deleteStorage, processQueued, rng, runCli, runWorkload, startCore } from './helpers';
 
 describe('wal-replay against real Kafka and real cores', () => {
@@ -41,6 +43,10 @@ describe('wal-replay against real Kafka and real cores', () => {
     await producer.close();
     return picked.length;
   }
+
+  const dataRecords = async (topic: string) => (await readAll(bootstrap, topic, { timeoutMs: 10_000 })).filter((m) => !String(m.value).includes('"sys"'));
+  const dataCount = async (topic: string) => (await dataRecords(topic)).length;
+  const lastWalTime = async (topic: string) => Math.max(...(await dataRecords(topic)).map((m) => m.timestamp));
 
   async function waitForCdc(topic: string, n: number): Promise<void> {
     await waitFor(`${n} CDC records on ${topic}`, async () => (await readAll(bootstrap, topic, { timeoutMs: 5_000 })).filter((m) => !String(m.value).includes('"sys"')).length >= n, 60_000);
@@ -116,28 +122,34 @@ describe('wal-replay against real Kafka and real cores', () => {
   it('migrate loads the CDC snapshot, replays the WAL from before its cut (overlapping), and ends equal to the source', async () => {
     const { core: source, storage, topics } = await started(bootstrap);
     await createTables(source.url);
-    const phase1 = await runWorkload(source.url, 77, 300, 1_000);
+    // Phase 1 in two parts, 1.5 s apart, so that the replay window (from 50 ms before part b) leaves part a to the snapshot alone.
+    const phase1a = await runWorkload(source.url, 77, 250, 1_000);
+    await waitFor('1.5 s to pass', async () => Date.now() > (await lastWalTime(topics.wal)) + 1_500);
+    const t1b = Date.now();
+    const phase1b = await runWorkload(source.url, 76, 60, 500_000);
     const processed1 = await processQueued(bootstrap, topics.wal, source.url);
-    await waitForCdc(topics.cdc, phase1.keys + processed1);
+    await waitForCdc(topics.cdc, phase1a.keys + phase1b.keys + processed1);
     const cut = Date.now();
     await waitFor('the clock to pass the cut', async () => Date.now() > cut + 1);
     // After the cut the same keys keep changing: the snapshot misses these, the WAL replay brings them.
     const phase2 = await runWorkload(source.url, 78, 200, 1_000_000);
     // The processor applies phase 1's queued items again (duplicates: IDLE) and phase 2's.
     const processed2 = await processQueued(bootstrap, topics.wal, source.url);
-    await waitForCdc(topics.cdc, phase1.keys + processed1 + phase2.keys + processed2);
+    await waitForCdc(topics.cdc, phase1a.keys + phase1b.keys + processed1 + phase2.keys + processed2);
     const before = await captureState(source.url, storage);
+    const walRecords = await dataCount(topics.wal);
 
     const { core: target, storage: targetStorage } = await started(bootstrap);
     const run = await runCli(
-      ['migrate', '--wal-topic', topics.wal, '--cdc-topic', topics.cdc, '--target-url', target.url, '--source-url', source.url, '--snapshot-until', String(cut), '--overlap-ms', '3000', '--state-file', join(tmp(), 'm.json')],
+      ['migrate', '--wal-topic', topics.wal, '--cdc-topic', topics.cdc, '--target-url', target.url, '--source-url', source.url, '--snapshot-until', String(cut), '--overlap-ms', String(cut - t1b + 50), '--state-file', join(tmp(), 'm.json')],
       { KAFKA_BROKERS: bootstrap },
     );
-    expect(run.code).toBe(0);
+    expect({ code: run.code, stderr: run.code ? run.stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
     expect(run.result.approximated).toBe(0);
-    expect(run.result.loadedKeys).toBeGreaterThan(0);
-    // The replay window overlaps the snapshot: it applies phase 2 and again some of phase 1.
-    expect(run.result.wal.applied).toBeGreaterThan(phase2.items);
+    expect(run.result.loadedKeys).toBeGreaterThan(50);
+    // The replay window overlaps the snapshot (phase 1b again) but leaves phase 1a to it.
+    expect(run.result.wal.applied).toBeGreaterThanOrEqual(phase1b.items + phase2.items);
+    expect(run.result.wal.applied).toBeLessThanOrEqual(walRecords - phase1a.items);
     expect(run.result.wal.rejected).toBe(0);
 
     const after = await captureState(target.url, targetStorage);
@@ -146,6 +158,74 @@ describe('wal-replay against real Kafka and real cores', () => {
     expect(after.counts).toEqual(before.counts);
     expect(after.scans).toEqual(before.scans);
   }, 180_000);
+
+  it('migrate from the snapshotter Iceberg tables ends with the same edges, counts and index order as the source', async () => {
+    const { core: source, topics } = await started(bootstrap);
+    await createTables(source.url);
+    const phase1a = await runWorkload(source.url, 31, 250, 1_000, true);
+    await waitFor('1.5 s to pass', async () => Date.now() > (await lastWalTime(topics.wal)) + 1_500);
+    const t1b = Date.now();
+    const phase1b = await runWorkload(source.url, 30, 80, 500_000, true);
+    // One active change per table last: a table's newest change in Iceberg is that of its active rows (deleted
+    // ones leave the table), and migrate takes the oldest of them as the cut.
+    const base = '/graph/v3/databases/shop/tables';
+    const touch = [
+      await api(source.url, 'POST', `${base}/likes/edges`, { mutations: [{ type: 'INSERT', edge: { version: 900_000, source: 'u0', target: 1, properties: { created_at: 900_000 } } }] }),
+      await api(source.url, 'POST', `${base}/gifts/multi-edges`, { mutations: [{ type: 'INSERT', edge: { version: 900_000, id: 'g0', source: 'u0', target: 'u5', properties: { amount: 9 } } }] }),
+      await api(source.url, 'POST', `${base}/recent_views/edges`, { mutations: [{ type: 'INSERT', edge: { version: 900_000, source: 'u0', target: 1, properties: { viewed_at: 900_000 } } }] }),
+    ];
+    expect(touch.map((r) => r.status)).toEqual([200, 200, 200]);
+    const processed1 = await processQueued(bootstrap, topics.wal, source.url);
+    const phase1 = { keys: phase1a.keys + phase1b.keys + 2 };
+    await waitForCdc(topics.cdc, phase1.keys + processed1);
+    const newest = Math.max(...(await readAll(bootstrap, topics.cdc, { timeoutMs: 10_000 })).map((m) => JSON.parse(String(m.value)).processedAt as number));
+
+    // The real snapshotter (its own process) writes the Iceberg tables of phase 1.
+    const warehouse = tmp();
+    const snapshotter = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/snapshotter/src/main.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, KAFKA_BROKERS: bootstrap, CDC_TOPIC: topics.cdc, CONSUMER_GROUP: uniqueName('wr-snap'), HTTP_PORT: String(await freePort()), WAREHOUSE_DIR: warehouse, STAGING_DIR: tmp(), COMMIT_INTERVAL_MS: '500', CHANGELOG_ENABLED: 'false', LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    try {
+      await waitFor(
+        'the Iceberg tables to hold phase 1',
+        async () => {
+          const reads = await Promise.all((['likes', 'gifts', 'recent_views'] as const).map((t) => readIcebergTable(warehouse, 'shop', t, t === 'gifts', [])));
+          return reads.some((r) => r && r.newestChange >= newest) && reads.every((r) => r !== undefined && r.newestChange > t1b);
+        },
+        90_000,
+      );
+    } finally {
+      snapshotter.kill('SIGTERM');
+      await new Promise((r) => snapshotter.once('exit', r));
+    }
+
+    const phase2 = await runWorkload(source.url, 32, 200, 1_000_000, true);
+    const processed2 = await processQueued(bootstrap, topics.wal, source.url);
+    await waitForCdc(topics.cdc, phase1.keys + processed1 + phase2.keys + processed2);
+    const before = await captureState(source.url, source.env.STORAGE_PATH!);
+    const walRecords = await dataCount(topics.wal);
+    // The cut migrate takes (the oldest of the tables' newest changes); the window starts 50 ms before part b.
+    const reads = await Promise.all((['likes', 'gifts', 'recent_views'] as const).map((t) => readIcebergTable(warehouse, 'shop', t, t === 'gifts', [])));
+    const cut = Math.min(...reads.map((r) => r!.newestChange).filter((n) => n > 0));
+    expect(cut).toBeGreaterThan(t1b);
+
+    const { core: target, storage: targetStorage } = await started(bootstrap);
+    const run = await runCli(
+      ['migrate', '--snapshot-source', 'iceberg', '--iceberg-warehouse', warehouse, '--wal-topic', topics.wal, '--cdc-topic', topics.cdc, '--target-url', target.url, '--source-url', source.url, '--overlap-ms', String(cut - t1b + 50), '--state-file', join(tmp(), 'i.json')],
+      { KAFKA_BROKERS: bootstrap },
+    );
+    expect({ code: run.code, stderr: run.code ? run.stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
+    expect(run.result.loadedKeys).toBeGreaterThan(20);
+    expect(run.result.wal.applied).toBeGreaterThanOrEqual(phase2.items);
+    expect(run.result.wal.applied).toBeLessThanOrEqual(walRecords - phase1a.items);
+    const after = await captureState(target.url, targetStorage);
+    // Reads, counts and index order are equal; stored cell versions and tombstones are not (README: Iceberg keeps neither).
+    expect(after.views).toEqual(before.views);
+    expect(after.counts).toEqual(before.counts);
+    expect(after.scans).toEqual(before.scans);
+  }, 240_000);
 
   it('check reports nothing on a clean core, then names a corrupted count and a missing index row', async () => {
     const { core, storage, topics } = await started(bootstrap);
