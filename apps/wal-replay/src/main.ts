@@ -14,7 +14,14 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
   }
-  const cfg = loadConfig(argv, process.env);
+  let cfg;
+  try {
+    cfg = loadConfig(argv, process.env);
+  } catch (err) {
+    // A usage or configuration error: nothing was read or written.
+    process.stderr.write(`wal-replay: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
   const logger = pino({ level: cfg.LOG_LEVEL, base: { app: 'wal-replay', command: cfg.command }, redact: ['API_TOKEN', '*.API_TOKEN'] }, pino.destination(2));
   const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: cfg.KAFKA_CLIENT_ID });
   let signals = 0;

@@ -94,7 +94,7 @@ describe('wal-replay against real Kafka and real cores', () => {
     180_000,
   );
 
-  it('rebuild resumes from its checkpoint: a rerun with the state file of an interrupted run reads only what was left', async () => {
+  it('rebuild resumes from its checkpoint (a rerun reads only what was left) and starts from a time as offsets-for-times does', async () => {
     const { core: source, topics } = await started(bootstrap);
     await createTables(source.url);
     const w = await runWorkload(source.url, 5, 120, 1_000);
@@ -117,6 +117,16 @@ describe('wal-replay against real Kafka and real cores', () => {
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('resuming from the checkpoint');
     expect(second.result.read).toBe(Number(p0End - p0End / 2n));
+
+    // From a time: per partition, from the first record at or after it (Kafka's offsets-for-times rule).
+    const all = await readAll(bootstrap, topics.wal, { timeoutMs: 10_000 });
+    const times = all.map((m) => m.timestamp).sort((a, b) => a - b);
+    const from = times[Math.floor(times.length / 2)]!;
+    const third = await runCli(['rebuild', '--wal-topic', topics.wal, '--target-url', target.url, '--source-url', source.url, '--state-file', join(tmp(), 't.json'), '--from-time', new Date(from).toISOString()], {
+      KAFKA_BROKERS: bootstrap,
+    });
+    expect(third.code).toBe(0);
+    expect(third.result.read).toBe(all.filter((m) => m.timestamp >= from).length);
   }, 120_000);
 
   it('migrate loads the CDC snapshot, replays the WAL from before its cut (overlapping), and ends equal to the source', async () => {
