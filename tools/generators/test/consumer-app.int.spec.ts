@@ -67,6 +67,8 @@ describe('nx g @pipeline/generators:consumer-app (real generator, copy of the wo
     expect(compose.services[WAL_APP].environment).toMatchObject({ KAFKA_BROKERS: 'kafka:9092', WAL_TOPIC: 'actionbase.wal' });
     const health = JSON.parse(readFileSync(join(dir, 'docker/health-paths.json'), 'utf8'));
     expect([health[CDC_APP], health[WAL_APP]]).toEqual(['/health/readiness', '/health/readiness']);
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')).packages;
+    expect([lock[`apps/${CDC_APP}`]?.name, lock[`node_modules/@pipeline/${WAL_APP}`]?.resolved]).toEqual([`@pipeline/${CDC_APP}`, `apps/${WAL_APP}`]);
     // The same check docker/src/compose.spec.ts makes, by the tool compose users run.
     run('docker-compose', ['-f', 'docker/compose.yaml', 'config', '-q']);
   }, 120_000);

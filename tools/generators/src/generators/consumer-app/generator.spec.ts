@@ -10,12 +10,14 @@ const repoFile = (p: string) => readFileSync(fileURLToPath(new URL(`../../../../
 /** The repository's real compose file and health paths, as the generator meets them. */
 const COMPOSE = repoFile('docker/compose.yaml');
 const HEALTH = repoFile('docker/health-paths.json');
+const LOCK = repoFile('package-lock.json');
 
 let tree: Tree;
 beforeEach(() => {
   tree = createTreeWithEmptyWorkspace();
   tree.write('docker/compose.yaml', COMPOSE);
   tree.write('docker/health-paths.json', HEALTH);
+  tree.write('package-lock.json', LOCK);
 });
 
 const read = (p: string) => tree.read(p, 'utf-8') ?? '';
@@ -111,6 +113,21 @@ describe('consumer-app generator', () => {
     expect(JSON.parse(read('docker/health-paths.json'))).toEqual({ ...JSON.parse(HEALTH), 'search-feeder': '/health/readiness' });
     // docker/src/compose.spec.ts checks that the app's sources serve the path it declares.
     expect(read('apps/search-feeder/src/main.ts')).toContain("'/health/readiness'");
+  });
+
+  it('adds the app to package-lock.json as npm does for a workspace (npm ci refuses a workspace missing from it)', async () => {
+    await consumerAppGenerator(tree, { name: 'search-feeder', port: 9600 });
+    const text = read('package-lock.json');
+    const before = JSON.parse(LOCK).packages as Record<string, unknown>;
+    const after = JSON.parse(text).packages as Record<string, unknown>;
+    expect(after['apps/search-feeder']).toEqual({ name: '@pipeline/search-feeder', version: '0.1.0' });
+    expect(after['node_modules/@pipeline/search-feeder']).toEqual({ resolved: 'apps/search-feeder', link: true });
+    expect(Object.keys(after).filter((k) => !(k in before)).sort()).toEqual(['apps/search-feeder', 'node_modules/@pipeline/search-feeder']);
+    expect(Object.keys(after)).toEqual([...Object.keys(after)].sort((a, b) => a.localeCompare(b, 'en')));
+    // npm's own format: re-serializing changes nothing, and only the added lines differ from the original.
+    expect(`${JSON.stringify(JSON.parse(text), null, 2)}\n`).toBe(text);
+    const removed = LOCK.split('\n').filter((l, i, all) => all.indexOf(l) === i && !text.includes(l));
+    expect(removed).toEqual([]);
   });
 
   it('picks the first port from 9470 that no app serves on when --port is not given', async () => {

@@ -6,6 +6,7 @@
 import { generateFiles, joinPathFragments, names, type Tree } from '@nx/devkit';
 import { fileURLToPath } from 'node:url';
 import { addComposeService, addHealthPath } from './compose';
+import { addWorkspaceToLock } from './lockfile';
 
 export interface ConsumerAppSchema {
   name: string;
@@ -101,6 +102,9 @@ export async function consumerAppGenerator(tree: Tree, schema: ConsumerAppSchema
   generateFiles(tree, FILES, o.projectRoot, { ...o, readinessPath: READINESS_PATH, tmpl: '' });
   tree.write(compose, composeText);
   tree.write(health, healthText);
+  if (tree.exists('package-lock.json')) {
+    tree.write('package-lock.json', addWorkspaceToLock(tree.read('package-lock.json', 'utf-8')!, o.projectRoot, `@pipeline/${o.name}`, '0.1.0'));
+  }
 
   return () => {
     console.log(
