@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   STAGING_DIR: z.string().min(1).default('.data/snapshotter/staging'),
   COMMIT_INTERVAL_MS: positiveInt(60_000),
   TARGET_FILE_ROWS: positiveInt(500_000),
+  COMPACT_SMALL_FILE_ROWS: positiveInt(100_000),
+  COMPACT_MIN_FILES: positiveInt(8),
   SNAPSHOT_MAX_AGE_MS: positiveInt(7 * 24 * 3_600_000),
   SNAPSHOT_MIN_KEEP: positiveInt(10),
   METADATA_MAX_FILES: positiveInt(100),

@@ -13,9 +13,10 @@
  * never a metadata file naming a partial data file (data files are complete before any metadata names them).
  * version-hint.text is written after the link and is only a hint: loadLatest() lists the folder.
  *
- * Each commit writes the full current state as new data files and one manifest (new files ADDED, the previous
- * snapshot's files DELETED), operation "overwrite": every snapshot is a complete, independently readable state,
- * which is what time travel needs and what pyiceberg verifies.
+ * Commits are copy-on-write per data file: a file holding a changed edge is rewritten with the change applied,
+ * untouched files stay (EXISTING entries), new edges go to new files, and small files are compacted together
+ * once enough of them pile up. Each snapshot has one manifest listing all of its live files, so every snapshot
+ * is complete on its own (time travel), and no delete files are needed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -79,19 +80,67 @@ export interface RetentionPolicy {
   maxMetadataFiles: number;
 }
 
+/** One staged change of an edge: the new row (null: the edge leaves the table) and its order (the core's seq). */
+export interface RowChange<R> {
+  ord: number;
+  row: R | null;
+}
+
 export interface CommitOptions<R> {
-  /** Builds the new full state from the current snapshot's rows (null when the table has no snapshot yet). */
-  build: (current: { rows: R[]; summary: Record<string, string> } | null) => { rows: R[]; summary: Record<string, string> } | 'skip';
-  /** Sort key of rows (the table's sort order); rows are written in this order. */
+  /** Changes by row key; a change loses to a row of the table with a higher order. */
+  changes: Map<string, RowChange<R>>;
+  keyOf: (r: R) => string;
+  ordOf: (r: R) => number;
+  /** Sort key of rows (the table's sort order); every data file is written in this order. */
   sortKey: (r: R) => string;
+  /** The new snapshot's extra summary properties, from the current snapshot's summary. */
+  summary: (current: Record<string, string> | undefined) => Record<string, string>;
+}
+
+export interface CompactionPolicy {
+  /** A data file with fewer rows than this counts as small. */
+  smallFileRows: number;
+  /** When at least this many small files would be live, they are rewritten together. */
+  minSmallFiles: number;
 }
 
 export interface CommitResult {
   snapshotId: number;
   version: number;
   attempts: number;
-  files: DataFileInfo[];
+  operation: 'append' | 'overwrite';
+  addedFiles: number;
+  deletedFiles: number;
+  existingFiles: number;
+  compactedFiles: number;
+  totalRecords: number;
   expiredSnapshots: number;
+}
+
+/** A live data file of a snapshot, as its manifest entry says. */
+interface LiveFile {
+  dataFile: DataFileRecord;
+  snapshotId: number;
+  sequenceNumber: number;
+  fileSequenceNumber: number;
+}
+
+interface DataFileRecord {
+  content: number;
+  file_path: string;
+  file_format: string;
+  partition: Record<string, never>;
+  record_count: number;
+  file_size_in_bytes: number;
+  [k: string]: unknown;
+}
+
+interface ManifestEntry {
+  status: number;
+  snapshot_id: number | null;
+  sequence_number: number | null;
+  file_sequence_number: number | null;
+  data_file: DataFileRecord;
 }
 
 export class CommitConflictError extends Error {}
@@ -127,20 +176,19 @@ function newSnapshotId(): number {
   return Number(b.readBigUInt64BE() >> 12n) || 1;
 }
 
-function statsMap<T>(m: Map<number, T>): { key: number; value: T }[] {
-  return [...m.entries()].map(([key, value]) => ({ key, value }));
-}
 
 export class IcebergTable<R extends object> {
-  private cache: { snapshotId: number; rows: R[] } | undefined;
+  /** Rows per data file path: data files never change once written, so the cache never goes stale. */
+  private readonly rowsByFile = new Map<string, R[]>();
 
   constructor(
     readonly location: string,
     private readonly columns: ColumnSpec[],
     private readonly opts: {
       properties?: Record<string, string>;
-      /** Rows per data file; a state larger than this is split. */
+      /** Rows per data file written. */
       targetFileRows: number;
+      compaction: CompactionPolicy;
       retention: RetentionPolicy;
       /** Field ids of the default sort order (ascending). */
       sortFieldIds: number[];
@@ -181,49 +229,62 @@ export class IcebergTable<R extends object> {
     return loaded!.metadata.snapshots.find((s) => s['snapshot-id'] === id);
   }
 
-  /** Live data files of a snapshot, from its manifest list and manifests. */
-  async dataFiles(snapshot: SnapshotEntry): Promise<DataFileInfo[]> {
+  /** Live data files of a snapshot with their sequence numbers (an ADDED entry inherits its manifest's). */
+  private async liveFiles(snapshot: SnapshotEntry): Promise<LiveFile[]> {
     const list = readAvroContainer(await readFile(snapshot['manifest-list']));
-    const files: DataFileInfo[] = [];
-    for (const mf of list.records as { manifest_path: string; content: number }[]) {
+    const files: LiveFile[] = [];
+    for (const mf of list.records as { manifest_path: string; content: number; sequence_number: number; added_snapshot_id: number }[]) {
       if (mf.content !== 0) continue;
       const manifest = readAvroContainer(await readFile(mf.manifest_path));
-      for (const e of manifest.records as { status: number; data_file: { file_path: string; record_count: number; file_size_in_bytes: number } }[]) {
+      for (const e of manifest.records as ManifestEntry[]) {
         if (e.status === 2) continue;
-        files.push({ path: e.data_file.file_path, recordCount: e.data_file.record_count, sizeBytes: e.data_file.file_size_in_bytes });
+        files.push({
+          dataFile: e.data_file,
+          snapshotId: e.snapshot_id ?? mf.added_snapshot_id,
+          sequenceNumber: e.sequence_number ?? mf.sequence_number,
+          fileSequenceNumber: e.file_sequence_number ?? mf.sequence_number,
+        });
       }
     }
     return files;
   }
 
-  /** Every row of a snapshot (read with hyparquet; the cache spares it when we made the snapshot ourselves). */
-  async readRows(snapshot: SnapshotEntry): Promise<R[]> {
-    if (this.cache?.snapshotId === snapshot['snapshot-id']) return this.cache.rows;
-    const rows: R[] = [];
-    for (const f of await this.dataFiles(snapshot)) {
-      const buf = await readFile(f.path);
+  async dataFiles(snapshot: SnapshotEntry): Promise<DataFileInfo[]> {
+    return (await this.liveFiles(snapshot)).map((f) => ({ path: f.dataFile.file_path, recordCount: f.dataFile.record_count, sizeBytes: f.dataFile.file_size_in_bytes }));
+  }
+
+  private async rowsOf(file: string): Promise<R[]> {
+    let rows = this.rowsByFile.get(file);
+    if (!rows) {
+      const buf = await readFile(file);
       const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
       const objs = (await parquetReadObjects({ file: ab as ArrayBuffer, utf8: true })) as Record<string, unknown>[];
-      for (const o of objs) rows.push(this.opts.fromParquet(o));
+      rows = objs.map((o) => this.opts.fromParquet(o));
+      this.rowsByFile.set(file, rows);
     }
-    this.cache = { snapshotId: snapshot['snapshot-id'], rows };
     return rows;
   }
 
+  /** Every row of a snapshot (read with hyparquet, cached per data file). */
+  async readRows(snapshot: SnapshotEntry): Promise<R[]> {
+    const out: R[] = [];
+    for (const f of await this.liveFiles(snapshot)) out.push(...(await this.rowsOf(f.dataFile.file_path)));
+    return out;
+  }
+
   /**
-   * Commits a new snapshot holding the full state build() returns, retrying on a lost race (another writer
-   * created the same version first) with a fresh read. Returns null when build() answered 'skip'.
+   * Commits the changes on top of the latest snapshot (whoever wrote it), copy-on-write per data file: files
+   * holding a changed edge are rewritten, untouched files stay (EXISTING), new edges go to new files, and small
+   * files are compacted together. Retries from a fresh read when another writer created the next version first.
+   * Returns null when no change applies (every change lost to a newer row).
    */
   async commit(options: CommitOptions<R>, maxAttempts = 10): Promise<CommitResult | null> {
     for (let attempt = 1; ; attempt++) {
       const base = await this.loadLatest();
-      const current = this.currentSnapshot(base);
-      const input = current ? { rows: await this.readRows(current), summary: current.summary } : null;
-      const built = options.build(input);
-      if (built === 'skip') return null;
+      const parent = this.currentSnapshot(base);
       try {
-        const result = await this.tryCommit(base, current, built.rows, built.summary, options.sortKey);
-        return { ...result, attempts: attempt };
+        const result = await this.tryCommit(base, parent, options);
+        return result && { ...result, attempts: attempt };
       } catch (err) {
         if (!(err instanceof CommitConflictError) || attempt >= maxAttempts) throw err;
       }
@@ -269,13 +330,74 @@ export class IcebergTable<R extends object> {
     };
   }
 
-  private async tryCommit(
-    base: Loaded | null,
-    parent: SnapshotEntry | undefined,
-    rowsIn: R[],
-    extraSummary: Record<string, string>,
-    sortKey: (r: R) => string,
-  ): Promise<Omit<CommitResult, 'attempts'>> {
+  /** Which live files change: rewritten files (a changed edge in them), compacted ones, and the rows to write. */
+  private async plan(live: LiveFile[], options: CommitOptions<R>): Promise<{ keep: LiveFile[]; remove: LiveFile[]; rows: R[]; compacted: number } | null> {
+    const fileOfKey = new Map<string, [number, R]>();
+    const fileRows: R[][] = [];
+    for (const [i, f] of live.entries()) {
+      const rows = await this.rowsOf(f.dataFile.file_path);
+      fileRows.push(rows);
+      for (const r of rows) fileOfKey.set(options.keyOf(r), [i, r]);
+    }
+    const touched = new Map<number, Map<string, R | null>>();
+    const added: R[] = [];
+    let applied = 0;
+    for (const [key, change] of options.changes) {
+      const found = fileOfKey.get(key);
+      if (found === undefined) {
+        if (change.row) {
+          added.push(change.row);
+          applied++;
+        }
+        continue;
+      }
+      const [i, have] = found;
+      if (options.ordOf(have) > change.ord) continue; // the table holds a newer state of this edge
+      let m = touched.get(i);
+      if (!m) touched.set(i, (m = new Map()));
+      m.set(key, change.row);
+      applied++;
+    }
+    if (applied === 0) return null;
+    const rows: R[] = [...added];
+    const keep: LiveFile[] = [];
+    const remove: LiveFile[] = [];
+    for (const [i, f] of live.entries()) {
+      const m = touched.get(i);
+      if (!m) {
+        keep.push(f);
+        continue;
+      }
+      remove.push(f);
+      for (const r of fileRows[i]!) {
+        const k = options.keyOf(r);
+        if (!m.has(k)) rows.push(r);
+        else {
+          const next = m.get(k);
+          if (next) rows.push(next);
+        }
+      }
+    }
+    // Compaction: when small files pile up (each commit adds at least one), rewrite them together.
+    const { smallFileRows, minSmallFiles } = this.opts.compaction;
+    const small = keep.filter((f) => f.dataFile.record_count < smallFileRows);
+    let compacted = 0;
+    if (small.length + 1 >= minSmallFiles) {
+      for (const f of small) {
+        keep.splice(keep.indexOf(f), 1);
+        remove.push(f);
+        rows.push(...(await this.rowsOf(f.dataFile.file_path)));
+        compacted++;
+      }
+    }
+    return { keep, remove, rows, compacted };
+  }
+
+  private async tryCommit(base: Loaded | null, parent: SnapshotEntry | undefined, options: CommitOptions<R>): Promise<Omit<CommitResult, 'attempts'> | null> {
+    const live = parent ? await this.liveFiles(parent) : [];
+    const planned = await this.plan(live, options);
+    if (!planned) return null;
+    const { keep, remove } = planned;
     const dataDir = path.join(this.location, 'data');
     await mkdir(dataDir, { recursive: true });
     await mkdir(this.metadataDir, { recursive: true });
@@ -285,77 +407,50 @@ export class IcebergTable<R extends object> {
     const now = Date.now();
     const written: string[] = [];
     try {
-      // 1. Data files, sorted by the table's sort order, complete and fsynced before anything names them.
-      const keyed = rowsIn.map((r) => [sortKey(r), r] as const);
+      // 1. New data files, sorted by the table's sort order, complete and fsynced before anything names them.
+      const keyed = planned.rows.map((r) => [options.sortKey(r), r] as const);
       keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       const rows = keyed.map((k) => k[1]);
-      const files: (DataFileInfo & { stats: ReturnType<typeof writeParquet>['stats'] })[] = [];
+      const files: DataFileRecord[] = [];
       for (let i = 0, n = 0; i < rows.length; i += this.opts.targetFileRows, n++) {
         const chunk = rows.slice(i, i + this.opts.targetFileRows);
         const pq = writeParquet(this.columns, chunk);
         const file = path.join(dataDir, `${snapshotId}-${n}-${randomUUID()}.parquet`);
         await writeDurable(file, pq.bytes);
         written.push(file);
-        files.push({ path: file, recordCount: chunk.length, sizeBytes: pq.bytes.length, stats: pq.stats });
+        this.rowsByFile.set(file, chunk);
+        const st = [...pq.stats];
+        files.push({
+          content: 0,
+          file_path: file,
+          file_format: 'PARQUET',
+          partition: {},
+          record_count: chunk.length,
+          file_size_in_bytes: pq.bytes.length,
+          column_sizes: null,
+          value_counts: st.map(([key, s]) => ({ key, value: s.valueCount })),
+          null_value_counts: st.map(([key, s]) => ({ key, value: s.nullCount })),
+          nan_value_counts: null,
+          lower_bounds: st.filter(([, s]) => s.lower).map(([key, s]) => ({ key, value: s.lower! })),
+          upper_bounds: st.filter(([, s]) => s.upper).map(([key, s]) => ({ key, value: s.upper! })),
+          key_metadata: null,
+          split_offsets: null,
+          equality_ids: null,
+          sort_order_id: 1,
+        });
       }
       await syncDir(dataDir);
       await this.opts.onStep?.('data-written');
 
-      // 2. One manifest: the new files ADDED (sequence numbers inherited), the parent's files DELETED.
-      const previous = parent ? await this.dataFiles(parent) : [];
-      const entries = [
-        ...files.map((f) => ({
-          status: 1,
-          snapshot_id: snapshotId,
-          sequence_number: null,
-          file_sequence_number: null,
-          data_file: {
-            content: 0,
-            file_path: f.path,
-            file_format: 'PARQUET',
-            partition: {},
-            record_count: f.recordCount,
-            file_size_in_bytes: f.sizeBytes,
-            column_sizes: null,
-            value_counts: statsMap(new Map([...f.stats].map(([id, s]) => [id, s.valueCount]))),
-            null_value_counts: statsMap(new Map([...f.stats].map(([id, s]) => [id, s.nullCount]))),
-            nan_value_counts: null,
-            lower_bounds: statsMap(new Map([...f.stats].filter(([, s]) => s.lower).map(([id, s]) => [id, s.lower!]))),
-            upper_bounds: statsMap(new Map([...f.stats].filter(([, s]) => s.upper).map(([id, s]) => [id, s.upper!]))),
-            key_metadata: null,
-            split_offsets: null,
-            equality_ids: null,
-            sort_order_id: 1,
-          },
-        })),
-        ...previous.map((f) => ({
-          status: 2,
-          snapshot_id: snapshotId,
-          sequence_number: parent!['sequence-number'],
-          file_sequence_number: parent!['sequence-number'],
-          data_file: {
-            content: 0,
-            file_path: f.path,
-            file_format: 'PARQUET',
-            partition: {},
-            record_count: f.recordCount,
-            file_size_in_bytes: f.sizeBytes,
-            column_sizes: null,
-            value_counts: null,
-            null_value_counts: null,
-            nan_value_counts: null,
-            lower_bounds: null,
-            upper_bounds: null,
-            key_metadata: null,
-            split_offsets: null,
-            equality_ids: null,
-            sort_order_id: 1,
-          },
-        })),
+      // 2. One manifest listing the whole snapshot: new files ADDED (sequence numbers inherited), untouched files
+      //    EXISTING (their own snapshot and sequence numbers), rewritten or compacted files DELETED.
+      const entries: ManifestEntry[] = [
+        ...files.map((f) => ({ status: 1, snapshot_id: snapshotId, sequence_number: null, file_sequence_number: null, data_file: f })),
+        ...keep.map((f) => ({ status: 0, snapshot_id: f.snapshotId, sequence_number: f.sequenceNumber, file_sequence_number: f.fileSequenceNumber, data_file: f.dataFile })),
+        ...remove.map((f) => ({ status: 2, snapshot_id: snapshotId, sequence_number: f.sequenceNumber, file_sequence_number: f.fileSequenceNumber, data_file: f.dataFile })),
       ];
-      const schemaJson = JSON.stringify(meta.schemas[0]);
       const manifestBytes = avroContainer(MANIFEST_ENTRY_SCHEMA, entries, {
-        schema: schemaJson,
+        schema: JSON.stringify(meta.schemas[0]),
         'schema-id': '0',
         'partition-spec': '[]',
         'partition-spec-id': '0',
@@ -365,8 +460,10 @@ export class IcebergTable<R extends object> {
       const manifestPath = path.join(this.metadataDir, `${snapshotId}-${randomUUID()}-m0.avro`);
       await writeDurable(manifestPath, manifestBytes);
       written.push(manifestPath);
-      const addedRows = rows.length;
-      const deletedRows = previous.reduce((a, f) => a + f.recordCount, 0);
+      const sum = (fs: DataFileRecord[], k: 'record_count' | 'file_size_in_bytes') => fs.reduce((a, f) => a + f[k], 0);
+      const keptFiles = keep.map((f) => f.dataFile);
+      const removedFiles = remove.map((f) => f.dataFile);
+      const minSeq = Math.min(sequenceNumber, ...keep.map((f) => f.sequenceNumber));
       const listBytes = avroContainer(
         MANIFEST_FILE_SCHEMA,
         [
@@ -376,14 +473,14 @@ export class IcebergTable<R extends object> {
             partition_spec_id: 0,
             content: 0,
             sequence_number: sequenceNumber,
-            min_sequence_number: sequenceNumber,
+            min_sequence_number: minSeq,
             added_snapshot_id: snapshotId,
             added_files_count: files.length,
-            existing_files_count: 0,
-            deleted_files_count: previous.length,
-            added_rows_count: addedRows,
-            existing_rows_count: 0,
-            deleted_rows_count: deletedRows,
+            existing_files_count: keep.length,
+            deleted_files_count: remove.length,
+            added_rows_count: sum(files, 'record_count'),
+            existing_rows_count: sum(keptFiles, 'record_count'),
+            deleted_rows_count: sum(removedFiles, 'record_count'),
             partitions: [],
             key_metadata: null,
           },
@@ -401,9 +498,9 @@ export class IcebergTable<R extends object> {
       await syncDir(this.metadataDir);
       await this.opts.onStep?.('manifests-written');
 
-      // 3. The new metadata: snapshot, refs, logs, then expiry of old snapshots in the same version.
-      const addedSize = files.reduce((a, f) => a + f.sizeBytes, 0);
-      const removedSize = previous.reduce((a, f) => a + f.sizeBytes, 0);
+      // 3. The new metadata: snapshot, refs, logs, and expiry of old snapshots in the same version.
+      const operation = remove.length ? 'overwrite' : 'append';
+      const totalRecords = sum(files, 'record_count') + sum(keptFiles, 'record_count');
       const snapshot: SnapshotEntry = {
         'snapshot-id': snapshotId,
         ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
@@ -412,20 +509,20 @@ export class IcebergTable<R extends object> {
         'manifest-list': listPath,
         'schema-id': 0,
         summary: {
-          operation: 'overwrite',
+          operation,
           'added-data-files': String(files.length),
-          'deleted-data-files': String(previous.length),
-          'added-records': String(addedRows),
-          'deleted-records': String(deletedRows),
-          'added-files-size': String(addedSize),
-          'removed-files-size': String(removedSize),
-          'total-records': String(addedRows),
-          'total-data-files': String(files.length),
-          'total-files-size': String(addedSize),
+          'deleted-data-files': String(remove.length),
+          'added-records': String(sum(files, 'record_count')),
+          'deleted-records': String(sum(removedFiles, 'record_count')),
+          'added-files-size': String(sum(files, 'file_size_in_bytes')),
+          'removed-files-size': String(sum(removedFiles, 'file_size_in_bytes')),
+          'total-records': String(totalRecords),
+          'total-data-files': String(files.length + keep.length),
+          'total-files-size': String(sum(files, 'file_size_in_bytes') + sum(keptFiles, 'file_size_in_bytes')),
           'total-delete-files': '0',
           'total-position-deletes': '0',
           'total-equality-deletes': '0',
-          ...extraSummary,
+          ...options.summary(parent?.summary),
         },
       };
       meta.snapshots.push(snapshot);
@@ -454,14 +551,27 @@ export class IcebergTable<R extends object> {
       await syncDir(this.metadataDir);
       await this.opts.onStep?.('metadata-linked');
       await this.writeVersionHint(version);
-      this.cache = { snapshotId, rows };
-      // Files of expired snapshots and dropped metadata versions go after the commit, best effort: a crash
-      // here leaves unreferenced files, never a reference to a missing one.
-      await this.deleteExpired(expired, droppedMetadata.map((m) => m['metadata-file']));
-      return { snapshotId, version, files: files.map(({ stats: _s, ...f }) => f), expiredSnapshots: expired.length };
+      for (const f of remove) this.rowsByFile.delete(f.dataFile.file_path);
+      // Files only expired snapshots used go after the commit, best effort: a crash here leaves unreferenced
+      // files, never a reference to a missing one.
+      await this.deleteExpired(meta, expired, droppedMetadata.map((m) => m['metadata-file']));
+      return {
+        snapshotId,
+        version,
+        operation,
+        addedFiles: files.length,
+        deletedFiles: remove.length,
+        existingFiles: keep.length,
+        compactedFiles: planned.compacted,
+        totalRecords,
+        expiredSnapshots: expired.length,
+      };
     } finally {
       // A failed or lost attempt removes what it wrote; nothing references those files.
-      for (const f of written) await rm(f, { force: true });
+      for (const f of written) {
+        this.rowsByFile.delete(f);
+        await rm(f, { force: true });
+      }
     }
   }
 
@@ -489,21 +599,28 @@ export class IcebergTable<R extends object> {
     return expired;
   }
 
-  /** Every snapshot owns its data files, manifest and manifest list (full rewrite per commit), so they go with it. */
-  private async deleteExpired(expired: SnapshotEntry[], metadataFiles: string[]): Promise<void> {
-    for (const s of expired) {
-      try {
-        const list = readAvroContainer(await readFile(s['manifest-list']));
-        for (const mf of list.records as { manifest_path: string }[]) {
-          const manifest = readAvroContainer(await readFile(mf.manifest_path));
-          for (const e of manifest.records as { status: number; snapshot_id: number; data_file: { file_path: string } }[]) {
-            if (e.status === 1 && e.snapshot_id === s['snapshot-id']) await rm(e.data_file.file_path, { force: true });
+  /**
+   * Deletes what only expired snapshots used: their manifest lists and manifests, and every data file they
+   * name that no retained snapshot lists as live (files are shared between snapshots: EXISTING entries).
+   */
+  private async deleteExpired(meta: TableMetadata, expired: SnapshotEntry[], metadataFiles: string[]): Promise<void> {
+    if (expired.length) {
+      const referenced = new Set<string>();
+      for (const s of meta.snapshots) for (const f of await this.liveFiles(s)) referenced.add(f.dataFile.file_path);
+      for (const s of expired) {
+        try {
+          const list = readAvroContainer(await readFile(s['manifest-list']));
+          for (const mf of list.records as { manifest_path: string }[]) {
+            const manifest = readAvroContainer(await readFile(mf.manifest_path));
+            for (const e of manifest.records as ManifestEntry[]) {
+              if (!referenced.has(e.data_file.file_path)) await rm(e.data_file.file_path, { force: true });
+            }
+            await rm(mf.manifest_path, { force: true });
           }
-          await rm(mf.manifest_path, { force: true });
+          await rm(s['manifest-list'], { force: true });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         }
-        await rm(s['manifest-list'], { force: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
     for (const f of metadataFiles) await rm(f, { force: true });

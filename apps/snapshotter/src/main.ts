@@ -17,6 +17,7 @@ const sink = new SnapshotSink({
   stagingDir: config.STAGING_DIR,
   commitIntervalMs: config.COMMIT_INTERVAL_MS,
   targetFileRows: config.TARGET_FILE_ROWS,
+  compaction: { smallFileRows: config.COMPACT_SMALL_FILE_ROWS, minSmallFiles: config.COMPACT_MIN_FILES },
   retention: { maxSnapshotAgeMs: config.SNAPSHOT_MAX_AGE_MS, minSnapshotsToKeep: config.SNAPSHOT_MIN_KEEP, maxMetadataFiles: config.METADATA_MAX_FILES },
   commitRetries: config.COMMIT_RETRIES,
   changelog: config.CHANGELOG_ENABLED,

@@ -2,7 +2,7 @@
  * The current-state Iceberg tables, one per Actionbase table, and the commit of staged changes into them.
  */
 import path from 'node:path';
-import { IcebergTable, type CommitResult, type RetentionPolicy } from './iceberg-table';
+import { IcebergTable, type CommitResult, type CompactionPolicy, type RetentionPolicy } from './iceberg-table';
 import { SNAPSHOT_COLUMNS, type SnapshotRow } from './parquet-file';
 import type { Offsets, PendingChange } from './staging-store';
 
@@ -14,6 +14,7 @@ export type CommitStep = 'data-written' | 'manifests-written' | 'metadata-linked
 export interface SnapshotTablesOptions {
   warehouseDir: string;
   targetFileRows: number;
+  compaction: CompactionPolicy;
   retention: RetentionPolicy;
   commitRetries: number;
   /** Written into every snapshot summary: which instance committed it. */
@@ -72,6 +73,7 @@ export class SnapshotTables {
     if (!t) {
       t = new IcebergTable<SnapshotRow>(tableLocation(this.opts.warehouseDir, name), SNAPSHOT_COLUMNS, {
         targetFileRows: this.opts.targetFileRows,
+        compaction: this.opts.compaction,
         retention: this.opts.retention,
         sortFieldIds: [1, 2, 3],
         fromParquet,
@@ -106,22 +108,15 @@ export class SnapshotTables {
     const t = this.table(name);
     return t.commit(
       {
+        changes: new Map(changes.map((c) => [c.key, { ord: c.ord, row: c.row }])),
+        keyOf: keyOfRow,
+        ordOf: (r) => r.seq,
         sortKey: (r) => `${r.source}\u0000${r.target}\u0000${r.edge_id ?? ''}`,
-        build: (current) => {
-          const state = new Map<string, SnapshotRow>();
-          for (const r of current?.rows ?? []) state.set(keyOfRow(r), r);
-          for (const c of changes) {
-            const have = state.get(c.key);
-            if (have && have.seq > c.ord) continue; // the table holds a newer state of this edge
-            if (c.row) state.set(c.key, c.row);
-            else state.delete(c.key);
-          }
-          const merged = mergeOffsets(parseOffsets(current?.summary), offsets);
-          return {
-            rows: [...state.values()],
-            summary: { [OFFSETS_PROPERTY]: JSON.stringify(merged), 'snapshotter.writer': this.opts.writerId, 'snapshotter.changes': String(changes.length) },
-          };
-        },
+        summary: (current) => ({
+          [OFFSETS_PROPERTY]: JSON.stringify(mergeOffsets(parseOffsets(current), offsets)),
+          'snapshotter.writer': this.opts.writerId,
+          'snapshotter.changes': String(changes.length),
+        }),
       },
       this.opts.commitRetries,
     );

@@ -13,7 +13,7 @@ import type { CdcRecord } from '@pipeline/events';
 import type { DecodedRecord, Sink } from '@pipeline/stream';
 import { changeLogRowOf, currentRowOf, edgeKeyOf, hourOf, orderOf, tableIdOf } from './cdc-row';
 import { ChangeLogWriter } from './changelog-writer';
-import type { RetentionPolicy } from './iceberg-table';
+import type { CompactionPolicy, RetentionPolicy } from './iceberg-table';
 import { SnapshotTables, type CommitStep } from './snapshot-tables';
 import { StagingStore, type Offsets, type StagedRecord } from './staging-store';
 
@@ -22,6 +22,7 @@ export interface SnapshotSinkOptions {
   stagingDir: string;
   commitIntervalMs: number;
   targetFileRows: number;
+  compaction: CompactionPolicy;
   retention: RetentionPolicy;
   commitRetries: number;
   changelog: boolean;
@@ -52,6 +53,7 @@ export class SnapshotSink implements Sink<CdcRecord> {
     this.tables = new SnapshotTables({
       warehouseDir: opts.warehouseDir,
       targetFileRows: opts.targetFileRows,
+      compaction: opts.compaction,
       retention: opts.retention,
       commitRetries: opts.commitRetries,
       writerId: opts.writerId,
@@ -134,13 +136,28 @@ export class SnapshotSink implements Sink<CdcRecord> {
       if (changes.length === 0) continue;
       const t0 = performance.now();
       const result = await this.tables.commit(table, changes, offsets);
-      if (!result) continue;
+      // null: every staged change lost to a newer row of the table (another writer got there first).
       store.clearPending(table, gen);
+      if (!result) continue;
       this.committed.set(table, await this.tables.committedOffsets(table));
       const ms = Math.round(performance.now() - t0);
-      const rows = result.files.reduce((a, f) => a + f.recordCount, 0);
+      const rows = result.totalRecords;
       report.tables.push({ table, snapshotId: result.snapshotId, rows, changes: changes.length, attempts: result.attempts, ms });
-      this.log.info({ table, snapshotId: result.snapshotId, version: result.version, rows, changes: changes.length, attempts: result.attempts, expired: result.expiredSnapshots, ms }, 'snapshot committed');
+      this.log.info(
+        {
+          table,
+          snapshotId: result.snapshotId,
+          version: result.version,
+          operation: result.operation,
+          rows,
+          changes: changes.length,
+          files: { added: result.addedFiles, deleted: result.deletedFiles, existing: result.existingFiles, compacted: result.compactedFiles },
+          attempts: result.attempts,
+          expired: result.expiredSnapshots,
+          ms,
+        },
+        'snapshot committed',
+      );
     }
     if (this.opts.changelog && this.changelog) {
       const files = await this.changelog.flush(gen);
