@@ -3,6 +3,7 @@
  * on a unique tiebreaker (docId) and paginated with search_after, so pages stay stable while the indexer writes.
  */
 import type { Client } from '@elastic/elasticsearch';
+import type { CdcRecord, WalRecord } from '@pipeline/events';
 import { edgesIndex, mutationIndexPattern } from './documents';
 
 export interface Page<T> {
@@ -59,29 +60,50 @@ function decodeCursor(cursor: string | undefined): unknown[] | undefined {
   throw new CursorError('cursor is not one this API returned');
 }
 
-function toItem(src: Record<string, any>): MutationItem {
-  const cdc = src['cdc'];
-  const wal = src['wal'];
+/** A mutation-log document as documents.ts writes it. */
+interface LogDoc {
+  docId: string;
+  kind: 'wal' | 'cdc';
+  '@timestamp': number;
+  database: string;
+  table: string;
+  source: string;
+  target: string;
+  edgeId?: string;
+  type?: string;
+  status?: string;
+  version?: number;
+  seq?: number;
+  actor?: string;
+  requestIds?: string[];
+  eventIds?: string[];
+  kafka?: unknown;
+  wal?: WalRecord;
+  cdc?: CdcRecord;
+}
+
+function toItem(src: LogDoc): MutationItem {
+  const { cdc, wal } = src;
   return {
-    id: src['docId'],
-    kind: src['kind'],
+    id: src.docId,
+    kind: src.kind,
     at: src['@timestamp'],
-    database: src['database'],
-    table: src['table'],
-    source: src['source'],
-    target: src['target'],
-    ...(src['edgeId'] !== undefined ? { edgeId: src['edgeId'] } : {}),
-    type: src['type'],
-    status: src['status'],
-    version: src['version'],
-    ...(src['seq'] !== undefined ? { seq: src['seq'] } : {}),
-    actor: src['actor'],
-    requestIds: src['requestIds'] ?? [],
-    eventIds: src['eventIds'] ?? [],
+    database: src.database,
+    table: src.table,
+    source: src.source,
+    target: src.target,
+    ...(src.edgeId !== undefined ? { edgeId: src.edgeId } : {}),
+    ...(src.type !== undefined ? { type: src.type } : {}),
+    ...(src.status !== undefined ? { status: src.status } : {}),
+    ...(src.version !== undefined ? { version: src.version } : {}),
+    ...(src.seq !== undefined ? { seq: src.seq } : {}),
+    ...(src.actor !== undefined ? { actor: src.actor } : {}),
+    requestIds: src.requestIds ?? [],
+    eventIds: src.eventIds ?? [],
     events: cdc ? cdc.events : wal ? [wal.event] : [],
     ...(wal ? { properties: wal.event.properties, mode: wal.mode } : {}),
     ...(cdc ? { before: cdc.before, after: cdc.after, message: cdc.message } : {}),
-    kafka: src['kafka'],
+    kafka: src.kafka,
   };
 }
 
@@ -93,7 +115,7 @@ export class LookupService {
 
   private async page(query: Record<string, unknown>, sort: Record<string, unknown>[], size: number, cursor?: string): Promise<Page<MutationItem>> {
     const after = decodeCursor(cursor);
-    const res = await this.client.search<Record<string, any>>({
+    const res = await this.client.search<LogDoc>({
       index: mutationIndexPattern(this.prefix),
       ignore_unavailable: true,
       allow_no_indices: true,
@@ -104,7 +126,7 @@ export class LookupService {
       ...(after ? { search_after: after as never } : {}),
     });
     const hits = res.hits.hits;
-    const items = hits.slice(0, size).map((h) => toItem(h._source ?? {}));
+    const items = hits.slice(0, size).flatMap((h) => (h._source ? [toItem(h._source)] : []));
     const last = hits[size - 1];
     return { items, next: hits.length > size && last?.sort ? encodeCursor(last.sort) : null };
   }
