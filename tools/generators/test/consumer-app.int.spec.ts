@@ -20,22 +20,26 @@ const CDC_APP = `gen-cdc-${suffix}`;
 const WAL_APP = `gen-wal-${suffix}`;
 let dir: string;
 let bootstrap: string;
+/** The WAL app's --port: its serve target's HTTP_PORT. */
+let walPort: number;
+
+const nxEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+  FORCE_COLOR: '0',
+  NX_SKIP_NX_CACHE: 'true',
+  // The copy has no .stack of its own: use the broker of the real workspace (started by beforeAll).
+  STACK_DIR: process.env['STACK_DIR'] ?? join(REPO_ROOT, '.stack'),
+});
 
 /** Runs a command in the copy; throws with its output when it fails. */
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, {
     cwd: dir,
     encoding: 'utf8',
-    env: {
-      ...process.env,
-      NX_DAEMON: 'false',
-      NX_NO_CLOUD: 'true',
-      NX_TUI: 'false',
-      FORCE_COLOR: '0',
-      NX_SKIP_NX_CACHE: 'true',
-      // The copy has no .stack of its own: use the broker of the real workspace (started by beforeAll).
-      STACK_DIR: process.env['STACK_DIR'] ?? join(REPO_ROOT, '.stack'),
-    },
+    env: nxEnv(),
     maxBuffer: 64 * 1024 * 1024,
     timeout: 150_000,
   });
@@ -47,6 +51,7 @@ function run(cmd: string, args: string[]): string {
 
 beforeAll(async () => {
   ({ bootstrap } = await ensureKafka());
+  walPort = await freePort();
   dir = copyWorkspace();
 }, 180_000);
 
@@ -60,7 +65,7 @@ afterAll(() => {
 describe('nx g @pipeline/generators:consumer-app (real generator, copy of the workspace)', () => {
   it('generates a CDC and a WAL app, with their compose services and health paths', () => {
     run('npx', ['nx', 'g', '@pipeline/generators:consumer-app', CDC_APP, '--topic', 'cdc', '--no-interactive']);
-    run('npx', ['nx', 'g', '@pipeline/generators:consumer-app', WAL_APP, '--topic=wal', '--port=9555', '--no-interactive']);
+    run('npx', ['nx', 'g', '@pipeline/generators:consumer-app', WAL_APP, '--topic=wal', `--port=${walPort}`, '--no-interactive']);
     expect(listApps(dir)).toEqual([CDC_APP, WAL_APP].sort());
     const compose = parse(readFileSync(join(dir, 'docker/compose.yaml'), 'utf8'), { merge: true });
     expect(compose.services[CDC_APP].build.args).toEqual({ APP: CDC_APP });
@@ -87,6 +92,41 @@ describe('nx g @pipeline/generators:consumer-app (real generator, copy of the wo
     expect(out).toMatch(/Successfully ran target test-integration for 2 projects/);
     expect(out.match(/Tests:\s+2 passed, 2 total/g)?.length).toBe(2);
   }, 170_000);
+
+  it('serves with `npx nx serve <app>` against the local Kafka: ready on its --port, drains on SIGTERM', async () => {
+    const admin = await createKafka({ brokers: [bootstrap], clientId: 'generators-int-test' }).admin();
+    const topic = uniqueTopic(`${WAL_APP}-serve`);
+    await admin.ensureTopics([{ name: topic, partitions: 1 }]);
+    // The serve target fixes KAFKA_BROKERS and HTTP_PORT; topic and group come from the environment.
+    const child = spawn('npx', ['nx', 'serve', WAL_APP, '--outputStyle=stream'], {
+      cwd: dir,
+      env: { ...nxEnv(), WAL_TOPIC: topic, CONSUMER_GROUP: topic },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: nx, tsx and the app get the signal together, as from a terminal
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`nx serve exited ${child.exitCode}:\n${output.slice(-2000)}`);
+        const r = await fetch(`http://127.0.0.1:${walPort}/health/readiness`).catch(() => undefined);
+        if (r?.status === 200) break;
+        if (Date.now() > deadline) throw new Error(`nx serve not ready after 60 s:\n${output.slice(-2000)}`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(output).toContain(`"topic":"${topic}"`);
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited;
+      expect(output).toContain('"msg":"sink flushed"');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      await admin.deleteTopics([topic, `${topic}.dlq`]).catch(() => undefined);
+      await admin.close();
+    }
+  }, 90_000);
 
   it('runs its esbuild bundle (what the image runs): ready on /health/readiness, exits 0 on SIGTERM', async () => {
     const port = await freePort();
