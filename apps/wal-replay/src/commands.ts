@@ -176,17 +176,58 @@ async function snapshotTables(deps: Deps, schema: SchemaDump, groupId: string): 
     return { tables, cut: cfg.SNAPSHOT_UNTIL ?? snapshot.cut };
   }
   const tables: SnapshotTable[] = [];
-  let cut = Number.POSITIVE_INFINITY;
+  let newestCut = Number.POSITIVE_INFINITY;
+  const consumed: Record<string, number>[] = [];
   for (const def of schema.tables) {
     const multi = def.type === 'MULTI_EDGE';
     const read = await readIcebergTable(cfg.ICEBERG_WAREHOUSE, def.database!, def.table, multi, def.schema.properties.map((p) => p.name));
     if (!read) continue;
     tables.push({ database: def.database!, table: def.table, multi, states: read.states });
-    if (read.newestChange > 0) cut = Math.min(cut, read.newestChange);
-    logger.info({ table: `${def.database}.${def.table}`, rows: read.states.length, newestChange: new Date(read.newestChange).toISOString() }, 'Iceberg table read');
+    if (read.newestChange > 0) newestCut = Math.min(newestCut, read.newestChange);
+    consumed.push(read.offsets);
+    logger.info({ table: `${def.database}.${def.table}`, rows: read.states.length, offsets: read.offsets }, 'Iceberg table read');
   }
+  const offsetCut = await cutFromOffsets(deps, consumed);
+  const cut = offsetCut ?? newestCut;
   if (!Number.isFinite(cut)) throw new Error(`no snapshotter Iceberg table with rows under ${cfg.ICEBERG_WAREHOUSE}`);
+  logger.info({ cut: new Date(cut).toISOString(), from: offsetCut !== undefined ? 'CDC offsets in the snapshot summaries' : 'newest changes' }, 'Iceberg snapshot cut');
   return { tables, cut };
+}
+
+/**
+ * The exact cut of snapshots that record the CDC offsets they consumed: a table holds every CDC record of a
+ * partition below its next offset, so the processedAt of the record just below it bounds what is in; the
+ * oldest of these over tables and partitions is the cut (CDC records of a partition are in commit order).
+ * Undefined when no summary carries offsets of CDC_TOPIC.
+ */
+async function cutFromOffsets(deps: Deps, consumed: Record<string, number>[]): Promise<number | undefined> {
+  const { cfg } = deps;
+  const wanted = new Map<number, Set<bigint>>();
+  for (const offsets of consumed) {
+    for (const [tp, next] of Object.entries(offsets)) {
+      const i = tp.lastIndexOf(':');
+      if (tp.slice(0, i) !== cfg.CDC_TOPIC || next <= 0) continue;
+      const p = Number(tp.slice(i + 1));
+      wanted.set(p, (wanted.get(p) ?? new Set()).add(BigInt(next - 1)));
+    }
+  }
+  if (wanted.size === 0) return undefined;
+  const from = new Map([...wanted].map(([p, o]) => [p, [...o].reduce((a, b) => (b < a ? b : a))]));
+  const ends = new Map([...wanted].map(([p, o]) => [p, [...o].reduce((a, b) => (b > a ? b : a)) + 1n]));
+  let cut = Number.POSITIVE_INFINITY;
+  await readRange(
+    deps.kafka,
+    { topic: cfg.CDC_TOPIC, groupId: `wal-replay-cut-${randomUUID()}`, from, ends },
+    async (p, messages) => {
+      for (const m of messages) {
+        if (!wanted.get(p)?.has(m.offset) || !m.value) continue;
+        const at = (JSON.parse(m.value.toString('utf8')) as { processedAt?: number; ts?: number }).processedAt ?? m.timestamp;
+        cut = Math.min(cut, at);
+      }
+    },
+    deps.logger,
+  );
+  return Number.isFinite(cut) ? cut : undefined;
 }
 
 export async function migrate(deps: Deps): Promise<MigrateResult> {

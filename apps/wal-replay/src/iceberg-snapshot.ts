@@ -17,7 +17,7 @@ import type { CdcState } from '@pipeline/events';
 
 interface Metadata {
   'current-snapshot-id': number | null;
-  snapshots?: { 'snapshot-id': number; 'manifest-list': string; 'timestamp-ms': number }[];
+  snapshots?: { 'snapshot-id': number; 'manifest-list': string; 'timestamp-ms': number; summary?: Record<string, string> }[];
 }
 
 export interface IcebergTableRead {
@@ -25,6 +25,11 @@ export interface IcebergTableRead {
   /** Newest updated_at_ms (the processedAt of the newest CDC record folded into the table); 0 when empty. */
   newestChange: number;
   snapshotTimestampMs: number | null;
+  /**
+   * CDC consumed into this snapshot: `topic:partition` -> next offset (the snapshotter's `snapshotter.offsets`
+   * summary property); empty when absent.
+   */
+  offsets: Record<string, number>;
 }
 
 async function readAvro(path: string): Promise<Record<string, unknown>[]> {
@@ -68,7 +73,9 @@ export async function readIcebergTable(warehouse: string, database: string, tabl
   const latest = versions.sort((a, b) => Number(b[1]) - Number(a[1]))[0]![0];
   const meta = JSON.parse(await readFile(join(metaDir, latest), 'utf8')) as Metadata;
   const snap = meta.snapshots?.find((s) => s['snapshot-id'] === meta['current-snapshot-id']);
-  if (!snap) return { states: [], newestChange: 0, snapshotTimestampMs: null };
+  if (!snap) return { states: [], newestChange: 0, snapshotTimestampMs: null, offsets: {} };
+  const rawOffsets = snap.summary?.['snapshotter.offsets'];
+  const offsets = rawOffsets ? (JSON.parse(rawOffsets) as Record<string, number>) : {};
   const files: string[] = [];
   for (const mf of await readAvro(snap['manifest-list'])) {
     for (const e of await readAvro(mf.manifest_path as string)) {
@@ -107,5 +114,5 @@ export async function readIcebergTable(warehouse: string, database: string, tabl
       if (ms > newestChange) newestChange = ms;
     }
   }
-  return { states, newestChange, snapshotTimestampMs: snap['timestamp-ms'] };
+  return { states, newestChange, snapshotTimestampMs: snap['timestamp-ms'], offsets };
 }
