@@ -35,6 +35,7 @@ export const ConfigSchema = z.object({
   SNAPSHOT_MIN_KEEP: positiveInt(10),
   METADATA_MAX_FILES: positiveInt(100),
   CHANGELOG_ENABLED: z.stringbool().default(true),
+  ORPHAN_MIN_AGE_MS: positiveInt(24 * 3_600_000),
   COMMIT_RETRIES: positiveInt(20),
   /**
    * Fault injection for the crash tests: `<step>` of a table commit at which the process kills itself with

@@ -626,6 +626,43 @@ export class IcebergTable<R extends object> {
     for (const f of metadataFiles) await rm(f, { force: true });
   }
 
+  /**
+   * Deletes files under data/ and metadata/ that the latest metadata does not reach (left by crashed or lost
+   * commits), if older than minAgeMs: a younger file may belong to a commit in flight in another instance.
+   * Metadata JSON files are left to the METADATA_MAX_FILES policy.
+   */
+  async removeOrphans(minAgeMs: number): Promise<string[]> {
+    const latest = await this.loadLatest();
+    if (!latest) return [];
+    const reachable = new Set<string>();
+    for (const s of latest.metadata.snapshots) {
+      reachable.add(s['manifest-list']);
+      const list = readAvroContainer(await readFile(s['manifest-list']));
+      for (const mf of list.records as { manifest_path: string }[]) reachable.add(mf.manifest_path);
+      for (const f of await this.liveFiles(s)) reachable.add(f.dataFile.file_path);
+    }
+    const removed: string[] = [];
+    const now = Date.now();
+    for (const dir of [path.join(this.location, 'data'), this.metadataDir]) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const file = path.join(dir, n);
+        if (METADATA_RE.test(n) || n === 'version-hint.text' || reachable.has(file)) continue;
+        const st = await stat(file).catch(() => undefined);
+        if (!st?.isFile() || now - st.mtimeMs < minAgeMs) continue;
+        await rm(file, { force: true });
+        this.rowsByFile.delete(file);
+        removed.push(file);
+      }
+    }
+    return removed;
+  }
+
   /** Total bytes of the live data files (for logs and tests). */
   async sizeOf(files: DataFileInfo[]): Promise<number> {
     let n = 0;

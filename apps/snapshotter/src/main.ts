@@ -21,6 +21,7 @@ const sink = new SnapshotSink({
   retention: { maxSnapshotAgeMs: config.SNAPSHOT_MAX_AGE_MS, minSnapshotsToKeep: config.SNAPSHOT_MIN_KEEP, maxMetadataFiles: config.METADATA_MAX_FILES },
   commitRetries: config.COMMIT_RETRIES,
   changelog: config.CHANGELOG_ENABLED,
+  orphanMinAgeMs: config.ORPHAN_MIN_AGE_MS,
   writerId: `${hostname()}:${process.pid}`,
   logger,
   ...(config.FAULT_CRASH_AT

@@ -1,6 +1,7 @@
 /**
  * The current-state Iceberg tables, one per Actionbase table, and the commit of staged changes into them.
  */
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { IcebergTable, type CommitResult, type CompactionPolicy, type RetentionPolicy } from './iceberg-table';
 import { SNAPSHOT_COLUMNS, type SnapshotRow } from './parquet-file';
@@ -92,6 +93,19 @@ export class SnapshotTables {
       this.tables.set(name, t);
     }
     return t;
+  }
+
+  /** The Actionbase tables (`database.table`) that have a table folder in the warehouse. */
+  async existing(): Promise<string[]> {
+    const out: string[] = [];
+    const dbs = await readdir(this.opts.warehouseDir, { withFileTypes: true }).catch(() => []);
+    for (const db of dbs) {
+      if (!db.isDirectory() || db.name.startsWith('_')) continue;
+      for (const t of await readdir(path.join(this.opts.warehouseDir, db.name), { withFileTypes: true })) {
+        if (t.isDirectory()) out.push(`${decodeURIComponent(db.name)}.${decodeURIComponent(t.name)}`);
+      }
+    }
+    return out;
   }
 
   /** The offsets the table's current snapshot covers (what a restart skips). */

@@ -26,6 +26,8 @@ export interface SnapshotSinkOptions {
   retention: RetentionPolicy;
   commitRetries: number;
   changelog: boolean;
+  /** Files no snapshot reaches and older than this are deleted at start (crash leftovers). */
+  orphanMinAgeMs: number;
   writerId: string;
   logger: Logger;
   /** Fault injection (crash tests): called at each step of a commit. */
@@ -65,6 +67,10 @@ export class SnapshotSink implements Sink<CdcRecord> {
     this.store = new StagingStore(this.opts.stagingDir);
     this.changelog = new ChangeLogWriter(path.join(this.opts.warehouseDir, '_changelog'), this.store, (f) => this.opts.onStep?.(f, 'changelog-written'));
     await this.changelog.recover();
+    for (const table of await this.tables.existing()) {
+      const removed = await this.tables.table(table).removeOrphans(this.opts.orphanMinAgeMs);
+      if (removed.length) this.log.info({ table, removed: removed.length }, 'removed orphan files of crashed or lost commits');
+    }
     const staged = this.store.counts();
     this.log.info({ staged }, 'staging opened');
     this.timer = setInterval(() => {

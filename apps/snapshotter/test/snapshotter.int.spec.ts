@@ -228,9 +228,12 @@ describe('snapshotter: CDC -> Iceberg current state + Parquet change log', () =>
         }
       }
     }
-    const last = snapshotter(warehouse, fixed);
+    const orphans = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('truncated-'));
+    expect(orphans(path.join(likes, 'data')).length).toBeGreaterThan(0);
+    const last = snapshotter(warehouse, { ...fixed, ORPHAN_MIN_AGE_MS: '1' });
     last.start();
     await converged(warehouse, ['likes', 'follows'], 'after the crashes');
+    expect(orphans(path.join(likes, 'data'))).toEqual([]); // crash leftovers swept at start
     const history = await readIceberg(python, likes, true);
     expect((await checkFiles(python, history.metadata)).problems).toEqual([]);
     for (const s of history.snapshots!) {
