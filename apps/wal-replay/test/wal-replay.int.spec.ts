@@ -176,17 +176,18 @@ describe('wal-replay against real Kafka and real cores', () => {
     await waitFor('1.5 s to pass', async () => Date.now() > (await lastWalTime(topics.wal)) + 1_500);
     const t1b = Date.now();
     const phase1b = await runWorkload(source.url, 30, 80, 500_000, true);
-    // One active change per table last: a table's newest change in Iceberg is that of its active rows (deleted
-    // ones leave the table), and migrate takes the oldest of them as the cut.
+    // Active changes on six keys per table last, so that every CDC partition ends phase 1 with a record of
+    // every table: the cut is bounded per table and partition (README, migrate from Iceberg).
     const base = '/graph/v3/databases/shop/tables';
+    const six = [0, 1, 2, 3, 4, 5];
     const touch = [
-      await api(source.url, 'POST', `${base}/likes/edges`, { mutations: [{ type: 'INSERT', edge: { version: 900_000, source: 'u0', target: 1, properties: { created_at: 900_000 } } }] }),
-      await api(source.url, 'POST', `${base}/gifts/multi-edges`, { mutations: [{ type: 'INSERT', edge: { version: 900_000, id: 'g0', source: 'u0', target: 'u5', properties: { amount: 9 } } }] }),
-      await api(source.url, 'POST', `${base}/recent_views/edges`, { mutations: [{ type: 'INSERT', edge: { version: 900_000, source: 'u0', target: 1, properties: { viewed_at: 900_000 } } }] }),
+      await api(source.url, 'POST', `${base}/likes/edges`, { mutations: six.map((i) => ({ type: 'INSERT', edge: { version: 900_000 + i, source: `u${i}`, target: i + 1, properties: { created_at: 900_000 } } })) }),
+      await api(source.url, 'POST', `${base}/gifts/multi-edges`, { mutations: six.map((i) => ({ type: 'INSERT', edge: { version: 900_000 + i, id: `g${i}`, source: `u${i % 4}`, target: `u${4 + ((i + 1) % 4)}`, properties: { amount: 9 } } })) }),
+      await api(source.url, 'POST', `${base}/recent_views/edges`, { mutations: six.map((i) => ({ type: 'INSERT', edge: { version: 900_000 + i, source: `u${i}`, target: i + 1, properties: { viewed_at: 900_000 } } })) }),
     ];
     expect(touch.map((r) => r.status)).toEqual([200, 200, 200]);
     const processed1 = await processQueued(bootstrap, topics.wal, source.url);
-    const phase1 = { keys: phase1a.keys + phase1b.keys + 2 };
+    const phase1 = { keys: phase1a.keys + phase1b.keys + 12 };
     await waitForCdc(topics.cdc, phase1.keys + processed1);
     const newest = Math.max(...(await readAll(bootstrap, topics.cdc, { timeoutMs: 10_000 })).map((m) => JSON.parse(String(m.value)).processedAt as number));
 
