@@ -17,6 +17,9 @@ export const ConfigSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName),
   CONSUMER_GROUP: z.string().min(1).default('snapshotter'),
+  /** How soon the group drops a member that died without leaving (kill -9): its partitions wait that long. */
+  KAFKA_SESSION_TIMEOUT_MS: positiveInt(30_000),
+  KAFKA_REBALANCE_TIMEOUT_MS: positiveInt(30_000),
   DLQ_TOPIC: z.string().min(1).optional(),
   BATCH_MAX_RECORDS: positiveInt(5_000),
   BATCH_MAX_BYTES: positiveInt(16 * 1024 * 1024),

@@ -48,6 +48,6 @@ const consumer = await runConsumer({
   logger,
   http: { port: config.HTTP_PORT },
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  consumer: { fromBeginning: true },
+  consumer: { fromBeginning: true, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS },
 });
 installSignalHandlers(consumer, { logger });

@@ -111,6 +111,9 @@ describe('snapshotter: CDC -> Iceberg current state + Parquet change log', () =>
       STAGING_DIR: tempDir('staging'),
       COMMIT_INTERVAL_MS: '500',
       BATCH_MAX_WAIT_MS: '200',
+      // Killed members leave the group after 6 s (the broker's minimum), so a restart does not wait 30 s.
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_REBALANCE_TIMEOUT_MS: '10000',
       ...extra,
     });
     procs.push(p);
