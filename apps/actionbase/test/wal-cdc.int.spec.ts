@@ -76,6 +76,20 @@ describe('core -> real Kafka', () => {
     expect(count.body.count).toBe(cdcRecords.reduce((s, x) => s + x.value.accumulator, 0));
   });
 
+  it('a request of 10,000 items (the limit) is written to the WAL in byte-bounded produce requests', async () => {
+    await newCore();
+    await createLikes(core.url, 'likes');
+    const mutations = Array.from({ length: 10_000 }, (_, i) => like(`user-with-a-longish-id-${i % 500}`, i, 1_000 + i));
+    const r = await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations });
+    expect(r.status).toBe(200);
+    expect(r.body.results).toHaveLength(10_000);
+    const walRecords = await waitFor('10,000 WAL records', async () => {
+      const recs = await dataRecords(bootstrap, wal);
+      return recs.length >= 10_000 && recs;
+    });
+    expect(walRecords).toHaveLength(10_000);
+  });
+
   it('an ASYNC table answers QUEUED, publishes WAL with queue=true and no CDC', async () => {
     await newCore();
     await createLikes(core.url, 'recent_views', 'ASYNC');

@@ -60,9 +60,10 @@ export class MutationEngine {
 
   async mutate(table: ResolvedTable, body: unknown, opts: MutationOptions): Promise<{ results: MutationResult[] }> {
     if (table.def.readOnly) throw new ApiError(403, 'READ_ONLY', `table ${table.id} is read-only`);
-    const items = prepareMutations(body, table, () => this.newId());
-    const context = this.contextOf(table, opts);
     const multi = table.def.kind === 'MULTI_EDGE';
+    const items = prepareMutations(body, table, () => this.newId());
+    if (multi) this.fillMultiEdgeEnds(table, items);
+    const context = this.contextOf(table, opts);
 
     // Mode resolution (domain.md step 4): force ? request : (system ?? request ?? table).
     const mode: MutationMode = opts.force && opts.requestMode ? opts.requestMode : (this.cfg.systemMode ?? opts.requestMode ?? table.def.mode);
@@ -166,6 +167,26 @@ export class MutationEngine {
       },
     };
     return write;
+  }
+
+  /**
+   * WAL records are keyed `_source:_target` (domain.md, "Kafka"), so that every record of one edge
+   * lands in one partition. An UPDATE or DELETE may omit the endpoints: take them from an earlier
+   * item of the same request, else from the stored row.
+   */
+  private fillMultiEdgeEnds(table: ResolvedTable, items: PreparedItem[]): void {
+    const missing = items.filter((i) => i.endsMissing);
+    if (missing.length === 0) return;
+    const stored = this.store.getRows(table.id, [...new Set(missing.map((i) => i.key))]);
+    const known = new Map<string, { source: string | number; target: string | number }>();
+    for (const it of items) {
+      const prev = known.get(it.key) ?? stored.get(it.key);
+      if (it.endsMissing && prev) {
+        if (it.event.properties._source === undefined) it.source = prev.source;
+        if (it.event.properties._target === undefined) it.target = prev.target;
+      }
+      known.set(it.key, { source: it.source, target: it.target });
+    }
   }
 
   private indexRow(table: ResolvedTable, e: IndexEntry): IndexRowWrite {

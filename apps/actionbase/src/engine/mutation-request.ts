@@ -12,6 +12,8 @@ export interface PreparedItem {
   id?: string | number;
   /** Storage key within the table (see EdgeStorageKey). */
   key: string;
+  /** A multi-edge item that named no endpoints (an UPDATE or DELETE): the engine fills them in. */
+  endsMissing?: true;
 }
 
 const TYPES = new Set<MutationType>(['INSERT', 'UPDATE', 'DELETE']);
@@ -56,6 +58,7 @@ export function prepareMutations(body: unknown, table: ResolvedTable, newId: () 
         target: target ?? '',
         id,
         key: multiEdgeKeyOf(id),
+        ...(source === undefined || target === undefined ? { endsMissing: true as const } : {}),
       };
     }
     const source = castKey(e.source, table.def.source.type, `${at}.edge.source`);

@@ -144,10 +144,14 @@ describe('REST API on the embedded engine', () => {
     expect(r.body.results).toEqual([{ id: 77, status: 'CREATED', count: 1 }, { id: 78, status: 'CREATED', count: 1 }]);
     expect((await core.call('GET', '/graph/v3/databases/shop/tables/gifts/edges/count?start=u2&direction=IN')).body.count).toBe(2);
     await core.call('POST', mb, { mutations: [{ type: 'UPDATE', edge: { version: 3, id: 78, target: 'u3', properties: {} } }] });
+    await core.call('POST', mb, { mutations: [{ type: 'UPDATE', edge: { version: 4, id: 77, properties: { amount: 2500 } } }] });
+    // an update naming no endpoints is keyed like the rest of the edge's records
+    const walKeys = core.logged.filter((l) => l.topic === 'wal' && (l.record as any).context.table === 'gifts').map((l) => l.key);
+    expect(walKeys).toEqual(['u1:u2', 'u1:u2', 'u1:u3', 'u1:u2']);
     expect((await core.call('GET', '/graph/v3/databases/shop/tables/gifts/edges/count?start=u2&direction=IN')).body.count).toBe(1);
     expect((await core.call('GET', '/graph/v3/databases/shop/tables/gifts/edges/count?start=u3&direction=IN')).body.count).toBe(1);
     const ids = await core.call('GET', `${mb}/ids?ids=77,78`);
-    expect(ids.body.edges.map((e: any) => [e.id, e.target, e.properties.amount])).toEqual([[77, 'u2', 3000], [78, 'u3', 100]]);
+    expect(ids.body.edges.map((e: any) => [e.id, e.target, e.properties.amount])).toEqual([[77, 'u2', 2500], [78, 'u3', 100]]);
   });
 
   it('guards every non-health endpoint with the API token when one is set', async () => {

@@ -38,7 +38,11 @@ export class KafkaRecordSink implements RecordSink {
   constructor(
     private readonly producer: Producer,
     private readonly topics: { wal: string; cdc: string },
-    private readonly maxBatch = 5000,
+    /**
+     * Bytes per produce request. The broker refuses a partition batch over message.max.bytes
+     * (1 MiB by default): one request of 5,000 WAL records was refused as a whole.
+     */
+    private readonly maxRequestBytes = 768 * 1024,
   ) {}
 
   publishWal(records: KeyedRecord[]): Promise<void> {
@@ -65,7 +69,7 @@ export class KafkaRecordSink implements RecordSink {
         const [topic, p] = this.pending.entries().next().value as [string, Pending];
         this.pending.delete(topic);
         try {
-          for (let i = 0; i < p.records.length; i += this.maxBatch) await this.producer.send(topic, p.records.slice(i, i + this.maxBatch));
+          for (const chunk of chunksOf(p.records, this.maxRequestBytes)) await this.producer.send(topic, chunk);
           p.waiters.forEach((w) => w.resolve());
         } catch (err) {
           p.waiters.forEach((w) => w.reject(err));
@@ -80,6 +84,22 @@ export class KafkaRecordSink implements RecordSink {
     await this.flushing;
     await this.producer.close();
   }
+}
+
+function* chunksOf(records: KeyedRecord[], maxBytes: number): Generator<KeyedRecord[]> {
+  let chunk: KeyedRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = Buffer.byteLength(r.key) + Buffer.byteLength(r.value) + 64; // plus record overhead, roughly
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(r);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** One JSON line per record: `{"topic":"wal","key":"a:b","record":{...}}`. */
