@@ -15,6 +15,8 @@ import { ensureKafka } from '@pipeline/stack';
 import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName, waitFor } from '../libs/testing/src/index'; // not linked in node_modules; tsx needs the path
 
 const SECONDS = Number(process.argv[2] ?? 6);
+/** `npx tsx bench/async-processor.ts 6 catchup`: only the catch-up figure. */
+const CATCHUP_ONLY = process.argv[3] === 'catchup';
 const { bootstrap } = await ensureKafka();
 const wal = uniqueName('bench.ap.wal');
 const core = new CoreProcess({
@@ -46,8 +48,10 @@ for (const [table, mode] of [['views_async', 'ASYNC'], ['views_sync', 'SYNC']] a
   });
 }
 
+let lastPort = 0;
+let lastOutput = () => '';
 async function startProcessor(env: Record<string, string>): Promise<ChildProcess> {
-  const port = await freePort();
+  const port = (lastPort = await freePort());
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/async-processor/src/main.ts')], {
     cwd: repoRoot,
@@ -57,6 +61,7 @@ async function startProcessor(env: Record<string, string>): Promise<ChildProcess
   children.add(child);
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  lastOutput = () => output;
   await waitFor('processor ready', async () => {
     if (child.exitCode !== null) throw new Error(output);
     return (await fetch(`http://127.0.0.1:${port}/health/readiness`).catch(() => undefined))?.ok;
@@ -156,26 +161,56 @@ const record = (name: string, per: number, r: { delays: number[]; pollMs: number
 };
 
 console.log(`async delay, ${SECONDS} s per scenario, core and processor on this machine (2 cores)\n`);
-record('baseline: SYNC table, 50 req/s x 1 view (answer = visible)', 1, await measure('views_sync', 50, 1));
-record('baseline: SYNC table, 50 req/s x 10 views', 10, await measure('views_sync', 50, 10));
-// One group for every async scenario: each processor resumes where the last one committed (all applied),
-// so no scenario pays for another's backlog.
 const group = uniqueName('bench.ap');
-for (const [fetchWait, waitMs, rps, per] of [
-  [500, 20, 50, 1],
-  [100, 20, 50, 1],
-  [100, 0, 50, 1],
-  [100, 20, 50, 10],
-] as const) {
-  const p = await startProcessor({ GROUP_ID: group, KAFKA_FETCH_MAX_WAIT_MS: String(fetchWait), BATCH_MAX_WAIT_MS: String(waitMs), RATE_LIMIT_PER_SEC: '0' });
-  record(`async: FETCH_WAIT=${fetchWait} BATCH_WAIT=${waitMs}, ${rps} req/s x ${per} view${per > 1 ? 's' : ''}`, per, await measure('views_async', rps, per));
-  await stop(p);
+if (!CATCHUP_ONLY) {
+  record('baseline: SYNC table, 50 req/s x 1 view (answer = visible)', 1, await measure('views_sync', 50, 1));
+  record('baseline: SYNC table, 50 req/s x 10 views', 10, await measure('views_sync', 50, 10));
+  // One group for every async scenario: each processor resumes where the last one committed (all applied),
+  // so no scenario pays for another's backlog.
+  for (const [fetchWait, waitMs, rps, per] of [
+    [500, 20, 50, 1],
+    [100, 20, 50, 1],
+    [100, 0, 50, 1],
+    [100, 20, 50, 10],
+  ] as const) {
+    const p = await startProcessor({ GROUP_ID: group, KAFKA_FETCH_MAX_WAIT_MS: String(fetchWait), BATCH_MAX_WAIT_MS: String(waitMs), RATE_LIMIT_PER_SEC: '0' });
+    record(`async: FETCH_WAIT=${fetchWait} BATCH_WAIT=${waitMs}, ${rps} req/s x ${per} view${per > 1 ? 's' : ''}`, per, await measure('views_async', rps, per));
+    await stop(p);
+  }
+  {
+    // Rate limit below the offered load: the delay grows with the queue (back pressure on the core by design).
+    const p = await startProcessor({ GROUP_ID: group, RATE_LIMIT_PER_SEC: '400', RATE_LIMIT_BURST: '50' });
+    record('async: RATE_LIMIT_PER_SEC=400, 50 req/s x 10 views (500/s)', 10, await measure('views_async', 50, 10));
+    await stop(p);
+  }
 }
+
+// Catch-up throughput: a backlog queued while no processor runs, then applied at full speed (no rate limit),
+// against the same views written through the SYNC table by one sequential client (requests of 50).
 {
-  // Rate limit below the offered load: the delay grows with the queue (back pressure on the core by design).
-  const p = await startProcessor({ GROUP_ID: group, RATE_LIMIT_PER_SEC: '400', RATE_LIMIT_BURST: '50' });
-  record('async: RATE_LIMIT_PER_SEC=400, 50 req/s x 10 views (500/s)', 10, await measure('views_async', 50, 10));
+  const BACKLOG = 5_000;
+  const views = (prefix: string) =>
+    Array.from({ length: BACKLOG / 50 }, (_, r) =>
+      Array.from({ length: 50 }, (_, i) => ({ type: 'INSERT', edge: { version: Date.now(), source: `${prefix}${r * 50 + i}`, target: 1, properties: { viewed_at: Date.now() } } })),
+    );
+  let t = performance.now();
+  for (const mutations of views('sync-backlog-')) await api(url, 'POST', '/graph/v3/databases/shop/tables/views_sync/edges', { mutations });
+  const syncRate = BACKLOG / ((performance.now() - t) / 1000);
+  for (const mutations of views('async-backlog-')) await api(url, 'POST', '/graph/v3/databases/shop/tables/views_async/edges', { mutations });
+  t = performance.now();
+  const p = await startProcessor({ GROUP_ID: group, RATE_LIMIT_PER_SEC: '0' });
+  const applied = async () =>
+    (await (await fetch(`http://127.0.0.1:${lastPort}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('async_processor_mutations_total{'))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  await waitFor('the backlog applied', async () => (await applied()) >= BACKLOG, 180_000).catch(async (err: unknown) => {
+    console.log(`applied ${await applied()} of ${BACKLOG}; processor log tail:\n${lastOutput().slice(-3000)}`);
+    throw err;
+  });
+  const asyncRate = BACKLOG / ((performance.now() - t) / 1000);
   await stop(p);
+  console.log(`\ncatch-up of ${BACKLOG} queued views (processor start included): ${asyncRate.toFixed(0)} views/s; SYNC writes by one client in requests of 50: ${syncRate.toFixed(0)} views/s (x${(asyncRate / syncRate).toFixed(2)})`);
 }
 
 console.log('\nratios against the SYNC baseline of the same request size (p50 / p50, p99 / p99):');

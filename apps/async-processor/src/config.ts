@@ -70,7 +70,11 @@ export const ConfigSchema = z.object({
       }
     }),
   BATCH_MAX_RECORDS: int(1).default(500),
-  BATCH_MAX_BYTES: int(1024).default(1_048_576),
+  /**
+   * The core writes the WAL of a forced request in one produce, about as large as the batch that caused it: keep
+   * batches well below the broker's message.max.bytes (1 MB by default).
+   */
+  BATCH_MAX_BYTES: int(1024).default(524_288),
   BATCH_MAX_WAIT_MS: int(0).default(20),
   RETRY_BASE_MS: int(1).default(100),
   RETRY_MAX_MS: int(1).default(10_000),

@@ -55,8 +55,12 @@ export interface CoreClientOptions {
  * dead-lettering the whole WAL for a bad token would be worse than waiting for an operator.
  */
 const RETRYABLE_4XX = new Set([401, 408, 425, 429]);
-/** Header values stay well under Node's 16 KiB header limit. */
-const MAX_REQUEST_ID_HEADER = 4_096;
+/**
+ * The core copies X-Request-ID into every WAL and CDC record of the request, so the header is paid once per
+ * mutation: at 4 KiB, a batch of 500 made the core's WAL produce exceed Kafka's 1 MB message limit, and the core
+ * answered 503 to that request forever (seen in bench/async-processor.ts). A few ids, then a count.
+ */
+const MAX_REQUEST_ID_HEADER = 256;
 
 export class CoreClient {
   constructor(private readonly o: CoreClientOptions) {}
@@ -135,8 +139,9 @@ function rejectionOf(status: number, body: unknown): Rejection {
 
 /**
  * X-Request-ID of a batched request: the original request ids, distinct, comma-separated, so that the CDC of
- * the applied mutations leads back to the requests that queued them. Absent when no record had one (the core
- * then makes one up).
+ * the applied mutations leads back to the requests that queued them (a batch from one request carries exactly
+ * its id); past MAX_REQUEST_ID_HEADER characters the rest is counted (`,+12more`). Absent when no record had
+ * one (the core then makes one up). Each record's own WAL entry keeps its exact request id in any case.
  */
 export function requestIdHeader(ids: string[]): string | undefined {
   const distinct = [...new Set(ids.filter((id) => id !== ''))];
