@@ -102,6 +102,22 @@ function edgeOf(r: CdcRecord): { source: Endpoint; target: Endpoint; edgeId?: En
   return { source: last.source, target: last.target, ...(last.edgeId !== undefined ? { edgeId: last.edgeId } : {}) };
 }
 
+/**
+ * The `_source`/`_target` property cells of a multi-edge's before and after states: the endpoints it had. (The core
+ * fills before.source/target of a multi-edge with the endpoints after the change, so the cells are the reliable
+ * record of where a moved edge came from.)
+ */
+function multiEdgeEnds(r: CdcRecord): string[] {
+  const out: string[] = [];
+  for (const s of [r.before, r.after]) {
+    for (const f of ['_source', '_target']) {
+      const v = s?.properties[f]?.value;
+      if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
+    }
+  }
+  return out;
+}
+
 export function cdcDocument(prefix: string, d: DecodedRecord<CdcRecord>): BulkDoc {
   const r = d.record;
   const edge = edgeOf(r);
@@ -121,7 +137,8 @@ export function cdcDocument(prefix: string, d: DecodedRecord<CdcRecord>): BulkDo
       source: String(edge.source),
       target: String(edge.target),
       ...(edge.edgeId !== undefined ? { edgeId: String(edge.edgeId) } : {}),
-      parties: uniq([String(edge.source), String(edge.target)]),
+      // Everyone the change touched: a multi-edge UPDATE can move _target (u2 -> u3), and u2's history must show it.
+      parties: uniq([...[edge, r.before, ...r.events].flatMap((x) => (x ? [String(x.source), String(x.target)] : [])), ...multiEdgeEnds(r)]),
       eventIds: r.events.map((e) => e.id),
       requestIds: uniq([...r.events.map((e) => e.requestId), r.context.request.requestId]),
       actor: r.context.request.actor,

@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuditLog } from './audit-log';
-import { CursorError, type LookupService, type Page } from './lookup.service';
+import { CursorError, type EdgeRef, type LookupService, type Page } from './lookup.service';
 
 export interface LookupApiOptions {
   lookup: LookupService;
@@ -27,7 +27,18 @@ const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 't
 /** Epoch ms or an ISO-8601 date. */
 const instant = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 const pageQuery = { size: z.coerce.number().int().min(1).max(500).default(50), cursor: z.string().max(2_000).optional() };
-const edgeQuery = z.object({ database: z.string().min(1).optional(), table: z.string().min(1), source: z.string().min(1), target: z.string().min(1) });
+const edgeQuery = z
+  .object({
+    database: z.string().min(1).optional(),
+    table: z.string().min(1),
+    source: z.string().min(1).optional(),
+    target: z.string().min(1).optional(),
+    /** Multi-edge id: its history whatever its endpoints were. */
+    id: z.string().min(1).optional(),
+  })
+  .refine((q) => q.id !== undefined || (q.source !== undefined && q.target !== undefined), 'give source and target, or id');
+const asEdgeRef = (q: z.output<typeof edgeQuery>): EdgeRef =>
+  q.id !== undefined ? { ...q, id: q.id } : { ...q, source: q.source!, target: q.target! };
 
 function findUser(tokens: Map<string, string>, header: string | undefined): string | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -89,13 +100,14 @@ export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstan
   });
 
   app.get('/api/edges/history', async (req, reply) => {
-    const q = edgeQuery.extend(pageQuery).parse(req.query);
-    return audited(req, reply, 'edge-history', q, () => o.lookup.edgeHistory(q, q.size, q.cursor));
+    const q = edgeQuery.parse(req.query);
+    const p = z.object(pageQuery).parse(req.query);
+    return audited(req, reply, 'edge-history', { ...q, ...p }, () => o.lookup.edgeHistory(asEdgeRef(q), p.size, p.cursor));
   });
 
   app.get('/api/edges/state', async (req, reply) => {
     const q = edgeQuery.parse(req.query);
-    return audited(req, reply, 'edge-state', q, async () => ({ state: await o.lookup.edgeState(q) }));
+    return audited(req, reply, 'edge-state', q, async () => ({ state: await o.lookup.edgeState(asEdgeRef(q)) }));
   });
 
   app.get('/api/requests/:requestId', async (req, reply) => {

@@ -107,6 +107,19 @@ function toItem(src: LogDoc): MutationItem {
   };
 }
 
+/** A unique edge by (source, target), or a multi-edge by its id (its endpoints can move on UPDATE). */
+export type EdgeRef = { database?: string; table: string } & ({ source: string; target: string; id?: undefined } | { id: string; source?: string; target?: string });
+
+function edgeFilter(e: EdgeRef): Record<string, unknown>[] {
+  return [
+    { term: { table: e.table } },
+    ...(e.id !== undefined ? [{ term: { edgeId: e.id } }] : []),
+    ...(e.source !== undefined ? [{ term: { source: e.source } }] : []),
+    ...(e.target !== undefined ? [{ term: { target: e.target } }] : []),
+    ...(e.database ? [{ term: { database: e.database } }] : []),
+  ];
+}
+
 export class LookupService {
   constructor(
     private readonly client: Client,
@@ -146,13 +159,8 @@ export class LookupService {
    * The history of one edge, oldest first: each WAL record (the request) then its CDC record (the outcome, with
    * before/after and status). Same millisecond: WAL sorts before CDC, CDC records by seq.
    */
-  edgeHistory(e: { database?: string; table: string; source: string; target: string }, size: number, cursor?: string): Promise<Page<MutationItem>> {
-    const filter = [
-      { term: { table: e.table } },
-      { term: { source: e.source } },
-      { term: { target: e.target } },
-      ...(e.database ? [{ term: { database: e.database } }] : []),
-    ];
+  edgeHistory(e: EdgeRef, size: number, cursor?: string): Promise<Page<MutationItem>> {
+    const filter = edgeFilter(e);
     return this.page({ bool: { filter } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }, { seq: { order: 'asc', missing: -1 } }], size, cursor);
   }
 
@@ -166,13 +174,8 @@ export class LookupService {
   }
 
   /** The current state of an edge (a soft tombstone when deleted), or null if it was never indexed. */
-  async edgeState(e: { database?: string; table: string; source: string; target: string }): Promise<Record<string, unknown> | null> {
-    const filter = [
-      { term: { table: e.table } },
-      { term: { source: e.source } },
-      { term: { target: e.target } },
-      ...(e.database ? [{ term: { database: e.database } }] : []),
-    ];
+  async edgeState(e: EdgeRef): Promise<Record<string, unknown> | null> {
+    const filter = edgeFilter(e);
     const res = await this.client.search<Record<string, unknown>>({
       index: edgesIndex(this.prefix),
       ignore_unavailable: true,

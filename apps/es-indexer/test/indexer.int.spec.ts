@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
 import { createKafka } from '@pipeline/kafka';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import type { CoreProcess } from '@pipeline/testing';
+import { api, type CoreProcess } from '@pipeline/testing';
 import { LookupService, type MutationItem } from '../src/lookup.service';
 import { edgesIndex, mutationIndexPattern } from '../src/documents';
 import type { Indexer } from '../src/indexer';
@@ -166,5 +166,43 @@ describe('es-indexer on the real core, Kafka and Elasticsearch', () => {
     expect(state).toMatchObject({ active: false, lastRequestId: 'req-late', state: { deletedAt: 150 } });
     expect(state?.['seq']).toBeGreaterThan(bobDeleted.seq);
     expect(await countDocs(client, mutationIndexPattern(prefix))).toBe(truth.total + 2);
+  });
+
+  it('multi-edges: one current-state document per id; a gift moved to another recipient stays in the old one\'s history', async () => {
+    const created = await api(core.url, 'POST', '/graph/v2/service/shop/label/gifts', {
+      desc: 'gifts',
+      type: 'MULTI_EDGE',
+      schema: { src: { type: 'STRING' }, tgt: { type: 'STRING' }, fields: [{ name: 'amount', type: 'LONG', nullable: false }] },
+      dirType: 'BOTH',
+      indices: [{ name: 'by_amount', fields: [{ name: 'amount', order: 'DESC' }] }],
+    });
+    expect(created.status).toBe(200);
+    // (The topics hold one record more than the log: the CDC record produced twice above shares its id.)
+    const base = await countDocs(client, mutationIndexPattern(prefix));
+    const mb = '/graph/v3/databases/shop/tables/gifts/multi-edges';
+    await api(core.url, 'POST', mb, {
+      mutations: [
+        { type: 'INSERT', edge: { version: 1, id: 77, source: 'hana', target: 'ivan', properties: { amount: 3000 } } },
+        { type: 'INSERT', edge: { version: 2, id: 78, source: 'hana', target: 'ivan', properties: { amount: 100 } } },
+      ],
+    });
+    const moved = await api(core.url, 'POST', mb, { mutations: [{ type: 'UPDATE', edge: { version: 3, id: 78, target: 'jun', properties: {} } }] });
+    expect(moved.body.results[0]).toMatchObject({ id: 78, status: 'UPDATED' });
+    await waitIndexed(client, prefix, base + 3 + 3);
+
+    const gift78 = await lookup.edgeHistory({ table: 'gifts', id: '78' }, 50);
+    expect(gift78.items.map((i) => `${i.kind}:${i.type}:${i.status}`)).toEqual(['wal:INSERT:RECEIVED', 'cdc:INSERT:CREATED', 'wal:UPDATE:RECEIVED', 'cdc:UPDATE:UPDATED']);
+    // The endpoint it had is in the _target cell of `before` (the core sets before.target to the new endpoint).
+    expect(gift78.items[3]).toMatchObject({ before: { properties: { _target: { value: 'ivan' } } }, after: { target: 'jun', edgeId: 78 } });
+    // ivan, who no longer holds gift 78, still sees the change that took it away.
+    const ivan = await lookup.byUser('ivan', {}, 50, undefined, 'gifts');
+    expect(ivan.items.filter((i) => i.kind === 'cdc').map((i) => `${i.edgeId}:${i.status}`).sort()).toEqual(['77:CREATED', '78:CREATED', '78:UPDATED']);
+    const state = await waitFor('gift 78 at jun', async () => {
+      const s = await lookup.edgeState({ table: 'gifts', id: '78' });
+      return s?.['target'] === 'jun' && s;
+    });
+    expect(state).toMatchObject({ source: 'hana', target: 'jun', edgeId: '78', active: true, status: 'UPDATED' });
+    await client.indices.refresh({ index: edgesIndex(prefix) });
+    expect((await client.count({ index: edgesIndex(prefix), query: { term: { table: 'gifts' } } })).count).toBe(2);
   });
 });
