@@ -180,6 +180,11 @@ function newSnapshotId(): number {
 export class IcebergTable<R extends object> {
   /** Rows per data file path: data files never change once written, so the cache never goes stale. */
   private readonly rowsByFile = new Map<string, R[]>();
+  /**
+   * Row key -> (data file, row) of the snapshot this instance committed last, so the next commit does not
+   * rebuild it from every row; dropped whenever another writer's snapshot comes in between.
+   */
+  private keyIndex: { snapshotId: number; map: Map<string, [string, R]> } | undefined;
 
   constructor(
     readonly location: string,
@@ -331,14 +336,32 @@ export class IcebergTable<R extends object> {
   }
 
   /** Which live files change: rewritten files (a changed edge in them), compacted ones, and the rows to write. */
-  private async plan(live: LiveFile[], options: CommitOptions<R>): Promise<{ keep: LiveFile[]; remove: LiveFile[]; rows: R[]; compacted: number } | null> {
-    const fileOfKey = new Map<string, [number, R]>();
+  private async keyMap(parentId: number | undefined, live: LiveFile[], keyOf: (r: R) => string): Promise<Map<string, [string, R]>> {
+    if (parentId !== undefined && this.keyIndex?.snapshotId === parentId) return this.keyIndex.map;
+    const map = new Map<string, [string, R]>();
+    for (const f of live) for (const r of await this.rowsOf(f.dataFile.file_path)) map.set(keyOf(r), [f.dataFile.file_path, r]);
+    this.keyIndex = parentId === undefined ? undefined : { snapshotId: parentId, map };
+    return map;
+  }
+
+  private async plan(
+    parentId: number | undefined,
+    live: LiveFile[],
+    options: CommitOptions<R>,
+  ): Promise<{ keep: LiveFile[]; remove: LiveFile[]; rows: R[]; compacted: number; keys: Map<string, [string, R]> } | null> {
+    const keys = await this.keyMap(parentId, live, options.keyOf);
+    const indexOfPath = new Map(live.map((f, i) => [f.dataFile.file_path, i]));
     const fileRows: R[][] = [];
-    for (const [i, f] of live.entries()) {
-      const rows = await this.rowsOf(f.dataFile.file_path);
-      fileRows.push(rows);
-      for (const r of rows) fileOfKey.set(options.keyOf(r), [i, r]);
-    }
+    for (const f of live) fileRows.push(await this.rowsOf(f.dataFile.file_path));
+    const fileOfKey = {
+      get: (key: string): [number, R] | undefined => {
+        const hit = keys.get(key);
+        if (!hit) return undefined;
+        const i = indexOfPath.get(hit[0]);
+        if (i === undefined) throw new Error(`key index names ${hit[0]}, which is not live`);
+        return [i, hit[1]];
+      },
+    };
     const touched = new Map<number, Map<string, R | null>>();
     const added: R[] = [];
     let applied = 0;
@@ -390,12 +413,12 @@ export class IcebergTable<R extends object> {
         compacted++;
       }
     }
-    return { keep, remove, rows, compacted };
+    return { keep, remove, rows, compacted, keys };
   }
 
   private async tryCommit(base: Loaded | null, parent: SnapshotEntry | undefined, options: CommitOptions<R>): Promise<Omit<CommitResult, 'attempts'> | null> {
     const live = parent ? await this.liveFiles(parent) : [];
-    const planned = await this.plan(live, options);
+    const planned = await this.plan(parent?.['snapshot-id'], live, options);
     if (!planned) return null;
     const { keep, remove } = planned;
     const dataDir = path.join(this.location, 'data');
@@ -551,6 +574,11 @@ export class IcebergTable<R extends object> {
       await syncDir(this.metadataDir);
       await this.opts.onStep?.('metadata-linked');
       await this.writeVersionHint(version);
+      // The key index follows the new snapshot: keys of removed files out, keys of the new files in.
+      const keys = planned.keys;
+      for (const f of remove) for (const r of this.rowsByFile.get(f.dataFile.file_path) ?? []) keys.delete(options.keyOf(r));
+      for (const f of files) for (const r of this.rowsByFile.get(f.file_path) ?? []) keys.set(options.keyOf(r), [f.file_path, r]);
+      this.keyIndex = { snapshotId, map: keys };
       for (const f of remove) this.rowsByFile.delete(f.dataFile.file_path);
       // Files only expired snapshots used go after the commit, best effort: a crash here leaves unreferenced
       // files, never a reference to a missing one.

@@ -89,4 +89,16 @@ describe('SnapshotTables (copy-on-write per data file)', () => {
     expect(meta.snapshots).toHaveLength(1);
     expect(meta['snapshot-log'].map((e) => e['snapshot-id'])).toEqual([s.snap['snapshot-id']]);
   });
+
+  it('two writers on one warehouse alternate commits: each merges on top of the other (key index rebuilt, not stale)', async () => {
+    const a = tables();
+    const dir = (a as unknown as { opts: { warehouseDir: string } }).opts.warehouseDir;
+    const b = new SnapshotTables({ ...(a as unknown as { opts: ConstructorParameters<typeof SnapshotTables>[0] }).opts, warehouseDir: dir, writerId: 'b' });
+    await a.commit('db.t', [put('a', 1), put('b', 2)], { 'cdc:0': 2 });
+    await b.commit('db.t', [put('a', 3), put('c', 4)], { 'cdc:1': 7 });
+    await a.commit('db.t', [del('b', 5), put('a', 2)], { 'cdc:0': 4 }); // a@2 is older than b's a@3: loses
+    const s = await state(a);
+    expect(s.rows).toEqual(['a@3', 'c@4']);
+    expect(JSON.parse(s.snap.summary['snapshotter.offsets']!)).toEqual({ 'cdc:0': 4, 'cdc:1': 7 });
+  });
 });
