@@ -1,0 +1,68 @@
+import { describe, expect, it } from '@jest/globals';
+import { parquetReadObjects, parquetSchema, parquetMetadata } from 'hyparquet';
+import { avroContainer, readAvroContainer } from './avro-file';
+import { MANIFEST_FILE_SCHEMA } from './iceberg-avro-schemas';
+import { writeParquet, type ColumnSpec } from './parquet-file';
+
+describe('Avro container files for Iceberg manifests', () => {
+  it('keep the schema JSON verbatim (field ids) and round-trip the records', () => {
+    const rec = {
+      manifest_path: '/m.avro',
+      manifest_length: 10,
+      partition_spec_id: 0,
+      content: 0,
+      sequence_number: 3,
+      min_sequence_number: 1,
+      added_snapshot_id: 2 ** 52 + 7,
+      added_files_count: 1,
+      existing_files_count: 0,
+      deleted_files_count: 0,
+      added_rows_count: 5,
+      existing_rows_count: 0,
+      deleted_rows_count: 0,
+      partitions: [],
+      key_metadata: null,
+    };
+    const { metadata, records } = readAvroContainer(avroContainer(MANIFEST_FILE_SCHEMA, [rec, rec], { 'format-version': '2' }));
+    expect(JSON.parse(metadata['avro.schema']!)).toEqual(MANIFEST_FILE_SCHEMA);
+    expect(metadata['avro.schema']).toContain('"field-id":503');
+    expect(metadata['format-version']).toBe('2');
+    expect(records).toEqual([rec, rec]);
+  });
+});
+
+describe('Parquet files with Iceberg field ids and bounds', () => {
+  const cols: ColumnSpec[] = [
+    { id: 7, name: 's', type: 'string', required: false },
+    { id: 9, name: 'n', type: 'long', required: true },
+  ];
+  const long = 'x'.repeat(70);
+
+  it('write field ids, and value/null counts with bounds in Iceberg single-value form (long strings truncated)', async () => {
+    const rows = [
+      { s: 'b', n: 5 },
+      { s: null, n: -2 },
+      { s: long, n: 9 },
+      { s: 'é', n: 1 }, // above every ASCII string in UTF-8 byte order
+    ];
+    const w = writeParquet(cols, rows);
+    const ab = w.bytes.buffer.slice(w.bytes.byteOffset, w.bytes.byteOffset + w.bytes.byteLength) as ArrayBuffer;
+    const schema = parquetSchema(parquetMetadata(ab));
+    expect(schema.children.map((c) => [c.element.name, c.element.field_id])).toEqual([
+      ['s', 7],
+      ['n', 9],
+    ]);
+    expect(await parquetReadObjects({ file: ab, utf8: true })).toEqual(rows.map((r) => ({ ...r, n: BigInt(r.n) })));
+    const s = w.stats.get(7)!;
+    expect([s.valueCount, s.nullCount]).toEqual([4, 1]);
+    expect(s.lower!.toString('utf8')).toBe('b');
+    expect(s.upper!.toString('utf8')).toBe('é');
+    const n = w.stats.get(9)!;
+    expect(n.lower!.readBigInt64LE()).toBe(-2n);
+    expect(n.upper!.readBigInt64LE()).toBe(9n);
+    // A truncated upper bound must stay above the value: 64 code points, the last one incremented.
+    const only = writeParquet(cols, [{ s: long, n: 1 }]).stats.get(7)!;
+    expect(only.lower!.toString('utf8')).toBe('x'.repeat(64));
+    expect(only.upper!.toString('utf8')).toBe('x'.repeat(63) + 'y');
+  });
+});
