@@ -2,6 +2,7 @@ import { EventDecodeError, describeValue, parseOrThrow, preview } from './errors
 import { CdcRecordSchema, type CdcRecord } from './cdc.schema';
 import { WalRecordSchema, type WalRecord } from './wal.schema';
 import { cdcFromV2, walFromV2 } from './v2-decoder';
+import { fastCdc, fastWal } from './fast-decode';
 
 export type RecordKind = 'wal' | 'cdc';
 
@@ -16,13 +17,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Decodes a WAL record, native (version "3") or Actionbase v2 wire format (version "2"). */
 export function decodeWal(input: RecordInput): WalRecord {
   const raw = toJson(input, 'WAL');
-  return formatOf(raw, 'WAL') === '3' ? parseOrThrow(WalRecordSchema, raw, 'WAL record') : walFromV2(raw);
+  if (formatOf(raw, 'WAL') !== '3') return walFromV2(raw);
+  // The fast checker only sees what JSON.parse made here (see fast-decode.ts); zod has the last word, and the error.
+  return (raw !== input && fastWal(raw)) || parseOrThrow(WalRecordSchema, raw, 'WAL record');
 }
 
 /** Decodes a CDC record, native (version "3") or Actionbase v2 wire format (version "2"). */
 export function decodeCdc(input: RecordInput): CdcRecord {
   const raw = toJson(input, 'CDC');
-  return formatOf(raw, 'CDC') === '3' ? parseOrThrow(CdcRecordSchema, raw, 'CDC record') : cdcFromV2(raw);
+  if (formatOf(raw, 'CDC') !== '3') return cdcFromV2(raw);
+  return (raw !== input && fastCdc(raw)) || parseOrThrow(CdcRecordSchema, raw, 'CDC record');
 }
 
 export function decodeRecord(kind: 'wal', input: RecordInput): WalRecord;

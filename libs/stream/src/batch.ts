@@ -7,10 +7,14 @@ import type { BatchLimits, DecodedRecord } from './types';
  * too, in offset order with the rest: the batch's commit covers them, and never runs ahead of a data record
  * still waiting before them in the same partition.
  */
-export type Entry<R> =
+export type Entry<R> = (
   | { type: 'record'; msg: ConsumedMessage; bytes: number; decoded: DecodedRecord<R> }
   | { type: 'skip'; msg: ConsumedMessage; bytes: number }
-  | { type: 'poison'; msg: ConsumedMessage; bytes: number; info: DeadLetterInfo };
+  | { type: 'poison'; msg: ConsumedMessage; bytes: number; info: DeadLetterInfo }
+) & {
+  /** The partition's revocation epoch when the entry was read (the pipeline commits only entries of the current one). */
+  epoch?: number;
+};
 
 export const messageBytes = (msg: ConsumedMessage): number => (msg.key?.length ?? 0) + (msg.value?.length ?? 0);
 
@@ -50,6 +54,13 @@ export class Accumulator<R> {
   push(entry: Entry<R>): void {
     this.entries.push(entry);
     this.bytes += entry.bytes;
+  }
+
+  /** Keeps the first `count` entries (a prefix, so per partition what stays is what came first). */
+  truncate(count: number): void {
+    if (count >= this.entries.length) return;
+    for (let i = count; i < this.entries.length; i++) this.bytes -= this.entries[i]!.bytes;
+    this.entries.length = count;
   }
 
   take(): Entry<R>[] {

@@ -7,12 +7,22 @@
  * partition; the accumulator is written when it reaches maxRecords or maxBytes, or maxWaitMs after its first
  * entry. One write at a time, in accumulator order, so per partition the batches are written, dead-lettered
  * and committed in offset order: a batch's commit (one past its highest offset per partition) never passes a
- * record still waiting. handle() blocks while the accumulator is full: backpressure on the fetch loop.
+ * record still waiting.
+ *
+ * Overlap: a batch goes through two stages, write (sink, then dead letters) and commit. The handler that filled
+ * the accumulator does not wait for either: it starts the write and goes on decoding into the emptied
+ * accumulator (read-ahead) while the batch is written and committed. The next write starts once the previous
+ * write is done, without waiting for its commit. Commits go one at a time, in batch order, and only for
+ * written batches: a batch written while a commit is in flight queues its offsets, and batches written
+ * before that queued commit is sent merge into it (one commit in flight, one waiting), so a slow commit
+ * does not hold the writes back and no commit ever covers a record not yet written. handle() blocks while
+ * the accumulator is full and a write is in progress (backpressure on the fetch loop), and when its batch
+ * left the accumulator full it waits for that batch to be committed.
  */
 import type { Logger } from 'pino';
 import { decodeRecord, isSystemRecord, type CdcRecord, type WalRecord } from '@pipeline/events';
 import { isKafkaUnavailable, type Consumer, type ConsumedMessage, type PartitionBatch, type Producer, type TopicPartition } from '@pipeline/kafka';
-import { Accumulator, commitOffsets, messageBytes, type Entry } from './batch';
+import { Accumulator, messageBytes, type Entry } from './batch';
 import { backoffDelay, sleep } from './backoff';
 import { deadLetterMessage, type DeadLetterInfo } from './dlq';
 import { errorCode, errorMessage, isRetryable, StreamError } from './errors';
@@ -37,6 +47,10 @@ export interface PipelineOptions<R> {
 }
 
 type DeadEntry = { msg: ConsumedMessage; info: DeadLetterInfo };
+type PendingOffset = { topic: string; partition: number; offset: bigint; epoch: number };
+type BatchStats = { started: number; records: number; written: number; deadLettered: number; skipped: number };
+
+const noop = (): void => undefined;
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -47,14 +61,23 @@ export class Pipeline<R = WalRecord | CdcRecord> {
   private readonly acc: Accumulator<R>;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
+  /** The write stage of the batch in progress (settles, never rejects); the next write waits for it. */
   private current: Promise<void> | undefined;
+  /** Settles when the latest commit (in flight or queued) is done or was given up; the next one waits for it. */
+  private commitTail: Promise<void> = Promise.resolve();
+  /** The commit waiting for the one in flight: batches written meanwhile merge their offsets into it. */
+  private queuedCommit: { offsets: Map<string, PendingOffset>; done: Promise<void> } | undefined;
+  /**
+   * Index of the first accumulator entry that a handler added while a write was in progress: under shutdown
+   * those are dropped (stopAccepting), since without read-ahead they would still be in their handler.
+   */
+  private readAheadFrom: number | undefined;
   private fatal: unknown;
   private readonly handlers = new Set<Promise<void>>();
   private readonly pauses = new Set<string>();
   private readonly abort = new AbortController();
   /** Bumped when a partition is revoked: entries read before belong to the old owner's turn and are not committed. */
   private readonly epochs = new Map<string, number>();
-  private readonly entryEpoch = new WeakMap<Entry<R>, number>();
   /** Highest offset this member committed per partition: a late batch never moves a commit backwards. */
   private readonly committed = new Map<string, bigint>();
   private sinkHealthy = true;
@@ -94,17 +117,26 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     const epoch = this.epochs.get(key) ?? 0;
     this.track(batch);
     for (const msg of batch.messages) {
-      const entry = this.classify(msg);
-      while (this.acc.wouldOverflow(entry)) await this.flush();
+      const entry = this.classify(msg, epoch);
+      if (this.acc.wouldOverflow(entry)) await this.makeRoom(entry);
       // Revoked while this handler waited: the new owner reads these from the last commit. Stopping: the rest
       // of a large fetch would only lengthen the drain; what was pushed is a prefix, so the commit stays exact
       // and the rest is read again on the next start.
       if ((this.epochs.get(key) ?? 0) !== epoch || !this.accepting) return;
-      this.entryEpoch.set(entry, epoch);
+      if (this.current !== undefined && this.readAheadFrom === undefined) this.readAheadFrom = this.acc.size;
       this.acc.push(entry);
       if (this.acc.size === 1) this.armTimer();
     }
     if (this.acc.isFull()) await this.flush();
+  }
+
+  /** Until `entry` fits: starts writing the accumulator when no write is in progress, else waits for that write (not its commit). */
+  private async makeRoom(entry: Entry<R>): Promise<void> {
+    while (this.acc.wouldOverflow(entry)) {
+      if (this.current) await this.current;
+      else await this.startFlush();
+      if (this.fatal !== undefined) throw this.fatal;
+    }
   }
 
   private track(batch: PartitionBatch): void {
@@ -123,18 +155,18 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     return [...this.progress.values()].map((p) => ({ topic: p.topic, partition: p.partition, lag: p.highWatermark > p.from ? p.highWatermark - p.from : 0n }));
   }
 
-  private classify(msg: ConsumedMessage): Entry<R> {
+  private classify(msg: ConsumedMessage, epoch: number): Entry<R> {
     const bytes = messageBytes(msg);
     if (msg.value === null) {
-      return { type: 'poison', msg, bytes, info: { code: 'EMPTY_VALUE', message: 'message has no value (null)', stage: 'decode' } };
+      return { type: 'poison', msg, bytes, epoch, info: { code: 'EMPTY_VALUE', message: 'message has no value (null)', stage: 'decode' } };
     }
     let record: WalRecord | CdcRecord;
     try {
       record = decodeRecord(this.o.kind, msg.value);
     } catch (err) {
-      return { type: 'poison', msg, bytes, info: { code: errorCode(err, 'DECODE_FAILED'), message: errorMessage(err), stage: 'decode' } };
+      return { type: 'poison', msg, bytes, epoch, info: { code: errorCode(err, 'DECODE_FAILED'), message: errorMessage(err), stage: 'decode' } };
     }
-    if (isSystemRecord(record)) return { type: 'skip', msg, bytes };
+    if (isSystemRecord(record)) return { type: 'skip', msg, bytes, epoch };
     const decoded: DecodedRecord<R> = {
       kind: this.o.kind,
       record: record as R,
@@ -146,7 +178,7 @@ export class Pipeline<R = WalRecord | CdcRecord> {
       value: msg.value,
       headers: msg.headers,
     };
-    return { type: 'record', msg, bytes, decoded };
+    return { type: 'record', msg, bytes, epoch, decoded };
   }
 
   private armTimer(): void {
@@ -157,29 +189,36 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     }, this.o.batch.maxWaitMs);
   }
 
-  /** Writes what the accumulator holds now (after the write in progress, if any). */
+  /** Writes what the accumulator holds now (after the write in progress, if any); resolves once that batch is committed. */
   async flush(): Promise<void> {
+    const started = await this.startFlush();
+    if (started) await started.done;
+  }
+
+  /**
+   * Starts writing the accumulator once the write in progress (if any) is done, and returns without waiting for
+   * the new write: `done` settles when the batch is committed (or rejects with what stopped the pipeline).
+   */
+  private async startFlush(): Promise<{ done: Promise<void> } | undefined> {
     while (this.current) await this.current;
     if (this.fatal !== undefined) throw this.fatal;
-    if (this.acc.isEmpty()) return;
+    if (this.acc.isEmpty()) return undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
     const entries = this.acc.take();
-    const run = this.process(entries);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.readAheadFrom = undefined;
+    const written = this.writeStage(entries);
+    // Registered first, so the pipeline has failed before any waiter on `current` looks at `fatal`.
+    written.catch((err: unknown) => this.fail(err));
+    const settled = written.then(noop, noop);
     this.current = settled;
-    try {
-      await run;
-    } catch (err) {
-      this.fail(err);
-      throw err;
-    } finally {
-      // Only clear our own turn: a waiter may already have started the next write.
+    // Only clear our own turn: a waiter may already have started the next write.
+    void settled.then(() => {
       if (this.current === settled) this.current = undefined;
-    }
+    });
+    const done = written.then((stats) => this.queueCommit(entries).then(() => this.report(entries.length, stats)));
+    done.catch(noop); // whoever waits for it sees the rejection; nobody has to
+    return { done };
   }
 
   /**
@@ -188,6 +227,16 @@ export class Pipeline<R = WalRecord | CdcRecord> {
    */
   stopAccepting(): void {
     this.accepting = false;
+    // What the handlers read ahead while a write was in progress is a suffix of the accumulator (so, per
+    // partition, the latest records): dropped uncommitted, like the rest of their fetch.
+    if (this.readAheadFrom !== undefined) {
+      this.acc.truncate(this.readAheadFrom);
+      this.readAheadFrom = undefined;
+      if (this.acc.isEmpty()) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+    }
   }
 
   /**
@@ -197,7 +246,12 @@ export class Pipeline<R = WalRecord | CdcRecord> {
   async drain(): Promise<void> {
     for (;;) {
       await this.flush();
-      if (this.handlers.size === 0 && this.acc.isEmpty() && !this.current) return;
+      if (this.handlers.size === 0 && this.acc.isEmpty() && !this.current) {
+        await this.commitTail;
+        if (this.fatal !== undefined) throw this.fatal;
+        if (this.handlers.size === 0 && this.acc.isEmpty() && !this.current) return;
+        continue;
+      }
       if (this.handlers.size) await Promise.race([...this.handlers].map((h) => h.catch(() => undefined)));
     }
   }
@@ -228,8 +282,15 @@ export class Pipeline<R = WalRecord | CdcRecord> {
       this.committed.delete(k);
       this.progress.delete(k);
     }
-    const kept = this.acc.take().filter((e) => !keys.has(tpKey(e.msg.topic, e.msg.partition)));
-    for (const e of kept) this.acc.push(e);
+    const readAheadFrom = this.readAheadFrom;
+    this.readAheadFrom = undefined;
+    const all = this.acc.take();
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i]!;
+      if (keys.has(tpKey(e.msg.topic, e.msg.partition))) continue;
+      if (readAheadFrom !== undefined && i >= readAheadFrom && this.readAheadFrom === undefined) this.readAheadFrom = this.acc.size;
+      this.acc.push(e);
+    }
     if (this.acc.isEmpty()) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -244,7 +305,8 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     this.o.onFatal?.(err);
   }
 
-  private async process(entries: Entry<R>[]): Promise<void> {
+  /** Sink write, then dead letters. */
+  private async writeStage(entries: Entry<R>[]): Promise<BatchStats> {
     const started = performance.now();
     const records: DecodedRecord<R>[] = [];
     const dead: DeadEntry[] = [];
@@ -255,13 +317,38 @@ export class Pipeline<R = WalRecord | CdcRecord> {
       else skipped++;
     }
     const rejected = records.length ? await this.write(records) : [];
-    dead.push(...rejected);
+    for (const r of rejected) dead.push(r);
     if (dead.length) await this.deadLetter(dead);
-    await this.commit(entries);
-    this.o.metrics.recordsOut(records.length - rejected.length);
-    this.o.metrics.skipped(skipped);
-    this.o.metrics.batch((performance.now() - started) / 1000, entries.length);
-    this.log.debug({ records: records.length, deadLettered: dead.length, skipped, ms: Math.round(performance.now() - started) }, 'batch done');
+    return { started, records: records.length, written: records.length - rejected.length, deadLettered: dead.length, skipped };
+  }
+
+  /**
+   * Queues the offsets of a written batch for commit: into the commit waiting for the one in flight if there is
+   * one, else as that waiting commit. Resolves once a commit covering them is done (or was given up).
+   */
+  private queueCommit(entries: Entry<R>[]): Promise<void> {
+    let queued = this.queuedCommit;
+    if (!queued) {
+      const offsets = new Map<string, PendingOffset>();
+      const done = this.commitTail.then(() => {
+        // Sent now: later batches queue a new commit behind this one.
+        if (this.queuedCommit?.offsets === offsets) this.queuedCommit = undefined;
+        return this.commit(offsets);
+      });
+      queued = this.queuedCommit = { offsets, done };
+      this.commitTail = done.then(noop, noop);
+    }
+    this.addOffsets(queued.offsets, entries);
+    return queued.done;
+  }
+
+  private report(entries: number, stats: BatchStats): void {
+    this.o.metrics.recordsOut(stats.written);
+    this.o.metrics.skipped(stats.skipped);
+    this.o.metrics.batch((performance.now() - stats.started) / 1000, entries);
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ records: stats.records, deadLettered: stats.deadLettered, skipped: stats.skipped, ms: Math.round(performance.now() - stats.started) }, 'batch done');
+    }
   }
 
   /**
@@ -370,14 +457,36 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     this.resumeFor('retrying');
   }
 
-  private async commit(entries: Entry<R>[]): Promise<void> {
-    const current = entries.filter((e) => this.entryEpoch.get(e) === (this.epochs.get(tpKey(e.msg.topic, e.msg.partition)) ?? 0));
-    const offsets = [...commitOffsets(current).entries()]
-      .filter(([k, o]) => {
-        const prev = this.committed.get(k);
-        return prev === undefined || o.offset > prev;
-      })
-      .map(([, o]) => o);
+  /** Raises `out` to one past the highest offset per partition among the entries (with the epoch they were read in). */
+  private addOffsets(out: Map<string, PendingOffset>, entries: Entry<R>[]): void {
+    // Entries come in runs of one partition: the key is built once per run.
+    let topic: string | undefined;
+    let partition = -1;
+    let key = '';
+    for (const e of entries) {
+      const m = e.msg;
+      if (m.topic !== topic || m.partition !== partition) {
+        topic = m.topic;
+        partition = m.partition;
+        key = tpKey(topic, partition);
+      }
+      const epoch = e.epoch ?? 0;
+      const next = m.offset + 1n;
+      const slot = out.get(key);
+      // A newer epoch replaces what an older one read (that turn is over and is never committed by us).
+      if (!slot || epoch > slot.epoch || (epoch === slot.epoch && next > slot.offset)) out.set(key, { topic: m.topic, partition: m.partition, offset: next, epoch });
+    }
+  }
+
+  /** Commits the offsets read in the partitions' current epochs, where they move the commit forward. */
+  private async commit(pending: Map<string, PendingOffset>): Promise<void> {
+    const offsets: { topic: string; partition: number; offset: bigint }[] = [];
+    for (const [k, o] of pending) {
+      // Revoked since it was read: the new owner commits that partition.
+      if (o.epoch !== (this.epochs.get(k) ?? 0)) continue;
+      const prev = this.committed.get(k);
+      if (prev === undefined || o.offset > prev) offsets.push({ topic: o.topic, partition: o.partition, offset: o.offset });
+    }
     if (!offsets.length) return;
     for (let attempt = 1; ; attempt++) {
       try {
