@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the pipeline on this machine: a real Kafka (tools/stack), the Actionbase core on embedded
-# storage publishing WAL and CDC to it, and a small demo workload. Ctrl-C stops the core;
-# `npm run stack -- down` stops Kafka.
+# Runs the pipeline on this machine: real Kafka and Elasticsearch (tools/stack; Druid with WITH_DRUID=1),
+# the Actionbase core on embedded storage publishing WAL and CDC, the consumer apps, and a small demo
+# workload. Ctrl-C stops the apps; `npm run stack -- down` stops the services.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NX_DAEMON=false NX_NO_CLOUD=true
@@ -69,7 +69,7 @@ The pipeline is running.
   async processor http://127.0.0.1:${ASYNC_PROCESSOR_PORT:-8090}/metrics (applies recent_views, keeps the newest 50 per user)
   Iceberg tables  ${WAREHOUSE_DIR:-.data/snapshotter/warehouse}/<database>/<table> (snapshotter, a commit every ${SNAPSHOT_COMMIT_INTERVAL_MS:-10000} ms)
   support lookup  http://127.0.0.1:${ES_INDEXER_PORT:-8095}/ (token: ${LOOKUP_TOKENS#*:}; CLI: LOOKUP_URL=http://127.0.0.1:${ES_INDEXER_PORT:-8095} LOOKUP_TOKEN=... npx tsx apps/es-indexer/src/lookup.cli.ts user <id>)
-Ctrl-C stops the core; 'npm run stack -- down' stops Kafka.
+Ctrl-C stops the apps; 'npm run stack -- down' stops the services.
 MSG
 if [ "${WITH_DRUID:-0}" = "1" ]; then
   echo "  Druid queries   http://127.0.0.1:${DRUID_INGEST_PORT:-8093}/queries/top-targets?table=likes (druid-ingest; 'npm run stack -- down druid' stops Druid)"
