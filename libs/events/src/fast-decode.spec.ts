@@ -211,6 +211,23 @@ describe('fast native decoding agrees with the zod schemas', () => {
     expect(rejected).toBeGreaterThan(300);
   });
 
+  it('hands back the parsed object itself when it already is what zod would build, a copy otherwise', () => {
+    fc.assert(
+      fc.property(cdc, (record) => {
+        const raw = clone(record) as Record<string, unknown>;
+        if (!CdcRecordSchema.safeParse(raw).success) return; // the generator makes some invalid ones (empty id...)
+        const canonical = !JSON.stringify(record).includes('"__proto__"');
+        if (canonical) expect(fastCdc(raw)).toBe(raw);
+        const { version, ...rest } = raw;
+        const reordered = { ...rest, version }; // version last: another key order
+        const out = fastCdc(reordered);
+        expect(out).not.toBe(reordered);
+        expectSameOutput(out, CdcRecordSchema.parse(reordered));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('decodeWal/decodeCdc on bytes give the zod output, or the zod error with its field path', () => {
     const check = (decode: (input: unknown) => unknown, schema: z.ZodType, what: string, raw: unknown) => {
       const bytes = Buffer.from(JSON.stringify(raw), 'utf8');

@@ -10,6 +10,11 @@
  * checks both directions on generated valid and mutated records, and that the key lists below still match
  * the schemas' shapes.
  *
+ * Zero-copy: zod builds new objects, but when an input object already is what zod would build (exactly the
+ * shape's keys, in shape order; for a record, no `__proto__` key) and so are its children, the input object is
+ * returned as it is: equal in every way a reader can see, and ours to hand out (decode.ts made it with
+ * JSON.parse and keeps no other reference). Records written by encodeWal/encodeCdc always are.
+ *
  * The zod rules mirrored here (zod 4):
  *   z.object     non-null, non-array object; output is a new object with the shape's keys in shape order,
  *                unknown keys dropped, an absent optional key left out, a required key absent -> reject
@@ -38,6 +43,25 @@ export const FAST_SHAPES = {
   cell: ['value', 'version'],
 } as const;
 
+/**
+ * `o` has exactly the keys of `shape` that it has a value for, in shape order, and nothing else (validation has
+ * already checked that every key missing from `o` is optional).
+ */
+function inShapeOrder(o: Obj, shape: readonly string[]): boolean {
+  let i = 0;
+  for (const k in o) {
+    while (i < shape.length && shape[i] !== k) {
+      if (o[shape[i]!] !== undefined) return false; // present, but later: another order
+      i++;
+    }
+    if (i === shape.length) return false; // a key the shape does not have
+    i++;
+  }
+  return true;
+}
+
+const hasProtoKey = (o: Obj): boolean => Object.prototype.hasOwnProperty.call(o, '__proto__');
+
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -57,12 +81,14 @@ function context(c: unknown): RecordContext | undefined {
   if (!isObj(request)) return undefined;
   const { actor, requestId } = request;
   if (typeof actor !== 'string' || typeof requestId !== 'string') return undefined;
+  if (inShapeOrder(c, FAST_SHAPES.context) && inShapeOrder(request, FAST_SHAPES.request)) return c as RecordContext;
   return { tenant, database, table, alias, request: { actor, requestId } };
 }
 
 /** z.record(z.string(), z.unknown()): a copy without `__proto__` (values by reference). */
 function properties(p: unknown): Obj | undefined {
   if (!isObj(p)) return undefined;
+  if (!hasProtoKey(p)) return p;
   const out: Obj = {};
   for (const k in p) {
     if (k !== '__proto__') out[k] = p[k];
@@ -77,6 +103,7 @@ function event(e: unknown): EdgeEventRecord | undefined {
   if (!isEndpoint(source) || !isEndpoint(target) || !(edgeId === undefined || isEndpoint(edgeId))) return undefined;
   const props = properties(e['properties']);
   if (props === undefined) return undefined;
+  if (props === e['properties'] && inShapeOrder(e, FAST_SHAPES.event)) return e as EdgeEventRecord;
   return edgeId === undefined
     ? { id, requestId, type, version, source, target, properties: props }
     : { id, requestId, type, version, source, target, edgeId, properties: props };
@@ -84,13 +111,20 @@ function event(e: unknown): EdgeEventRecord | undefined {
 
 function cells(p: unknown): Record<string, PropertyCell> | undefined {
   if (!isObj(p)) return undefined;
-  const out: Record<string, PropertyCell> = {};
+  let same = !hasProtoKey(p);
   for (const k in p) {
     if (k === '__proto__') continue;
     const cell = p[k];
     if (!isObj(cell)) return undefined;
     const { value, version } = cell;
     if (value === undefined || !isInt(version)) return undefined;
+    if (same && !inShapeOrder(cell, FAST_SHAPES.cell)) same = false;
+  }
+  if (same) return p as Record<string, PropertyCell>;
+  const out: Record<string, PropertyCell> = {};
+  for (const k in p) {
+    if (k === '__proto__') continue;
+    const { value, version } = p[k] as PropertyCell;
     out[k] = { value, version };
   }
   return out;
@@ -104,6 +138,7 @@ function state(s: unknown): CdcState | null | undefined {
   if (typeof active !== 'boolean' || !isInt(version) || !isNullableInt(createdAt) || !isNullableInt(deletedAt)) return undefined;
   const props = cells(s['properties']);
   if (props === undefined) return undefined;
+  if (props === s['properties'] && inShapeOrder(s, FAST_SHAPES.state)) return s as CdcState;
   return edgeId === undefined
     ? { source, target, active, version, createdAt, deletedAt, properties: props }
     : { source, target, edgeId, active, version, createdAt, deletedAt, properties: props };
@@ -114,6 +149,7 @@ function mode(m: unknown): WalMode | undefined {
   const { table, request, system, force, queue } = m;
   if (!isMode(table) || !(request === null || isMode(request)) || !(system === undefined || system === null || isMode(system))) return undefined;
   if (!(force === undefined || typeof force === 'boolean') || typeof queue !== 'boolean') return undefined;
+  if (inShapeOrder(m, FAST_SHAPES.mode)) return m as WalMode;
   const out: WalMode = { table, request } as WalMode;
   if (system !== undefined) out.system = system;
   if (force !== undefined) out.force = force;
@@ -132,6 +168,7 @@ export function fastWal(raw: unknown): WalRecord | undefined {
   if (ev === undefined) return undefined;
   const md = mode(raw['mode']);
   if (md === undefined) return undefined;
+  if (ctx === raw['context'] && ev === raw['event'] && md === raw['mode'] && inShapeOrder(raw, FAST_SHAPES.wal)) return raw as WalRecord;
   return { version, type, processedAt, context: ctx, event: ev, mode: md };
 }
 
@@ -144,16 +181,18 @@ export function fastCdc(raw: unknown): CdcRecord | undefined {
   const ctx = context(raw['context']);
   if (ctx === undefined) return undefined;
   if (!Array.isArray(events) || events.length < 1) return undefined;
-  const evs: EdgeEventRecord[] = [];
+  let evs: EdgeEventRecord[] = events as EdgeEventRecord[];
   for (let i = 0; i < events.length; i++) {
     const ev = event(events[i]);
     if (ev === undefined) return undefined;
-    evs.push(ev);
+    if (ev !== events[i] && evs === events) evs = events.slice(0, i) as EdgeEventRecord[];
+    if (evs !== events) evs.push(ev);
   }
   const before = state(raw['before']);
   if (before === undefined) return undefined;
   const after = state(raw['after']);
   if (after === undefined) return undefined;
+  if (ctx === raw['context'] && evs === events && before === raw['before'] && after === raw['after'] && inShapeOrder(raw, FAST_SHAPES.cdc)) return raw as CdcRecord;
   return seq === undefined
     ? { version, type, processedAt, lockAt, status, accumulator, message, context: ctx, events: evs, before, after }
     : { version, type, processedAt, lockAt, seq, status, accumulator, message, context: ctx, events: evs, before, after };

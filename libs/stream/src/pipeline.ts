@@ -459,22 +459,18 @@ export class Pipeline<R = WalRecord | CdcRecord> {
 
   /** Raises `out` to one past the highest offset per partition among the entries (with the epoch they were read in). */
   private addOffsets(out: Map<string, PendingOffset>, entries: Entry<R>[]): void {
-    // Entries come in runs of one partition: the key is built once per run.
-    let topic: string | undefined;
-    let partition = -1;
-    let key = '';
-    for (const e of entries) {
-      const m = e.msg;
-      if (m.topic !== topic || m.partition !== partition) {
-        topic = m.topic;
-        partition = m.partition;
-        key = tpKey(topic, partition);
-      }
+    // Entries come in runs of one partition and epoch, offsets rising within a run (a handler pushes its fetch in
+    // order): only the last entry of each run can raise the offset, so one key and one bigint per run.
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const after = entries[i + 1];
+      if (after && after.msg.partition === e.msg.partition && after.msg.topic === e.msg.topic && after.epoch === e.epoch && after.msg.offset > e.msg.offset) continue;
+      const key = tpKey(e.msg.topic, e.msg.partition);
       const epoch = e.epoch ?? 0;
-      const next = m.offset + 1n;
+      const next = e.msg.offset + 1n;
       const slot = out.get(key);
       // A newer epoch replaces what an older one read (that turn is over and is never committed by us).
-      if (!slot || epoch > slot.epoch || (epoch === slot.epoch && next > slot.offset)) out.set(key, { topic: m.topic, partition: m.partition, offset: next, epoch });
+      if (!slot || epoch > slot.epoch || (epoch === slot.epoch && next > slot.offset)) out.set(key, { topic: e.msg.topic, partition: e.msg.partition, offset: next, epoch });
     }
   }
 
