@@ -131,8 +131,9 @@ export class MutationEngine {
     const derived = derivedChanges(before, after, edgeKey, table.shape);
     const ends = multi ? multiEdgeEnds(after ?? before, row) : { source: first.source, target: first.target };
     const message = fold.rejected.length ? fold.rejected.map((r) => r.error.message).join('; ') : null;
+    // A multi-edge's endpoints can move on UPDATE: each state carries its own (domain.md, "Edges").
     const stateOf = (s: EdgeState | null): CdcState | null =>
-      s && { source: ends.source, target: ends.target, ...(multi ? { edgeId: first.id! } : {}), ...s };
+      s && { ...(multi ? multiEdgeEnds(s, row) : ends), ...(multi ? { edgeId: first.id! } : {}), ...s };
 
     const write: KeyWrite = {
       row: after && { key: group.key, source: ends.source, target: ends.target, ...(multi ? { id: first.id! } : {}), state: after },

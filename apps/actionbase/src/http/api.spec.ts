@@ -148,6 +148,9 @@ describe('REST API on the embedded engine', () => {
     // an update naming no endpoints is keyed like the rest of the edge's records
     const walKeys = core.logged.filter((l) => l.topic === 'wal' && (l.record as any).context.table === 'gifts').map((l) => l.key);
     expect(walKeys).toEqual(['u1:u2', 'u1:u2', 'u1:u3', 'u1:u2']);
+    await waitFor(() => core.logged.filter((l) => l.topic === 'cdc' && (l.record as any).context.table === 'gifts').length === 4);
+    const moved = core.logged.find((l) => l.topic === 'cdc' && (l.record as any).events[0].version === 3)!.record as any;
+    expect([moved.before.target, moved.after.target]).toEqual(['u2', 'u3']);
     expect((await core.call('GET', '/graph/v3/databases/shop/tables/gifts/edges/count?start=u2&direction=IN')).body.count).toBe(1);
     expect((await core.call('GET', '/graph/v3/databases/shop/tables/gifts/edges/count?start=u3&direction=IN')).body.count).toBe(1);
     const ids = await core.call('GET', `${mb}/ids?ids=77,78`);
