@@ -43,7 +43,7 @@ export const ConfigSchema = StreamEnvSchema.extend({
   INDEX_REPLICAS: z.coerce.number().int().min(0).default(0),
   /** Which parts run: the indexer (consumers), the lookup API, or both. */
   ROLE: z.enum(['all', 'indexer', 'api']).default('all'),
-  API_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
+  API_PORT: z.coerce.number().int().min(0).max(65_535).default(8095),
   API_HOST: z.string().default('0.0.0.0'),
   LOOKUP_TOKENS: tokens.optional(),
   AUDIT_LOG_PATH: z.string().min(1).default('.data/es-indexer/audit.jsonl'),
@@ -58,7 +58,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The lookup CLI talks to the lookup API (so authentication and the audit log apply to it too). */
 export const CliConfigSchema = z.object({
-  LOOKUP_URL: z.url().default('http://127.0.0.1:8090'),
+  LOOKUP_URL: z.url().default('http://127.0.0.1:8095'),
   LOOKUP_TOKEN: z.string().min(1).describe('Bearer token of one of the API users (LOOKUP_TOKENS on the server)'),
 });
 export type CliConfig = z.output<typeof CliConfigSchema>;
