@@ -92,7 +92,10 @@ export function runTool(cmd: string, args: string[], installHint: string): ToolR
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}`.trim() };
 }
 
-/** Source files of an app (not its tests), to check that a declared health path is served. */
+/**
+ * Source files of an app (not its tests), to check that a declared health path is served. An app on
+ * the consumer runtime serves the runtime's probes, so libs/stream's sources count for it.
+ */
 export function appSources(app: string, root = repoRoot): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
@@ -104,5 +107,8 @@ export function appSources(app: string, root = repoRoot): string[] {
   };
   const src = join(root, 'apps', app, 'src');
   if (existsSync(src)) walk(src);
+  const usesRuntime = out.some((f) => readFileSync(f, 'utf8').includes("from '@pipeline/stream'"));
+  const runtime = join(root, 'libs', 'stream', 'src');
+  if (usesRuntime && existsSync(runtime)) walk(runtime);
   return out;
 }
