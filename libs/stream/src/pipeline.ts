@@ -216,9 +216,15 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     void settled.then(() => {
       if (this.current === settled) this.current = undefined;
     });
-    const done = written.then((stats) => this.queueCommit(entries).then(() => this.report(entries.length, stats)));
+    const done = written.then((stats) => this.afterWrite(entries, stats));
     done.catch(noop); // whoever waits for it sees the rejection; nobody has to
     return { done };
+  }
+
+  /** A method of its own so that nothing waiting for the commit keeps the batch's entries (and records) alive. */
+  private afterWrite(entries: Entry<R>[], stats: BatchStats): Promise<void> {
+    const count = entries.length;
+    return this.queueCommit(entries).then(() => this.report(count, stats));
   }
 
   /**
