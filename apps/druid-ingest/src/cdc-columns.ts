@@ -48,18 +48,22 @@ export const METRICS = {
 
 type AnySchema = z.ZodType;
 
+/** The part of zod 4's internal definition the walk below reads. */
+interface ZodNode {
+  _zod?: { def?: { type?: string; innerType?: ZodNode; in?: ZodNode; element?: ZodNode; shape?: Record<string, ZodNode> } };
+}
+
 /** Peels optional/nullable/default wrappers off a zod 4 schema. */
-function unwrap(schema: AnySchema): AnySchema {
-  let s: any = schema;
-  for (let i = 0; i < 10; i++) {
-    const t = s?._zod?.def?.type;
-    if (t === 'optional' || t === 'nullable' || t === 'default' || t === 'readonly' || t === 'nonoptional') {
-      s = s._zod.def.innerType;
-    } else if (t === 'pipe') {
-      s = s._zod.def.in;
-    } else break;
+function unwrap(schema: ZodNode | undefined): ZodNode | undefined {
+  let s = schema;
+  for (let i = 0; i < 10 && s; i++) {
+    const def = s._zod?.def;
+    const t = def?.type;
+    if (t === 'optional' || t === 'nullable' || t === 'default' || t === 'readonly' || t === 'nonoptional') s = def?.innerType;
+    else if (t === 'pipe') s = def?.in;
+    else break;
   }
-  return s as AnySchema;
+  return s;
 }
 
 /**
@@ -77,17 +81,16 @@ export function pathExistsInSchema(schema: AnySchema, jsonPath: string): boolean
       const idx = (m[2] ?? '').match(/\[\d+\]/g) ?? [];
       return [m[1]!, ...idx.map(() => '[]')];
     });
-  let s: any = unwrap(schema);
+  let s = unwrap(schema as unknown as ZodNode);
   for (const tok of tokens) {
-    if (tok === null) return false;
-    const type = s?._zod?.def?.type;
+    const def = s?._zod?.def;
+    if (tok === null || !def) return false;
     if (tok === '[]') {
-      if (type !== 'array') return false;
-      s = unwrap(s._zod.def.element);
+      if (def.type !== 'array') return false;
+      s = unwrap(def.element);
       continue;
     }
-    if (type !== 'object') return false;
-    const next = s._zod.def.shape[tok];
+    const next = def.type === 'object' ? def.shape?.[tok] : undefined;
     if (!next) return false;
     s = unwrap(next);
   }

@@ -143,6 +143,16 @@ export class DruidClient {
     }
   }
 
+  /** Stops a task at once: a streaming task stopped this way publishes nothing (unlike a supervisor terminate). */
+  async shutdownTask(taskId: string): Promise<void> {
+    try {
+      await this.overlord.post(`/druid/indexer/v1/task/${encodeURIComponent(taskId)}/shutdown`);
+    } catch (err) {
+      if (err instanceof AxiosError && err.response?.status === 404) return;
+      throw wrap(`shutting down task ${taskId}`, err);
+    }
+  }
+
   async dropDatasource(dataSource: string): Promise<void> {
     try {
       await this.overlord.delete(`/druid/coordinator/v1/datasources/${encodeURIComponent(dataSource)}`);

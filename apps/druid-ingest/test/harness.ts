@@ -89,12 +89,14 @@ export async function druidTotals(druid: DruidClient, dataSource: string, table:
 }
 
 /**
- * Stops a supervisor, waits for its tasks to publish and hand their segments off, then marks the datasource
- * unused. In that order: segments marked unused before the handoff are never loaded, so the task would wait
- * for its handoff (and hold an indexer slot) until handoffConditionTimeout.
+ * Throws a test datasource away: terminates the supervisor, shuts its tasks down at once (a graceful stop
+ * would publish and then wait for the handoff, which never comes once the datasource is marked unused, and
+ * hold an indexer slot meanwhile), then marks the datasource unused.
  */
 export async function dropAll(druid: DruidClient, dataSource: string): Promise<void> {
   await druid.supervisorAction(dataSource, 'terminate').catch(() => undefined);
-  await waitFor(`the tasks of ${dataSource} to finish`, async () => (await druid.unfinishedTasks(dataSource)).length === 0, 120_000).catch(() => undefined);
+  const tasks = await druid.unfinishedTasks(dataSource).catch(() => [] as string[]);
+  for (const id of tasks) await druid.shutdownTask(id).catch(() => undefined);
+  await waitFor(`the tasks of ${dataSource} to stop`, async () => (await druid.unfinishedTasks(dataSource)).length === 0, 60_000).catch(() => undefined);
   await druid.dropDatasource(dataSource).catch(() => undefined);
 }
