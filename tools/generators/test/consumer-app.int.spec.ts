@@ -107,7 +107,9 @@ describe('nx g @pipeline/generators:consumer-app (real generator, copy of the wo
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // 'close', not 'exit': npx can exit before the app it started has written its last lines; the pipes
+    // close only when every process holding them (nx, tsx, the app) is gone.
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     try {
       const deadline = Date.now() + 60_000;
       for (;;) {
