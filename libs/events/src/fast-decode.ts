@@ -1,8 +1,10 @@
 /**
  * A hand-compiled checker for native (v3) WAL and CDC records: the same accept set and the same output as
- * WalRecordSchema / CdcRecordSchema (zod), at a fraction of the cost. It only ever sees values this library
- * produced with JSON.parse (plain objects, own enumerable string keys, no undefined, finite numbers), which
- * is what keeps the rules below short; decode.ts never hands it a caller's object.
+ * WalRecordSchema / CdcRecordSchema (zod), at a fraction of the cost. decode.ts hands it only values it
+ * made with JSON.parse (plain objects, own enumerable string keys, no undefined, finite numbers), which is
+ * what keeps the rules below short. encode.ts hands it a producer's record before serializing it: anything
+ * outside those rules that matters (undefined or a non-finite number where a value is required) is
+ * rejected here and judged by zod; what JSON.stringify drops anyway (an undefined optional) is harmless.
  *
  * It returns undefined for anything it does not accept, and decode.ts then runs zod, so a rejected record
  * always gets zod's error (with the field path). The contract is one-sided by construction: whatever the
