@@ -11,12 +11,14 @@
  *   suspend | resume | reset     supervisor lifecycle (reset: forget stored offsets)
  *   backfill --from <ISO> --to <ISO> [--datasource <name>] [--replace]
  *                                load CDC records of [from, to) with a native batch task
+ *   backfill --from-snapshot <warehouse>/<db>/<table> [--snapshot-id <id>] [--datasource <name>] [--replace]
+ *                                load the active edges of a snapshotter Iceberg snapshot as facts
  *   query likes-per-minute|top-targets|net-change [--table <t>] [--since-minutes <n>] [--limit <n>]
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createKafka } from '@pipeline/kafka';
-import { runBackfill } from './backfill';
+import { runBackfill, runSnapshotBackfill } from './backfill';
 import { loadConfig, supervisorOptions } from './config';
 import { likesPerTargetPerMinute, netChangePerTable, runQuery, topTargetsLastHour } from './dashboard.queries';
 import { DruidClient } from './druid.client';
@@ -25,7 +27,7 @@ import { InvalidSpecError, validateBatchSpec, validateSupervisorSpec } from './s
 import { applySupervisor, changesAgainstServed, supervisorHealth } from './supervisor.apply';
 import { buildSupervisorSpec } from './supervisor.spec-builder';
 
-const USAGE = 'usage: cli.ts spec | validate <file> | diff | apply | status | suspend | resume | reset | backfill --from <ISO> --to <ISO> [--datasource n] [--replace] | query <likes-per-minute|top-targets|net-change> [--table t]';
+const USAGE = 'usage: cli.ts spec | validate <file> | diff | apply | status | suspend | resume | reset | backfill --from <ISO> --to <ISO> [--datasource n] [--replace] | backfill --from-snapshot <warehouse>/<db>/<table> [--snapshot-id id] [--datasource n] [--replace] | query <likes-per-minute|top-targets|net-change> [--table t]';
 
 export async function main(argv: string[], out: (s: string) => void = console.log): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -33,6 +35,8 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
     allowPositionals: true,
     options: {
       from: { type: 'string' },
+      'from-snapshot': { type: 'string' },
+      'snapshot-id': { type: 'string' },
       to: { type: 'string' },
       datasource: { type: 'string' },
       replace: { type: 'boolean', default: false },
@@ -87,6 +91,20 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
       out(`${id}: ${command} requested`);
       return 0;
     case 'backfill': {
+      if (values['from-snapshot'] !== undefined) {
+        const rawId = values['snapshot-id'];
+        if (rawId !== undefined && !/^\d+$/.test(rawId)) throw new Error(`--snapshot-id must be a snapshot id (digits), got ${rawId}`);
+        const r = await runSnapshotBackfill(druid, {
+          ...supervisorOptions(config),
+          dataSource: values.datasource ?? `${id}_snapshot`,
+          table: values['from-snapshot'],
+          ...(rawId !== undefined ? { snapshotId: Number(rawId) } : {}),
+          dir: config.BACKFILL_DIR,
+          replace: values.replace ?? false,
+        });
+        out(`task ${r.taskId}: ${r.state}; ${r.export.written} edges of snapshot ${r.export.snapshotId} (${new Date(r.export.snapshotTimestampMs).toISOString()}) loaded from ${r.export.file}`);
+        return 0;
+      }
       const fromMs = Date.parse(values.from ?? '');
       const toMs = Date.parse(values.to ?? '');
       if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new Error('backfill needs --from and --to as ISO-8601 times');

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { KafkaClient } from '@pipeline/kafka';
 import { CheckpointFile, fromOffsets, toOffsets, type Checkpoint } from './checkpoint';
 import { CdcSnapshot, stateKey } from './cdc-snapshot';
-import { readIcebergTable } from './iceberg-snapshot';
+import { readIcebergTable } from '@pipeline/iceberg';
 import type { CdcState } from '@pipeline/events';
 import { checkConsistency, type CheckReport } from './consistency-check';
 import { CoreClient, type MutationItem, type SchemaDump } from './core-client';

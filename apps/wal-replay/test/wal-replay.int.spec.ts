@@ -8,7 +8,7 @@ import { readAll } from '@pipeline/kafka/testing';
 import { ensureKafka } from '@pipeline/stack';
 import { spawn } from 'node:child_process';
 import { api, CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
-import { readIcebergTable } from '../src/iceberg-snapshot';
+import { readIcebergTable } from '@pipeline/iceberg';
 import { captureState, createTables, deleteStorage, processQueued, rng, runCli, runWorkload, startCore } from './helpers';
 
 describe('wal-replay against real Kafka and real cores', () => {

@@ -25,6 +25,8 @@ export interface IcebergTableRead {
   /** Newest updated_at_ms (the processedAt of the newest CDC record folded into the table); 0 when empty. */
   newestChange: number;
   snapshotTimestampMs: number | null;
+  /** The snapshot read (the current one unless asked for another); null when the table has none. */
+  snapshotId: number | null;
   /**
    * CDC consumed into this snapshot: `topic:partition` -> next offset (the snapshotter's `snapshotter.offsets`
    * summary property); empty when absent.
@@ -63,8 +65,23 @@ async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   }
 }
 
-/** The table at `<warehouse>/<database>/<table>`, or undefined when the snapshotter never committed it. */
-export async function readIcebergTable(warehouse: string, database: string, table: string, multi: boolean, fields: readonly string[]): Promise<IcebergTableRead | undefined> {
+export interface ReadOptions {
+  /** Read this snapshot (time travel) instead of the current one; an id the metadata does not list throws. */
+  snapshotId?: number;
+}
+
+/**
+ * The table at `<warehouse>/<database>/<table>`, or undefined when the snapshotter never committed it.
+ * `multi`: a multi-edge table (edge_id, with `_source`/`_target` properties); `fields`: property names to load.
+ */
+export async function readIcebergTable(
+  warehouse: string,
+  database: string,
+  table: string,
+  multi: boolean,
+  fields: readonly string[],
+  options: ReadOptions = {},
+): Promise<IcebergTableRead | undefined> {
   const metaDir = join(warehouse, database, table, 'metadata');
   if (!existsSync(metaDir)) return undefined;
   // The highest vN present, as the snapshotter's own loader does (version-hint.text may lag).
@@ -72,8 +89,13 @@ export async function readIcebergTable(warehouse: string, database: string, tabl
   if (versions.length === 0) return undefined;
   const latest = versions.sort((a, b) => Number(b[1]) - Number(a[1]))[0]![0];
   const meta = JSON.parse(await readFile(join(metaDir, latest), 'utf8')) as Metadata;
-  const snap = meta.snapshots?.find((s) => s['snapshot-id'] === meta['current-snapshot-id']);
-  if (!snap) return { states: [], newestChange: 0, snapshotTimestampMs: null, offsets: {} };
+  const wanted = options.snapshotId ?? meta['current-snapshot-id'];
+  // Snapshot ids are 64-bit; JSON.parse rounds ids beyond 2^53, so they are compared as parsed on both sides.
+  const snap = meta.snapshots?.find((s) => s['snapshot-id'] === wanted);
+  if (options.snapshotId !== undefined && !snap) {
+    throw new Error(`snapshot ${options.snapshotId} not found in ${join(metaDir, latest)} (known: ${(meta.snapshots ?? []).map((s) => s['snapshot-id']).join(', ')})`);
+  }
+  if (!snap) return { states: [], newestChange: 0, snapshotTimestampMs: null, snapshotId: null, offsets: {} };
   const rawOffsets = snap.summary?.['snapshotter.offsets'];
   const offsets = rawOffsets ? (JSON.parse(rawOffsets) as Record<string, number>) : {};
   const files: string[] = [];
@@ -114,5 +136,5 @@ export async function readIcebergTable(warehouse: string, database: string, tabl
       if (ms > newestChange) newestChange = ms;
     }
   }
-  return { states, newestChange, snapshotTimestampMs: snap['timestamp-ms'], offsets };
+  return { states, newestChange, snapshotTimestampMs: snap['timestamp-ms'], snapshotId: snap['snapshot-id'], offsets };
 }

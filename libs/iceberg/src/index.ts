@@ -1,0 +1,1 @@
+export { readIcebergTable, type IcebergTableRead, type ReadOptions } from './iceberg-snapshot';
