@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { StackError } from './errors';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -125,4 +127,52 @@ export function run(
       resolve({ code, output });
     });
   });
+}
+
+/** A port from the environment variable `name`, or `fallback`; a bad value names the variable. */
+export function envPort(service: string, name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new StackError(service, `${name}=${raw} is not a port`);
+  return n;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` (ours or a foreign process). */
+export function portOpen(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolveOpen) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolveOpen(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The last lines of a log file, for error messages. */
+export async function tail(file: string, lines = 15): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}
+
+/**
+ * The pid in `pidFile` if that process is alive and still ours (`isOurs` on its command line, when
+ * the command line can be read); otherwise the stale pid file is removed. Pids are reused, so a
+ * live pid alone proves nothing.
+ */
+export async function ownedPid(pidFile: string, isOurs: (cmd: string) => boolean): Promise<number | undefined> {
+  const pid = await readPidFile(pidFile);
+  if (pid === undefined) return undefined;
+  const cmd = commandLine(pid);
+  if (!isAlive(pid) || (cmd !== undefined && !isOurs(cmd))) {
+    await removePidFile(pidFile);
+    return undefined;
+  }
+  return pid;
 }

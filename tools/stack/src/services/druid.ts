@@ -8,11 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { StackError } from '../errors';
 import { withLock } from '../lock';
-import { commandLine, isAlive, readPidFile, removePidFile, run, spawnDetached, terminate, writePidFile } from '../process';
+import { envPort, isAlive, ownedPid, portOpen, readPidFile, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
 import { stackDir } from '../paths';
 
 const SERVICE = 'druid';
@@ -60,22 +59,15 @@ interface Resolved {
   progress: (msg: string) => void;
 }
 
-function envPort(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new StackError(SERVICE, `${name}=${raw} is not a port`);
-  return n;
-}
 
 function resolve(opts: DruidOptions = {}): Resolved {
   const ports = {} as Record<DruidRole, number>;
-  for (const role of ROLES) ports[role] = opts.ports?.[role] ?? envPort(`DRUID_${role.toUpperCase()}_PORT`, DEFAULT_PORTS[role]);
+  for (const role of ROLES) ports[role] = opts.ports?.[role] ?? envPort(SERVICE, `DRUID_${role.toUpperCase()}_PORT`, DEFAULT_PORTS[role]);
   return {
     dir: path.resolve(opts.dir ?? path.join(stackDir(), 'druid')),
     version: opts.version ?? process.env['DRUID_VERSION'] ?? DEFAULT_DRUID_VERSION,
     ports,
-    derbyPort: opts.derbyPort ?? envPort('DRUID_DERBY_PORT', 1527),
+    derbyPort: opts.derbyPort ?? envPort(SERVICE, 'DRUID_DERBY_PORT', 1527),
     readyTimeoutMs: opts.readyTimeoutMs ?? 240_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
     progress: opts.onProgress ?? (() => undefined),
@@ -281,29 +273,8 @@ function javaBin(): string {
 
 const pidFile = (r: Resolved, role: DruidRole) => path.join(r.dir, `${role}.pid`);
 
-async function ownPid(r: Resolved, role: DruidRole): Promise<number | undefined> {
-  const pid = await readPidFile(pidFile(r, role));
-  if (pid === undefined) return undefined;
-  const cmd = commandLine(pid);
-  if (!isAlive(pid) || (cmd !== undefined && !cmd.includes(path.join(r.dir, 'lib')))) {
-    await removePidFile(pidFile(r, role));
-    return undefined;
-  }
-  return pid;
-}
+const ownPid = (r: Resolved, role: DruidRole) => ownedPid(pidFile(r, role), (cmd) => cmd.includes(path.join(r.dir, 'lib')));
 
-function portOpen(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((res) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (open: boolean) => {
-      socket.destroy();
-      res(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 async function httpOk(url: string, timeoutMs = 3_000): Promise<string | undefined> {
   try {
@@ -351,13 +322,6 @@ export async function druidStatus(opts: DruidOptions = {}): Promise<DruidStatus>
   };
 }
 
-async function tail(file: string, lines = 20): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
 
 export interface DruidStartResult {
   coordinatorUrl: string;
@@ -458,7 +422,7 @@ export async function startDruid(opts: DruidOptions = {}): Promise<DruidStartRes
 
 async function startFailure(r: Resolved, role: DruidRole, message: string): Promise<StackError> {
   const logs = path.join(r.dir, 'logs');
-  return new StackError(SERVICE, `${message}; last lines of ${role}:\n${await tail(path.join(logs, `${role}.log`))}\n${await tail(path.join(logs, `${role}.out`), 8)}`, {
+  return new StackError(SERVICE, `${message}; last lines of ${role}:\n${await tail(path.join(logs, `${role}.log`), 20)}\n${await tail(path.join(logs, `${role}.out`), 8)}`, {
     hint: `read ${logs}; stop what started with: npx tsx tools/stack/src/cli.ts down druid`,
   });
 }

@@ -8,12 +8,11 @@
  * file, so a test can run a private instance on other ports next to the stack's.
  */
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { chmod, copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StackError } from '../errors';
 import { withLock } from '../lock';
-import { commandLine, isAlive, readPidFile, removePidFile, run, spawnDetached, terminate, writePidFile } from '../process';
+import { envPort, isAlive, ownedPid, portOpen, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
 import { stackDir } from '../paths';
 
 const SERVICE = 'elasticsearch';
@@ -59,21 +58,14 @@ interface Resolved {
   pidFile: string;
 }
 
-function envPort(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new StackError(SERVICE, `${name}=${raw} is not a port`);
-  return n;
-}
 
 function resolve(opts: ElasticsearchOptions = {}): Resolved {
   const dir = path.resolve(opts.dir ?? path.join(stackDir(), 'elasticsearch'));
-  const port = opts.port ?? envPort('ES_PORT', 9200);
+  const port = opts.port ?? envPort(SERVICE, 'ES_PORT', 9200);
   return {
     dir,
     port,
-    transportPort: opts.transportPort ?? envPort('ES_TRANSPORT_PORT', 9300),
+    transportPort: opts.transportPort ?? envPort(SERVICE, 'ES_TRANSPORT_PORT', 9300),
     version: opts.version ?? process.env['ES_VERSION'] ?? DEFAULT_ES_VERSION,
     heap: opts.heap ?? process.env['ES_HEAP'] ?? '512m',
     url: `http://127.0.0.1:${port}`,
@@ -170,30 +162,9 @@ async function ensureDistribution(r: Resolved): Promise<string> {
   });
 }
 
-async function ownPid(r: Resolved): Promise<number | undefined> {
-  const pid = await readPidFile(r.pidFile);
-  if (pid === undefined) return undefined;
-  const cmd = commandLine(pid);
-  // As root the runuser command line names ES_PATH_CONF (inside r.dir); otherwise it is the launcher script.
-  if (!isAlive(pid) || (cmd !== undefined && !cmd.includes(r.dir) && !cmd.includes('elasticsearch'))) {
-    await removePidFile(r.pidFile);
-    return undefined;
-  }
-  return pid;
-}
+// As root the runuser command line names ES_PATH_CONF (inside r.dir); otherwise it is the launcher script.
+const ownPid = (r: Resolved) => ownedPid(r.pidFile, (cmd) => cmd.includes(r.dir) || cmd.includes('elasticsearch'));
 
-function portOpen(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const end = (open: boolean) => {
-      socket.destroy();
-      done(open);
-    };
-    socket.setTimeout(timeoutMs, () => end(false));
-    socket.once('connect', () => end(true));
-    socket.once('error', () => end(false));
-  });
-}
 
 /** Ready when the cluster health answers at least yellow, from a server that says it is Elasticsearch. */
 export async function elasticsearchReady(url: string, timeoutMs = 3_000): Promise<boolean> {
@@ -207,13 +178,6 @@ export async function elasticsearchReady(url: string, timeoutMs = 3_000): Promis
   }
 }
 
-async function tail(file: string, lines = 15): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
 
 export async function elasticsearchStatus(opts: ElasticsearchOptions = {}): Promise<ElasticsearchStatus> {
   const r = resolve(opts);

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { Admin } from '@platformatic/kafka';
 import { StackError } from '../errors';
 import { withLock } from '../lock';
 import { resolveClasspath, type MavenArtifact } from '../maven';
-import { commandLine, isAlive, readPidFile, removePidFile, run, spawnDetached, terminate, writePidFile } from '../process';
+import { envPort, isAlive, ownedPid, portOpen, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
 import { stackDir } from '../paths';
 
 const SERVICE = 'kafka';
@@ -53,18 +52,11 @@ interface Resolved {
   pidFile: string;
 }
 
-function envPort(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new StackError(SERVICE, `${name}=${raw} is not a port`);
-  return n;
-}
 
 function resolve(opts: KafkaOptions = {}): Resolved {
   const dir = path.resolve(opts.dir ?? path.join(stackDir(), 'kafka'));
-  const port = opts.port ?? envPort('KAFKA_PORT', 9092);
-  const controllerPort = opts.controllerPort ?? envPort('KAFKA_CONTROLLER_PORT', 9093);
+  const port = opts.port ?? envPort(SERVICE, 'KAFKA_PORT', 9092);
+  const controllerPort = opts.controllerPort ?? envPort(SERVICE, 'KAFKA_CONTROLLER_PORT', 9093);
   return {
     dir,
     port,
@@ -178,30 +170,8 @@ async function checkJava(): Promise<void> {
 }
 
 /** The pid of the broker this folder started, if it is still that broker. */
-async function ownPid(r: Resolved): Promise<number | undefined> {
-  const pid = await readPidFile(r.pidFile);
-  if (pid === undefined) return undefined;
-  const cmd = commandLine(pid);
-  const ours = isAlive(pid) && (cmd === undefined || (cmd.includes('kafka.Kafka') && cmd.includes(r.dir)));
-  if (!ours) {
-    await removePidFile(r.pidFile);
-    return undefined;
-  }
-  return pid;
-}
+const ownPid = (r: Resolved) => ownedPid(r.pidFile, (cmd) => cmd.includes('kafka.Kafka') && cmd.includes(r.dir));
 
-function portOpen(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolveOpen) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolveOpen(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /**
  * A real Kafka metadata request to the PLAINTEXT listener: ready when the broker answers and lists
@@ -225,13 +195,6 @@ export async function metadataReady(bootstrap: string, timeoutMs = 3_000): Promi
   }
 }
 
-async function tail(file: string, lines = 15): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
 
 export async function kafkaStatus(opts: KafkaOptions = {}): Promise<KafkaStatus> {
   const r = resolve(opts);
