@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureKafka, startKafka, stopKafka } from '@pipeline/stack';
-import { api, CoreProcess, createLikes, dataRecords, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
+import { api, CoreProcess, createLikes, dataRecords, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
 
 const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,
@@ -18,21 +18,10 @@ describe('core -> real Kafka', () => {
   });
 
   const newCore = async (extra: Record<string, string> = {}) => {
-    wal = uniqueName('it.wal');
-    cdc = uniqueName('it.cdc');
-    core = new CoreProcess({
-      PORT: String(await freePort()),
-      KAFKA_BROKERS: bootstrap,
-      WAL_TOPIC: wal,
-      CDC_TOPIC: cdc,
-      WAL_PARTITIONS: '3',
-      CDC_PARTITIONS: '3',
-      STORAGE_PATH: tempStorage(),
-      ...extra,
-    });
-    await core.start();
+    ({ core, wal, cdc } = await startCoreOnFreshTopics(bootstrap, 'it', { LOG_LEVEL: 'info', ...extra }));
     return core;
   };
+
 
   afterEach(async () => core?.stop('SIGKILL'));
   afterAll(async () => {

@@ -1,7 +1,7 @@
 /** Shared by the processor's integration tests and its benchmark: the processor as its own OS process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
+import { api, freePort, repoRoot, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
 
 export class ProcessorProcess {
   child: ChildProcess | null = null;
@@ -50,22 +50,7 @@ export class ProcessorProcess {
 }
 
 /** A core on fresh WAL/CDC topics (3 partitions) and a fresh storage file. */
-export async function freshCore(bootstrap: string): Promise<{ core: CoreProcess; wal: string; cdc: string }> {
-  const wal = uniqueName('ap.wal');
-  const cdc = uniqueName('ap.cdc');
-  const core = new CoreProcess({
-    PORT: String(await freePort()),
-    KAFKA_BROKERS: bootstrap,
-    WAL_TOPIC: wal,
-    CDC_TOPIC: cdc,
-    WAL_PARTITIONS: '3',
-    CDC_PARTITIONS: '3',
-    STORAGE_PATH: tempStorage(),
-    LOG_LEVEL: 'warn',
-  });
-  await core.start();
-  return { core, wal, cdc };
-}
+export const freshCore = (bootstrap: string) => startCoreOnFreshTopics(bootstrap, 'ap');
 
 /** Recent Views: user (STRING) -> product (LONG), viewed_at, newest-first index `recent`. */
 export async function createRecentViews(url: string, table: string, mode = 'ASYNC'): Promise<void> {

@@ -2,7 +2,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { CoreProcess, createLikes, dataRecords, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
+import { CoreProcess, createLikes, dataRecords, startCoreOnFreshTopics, uniqueName, waitFor } from '@pipeline/testing';
 import { startIndexer, type Indexer } from '../src/indexer';
 import { edgesIndex, mutationIndexPattern } from '../src/documents';
 
@@ -26,21 +26,9 @@ export async function mutate(core: CoreProcess, table: string, requestId: string
 }
 
 export async function startCore(bootstrap: string, table = 'likes'): Promise<{ core: CoreProcess; wal: string; cdc: string }> {
-  const wal = uniqueName('esi.wal');
-  const cdc = uniqueName('esi.cdc');
-  const core = new CoreProcess({
-    PORT: String(await freePort()),
-    KAFKA_BROKERS: bootstrap,
-    WAL_TOPIC: wal,
-    CDC_TOPIC: cdc,
-    WAL_PARTITIONS: '3',
-    CDC_PARTITIONS: '3',
-    STORAGE_PATH: tempStorage(),
-    LOG_LEVEL: 'warn',
-  });
-  await core.start();
-  await createLikes(core.url, table);
-  return { core, wal, cdc };
+  const started = await startCoreOnFreshTopics(bootstrap, 'esi');
+  await createLikes(started.core.url, table);
+  return started;
 }
 
 export const newPrefix = () => `esi-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

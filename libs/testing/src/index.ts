@@ -125,3 +125,29 @@ export async function createLikes(url: string, table: string, mode = 'SYNC'): Pr
   });
   if (r.status !== 200) throw new Error(`create table ${table}: ${JSON.stringify(r.body)}`);
 }
+
+/**
+ * A started core on fresh WAL/CDC topics (`<prefix>.wal.*`, `<prefix>.cdc.*`, 3 partitions each) and a
+ * fresh storage file, so tests never see each other's records.
+ */
+export async function startCoreOnFreshTopics(
+  bootstrap: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<{ core: CoreProcess; wal: string; cdc: string }> {
+  const wal = uniqueName(`${prefix}.wal`);
+  const cdc = uniqueName(`${prefix}.cdc`);
+  const core = new CoreProcess({
+    PORT: String(await freePort()),
+    KAFKA_BROKERS: bootstrap,
+    WAL_TOPIC: wal,
+    CDC_TOPIC: cdc,
+    WAL_PARTITIONS: '3',
+    CDC_PARTITIONS: '3',
+    STORAGE_PATH: tempStorage(),
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  await core.start();
+  return { core, wal, cdc };
+}
