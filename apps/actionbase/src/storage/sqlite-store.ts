@@ -23,6 +23,7 @@ import type {
 export class SqliteEdgeStore implements EdgeStore {
   private readonly db: Database.Database;
   private seq: number;
+  private readonly scanStatements = new Map<string, Database.Statement>();
   private readonly stmt;
 
   constructor(path: string, opts: { synchronous: 'NORMAL' | 'FULL' } = { synchronous: 'NORMAL' }) {
@@ -163,13 +164,13 @@ export class SqliteEdgeStore implements EdgeStore {
       args.push(scan.after.sortKey, scan.after.sortKey, scan.after.key);
     }
     args.push(scan.limit);
-    const rows = this.db
-      .prepare(
-        `SELECT i.sortkey AS sortkey, s.ekey, s.source, s.target, s.eid, s.state FROM edge_index i
+    const sql = `SELECT i.sortkey AS sortkey, s.ekey, s.source, s.target, s.eid, s.state FROM edge_index i
          JOIN edge_state s ON s.tbl = i.tbl AND s.ekey = i.ekey
-         WHERE ${where.join(' AND ')} ORDER BY i.sortkey, i.ekey LIMIT ?`,
-      )
-      .all(...args) as (RawRow & { sortkey: Buffer })[];
+         WHERE ${where.join(' AND ')} ORDER BY i.sortkey, i.ekey LIMIT ?`;
+    // Eight shapes at most (lower/upper/after present or not): prepare each once.
+    let stmt = this.scanStatements.get(sql);
+    if (!stmt) this.scanStatements.set(sql, (stmt = this.db.prepare(sql)));
+    const rows = stmt.all(...args) as (RawRow & { sortkey: Buffer })[];
     return rows.map((r) => ({ sortKey: r.sortkey, key: r.ekey, row: toRow(r) }));
   }
 
