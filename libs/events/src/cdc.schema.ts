@@ -38,7 +38,7 @@ export const CdcRecordSchema = z
       .nonnegative()
       .optional()
       .describe(
-        'Monotonic sequence assigned by the core at commit; use it for external versioning, never Kafka offsets (they restart when a topic is recreated or mirrored)',
+        'Monotonic sequence assigned by the core at commit, seeded from the clock (unix ms × 2048) so that a core rebuilt from the WAL supersedes the records of the one it replaces; use it for external versioning, never Kafka offsets (they restart when a topic is recreated or mirrored)',
       ),
     status: CdcStatusSchema.describe('Outcome for the key, from before.active -> after.active'),
     accumulator: z

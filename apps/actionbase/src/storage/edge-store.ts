@@ -93,3 +93,17 @@ export interface EdgeStore {
   outboxSize(): number;
   close(): void;
 }
+
+/**
+ * Ticks of the CDC sequence per wall-clock millisecond. The sequence is a hybrid clock:
+ * `max(previous + 1, now_ms × SEQ_TICKS_PER_MS)`. Sinks version on `seq`, so a core rebuilt from the
+ * WAL (or a second store taking over) must never hand out a number an earlier core already used: its
+ * first number is seeded from the clock, above everything a core could have issued before it unless
+ * that core sustained more than 2,048 commits per millisecond. 2,048 keeps the value below 2^53 (exact
+ * in a JS number and in JSON) until the year 2109.
+ */
+export const SEQ_TICKS_PER_MS = 2048;
+
+export function nextSeq(previous: number, nowMs: number = Date.now()): number {
+  return Math.max(previous + 1, nowMs * SEQ_TICKS_PER_MS);
+}

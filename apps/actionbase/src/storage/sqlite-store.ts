@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Direction, EdgeState } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
+import { nextSeq } from './edge-store';
 import type {
   CatalogSnapshot,
   EdgeRow,
@@ -126,7 +127,7 @@ export class SqliteEdgeStore implements EdgeStore {
         }
         for (const c of w.counts) this.stmt.addCount.run(table, c.direction, JSON.stringify(c.start), c.delta);
         if (w.cdc) {
-          const seq = ++this.seq;
+          const seq = (this.seq = nextSeq(this.seq));
           this.stmt.addOutbox.run(seq, w.cdc.kafkaKey, w.cdc.build(seq));
           seqs.push(seq);
         }
