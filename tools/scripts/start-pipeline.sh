@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NX_DAEMON=false NX_NO_CLOUD=true
 
+source tools/scripts/node-env.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
+pipeline_native_check
 bash tools/scripts/install-system-deps.sh
 npx tsx tools/stack/src/cli.ts up kafka
 # Elasticsearch for apps/es-indexer (about 30 s on first start; the distribution is cached under .stack/).

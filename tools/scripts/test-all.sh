@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+source tools/scripts/node-env.sh
+[ -d node_modules ] || npm ci --no-audit --no-fund
+pipeline_native_check
 
 bash tools/scripts/install-system-deps.sh
 rm -rf tmp/test-summary
