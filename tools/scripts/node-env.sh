@@ -20,6 +20,7 @@ pipeline_node_setup() {
   local major
   major="$(pipeline_node_major)"
   if [ "$major" -ge "$PIPELINE_NODE_MIN_MAJOR" ]; then
+    echo "node-env: using Node $(node -v) from $(command -v node)" >&2
     return 0
   fi
   local arch
@@ -28,7 +29,7 @@ pipeline_node_setup() {
     aarch64 | arm64) arch=arm64 ;;
     *) echo "node-env: no node-linux package for $(uname -m); install Node ${PIPELINE_NODE_MIN_MAJOR}+ by hand" >&2; return 1 ;;
   esac
-  local cache="${PIPELINE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/actionbase-pipeline}"
+  local cache="${PIPELINE_NODE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/actionbase-pipeline}"
   local dir="$cache/node-v$PIPELINE_NODE_VERSION-linux-$arch"
   if [ ! -x "$dir/bin/node" ]; then
     echo "node-env: the machine's Node is $(node -v 2>/dev/null || echo missing); installing Node $PIPELINE_NODE_VERSION into $dir" >&2
