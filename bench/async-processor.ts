@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureKafka } from '@pipeline/stack';
-import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName, waitFor } from '../libs/testing/src/index'; // not linked in node_modules; tsx needs the path
+import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
 
 const SECONDS = Number(process.argv[2] ?? 6);
 /** `npx tsx bench/async-processor.ts 6 catchup`: only the catch-up figure. */

@@ -58,7 +58,8 @@ async function engineOnly(batches: unknown[]): Promise<number> {
   const catalog = new Catalog(store);
   catalog.putDatabase({ name: 'shop', comment: '', active: true }, { create: true });
   catalog.putTable(tableFromV3('shop', 'likes', V3TableBody.parse(tableBody)), { create: true });
-  const noop: RecordSink = { kind: 'log', publishWal: async () => {}, publishCdc: async () => {}, close: async () => {} };
+  // Records go nowhere: this path measures the engine and storage alone.
+  const noop: RecordSink = { kind: 'log', publishWal: async () => undefined, publishCdc: async () => undefined, close: async () => undefined };
   const relay = new CdcRelay(store, noop, pino({ level: 'silent' }));
   relay.start();
   const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null });

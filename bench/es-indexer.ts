@@ -18,7 +18,7 @@ import { decodeRecord, isSystemRecord, type CdcRecord, type WalRecord } from '@p
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import type { DecodedRecord } from '@pipeline/stream';
-import { CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '../libs/testing/src/index';
+import { CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '@pipeline/testing';
 import { cdcDocument, edgeDocument, mutationIndexPattern, walDocument, type BulkDoc } from '../apps/es-indexer/src/documents';
 import { ensureIndices } from '../apps/es-indexer/src/indices';
 import { startIndexer } from '../apps/es-indexer/src/indexer';

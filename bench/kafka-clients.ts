@@ -18,9 +18,8 @@ import {
   Producer as PltProducer,
   type MessagesStream,
 } from '@platformatic/kafka';
-import { ensureKafka } from '../tools/stack/src/index';
-import { partitionForKey, positiveKeyHash } from '../libs/kafka/src/partitioner';
-import { createKafka, type Consumer as PipelineConsumer } from '../libs/kafka/src/index';
+import { createKafka, partitionForKey, positiveKeyHash, type Consumer as PipelineConsumer } from '@pipeline/kafka';
+import { ensureKafka } from '@pipeline/stack';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 100_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 1_000);
@@ -300,7 +299,7 @@ interface Check {
   detail: string;
 }
 
-async function runChecks(d: Driver, bootstrap: string): Promise<Check[]> {
+async function runChecks(d: Driver): Promise<Check[]> {
   const results: Check[] = [];
   const topic = `bench-check-${d.name.replace(/[^a-z]/gi, '')}-${randomUUID().slice(0, 8)}`;
   const group = `${topic}-g`;
@@ -640,7 +639,7 @@ async function main() {
     for (const make of [kafkajsDriver, platformaticDriver]) {
       const d = make(bootstrap);
       console.log(`== correctness: ${d.name}`);
-      const results = await runChecks(d, bootstrap);
+      const results = await runChecks(d);
       await d.close();
       console.log(table(['check', 'ok', 'detail'], results.map((r) => [r.check, r.ok ? 'yes' : 'NO', r.detail])) + '\n');
     }

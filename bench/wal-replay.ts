@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureKafka } from '@pipeline/stack';
-import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName } from '../libs/testing/src/index';
+import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName } from '@pipeline/testing';
 
 const { values } = parseArgs({
   options: {
