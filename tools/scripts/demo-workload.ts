@@ -44,7 +44,7 @@ const t0 = Date.now();
 const likes = [];
 for (let u = 1; u <= 20; u++) for (let p = 1; p <= 5; p++) likes.push({ type: 'INSERT', edge: { version: t0 + u * 10 + p, source: `u${u}`, target: 5000 + p, properties: { created_at: t0 + u * 10 + p } } });
 const r1 = await call('POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: likes });
-// like@100, like@300, unlike@200: ends active, count 1 (domain.md worked example)
+// like@100, like@300, unlike@200: ends active, count 1 (docs/model.md, "The transition")
 const r2 = await call('POST', '/graph/v3/databases/shop/tables/likes/edges', {
   mutations: [
     { type: 'INSERT', edge: { version: t0 + 1000, source: 'u1', target: 9001, properties: { created_at: t0 + 1000 } } },
