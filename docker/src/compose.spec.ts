@@ -178,12 +178,12 @@ describe('docker/Dockerfile', () => {
     if (r.status !== 0) throw new Error(`hadolint docker/Dockerfile (exit ${r.status}):\n${r.output}`);
   });
 
-  it('builds every stage on node:20-bookworm-slim or on an earlier stage', () => {
+  it('builds every stage on node:24-bookworm-slim or on an earlier stage', () => {
     const names: string[] = [];
     for (const stage of stages) {
       const m = /^FROM (\S+)(?: AS (\S+))?$/i.exec(stage[0]!);
       expect(m).not.toBeNull();
-      expect(['node:20-bookworm-slim', ...names]).toContain(m![1]);
+      expect(['node:24-bookworm-slim', ...names]).toContain(m![1]);
       if (m![2]) names.push(m![2]);
     }
   });
