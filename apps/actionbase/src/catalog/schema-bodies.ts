@@ -124,11 +124,12 @@ export const V3TableUpdate = z.strictObject({
   comment: comment.optional(),
 });
 
-// Actionbase's DatabaseCreateRequest requires `comment`; ours defaults it to "" (clients of this
-// repository create databases by name alone). `version` is accepted and unused, as there.
+// Actionbase's DatabaseCreateRequest and AliasCreateRequest require `comment`; ours default it to ""
+// (clients of this repository create databases and aliases by name alone). `version` is accepted and
+// unused, as there.
 export const V3DatabaseCreate = z.strictObject({ database: name('database'), comment: comment.default(''), active: z.boolean().default(true), version: z.number().int().optional() });
 export const V3DatabaseUpdate = z.strictObject({ active: z.boolean().optional(), comment: comment.optional(), version: z.number().int().optional() });
-export const V3AliasCreate = z.strictObject({ alias: name('alias'), table: name('table'), comment });
+export const V3AliasCreate = z.strictObject({ alias: name('alias'), table: name('table'), comment: comment.default('') });
 export const V3AliasUpdate = z.strictObject({ active: z.boolean().optional(), table: name('table').optional(), comment: comment.optional() });
 
 export const modeFromV3 = (m: V3Mode, field = 'mode'): MutationMode => {
