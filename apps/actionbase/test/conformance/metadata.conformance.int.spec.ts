@@ -232,6 +232,7 @@ describe('metadata.mdx examples', () => {
       ['POST', '/graph/v3/databases/valdb/tables', edgeTable('t1', { schema: { ...edgeTable('x').schema, typo: 1 } }), 'schema.typo'],
       ['POST', '/graph/v3/databases/valdb/tables', edgeTable('t1', { extra: true }), 'extra'],
       ['POST', '/graph/v3/databases/valdb/tables', { ...multiEdgeTable('t1'), schema: { ...multiEdgeTable('x').schema, id: undefined } }, 'schema.id'],
+      ['POST', '/graph/v3/databases/nodb/tables', edgeTable('t1'), 'database'],
       ['PUT', '/graph/v3/databases/valdb', { active: 'no' }, 'active'],
       ['PUT', '/graph/v3/databases/valdb', { name: 'x' }, 'name'],
     ];
