@@ -54,6 +54,8 @@ export class CoreHttpError extends Error {
 
 const enc = encodeURIComponent;
 
+// The core's descriptors are read field by field below; their full type belongs to the core's API.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Descriptor = Record<string, any>;
 
 const INTERNAL_TYPE: Record<string, string> = { boolean: 'BOOLEAN', byte: 'INT', short: 'INT', int: 'INT', long: 'LONG', float: 'DOUBLE', double: 'DOUBLE', string: 'STRING', object: 'JSON' };

@@ -64,7 +64,7 @@ export class Catalog {
 
   constructor(
     private readonly store: EdgeStore,
-    readonly tenant: string = 'default',
+    readonly tenant = 'default',
     private readonly now: () => number = Date.now,
   ) {
     const snap = store.loadCatalog();
