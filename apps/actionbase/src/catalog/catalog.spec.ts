@@ -42,7 +42,7 @@ describe('Catalog', () => {
     catalog.deleteTable('db', 'a');
     const again = catalog.createTable('db', 'a', spec(), 'tester');
     expect(new Set([a.tid, b.tid, again.tid]).size).toBe(3);
-    expect(catalog.resolve('db', 'a').id).toBe(String(again.tid));
+    expect(catalog.resolve('db', 'a').id).toBe(`db.a#${again.tid}`);
   });
 
   it('keeps the audit: revision from 1, author and times', () => {

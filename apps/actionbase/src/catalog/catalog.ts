@@ -1,6 +1,6 @@
 import { deepEqual, indexEntriesOf, type EdgeKey, type TableShape, type TransitionSchema } from '@pipeline/edge-model';
 import { ApiError, badRequest, notFound } from '../errors';
-import type { EdgeStore, IndexRowAdd } from '../storage/edge-store';
+import { tableHandle, type EdgeStore, type IndexRowAdd } from '../storage/edge-store';
 import { encodeSortKey } from '../storage/sort-key';
 import { qualified, type AliasDef, type Audit, type DatabaseDef, type FieldDef, type TableDef } from './model';
 import { checkName } from './names';
@@ -9,7 +9,10 @@ import type { SchemaPart } from './schema-bodies';
 /** A table resolved for a request, with what the engine derives from its definition once. */
 export interface ResolvedTable {
   def: TableDef;
-  /** The storage tablespace (the catalog-assigned table number): what the store keys this table's rows by. */
+  /**
+   * The store's handle of the table, `db.table#<tablespace>` (see edge-store.ts, tableHandle): rows are
+   * keyed by the catalog-assigned tablespace number, never by the names.
+   */
   id: string;
   /** `db.table`, for messages. WAL/CDC context carries `def.database` and `def.name`. */
   name: string;
@@ -384,7 +387,7 @@ export class Catalog {
     const fields = allFields(def);
     const r: ResolvedTable = {
       def,
-      id: String(def.tid),
+      id: tableHandle(qualified(def.database, def.name), def.tid),
       name: qualified(def.database, def.name),
       alias,
       shape: { kind: def.kind, directionType: def.directionType, indexes: def.indexes, fields },

@@ -72,6 +72,14 @@ export interface IndexRowAdd extends IndexRowWrite {
   key: EdgeStorageKey;
 }
 
+/**
+ * A table as the engine names it to the store: `<db>.<table>#<tablespace>`. The store keys rows by the
+ * tablespace alone (a number the catalog never hands out twice); the name part only makes the engine's
+ * messages readable. A bare tablespace is a handle too.
+ */
+export const tableHandle = (name: string, tablespace: number): string => `${name}#${tablespace}`;
+export const tablespaceOf = (handle: string): string => handle.slice(handle.lastIndexOf('#') + 1);
+
 export interface EdgeStore {
   loadCatalog(): CatalogSnapshot;
   saveDatabase(db: DatabaseDef): void;

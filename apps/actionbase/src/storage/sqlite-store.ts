@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Direction, EdgeState } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
-import { nextSeq } from './edge-store';
+import { nextSeq, tablespaceOf } from './edge-store';
 import type {
   CatalogSnapshot,
   EdgeRow,
@@ -117,22 +117,27 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 
   hasRows(table: string): boolean {
+    table = tablespaceOf(table);
     return this.db.prepare('SELECT 1 FROM edge_state WHERE tbl = ? LIMIT 1').get(table) !== undefined;
   }
 
   countRows(table: string, cap: number): number {
+    table = tablespaceOf(table);
     return (this.db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM edge_state WHERE tbl = ? LIMIT ?)').get(table, cap) as { n: number }).n;
   }
 
   dropIndex(table: string, index: string): void {
+    table = tablespaceOf(table);
     this.db.prepare('DELETE FROM edge_index WHERE tbl = ? AND idx = ?').run(table, index);
   }
 
   addIndexRows(table: string, rows: IndexRowAdd[]): void {
+    table = tablespaceOf(table);
     for (const e of rows) this.stmt.addIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, e.key);
   }
 
   schedulePurge(table: string): void {
+    table = tablespaceOf(table);
     this.db.prepare('INSERT OR IGNORE INTO purge_queue (tbl) VALUES (?)').run(table);
   }
 
@@ -141,6 +146,7 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 
   purgeSome(table: string, limit: number): number {
+    table = tablespaceOf(table);
     return this.db.transaction(() => {
       let n = 0;
       for (const [t, key] of [
@@ -192,6 +198,7 @@ export class SqliteEdgeStore implements EdgeStore {
     keys: EdgeStorageKey[],
     compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[],
   ): number[] {
+    table = tablespaceOf(table);
     const run = this.db.transaction(() => {
       const writes = compute(this.getRows(table, keys));
       const seqs: number[] = [];
@@ -221,6 +228,7 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 
   getRows(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow> {
+    table = tablespaceOf(table);
     const out = new Map<EdgeStorageKey, EdgeRow>();
     for (const r of this.stmt.getRows.all(table, JSON.stringify(keys)) as RawRow[]) out.set(r.ekey, toRow(r));
     return out;
@@ -228,7 +236,7 @@ export class SqliteEdgeStore implements EdgeStore {
 
   scanIndex(scan: IndexScan): IndexHit[] {
     const where = ['i.tbl = ?', 'i.idx = ?', 'i.dir = ?', 'i.start = ?'];
-    const args: unknown[] = [scan.table, scan.index, scan.direction, JSON.stringify(scan.start)];
+    const args: unknown[] = [tablespaceOf(scan.table), scan.index, scan.direction, JSON.stringify(scan.start)];
     if (scan.lower) {
       where.push('i.sortkey >= ?');
       args.push(scan.lower);
@@ -253,11 +261,13 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 
   count(table: string, direction: Direction, start: string | number): number {
+    table = tablespaceOf(table);
     const r = this.stmt.getCount.get(table, direction, JSON.stringify(start)) as { n: number } | undefined;
     return r?.n ?? 0;
   }
 
   scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): EdgeRow[] {
+    table = tablespaceOf(table);
     return (this.stmt.scanRows.all(table, afterKey ?? '', limit) as RawRow[]).map(toRow);
   }
 
