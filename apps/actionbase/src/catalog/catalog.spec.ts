@@ -62,6 +62,20 @@ describe('Catalog', () => {
     expect(() => catalog.resolve('db', 't')).toThrow(expect.objectContaining({ status: 400 }));
   });
 
+  it('a database is deleted only when it and all its tables are inactive; its tables go with it', () => {
+    const { store, catalog } = fresh();
+    const t = catalog.createTable('db', 't', spec(), 'x');
+    catalog.updateTable('db', 't', { active: false }, 'x');
+    catalog.updateDatabase('db', { active: false }, 'x');
+    catalog.updateTable('db', 't', { active: true }, 'x'); // reactivated inside the inactive database
+    expect(() => catalog.deleteDatabase('db')).toThrow(expect.objectContaining({ status: 400 }));
+    catalog.updateTable('db', 't', { active: false }, 'x');
+    expect(catalog.deleteDatabase('db')).toBe(true);
+    expect(catalog.listTables('db')).toEqual([]);
+    expect(store.pendingPurges()).toEqual([String(t.tid)]);
+    expect(catalog.deleteDatabase('db')).toBe(false);
+  });
+
   it('a deleted table is queued for purge and its rows are removed slice by slice', () => {
     const { store, catalog } = fresh();
     const t = catalog.createTable('db', 't', spec(), 'x');

@@ -127,6 +127,9 @@ export class Catalog {
     const d = this.databases.get(name);
     if (!d) return false;
     if (d.active) throw refused('database', `database ${name} is active; deactivate it first (PUT {"active": false})`);
+    // A table can be reactivated inside an inactive database; it is never deleted while active.
+    const live = this.listTables(name, 'ACTIVE').map((t) => t.name);
+    if (live.length) throw refused('database', `database ${name} still has active tables ${live.join(', ')}; deactivate them first`);
     this.store.atomically(() => {
       for (const a of this.listAliases(name)) this.store.deleteAlias(name, a.name);
       for (const t of this.listTables(name)) this.dropTable(t);

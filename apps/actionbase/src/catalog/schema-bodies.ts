@@ -14,7 +14,6 @@ import {
   type FieldDef,
   type GroupDef,
   type MutationMode,
-  type PrimitiveType,
   type TableDef,
 } from './model';
 import { NAME_PATTERN, NAME_RULE } from './names';
@@ -333,4 +332,3 @@ export function tableToV2(t: TableDef): Record<string, unknown> {
 
 export const serviceToV2 = (d: DatabaseDef) => ({ active: d.active, name: d.name, desc: d.comment });
 
-export type { PrimitiveType };

@@ -20,7 +20,6 @@ import {
 } from '../catalog/schema-bodies';
 import { badRequest } from '../errors';
 
-export { parseBody };
 
 const STATUSES = ['ACTIVE', 'INACTIVE', 'ALL'] as const;
 
