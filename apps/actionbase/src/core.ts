@@ -28,7 +28,7 @@ export interface CoreOptions {
 
 export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions = {}): Promise<RunningCore> {
   const store = new SqliteEdgeStore(cfg.STORAGE_PATH, { synchronous: cfg.STORAGE_SYNC });
-  const catalog = new Catalog(store);
+  const catalog = new Catalog(store, cfg.TENANT);
   const sink = await createSink(cfg, logger, opts.logOut ?? process.stdout);
   const relay = new CdcRelay(store, sink, logger.child({ component: 'cdc-relay' }));
   relay.start();

@@ -18,12 +18,12 @@ export interface EdgeView {
   properties: Record<string, unknown>;
 }
 
-/** A v3 table body as GET .../tables/{table} answers it (and POST .../tables accepts it). */
+/** A table as wal-replay reads it (the core's earlier v3 body, which POST .../tables still accepts). */
 export interface TableBody {
   database?: string;
   table: string;
   type: 'EDGE' | 'MULTI_EDGE';
-  schema: { source: { type: string }; target: { type: string }; properties: { name: string; type: string; nullable: boolean }[] };
+  schema: { source: { type: string; comment?: string }; target: { type: string; comment?: string }; properties: { name: string; type: string; nullable: boolean; comment?: string }[] };
   direction: 'BOTH' | 'OUT' | 'IN';
   indexes: { index: string; fields: { field: string; order: 'ASC' | 'DESC' }[] }[];
   mode: string;
@@ -54,6 +54,52 @@ export class CoreHttpError extends Error {
 
 const enc = encodeURIComponent;
 
+// The core's descriptors are read field by field below; their full type belongs to the core's API.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Descriptor = Record<string, any>;
+
+const INTERNAL_TYPE: Record<string, string> = { boolean: 'BOOLEAN', byte: 'INT', short: 'INT', int: 'INT', long: 'LONG', float: 'DOUBLE', double: 'DOUBLE', string: 'STRING', object: 'JSON' };
+const upper = (t: string): string => INTERNAL_TYPE[t] ?? t.toUpperCase();
+
+/** A table descriptor as the TableBody the rest of wal-replay reads, the descriptor kept alongside. */
+function tableBodyOf(d: Descriptor, database: string): TableBody {
+  const s = d.schema as Descriptor;
+  return {
+    database,
+    table: d.table,
+    type: d.type === 'multiEdge' ? 'MULTI_EDGE' : 'EDGE',
+    comment: d.comment,
+    schema: {
+      source: { type: upper(s.source.type), comment: s.source.comment },
+      target: { type: upper(s.target.type), comment: s.target.comment },
+      properties: (s.properties as Descriptor[]).map((p) => ({ name: p.name, type: upper(p.type), nullable: p.nullable, comment: p.comment })),
+    },
+    direction: s.direction,
+    indexes: (s.indexes as Descriptor[]).map((i) => ({ index: i.index, fields: i.fields, comment: i.comment })),
+    mode: d.mode === 'DROP' ? 'IGNORE' : d.mode,
+    active: d.active,
+    descriptor: d,
+  };
+}
+
+/** The create body of a table: Actionbase's, from the descriptor when there is one, else the TableBody as given. */
+function createBodyOf(t: TableBody): Record<string, unknown> {
+  const d = t.descriptor as Descriptor | undefined;
+  if (!d) {
+    // A read-only table refuses mutations; it is created writable here (see README, "read-only tables").
+    const { database: _db, descriptor: _d, ...body } = t;
+    return { ...body, readOnly: false };
+  }
+  const { type, ...schema } = d.schema as Descriptor;
+  return {
+    table: d.table,
+    schema: { ...schema, type: type === 'multiEdge' ? 'MULTI_EDGE' : 'EDGE' },
+    storage: /^datastore:\/\/[a-z_]+\/[a-zA-Z0-9_]+$/.test(d.storage) ? d.storage : 'datastore://embedded/default',
+    mode: d.mode,
+    comment: d.comment,
+  };
+}
+
 export class CoreClient {
   constructor(
     readonly baseUrl: string,
@@ -76,34 +122,45 @@ export class CoreClient {
     return { status: res.status, body: parsed };
   }
 
+  /**
+   * Every database, table and alias (active or not). The core answers Actionbase's descriptors; tables are
+   * kept in the shape the rest of wal-replay reads (uppercase types, top-level direction and indexes),
+   * with the descriptor itself alongside so that a copy keeps everything it declares.
+   */
   async schema(): Promise<SchemaDump> {
-    const dbs = (await this.call<{ content: { database: string }[] }>('GET', '/graph/v3/databases')).body.content;
-    const out: SchemaDump = { databases: dbs, tables: [], aliases: [] };
-    for (const d of dbs) {
-      const t = await this.call<{ content: TableBody[] }>('GET', `/graph/v3/databases/${enc(d.database)}/tables`);
-      out.tables.push(...t.body.content.map((x) => ({ ...x, database: d.database })));
-      const a = await this.call<{ content: SchemaDump['aliases'] }>('GET', `/graph/v3/databases/${enc(d.database)}/aliases`);
-      out.aliases.push(...a.body.content.map((x) => ({ ...x, database: d.database })));
+    const dbs = (await this.call<Descriptor[]>('GET', '/graph/v3/databases?status=ALL')).body;
+    const out: SchemaDump = { databases: dbs.map((d) => ({ database: d.database as string, comment: d.comment, active: d.active })), tables: [], aliases: [] };
+    for (const d of out.databases) {
+      const t = await this.call<Descriptor[]>('GET', `/graph/v3/databases/${enc(d.database)}/tables?status=ALL`);
+      out.tables.push(...t.body.map((x) => tableBodyOf(x, d.database)));
+      const a = await this.call<Descriptor[]>('GET', `/graph/v3/databases/${enc(d.database)}/aliases?status=ALL`);
+      out.aliases.push(...a.body.map((x) => ({ database: d.database, alias: x.alias as string, table: x.table as string, comment: x.comment ?? '', active: x.active })));
     }
     return out;
   }
 
-  /** Creates what is missing (databases, tables, aliases); existing ones are left as they are. */
+  /**
+   * Creates what is missing (databases, tables, aliases); existing ones are left as they are. Entries
+   * that were inactive are created, then deactivated (tables before their database, as the core requires).
+   */
   async applySchema(s: SchemaDump): Promise<{ created: string[] }> {
     const created: string[] = [];
     for (const d of s.databases) {
-      const r = await this.call('POST', '/graph/v3/databases', d, [200, 409]);
+      const r = await this.call('POST', '/graph/v3/databases', { database: d.database, comment: typeof d.comment === 'string' ? d.comment : '' }, [200, 409]);
       if (r.status === 200) created.push(`database ${d.database}`);
     }
     for (const t of s.tables) {
-      // A read-only table refuses mutations; it is created writable here (see README, "read-only tables").
-      const r = await this.call('POST', `/graph/v3/databases/${enc(t.database!)}/tables`, { ...t, readOnly: false }, [200, 409]);
+      const r = await this.call('POST', `/graph/v3/databases/${enc(t.database!)}/tables`, createBodyOf(t), [200, 409]);
       if (r.status === 200) created.push(`table ${t.database}.${t.table}`);
     }
     for (const a of s.aliases) {
-      const r = await this.call('POST', `/graph/v3/databases/${enc(a.database)}/aliases`, a, [200, 409]);
+      const r = await this.call('POST', `/graph/v3/databases/${enc(a.database)}/aliases`, { alias: a.alias, table: a.table, comment: typeof a.comment === 'string' ? a.comment : '' }, [200, 409]);
       if (r.status === 200) created.push(`alias ${a.database}.${a.alias}`);
     }
+    const deactivate = (path: string) => this.call('PUT', path, { active: false });
+    for (const a of s.aliases) if (a.active === false) await deactivate(`/graph/v3/databases/${enc(a.database)}/aliases/${enc(a.alias)}`);
+    for (const t of s.tables) if (t.active === false) await deactivate(`/graph/v3/databases/${enc(t.database!)}/tables/${enc(t.table)}`);
+    for (const d of s.databases) if (d.active === false) await deactivate(`/graph/v3/databases/${enc(d.database)}`);
     return { created };
   }
 

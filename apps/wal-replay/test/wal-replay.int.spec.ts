@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { api, CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
 import { readIcebergTable } from '@pipeline/iceberg';
 import { captureState, createTables, deleteStorage, processQueued, rng, runCli, runWorkload, startCore } from './helpers';
+import { CoreClient } from '../src/core-client';
 
 describe('wal-replay against real Kafka and real cores', () => {
   let bootstrap: string;
@@ -71,7 +72,7 @@ describe('wal-replay against real Kafka and real cores', () => {
       await source.stop('SIGKILL');
       deleteStorage(storage);
       const { core: fresh } = await started(bootstrap, storage);
-      expect((await api(fresh.url, 'GET', '/graph/v3/databases')).body.count).toBe(0);
+      expect((await api(fresh.url, 'GET', '/graph/v3/databases')).body).toEqual([]);
 
       const run = await runCli(['rebuild', '--wal-topic', topics.wal, '--target-url', fresh.url, '--schema-file', schemaFile, '--state-file', join(tmp(), 'state.json')], {
         KAFKA_BROKERS: bootstrap,
@@ -89,7 +90,10 @@ describe('wal-replay against real Kafka and real cores', () => {
       expect(after.counts).toEqual(before.counts);
       expect(after.scans).toEqual(before.scans);
       expect(Object.values(before.counts).some((n) => n > 0)).toBe(true);
-      for (const table of ['likes', 'gifts', 'recent_views']) expect(before.rows.filter((x) => x.tbl.endsWith(table)).length).toBeGreaterThan(5);
+      // rows are keyed by tablespace number: three tables (likes, gifts, recent_views), each with rows
+      const tablespaces = [...new Set(before.rows.map((x) => x.tbl))];
+      expect(tablespaces).toHaveLength(3);
+      for (const tbl of tablespaces) expect(before.rows.filter((x) => x.tbl === tbl).length).toBeGreaterThan(5);
     },
     180_000,
   );
@@ -251,9 +255,11 @@ describe('wal-replay against real Kafka and real cores', () => {
 
     await core.stop();
     const db = new Database(storage);
-    const count = db.prepare("SELECT tbl, dir, start, n FROM edge_count WHERE tbl LIKE '%likes' AND dir = 'OUT' AND n > 0 LIMIT 1").get() as { tbl: string; dir: string; start: string; n: number };
+    // rows are keyed by the table's tablespace number (its catalog definition), not by its name
+    const likes = String((JSON.parse((db.prepare("SELECT def FROM meta_table WHERE name = 'likes'").get() as { def: string }).def) as { tid: number }).tid);
+    const count = db.prepare("SELECT tbl, dir, start, n FROM edge_count WHERE tbl = ? AND dir = 'OUT' AND n > 0 LIMIT 1").get(likes) as { tbl: string; dir: string; start: string; n: number };
     db.prepare('UPDATE edge_count SET n = n + 5 WHERE tbl = ? AND dir = ? AND start = ?').run(count.tbl, count.dir, count.start);
-    const idx = db.prepare("SELECT tbl, idx, dir, start, sortkey, ekey FROM edge_index WHERE tbl LIKE '%likes' AND idx = 'recent' AND dir = 'IN' LIMIT 1").get() as Record<string, unknown>;
+    const idx = db.prepare("SELECT tbl, idx, dir, start, sortkey, ekey FROM edge_index WHERE tbl = ? AND idx = 'recent' AND dir = 'IN' LIMIT 1").get(likes) as Record<string, unknown>;
     db.prepare('DELETE FROM edge_index WHERE tbl = ? AND idx = ? AND dir = ? AND start = ? AND sortkey = ? AND ekey = ?').run(idx.tbl, idx.idx, idx.dir, idx.start, idx.sortkey, idx.ekey);
     db.close();
     await core.start();
@@ -269,11 +275,5 @@ describe('wal-replay against real Kafka and real cores', () => {
 });
 
 async function schemaOf(url: string) {
-  const dbs = (await api(url, 'GET', '/graph/v3/databases')).body.content;
-  const out = { databases: dbs, tables: [] as unknown[], aliases: [] as unknown[] };
-  for (const d of dbs) {
-    out.tables.push(...(await api(url, 'GET', `/graph/v3/databases/${d.database}/tables`)).body.content.map((t: any) => ({ ...t, database: d.database })));
-    out.aliases.push(...(await api(url, 'GET', `/graph/v3/databases/${d.database}/aliases`)).body.content.map((a: any) => ({ ...a, database: d.database })));
-  }
-  return out;
+  return new CoreClient(url).schema();
 }

@@ -1,141 +1,397 @@
-import type { TableShape, TransitionSchema } from '@pipeline/edge-model';
+import { deepEqual, indexEntriesOf, type EdgeKey, type TableShape, type TransitionSchema } from '@pipeline/edge-model';
 import { ApiError, badRequest, notFound } from '../errors';
-import type { EdgeStore } from '../storage/edge-store';
-import { qualified, type AliasDef, type DatabaseDef, type FieldDef, type TableDef } from './model';
+import { tableHandle, type EdgeStore, type IndexRowAdd } from '../storage/edge-store';
+import { encodeSortKey } from '../storage/sort-key';
+import { qualified, type AliasDef, type Audit, type DatabaseDef, type FieldDef, type TableDef } from './model';
+import { checkName } from './names';
+import type { SchemaPart } from './schema-bodies';
 
 /** A table resolved for a request, with what the engine derives from its definition once. */
 export interface ResolvedTable {
   def: TableDef;
-  /** `db.table`: the storage namespace and the name in WAL/CDC context. */
+  /**
+   * The store's handle of the table, `db.table#<tablespace>` (see edge-store.ts, tableHandle): rows are
+   * keyed by the catalog-assigned tablespace number, never by the names.
+   */
   id: string;
+  /** `db.table`, for messages. WAL/CDC context carries `def.database` and `def.name`. */
+  name: string;
   /** The alias the request used, if any. */
   alias: string | null;
   shape: TableShape;
   fieldsByName: Map<string, FieldDef>;
 }
 
+export type MetadataStatus = 'ACTIVE' | 'INACTIVE' | 'ALL';
+const matches = (status: MetadataStatus, active: boolean) => status === 'ALL' || (status === 'ACTIVE') === active;
+
+/** What a table update may change; absent parts stay as they are (partial PUT). */
+export interface TablePatch {
+  active?: boolean;
+  schema?: SchemaPart;
+  mode?: TableDef['mode'];
+  comment?: string;
+  storage?: string;
+  readOnly?: boolean;
+  event?: boolean;
+}
+
+export type TableSpec = SchemaPart & Pick<TableDef, 'mode' | 'comment' | 'storage' | 'readOnly' | 'event'> & { active?: boolean };
+
+/**
+ * Rows an index may be built from inside one PUT. The build runs in one transaction, so reads never see
+ * a half-built index; past this many rows the PUT is refused rather than stall every other request.
+ */
+export const ONLINE_INDEX_BUILD_LIMIT = 100_000;
+/** Rows removed per slice when a deleted table's data is purged in the background. */
+const PURGE_SLICE = 2_000;
+
+const exists = (what: string) => new ApiError(409, 'CONFLICT', `${what} already exists`);
+const refused = (field: string, message: string) => badRequest(field, message);
+
 /**
  * Databases, tables and aliases, kept in memory and written through to the store.
  * Multi-edges keep their endpoints in the implicit non-nullable properties `_source`/`_target`
  * (domain.md, "Edges").
+ *
+ * Every name is checked against Actionbase's rule where it enters (path or body), and storage never sees
+ * a name: each table owns a tablespace number, so a deleted table's rows are unreachable at once (and
+ * purged in the background), and a table created again under the same name starts empty.
  */
 export class Catalog {
   private readonly databases = new Map<string, DatabaseDef>();
   private readonly tables = new Map<string, TableDef>();
   private readonly aliases = new Map<string, AliasDef>();
   private readonly resolved = new Map<string, ResolvedTable>();
+  private purging = false;
 
-  constructor(private readonly store: EdgeStore) {
+  constructor(
+    private readonly store: EdgeStore,
+    readonly tenant = 'default',
+    private readonly now: () => number = Date.now,
+  ) {
     const snap = store.loadCatalog();
     for (const d of snap.databases) this.databases.set(d.name, d);
     for (const t of snap.tables) this.tables.set(qualified(t.database, t.name), t);
     for (const a of snap.aliases) this.aliases.set(qualified(a.database, a.name), a);
+    this.purgeInBackground();
   }
 
-  listDatabases(): DatabaseDef[] {
-    return [...this.databases.values()];
+  private audit(prev: Audit | undefined, actor: string): Audit {
+    const at = this.now();
+    return prev
+      ? { ...prev, revision: prev.revision + 1, updatedAt: at, updatedBy: actor }
+      : { revision: 1, createdAt: at, createdBy: actor, updatedAt: at, updatedBy: actor };
+  }
+
+  // ---- databases ---------------------------------------------------------------------------------
+
+  listDatabases(status: MetadataStatus = 'ALL'): DatabaseDef[] {
+    return [...this.databases.values()].filter((d) => matches(status, d.active));
   }
   getDatabase(name: string): DatabaseDef {
-    const d = this.databases.get(name);
+    const d = this.databases.get(checkName(name, 'database'));
     if (!d) throw notFound(`database ${name}`);
     return d;
   }
   hasDatabase(name: string): boolean {
     return this.databases.has(name);
   }
-  putDatabase(d: DatabaseDef, opts: { create: boolean }): 'CREATED' | 'UPDATED' {
-    const exists = this.databases.has(d.name);
-    if (opts.create && exists) throw new ApiError(409, 'CONFLICT', `database ${d.name} already exists`);
-    if (!opts.create && !exists) throw notFound(`database ${d.name}`);
+  createDatabase(name: string, p: { comment: string; active?: boolean }, actor: string): DatabaseDef {
+    checkName(name, 'database');
+    if (this.databases.has(name)) throw exists(`database ${name}`);
+    const d: DatabaseDef = { name, comment: p.comment, active: p.active ?? true, audit: this.audit(undefined, actor) };
     this.store.saveDatabase(d);
-    this.databases.set(d.name, d);
-    return exists ? 'UPDATED' : 'CREATED';
+    this.databases.set(name, d);
+    this.resolved.clear();
+    return d;
   }
-  deleteDatabase(name: string): void {
-    this.getDatabase(name);
-    if (this.listTables(name).length > 0) throw new ApiError(409, 'CONFLICT', `database ${name} still has tables; delete them first`);
-    this.store.deleteDatabase(name);
+  updateDatabase(name: string, p: { active?: boolean | undefined; comment?: string | undefined }, actor: string): DatabaseDef {
+    const prev = this.getDatabase(name);
+    if (p.active === false && prev.active) {
+      const live = this.listTables(name, 'ACTIVE').map((t) => t.name);
+      if (live.length) throw refused('active', `database ${name} cannot be deactivated: its tables ${live.join(', ')} are active; deactivate them first`);
+    }
+    const d: DatabaseDef = { ...prev, ...(p.active !== undefined ? { active: p.active } : {}), ...(p.comment !== undefined ? { comment: p.comment } : {}), audit: this.audit(prev.audit, actor) };
+    this.store.saveDatabase(d);
+    this.databases.set(name, d);
+    this.resolved.clear();
+    return d;
+  }
+  /**
+   * Deletes a deactivated database with its tables and aliases (their data is fenced at once and
+   * purged in the background). Returns false when there was nothing to delete (Actionbase answers 204).
+   */
+  deleteDatabase(name: string): boolean {
+    checkName(name, 'database');
+    const d = this.databases.get(name);
+    if (!d) return false;
+    if (d.active) throw refused('database', `database ${name} is active; deactivate it first (PUT {"active": false})`);
+    // A table can be reactivated inside an inactive database; it is never deleted while active.
+    const live = this.listTables(name, 'ACTIVE').map((t) => t.name);
+    if (live.length) throw refused('database', `database ${name} still has active tables ${live.join(', ')}; deactivate them first`);
+    this.store.atomically(() => {
+      for (const a of this.listAliases(name)) this.store.deleteAlias(name, a.name);
+      for (const t of this.listTables(name)) this.dropTable(t);
+      this.store.deleteDatabase(name);
+    });
+    for (const a of this.listAliases(name)) this.aliases.delete(qualified(name, a.name));
+    for (const t of this.listTables(name)) this.tables.delete(qualified(name, t.name));
     this.databases.delete(name);
+    this.resolved.clear();
+    this.purgeInBackground();
+    return true;
   }
 
-  listTables(database: string): TableDef[] {
-    return [...this.tables.values()].filter((t) => t.database === database);
+  // ---- tables ------------------------------------------------------------------------------------
+
+  /** Tables in creation order (so that a copy made from the list assigns tablespaces in the same order). */
+  listTables(database: string, status: MetadataStatus = 'ALL'): TableDef[] {
+    return [...this.tables.values()].filter((t) => t.database === database && matches(status, t.active)).sort((a, b) => a.tid - b.tid);
   }
   getTable(database: string, name: string): TableDef {
-    this.getDatabase(database);
-    const t = this.tables.get(qualified(database, name));
+    checkName(database, 'database');
+    const t = this.tables.get(qualified(database, checkName(name, 'table')));
     if (!t) throw notFound(`table ${qualified(database, name)}`);
     return t;
   }
-  putTable(t: TableDef, opts: { create: boolean }): 'CREATED' | 'UPDATED' {
-    this.getDatabase(t.database);
-    const id = qualified(t.database, t.name);
-    const exists = this.tables.has(id);
-    if (opts.create && exists) throw new ApiError(409, 'CONFLICT', `table ${id} already exists`);
-    if (!opts.create && !exists) throw notFound(`table ${id}`);
-    if (this.aliases.has(id)) throw new ApiError(409, 'CONFLICT', `${id} is already an alias`);
+  createTable(database: string, name: string, spec: TableSpec, actor: string): TableDef {
+    checkName(database, 'database');
+    checkName(name, 'table');
+    const db = this.databases.get(database);
+    if (!db) throw refused('database', `database ${database} does not exist; create it first`);
+    if (!db.active) throw refused('database', `database ${database} is inactive; reactivate it first`);
+    const id = qualified(database, name);
+    if (this.tables.has(id)) throw exists(`table ${id}`);
+    if (this.aliases.has(id)) throw exists(`alias ${id} (a table and an alias cannot share a name)`);
+    const { active, ...rest } = spec;
+    const t: TableDef = { ...rest, tid: 0, database, name, active: active ?? true, audit: this.audit(undefined, actor) };
     validateTable(t);
-    this.store.saveTable(t);
+    this.store.atomically(() => {
+      t.tid = this.store.allocateTableId();
+      this.store.saveTable(t);
+    });
     this.tables.set(id, t);
     this.resolved.clear();
-    return exists ? 'UPDATED' : 'CREATED';
+    return t;
   }
-  deleteTable(database: string, name: string): void {
-    this.getTable(database, name);
-    const users = [...this.aliases.values()].filter((a) => a.database === database && a.table === name);
-    if (users.length) throw new ApiError(409, 'CONFLICT', `table ${qualified(database, name)} is the target of alias ${users[0]!.name}; delete the alias first`);
-    this.store.deleteTable(database, name);
-    this.tables.delete(qualified(database, name));
+  updateTable(database: string, name: string, patch: TablePatch, actor: string): TableDef {
+    const prev = this.getTable(database, name);
+    const id = qualified(database, name);
+    if (patch.active === false && prev.active) {
+      const users = this.listAliases(database, 'ACTIVE').filter((a) => a.table === name);
+      if (users.length) throw refused('active', `table ${id} cannot be deactivated: alias ${users[0]!.name} points at it; deactivate the alias first`);
+    }
+    const next: TableDef = {
+      ...prev,
+      ...(patch.schema ?? {}),
+      ...(patch.active !== undefined ? { active: patch.active } : {}),
+      ...(patch.mode !== undefined ? { mode: patch.mode } : {}),
+      ...(patch.comment !== undefined ? { comment: patch.comment } : {}),
+      ...(patch.storage !== undefined ? { storage: patch.storage } : {}),
+      ...(patch.readOnly !== undefined ? { readOnly: patch.readOnly } : {}),
+      ...(patch.event !== undefined ? { event: patch.event } : {}),
+      audit: this.audit(prev.audit, actor),
+    };
+    if (!patch.schema) {
+      this.store.saveTable(next);
+    } else {
+      validateTable(next);
+      this.store.atomically(() => {
+        this.applySchemaChange(prev, next);
+        this.store.saveTable(next);
+      });
+    }
+    this.tables.set(id, next);
     this.resolved.clear();
+    return next;
+  }
+  /** Deletes a deactivated table: its rows are unreachable at once and purged in the background. */
+  deleteTable(database: string, name: string): boolean {
+    checkName(database, 'database');
+    checkName(name, 'table');
+    const id = qualified(database, name);
+    const t = this.tables.get(id);
+    if (!t) return false;
+    if (t.active) throw refused('table', `table ${id} is active; deactivate it first (PUT {"active": false})`);
+    const users = this.listAliases(database).filter((a) => a.table === name);
+    if (users.length) throw refused('table', `table ${id} is the target of alias ${users[0]!.name}; delete the alias first`);
+    this.store.atomically(() => this.dropTable(t));
+    this.tables.delete(id);
+    this.resolved.clear();
+    this.purgeInBackground();
+    return true;
+  }
+  private dropTable(t: TableDef): void {
+    this.store.deleteTable(t.database, t.name);
+    this.store.schedulePurge(String(t.tid));
   }
 
-  listAliases(database: string): AliasDef[] {
-    return [...this.aliases.values()].filter((a) => a.database === database);
+  /**
+   * Checks a schema change against the rows the table holds, and rebuilds the indexes it changes.
+   * A change that would make stored rows answer wrongly is refused with the field that would break.
+   */
+  private applySchemaChange(prev: TableDef, next: TableDef): void {
+    if (prev.kind !== next.kind) throw refused('schema.type', `table ${qualified(prev.database, prev.name)} is ${prev.kind}; a table cannot change between EDGE and MULTI_EDGE (create a new table)`);
+    next.fields.forEach((f, i) => {
+      const old = prev.fields.find((o) => o.name === f.name);
+      if (!f.nullable && (!old || old.nullable))
+        throw refused(`schema.properties[${i}].nullable`, `only optional (nullable) properties can be added; ${f.name} is not nullable`);
+    });
+    const tablespace = String(prev.tid);
+    if (this.store.hasRows(tablespace)) {
+      const why = 'the table holds rows written with the old definition; create a new table and copy the data';
+      if (prev.source.type !== next.source.type) throw refused('schema.source.type', `cannot change from ${prev.source.type} to ${next.source.type}: ${why}`);
+      if (prev.target.type !== next.target.type) throw refused('schema.target.type', `cannot change from ${prev.target.type} to ${next.target.type}: ${why}`);
+      if (prev.idField && next.idField && prev.idField.type !== next.idField.type) throw refused('schema.id.type', `cannot change from ${prev.idField.type} to ${next.idField.type}: ${why}`);
+      if (prev.directionType !== next.directionType)
+        throw refused('schema.direction', `cannot change from ${prev.directionType} to ${next.directionType}: counts and index rows exist per direction; ${why}`);
+      prev.fields.forEach((old) => {
+        const i = next.fields.findIndex((f) => f.name === old.name);
+        if (i < 0) throw refused('schema.properties', `cannot remove property ${old.name}: ${why}`);
+        const f = next.fields[i]!;
+        if (f.type !== old.type || (f.primitive ?? null) !== (old.primitive ?? null))
+          throw refused(`schema.properties[${i}].type`, `cannot change ${old.name} from ${old.primitive ?? old.type} to ${f.primitive ?? f.type}: ${why}`);
+      });
+    }
+    const same = (a: TableDef['indexes'][number], b: TableDef['indexes'][number]) => a.name === b.name && deepEqual(a.fields, b.fields);
+    for (const old of prev.indexes) if (!next.indexes.some((i) => same(i, old))) this.store.dropIndex(tablespace, old.name);
+    const added = next.indexes.filter((i) => !prev.indexes.some((o) => same(i, o)));
+    if (added.length) this.buildIndexes(next, added);
+  }
+
+  /** Builds new or changed indexes from the stored rows, inside the caller's transaction. */
+  private buildIndexes(t: TableDef, indexes: TableDef['indexes']): void {
+    const tablespace = String(t.tid);
+    const rows = this.store.countRows(tablespace, ONLINE_INDEX_BUILD_LIMIT + 1);
+    if (rows > ONLINE_INDEX_BUILD_LIMIT)
+      throw refused(
+        'schema.indexes',
+        `index ${indexes[0]!.name} would be built from more than ${ONLINE_INDEX_BUILD_LIMIT} rows, over the online build limit; create a new table with the index and copy the data`,
+      );
+    const shape: TableShape = { kind: t.kind, directionType: t.directionType, indexes, fields: allFields(t) };
+    let after: string | null = null;
+    for (;;) {
+      const page = this.store.scanRows(tablespace, after, 1000);
+      if (page.length === 0) break;
+      const writes: IndexRowAdd[] = [];
+      for (const r of page) {
+        const key: EdgeKey = t.kind === 'MULTI_EDGE' ? { id: r.id! } : { source: r.source, target: r.target };
+        for (const e of indexEntriesOf(r.state, key, shape)) {
+          const spec = indexes.find((i) => i.name === e.index)!;
+          writes.push({ index: e.index, direction: e.direction, start: e.start, sortKey: encodeSortKey(e.values, spec.fields.map((f) => f.order)), key: r.key });
+        }
+      }
+      this.store.addIndexRows(tablespace, writes);
+      after = page[page.length - 1]!.key;
+    }
+  }
+
+  /** Removes dropped tablespaces in slices, yielding to requests between them. */
+  private purgeInBackground(): void {
+    if (this.purging) return;
+    this.purging = true;
+    const step = () => {
+      try {
+        if (!this.store.isOpen()) return void (this.purging = false);
+        const next = this.store.pendingPurges()[0];
+        if (next === undefined) return void (this.purging = false);
+        this.store.purgeSome(next, PURGE_SLICE);
+        setTimeout(step, 0).unref();
+      } catch {
+        // The store closed under us, or a slice failed: the queue is durable, the next start resumes it.
+        this.purging = false;
+      }
+    };
+    setTimeout(step, 0).unref();
+  }
+
+  // ---- aliases -----------------------------------------------------------------------------------
+
+  listAliases(database: string, status: MetadataStatus = 'ALL'): AliasDef[] {
+    return [...this.aliases.values()].filter((a) => a.database === database && matches(status, a.active));
   }
   getAlias(database: string, name: string): AliasDef {
-    this.getDatabase(database);
-    const a = this.aliases.get(qualified(database, name));
+    checkName(database, 'database');
+    const a = this.aliases.get(qualified(database, checkName(name, 'alias')));
     if (!a) throw notFound(`alias ${qualified(database, name)}`);
     return a;
   }
-  putAlias(a: AliasDef, opts: { create: boolean }): 'CREATED' | 'UPDATED' {
-    this.getTable(a.database, a.table);
-    const id = qualified(a.database, a.name);
-    const exists = this.aliases.has(id);
-    if (opts.create && exists) throw new ApiError(409, 'CONFLICT', `alias ${id} already exists`);
-    if (!opts.create && !exists) throw notFound(`alias ${id}`);
-    if (this.tables.has(id)) throw new ApiError(409, 'CONFLICT', `${id} is already a table`);
+  createAlias(database: string, name: string, p: { table: string; comment: string; active?: boolean }, actor: string): AliasDef {
+    checkName(database, 'database');
+    checkName(name, 'alias');
+    checkName(p.table, 'table');
+    if (!this.databases.has(database)) throw refused('database', `database ${database} does not exist; create it first`);
+    const id = qualified(database, name);
+    if (this.aliases.has(id)) throw exists(`alias ${id}`);
+    if (this.tables.has(id)) throw exists(`table ${id} (a table and an alias cannot share a name)`);
+    if (!this.tables.has(qualified(database, p.table))) throw refused('table', `table ${qualified(database, p.table)} does not exist; an alias points at a table of its own database`);
+    const a: AliasDef = { database, name, table: p.table, comment: p.comment, active: p.active ?? true, audit: this.audit(undefined, actor) };
     this.store.saveAlias(a);
     this.aliases.set(id, a);
     this.resolved.clear();
-    return exists ? 'UPDATED' : 'CREATED';
+    return a;
   }
-  deleteAlias(database: string, name: string): void {
-    this.getAlias(database, name);
-    this.store.deleteAlias(database, name);
-    this.aliases.delete(qualified(database, name));
+  updateAlias(database: string, name: string, p: { active?: boolean | undefined; table?: string | undefined; comment?: string | undefined }, actor: string): AliasDef {
+    const prev = this.getAlias(database, name);
+    if (p.table !== undefined && !this.tables.has(qualified(database, checkName(p.table, 'table'))))
+      throw refused('table', `table ${qualified(database, p.table)} does not exist`);
+    const a: AliasDef = {
+      ...prev,
+      ...(p.active !== undefined ? { active: p.active } : {}),
+      ...(p.table !== undefined ? { table: p.table } : {}),
+      ...(p.comment !== undefined ? { comment: p.comment } : {}),
+      audit: this.audit(prev.audit, actor),
+    };
+    this.store.saveAlias(a);
+    this.aliases.set(qualified(database, name), a);
     this.resolved.clear();
+    return a;
+  }
+  /** Deletes a deactivated alias; false when there was none. `force` skips the check (v2 API). */
+  deleteAlias(database: string, name: string, opts: { force?: boolean } = {}): boolean {
+    checkName(database, 'database');
+    checkName(name, 'alias');
+    const id = qualified(database, name);
+    const a = this.aliases.get(id);
+    if (!a) return false;
+    if (a.active && !opts.force) throw refused('alias', `alias ${id} is active; deactivate it first (PUT {"active": false})`);
+    this.store.deleteAlias(database, name);
+    this.aliases.delete(id);
+    this.resolved.clear();
+    return true;
   }
 
-  /** Resolves `db/{table or alias}` for the data API; 404 for an unknown database or table. */
+  /**
+   * Resolves `db/{table or alias}` for the data API: 400 for a name outside the rule or an inactive
+   * database, table or alias (Actionbase serves active entries only), 404 for an unknown one.
+   */
   resolve(database: string, tableOrAlias: string): ResolvedTable {
     const cacheKey = qualified(database, tableOrAlias);
     const hit = this.resolved.get(cacheKey);
     if (hit) return hit;
-    if (!this.databases.has(database)) throw notFound(`database ${database}`);
+    checkName(database, 'database');
+    checkName(tableOrAlias, 'table');
+    const db = this.databases.get(database);
+    if (!db) throw notFound(`database ${database}`);
+    const inactive = (what: string) => refused('table', `${what} is inactive; reactivate it (PUT {"active": true}) to read or write it`);
+    if (!db.active) throw inactive(`database ${database}`);
     let alias: string | null = null;
     let def = this.tables.get(cacheKey);
     if (!def) {
       const a = this.aliases.get(cacheKey);
-      if (!a || !a.active) throw notFound(`table ${cacheKey}`);
+      if (!a) throw notFound(`table ${cacheKey}`);
+      if (!a.active) throw inactive(`alias ${cacheKey}`);
       alias = a.name;
       def = this.tables.get(qualified(database, a.table));
       if (!def) throw notFound(`table ${qualified(database, a.table)} (target of alias ${cacheKey})`);
     }
+    if (!def.active) throw inactive(`table ${qualified(def.database, def.name)}`);
     const fields = allFields(def);
     const r: ResolvedTable = {
       def,
-      id: qualified(def.database, def.name),
+      id: tableHandle(qualified(def.database, def.name), def.tid),
+      name: qualified(def.database, def.name),
       alias,
       shape: { kind: def.kind, directionType: def.directionType, indexes: def.indexes, fields },
       fieldsByName: new Map(fields.map((f) => [f.name, f])),
@@ -166,10 +422,20 @@ function validateTable(t: TableDef): void {
   const known = new Set(allFields(t).map((f) => f.name));
   const indexNames = new Set<string>();
   t.indexes.forEach((idx, i) => {
-    if (indexNames.has(idx.name)) throw badRequest(`indexes[${i}].index`, `duplicate index ${idx.name}`);
+    if (indexNames.has(idx.name)) throw badRequest(`schema.indexes[${i}].index`, `duplicate index ${idx.name}`);
     indexNames.add(idx.name);
     idx.fields.forEach((f, j) => {
-      if (!known.has(f.name)) throw badRequest(`indexes[${i}].fields[${j}]`, `unknown property ${f.name}; an index orders by properties of the schema`);
+      if (!known.has(f.name)) throw badRequest(`schema.indexes[${i}].fields[${j}].field`, `unknown property ${f.name}; an index orders by properties of the schema`);
     });
   });
+  (t.caches ?? []).forEach((c, i) =>
+    c.fields.forEach((f, j) => {
+      if (!known.has(f.field)) throw badRequest(`schema.caches[${i}].fields[${j}].field`, `unknown property ${f.field}`);
+    }),
+  );
+  (t.groups ?? []).forEach((g, i) =>
+    g.fields.forEach((f, j) => {
+      if (!known.has(f.name)) throw badRequest(`schema.groups[${i}].fields[${j}].name`, `unknown property ${f.name}`);
+    }),
+  );
 }

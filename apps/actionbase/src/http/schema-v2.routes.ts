@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/catalog';
-import { serviceToV2, tableFromV2, tableToV2, V2AliasBody, V2LabelBody, V2ServiceBody } from '../catalog/schema-bodies';
+import { checkName } from '../catalog/names';
+import { labelFromV2, parseBody, serviceToV2, tableToV2, V2AliasBody, V2LabelBody, V2ServiceBody } from '../catalog/schema-bodies';
 import { badRequest, notFound } from '../errors';
-import { parseBody } from './schema-v3.routes';
 
 /**
  * Schema API v2 (what existing Actionbase tools use): service = database, label = table.
@@ -18,11 +18,14 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
   });
   app.get(`${svc}/:s`, async (req) => serviceToV2(catalog.getDatabase((req.params as { s: string }).s)));
   const putService = (create: boolean) => async (req: FastifyRequest) => {
-    const { s } = req.params as { s: string };
+    const s = checkName((req.params as { s: string }).s, 'database', 's');
     const b = parseBody(V2ServiceBody, req.body);
-    const prev = catalog.hasDatabase(s) ? catalog.getDatabase(s) : undefined;
-    const status = catalog.putDatabase({ name: s, comment: b.desc || prev?.comment || '', active: b.active ?? prev?.active ?? true }, { create });
-    return { status, result: serviceToV2(catalog.getDatabase(s)) };
+    if (create) {
+      const d = catalog.createDatabase(s, { comment: b.desc, active: b.active ?? true }, req.actor);
+      return { status: 'CREATED', result: serviceToV2(d) };
+    }
+    const d = catalog.updateDatabase(s, { ...(b.desc ? { comment: b.desc } : {}), ...(b.active !== undefined ? { active: b.active } : {}) }, req.actor);
+    return { status: 'UPDATED', result: serviceToV2(d) };
   };
   app.post(`${svc}/:s`, putService(true));
   app.put(`${svc}/:s`, putService(false));
@@ -37,11 +40,15 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
   });
   const putLabel = (create: boolean) => async (req: FastifyRequest) => {
     const p = req.params as { s: string; l: string };
+    checkName(p.s, 'database', 's');
+    checkName(p.l, 'table', 'l');
     let body = req.body as Record<string, unknown> | undefined;
     if (!create) body = { ...tableToV2(catalog.getTable(p.s, p.l)), ...(body ?? {}) };
-    const b = parseBody(V2LabelBody, body);
-    const status = catalog.putTable(tableFromV2(p.s, p.l, b), { create });
-    return { status, result: tableToV2(catalog.getTable(p.s, p.l)) };
+    const b = labelFromV2(parseBody(V2LabelBody, body));
+    if (create) return { status: 'CREATED', result: tableToV2(catalog.createTable(p.s, p.l, b, req.actor)) };
+    const { active, mode, comment, storage, readOnly, event, ...schema } = b;
+    const t = catalog.updateTable(p.s, p.l, { active, mode, comment, storage, readOnly, event, schema }, req.actor);
+    return { status: 'UPDATED', result: tableToV2(t) };
   };
   app.post(`${svc}/:s/label/:l`, putLabel(true));
   app.put(`${svc}/:s/label/:l`, putLabel(false));
@@ -65,6 +72,8 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
   });
   const putAlias = (create: boolean) => async (req: FastifyRequest) => {
     const p = req.params as { s: string; a: string };
+    checkName(p.s, 'database', 's');
+    checkName(p.a, 'alias', 'a');
     let body = req.body as Record<string, unknown> | undefined;
     if (!create) {
       const prev = catalog.getAlias(p.s, p.a);
@@ -73,15 +82,16 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
     const b = parseBody(V2AliasBody, body);
     const [targetService, targetLabel] = b.target.includes('.') ? b.target.split('.', 2) : [p.s, b.target];
     if (targetService !== p.s) throw badRequest('target', `an alias points at a label of its own service (${p.s})`);
-    const status = catalog.putAlias({ database: p.s, name: p.a, table: targetLabel!, comment: b.desc, active: b.active }, { create });
-    return { status, result: aliasV2(p.s, p.a) };
+    if (create) catalog.createAlias(p.s, p.a, { table: targetLabel!, comment: b.desc, active: b.active }, req.actor);
+    else catalog.updateAlias(p.s, p.a, { table: targetLabel!, comment: b.desc, active: b.active }, req.actor);
+    return { status: create ? 'CREATED' : 'UPDATED', result: aliasV2(p.s, p.a) };
   };
   app.post(`${svc}/:s/alias/:a`, putAlias(true));
   app.put(`${svc}/:s/alias/:a`, putAlias(false));
   app.delete(`${svc}/:s/alias/:a`, async (req) => {
     const p = req.params as { s: string; a: string };
     const result = aliasV2(p.s, p.a);
-    catalog.deleteAlias(p.s, p.a);
+    catalog.deleteAlias(p.s, p.a, { force: true });
     return { status: 'DELETED', result };
   });
 

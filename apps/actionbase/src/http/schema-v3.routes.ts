@@ -1,104 +1,135 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
-import type { Catalog } from '../catalog/catalog';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Catalog, MetadataStatus } from '../catalog/catalog';
+import { checkName } from '../catalog/names';
 import {
-  aliasToV3,
-  databaseToV3,
-  tableFromV3,
-  tableToV3,
-  V3AliasBody,
-  V3DatabaseBody,
-  V3TableBody,
+  aliasDescriptor,
+  databaseDescriptor,
+  isActionbaseTableBody,
+  legacySchema,
+  LegacyTableBody,
+  modeFromV3,
+  parseBody,
+  schemaFromV3,
+  tableDescriptor,
+  V3AliasCreate,
+  V3AliasUpdate,
+  V3DatabaseCreate,
+  V3DatabaseUpdate,
+  V3TableCreate,
+  V3TableUpdate,
 } from '../catalog/schema-bodies';
-import { badRequest, fromZod } from '../errors';
+import { badRequest } from '../errors';
 
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) throw fromZod(r.error);
-  return r.data;
+
+const STATUSES = ['ACTIVE', 'INACTIVE', 'ALL'] as const;
+
+/** `?status=ACTIVE|INACTIVE|ALL` (default ACTIVE, case-sensitive as in Actionbase). */
+function statusOf(req: FastifyRequest): MetadataStatus {
+  const s = (req.query as { status?: unknown }).status;
+  if (s === undefined) return 'ACTIVE';
+  if (typeof s !== 'string' || !(STATUSES as readonly string[]).includes(s)) throw badRequest('status', `expected ACTIVE, INACTIVE or ALL, got ${JSON.stringify(s)}`);
+  return s as MetadataStatus;
 }
 
-/** Picks the resource name from the path, or from the body of a collection POST. */
-function nameOf(path: string | undefined, body: string | undefined, field: string): string {
-  const n = path ?? body;
-  if (!n) throw badRequest(field, 'required');
-  if (path && body && path !== body) throw badRequest(field, `does not match the path (${path})`);
-  return n;
-}
-
-/** Schema API v3: databases, tables, aliases. */
+/**
+ * Metadata API v3 as Actionbase serves it (api-references/metadata.mdx, server's DatabaseController,
+ * TableController, AliasController): descriptors as bodies, plain arrays as lists, 204 on DELETE, and an
+ * entity must be deactivated before it can be deleted.
+ */
 export function registerSchemaV3Routes(app: FastifyInstance, catalog: Catalog): void {
+  const tenant = catalog.tenant;
   const dbs = '/graph/v3/databases';
-  app.get(dbs, async () => {
-    const content = catalog.listDatabases().map(databaseToV3);
-    return { count: content.length, content };
+  const noContent = (reply: FastifyReply) => reply.status(204).send();
+
+  app.get(dbs, async (req) => catalog.listDatabases(statusOf(req)).map((d) => databaseDescriptor(d, tenant)));
+  app.get(`${dbs}/:db`, async (req) => databaseDescriptor(catalog.getDatabase((req.params as { db: string }).db), tenant));
+  app.post(dbs, async (req) => {
+    const b = parseBody(V3DatabaseCreate, req.body);
+    return databaseDescriptor(catalog.createDatabase(b.database, { comment: b.comment, active: b.active }, req.actor), tenant);
   });
-  const putDb = (create: boolean) => async (req: FastifyRequest) => {
-    const b = parseBody(V3DatabaseBody, req.body);
-    const name = nameOf((req.params as { db?: string }).db, b.database, 'database');
-    const status = catalog.putDatabase({ name, comment: b.comment, active: b.active }, { create });
-    return { status, result: databaseToV3(catalog.getDatabase(name)) };
-  };
-  app.post(dbs, putDb(true));
-  app.post(`${dbs}/:db`, putDb(true));
-  app.put(`${dbs}/:db`, putDb(false));
-  app.get(`${dbs}/:db`, async (req) => databaseToV3(catalog.getDatabase((req.params as { db: string }).db)));
-  app.delete(`${dbs}/:db`, async (req) => {
+  app.put(`${dbs}/:db`, async (req) => {
     const { db } = req.params as { db: string };
-    const d = catalog.getDatabase(db);
-    catalog.deleteDatabase(db);
-    return { status: 'DELETED', result: databaseToV3(d) };
+    checkName(db, 'database');
+    const b = parseBody(V3DatabaseUpdate, req.body);
+    return databaseDescriptor(catalog.updateDatabase(db, b, req.actor), tenant);
+  });
+  app.delete(`${dbs}/:db`, async (req, reply) => {
+    catalog.deleteDatabase((req.params as { db: string }).db);
+    return noContent(reply);
   });
 
   const tables = `${dbs}/:db/tables`;
   app.get(tables, async (req) => {
-    const content = catalog.listTables((req.params as { db: string }).db).map(tableToV3);
-    return { count: content.length, content };
+    const { db } = req.params as { db: string };
+    checkName(db, 'database');
+    return catalog.listTables(db, statusOf(req)).map((t) => tableDescriptor(t, tenant));
   });
-  const putTable = (create: boolean) => async (req: FastifyRequest) => {
-    const p = req.params as { db: string; table?: string };
-    const b = parseBody(V3TableBody, req.body);
-    const name = nameOf(p.table, b.table, 'table');
-    const status = catalog.putTable(tableFromV3(p.db, name, b), { create });
-    return { status, result: tableToV3(catalog.getTable(p.db, name)) };
-  };
-  app.post(tables, putTable(true));
-  app.post(`${tables}/:table`, putTable(true));
-  app.put(`${tables}/:table`, putTable(false));
   app.get(`${tables}/:table`, async (req) => {
     const p = req.params as { db: string; table: string };
-    return tableToV3(catalog.getTable(p.db, p.table));
+    return tableDescriptor(catalog.getTable(p.db, p.table), tenant);
   });
-  app.delete(`${tables}/:table`, async (req) => {
+  app.post(tables, async (req) => {
+    const { db } = req.params as { db: string };
+    checkName(db, 'database');
+    if (isActionbaseTableBody(req.body)) {
+      const b = parseBody(V3TableCreate, req.body);
+      const t = catalog.createTable(db, b.table, { ...schemaFromV3(b.schema), mode: modeFromV3(b.mode), comment: b.comment, storage: b.storage, readOnly: false, event: false }, req.actor);
+      return tableDescriptor(t, tenant);
+    }
+    const b = parseBody(LegacyTableBody, req.body);
+    const t = catalog.createTable(db, b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false, active: b.active }, req.actor);
+    return tableDescriptor(t, tenant);
+  });
+  app.put(`${tables}/:table`, async (req) => {
     const p = req.params as { db: string; table: string };
-    const t = catalog.getTable(p.db, p.table);
+    checkName(p.db, 'database');
+    checkName(p.table, 'table');
+    const b = parseBody(V3TableUpdate, req.body);
+    const t = catalog.updateTable(
+      p.db,
+      p.table,
+      {
+        ...(b.active !== undefined ? { active: b.active } : {}),
+        ...(b.schema ? { schema: schemaFromV3(b.schema) } : {}),
+        ...(b.mode !== undefined ? { mode: modeFromV3(b.mode) } : {}),
+        ...(b.comment !== undefined ? { comment: b.comment } : {}),
+      },
+      req.actor,
+    );
+    return tableDescriptor(t, tenant);
+  });
+  app.delete(`${tables}/:table`, async (req, reply) => {
+    const p = req.params as { db: string; table: string };
     catalog.deleteTable(p.db, p.table);
-    return { status: 'DELETED', result: tableToV3(t) };
+    return noContent(reply);
   });
 
   const aliases = `${dbs}/:db/aliases`;
   app.get(aliases, async (req) => {
-    const content = catalog.listAliases((req.params as { db: string }).db).map(aliasToV3);
-    return { count: content.length, content };
+    const { db } = req.params as { db: string };
+    checkName(db, 'database');
+    return catalog.listAliases(db, statusOf(req)).map((a) => aliasDescriptor(a, tenant));
   });
-  const putAlias = (create: boolean) => async (req: FastifyRequest) => {
-    const p = req.params as { db: string; alias?: string };
-    const b = parseBody(V3AliasBody, req.body);
-    const name = nameOf(p.alias, b.alias, 'alias');
-    const status = catalog.putAlias({ database: p.db, name, table: b.table, comment: b.comment, active: b.active }, { create });
-    return { status, result: aliasToV3(catalog.getAlias(p.db, name)) };
-  };
-  app.post(aliases, putAlias(true));
-  app.post(`${aliases}/:alias`, putAlias(true));
-  app.put(`${aliases}/:alias`, putAlias(false));
   app.get(`${aliases}/:alias`, async (req) => {
     const p = req.params as { db: string; alias: string };
-    return aliasToV3(catalog.getAlias(p.db, p.alias));
+    return aliasDescriptor(catalog.getAlias(p.db, p.alias), tenant);
   });
-  app.delete(`${aliases}/:alias`, async (req) => {
+  app.post(aliases, async (req) => {
+    const { db } = req.params as { db: string };
+    checkName(db, 'database');
+    const b = parseBody(V3AliasCreate, req.body);
+    return aliasDescriptor(catalog.createAlias(db, b.alias, { table: b.table, comment: b.comment }, req.actor), tenant);
+  });
+  app.put(`${aliases}/:alias`, async (req) => {
     const p = req.params as { db: string; alias: string };
-    const a = catalog.getAlias(p.db, p.alias);
+    checkName(p.db, 'database');
+    checkName(p.alias, 'alias');
+    const b = parseBody(V3AliasUpdate, req.body);
+    return aliasDescriptor(catalog.updateAlias(p.db, p.alias, b, req.actor), tenant);
+  });
+  app.delete(`${aliases}/:alias`, async (req, reply) => {
+    const p = req.params as { db: string; alias: string };
     catalog.deleteAlias(p.db, p.alias);
-    return { status: 'DELETED', result: aliasToV3(a) };
+    return noContent(reply);
   });
 }

@@ -67,6 +67,19 @@ export interface CatalogSnapshot {
   aliases: AliasDef[];
 }
 
+/** An index row to add to a tablespace, with the storage key of the edge it lists. */
+export interface IndexRowAdd extends IndexRowWrite {
+  key: EdgeStorageKey;
+}
+
+/**
+ * A table as the engine names it to the store: `<db>.<table>#<tablespace>`. The store keys rows by the
+ * tablespace alone (a number the catalog never hands out twice); the name part only makes the engine's
+ * messages readable. A bare tablespace is a handle too.
+ */
+export const tableHandle = (name: string, tablespace: number): string => `${name}#${tablespace}`;
+export const tablespaceOf = (handle: string): string => handle.slice(handle.lastIndexOf('#') + 1);
+
 export interface EdgeStore {
   loadCatalog(): CatalogSnapshot;
   saveDatabase(db: DatabaseDef): void;
@@ -75,6 +88,23 @@ export interface EdgeStore {
   deleteTable(database: string, name: string): void;
   saveAlias(alias: AliasDef): void;
   deleteAlias(database: string, name: string): void;
+  /** A new tablespace number, never handed out before (persisted). */
+  allocateTableId(): number;
+  /** Runs `fn` as one atomic unit (catalog changes with the index rows they imply). */
+  atomically<T>(fn: () => T): T;
+
+  /** Whether a tablespace holds any edge row (live or tombstone). */
+  hasRows(table: string): boolean;
+  /** Rows of a tablespace, counted up to `cap` (a bound on the work of the check). */
+  countRows(table: string, cap: number): number;
+  dropIndex(table: string, index: string): void;
+  addIndexRows(table: string, rows: IndexRowAdd[]): void;
+  /** Queues a dropped tablespace for removal; `purgeSome` removes it in bounded slices. */
+  schedulePurge(table: string): void;
+  pendingPurges(): string[];
+  /** Deletes up to `limit` rows of a queued tablespace; returns how many were deleted (0: done, dequeued). */
+  purgeSome(table: string, limit: number): number;
+  isOpen(): boolean;
 
   /**
    * Reads the current rows of `keys`, hands them to `compute`, and writes what it returns (state,

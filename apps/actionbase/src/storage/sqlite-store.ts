@@ -3,13 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Direction, EdgeState } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
-import { nextSeq } from './edge-store';
+import { nextSeq, tablespaceOf } from './edge-store';
 import type {
   CatalogSnapshot,
   EdgeRow,
   EdgeStorageKey,
   EdgeStore,
   IndexHit,
+  IndexRowAdd,
   IndexScan,
   KeyWrite,
   OutboxRow,
@@ -80,7 +81,89 @@ export class SqliteEdgeStore implements EdgeStore {
         tbl TEXT NOT NULL, dir TEXT NOT NULL, start TEXT NOT NULL, n INTEGER NOT NULL,
         PRIMARY KEY (tbl, dir, start)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta_counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS purge_queue (tbl TEXT PRIMARY KEY);
     `);
+    this.assignTablespaces();
+  }
+
+  /**
+   * Tables created before tablespaces existed kept their rows under `db.table`, a key two different
+   * names could share (`a.b`+`c` and `a`+`b.c`). Give each its own number and move its rows, once.
+   */
+  private assignTablespaces(): void {
+    const rows = this.db.prepare('SELECT db, name, def FROM meta_table').all() as { db: string; name: string; def: string }[];
+    const old = rows.map((r) => ({ ...r, t: JSON.parse(r.def) as TableDef })).filter((r) => typeof r.t.tid !== 'number');
+    if (old.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of old) {
+        const tid = this.allocateTableId();
+        const from = `${r.db}.${r.name}`;
+        for (const table of ['edge_state', 'edge_index', 'edge_count']) this.db.prepare(`UPDATE ${table} SET tbl = ? WHERE tbl = ?`).run(String(tid), from);
+        this.db.prepare('UPDATE meta_table SET def = ? WHERE db = ? AND name = ?').run(JSON.stringify({ ...r.t, tid }), r.db, r.name);
+      }
+    })();
+  }
+
+  allocateTableId(): number {
+    const row = this.db
+      .prepare("INSERT INTO meta_counter (name, value) VALUES ('table', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value")
+      .get() as { value: number };
+    return row.value;
+  }
+
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  hasRows(table: string): boolean {
+    table = tablespaceOf(table);
+    return this.db.prepare('SELECT 1 FROM edge_state WHERE tbl = ? LIMIT 1').get(table) !== undefined;
+  }
+
+  countRows(table: string, cap: number): number {
+    table = tablespaceOf(table);
+    return (this.db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM edge_state WHERE tbl = ? LIMIT ?)').get(table, cap) as { n: number }).n;
+  }
+
+  dropIndex(table: string, index: string): void {
+    table = tablespaceOf(table);
+    this.db.prepare('DELETE FROM edge_index WHERE tbl = ? AND idx = ?').run(table, index);
+  }
+
+  addIndexRows(table: string, rows: IndexRowAdd[]): void {
+    table = tablespaceOf(table);
+    for (const e of rows) this.stmt.addIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, e.key);
+  }
+
+  schedulePurge(table: string): void {
+    table = tablespaceOf(table);
+    this.db.prepare('INSERT OR IGNORE INTO purge_queue (tbl) VALUES (?)').run(table);
+  }
+
+  pendingPurges(): string[] {
+    return (this.db.prepare('SELECT tbl FROM purge_queue').all() as { tbl: string }[]).map((r) => r.tbl);
+  }
+
+  purgeSome(table: string, limit: number): number {
+    table = tablespaceOf(table);
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const [t, key] of [
+        ['edge_index', 'idx, dir, start, sortkey, ekey'],
+        ['edge_count', 'dir, start'],
+        ['edge_state', 'ekey'],
+      ] as const) {
+        if (n >= limit) break;
+        n += this.db.prepare(`DELETE FROM ${t} WHERE tbl = ? AND (${key}) IN (SELECT ${key} FROM ${t} WHERE tbl = ? LIMIT ?)`).run(table, table, limit - n).changes;
+      }
+      if (n === 0) this.db.prepare('DELETE FROM purge_queue WHERE tbl = ?').run(table);
+      return n;
+    })();
+  }
+
+  isOpen(): boolean {
+    return this.db.open;
   }
 
   loadCatalog(): CatalogSnapshot {
@@ -115,6 +198,7 @@ export class SqliteEdgeStore implements EdgeStore {
     keys: EdgeStorageKey[],
     compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[],
   ): number[] {
+    table = tablespaceOf(table);
     const run = this.db.transaction(() => {
       const writes = compute(this.getRows(table, keys));
       const seqs: number[] = [];
@@ -144,6 +228,7 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 
   getRows(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow> {
+    table = tablespaceOf(table);
     const out = new Map<EdgeStorageKey, EdgeRow>();
     for (const r of this.stmt.getRows.all(table, JSON.stringify(keys)) as RawRow[]) out.set(r.ekey, toRow(r));
     return out;
@@ -151,7 +236,7 @@ export class SqliteEdgeStore implements EdgeStore {
 
   scanIndex(scan: IndexScan): IndexHit[] {
     const where = ['i.tbl = ?', 'i.idx = ?', 'i.dir = ?', 'i.start = ?'];
-    const args: unknown[] = [scan.table, scan.index, scan.direction, JSON.stringify(scan.start)];
+    const args: unknown[] = [tablespaceOf(scan.table), scan.index, scan.direction, JSON.stringify(scan.start)];
     if (scan.lower) {
       where.push('i.sortkey >= ?');
       args.push(scan.lower);
@@ -176,11 +261,13 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 
   count(table: string, direction: Direction, start: string | number): number {
+    table = tablespaceOf(table);
     const r = this.stmt.getCount.get(table, direction, JSON.stringify(start)) as { n: number } | undefined;
     return r?.n ?? 0;
   }
 
   scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): EdgeRow[] {
+    table = tablespaceOf(table);
     return (this.stmt.scanRows.all(table, afterKey ?? '', limit) as RawRow[]).map(toRow);
   }
 
