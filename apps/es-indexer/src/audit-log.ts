@@ -77,7 +77,14 @@ export class AuditLog {
     private readonly key?: string,
   ) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.prev = lastHash(file);
+    this.prev = this.reread();
+  }
+
+  /** The chain's last hash as the file says; a read failure fails the next append (and is retried after it). */
+  private reread(): Promise<string> {
+    const p = lastHash(this.file);
+    p.catch(() => undefined);
+    return p;
   }
 
   private async openFile() {
@@ -96,13 +103,13 @@ export class AuditLog {
     if (this.handle) {
       const h = await this.handle;
       if (now && now.ino === h.ino && now.dev === h.dev) {
-        if (now.size !== this.size) this.prev = lastHash(this.file);
+        if (now.size !== this.size) this.prev = this.reread();
         return h;
       }
       this.handle = undefined;
       await h.fh.close().catch(() => undefined);
     }
-    if (now && now.size > 0) this.prev = lastHash(this.file);
+    if (now && now.size > 0) this.prev = this.reread();
     this.handle = this.openFile();
     this.handle.catch(() => (this.handle = undefined));
     return this.handle;
@@ -119,7 +126,11 @@ export class AuditLog {
       this.size = (await h.fh.stat()).size;
       this.prev = Promise.resolve(hash);
     });
-    this.chain = next.catch(() => undefined);
+    this.chain = next.catch(() => {
+      // Whatever failed (open, read, write, sync), the next append starts from what the file really holds.
+      this.size = -1;
+      this.prev = this.reread();
+    });
     return next;
   }
 

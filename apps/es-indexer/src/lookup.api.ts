@@ -165,9 +165,10 @@ export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstan
     } else if (err instanceof CursorError) {
       body = { status: 400, code: 'BAD_CURSOR', message: 'cursor is not one this API returned; start again without it' };
     } else {
-      const sc = (err as { statusCode?: number }).statusCode;
-      // Fastify's own 4xx (malformed request): the client's fault, said without echoing the request.
-      body = sc !== undefined && sc >= 400 && sc < 500
+      const { statusCode: sc, code } = err as { statusCode?: number; code?: string };
+      // Fastify's own 4xx (malformed request): the client's fault, said without echoing the request. Any other
+      // error, Elasticsearch's 4xx included, is ours.
+      body = code?.startsWith('FST_') && sc !== undefined && sc >= 400 && sc < 500
         ? { status: sc, code: 'BAD_REQUEST', message: 'the request is malformed' }
         : { status: 500, code: 'LOOKUP_FAILED', message: `the lookup failed; give the operators this id: ${req.id}` };
       if (body.status === 500) req.log.error({ reqId: req.id, action: a.action, error: describeError(err) }, 'lookup failed');
