@@ -12,7 +12,7 @@ import { Authenticator, parseTokenList } from '../src/auth';
 import type { Indexer } from '../src/indexer';
 import { buildLookupApi } from '../src/lookup.api';
 import { LookupService } from '../src/lookup.service';
-import { dropPrefix, like, logger, mutate, newPrefix, runIndexer, startCore, waitIndexed } from './harness';
+import { dropPrefix, like, logger, mutate, newPrefix, runIndexer, startCore, waitFor, waitIndexed } from './harness';
 
 const ONE = 'agent-one-7Qx93kLm2Pz-token';
 const TWO = 'agent-two-Vb40sWq81nE-token';
@@ -136,7 +136,8 @@ describe('support lookup API and page', () => {
       await page.fill('#by-edge input[name=source]', 'erin');
       await page.fill('#by-edge input[name=target]', '10');
       await page.click('#by-edge button');
-      await page.waitForFunction('document.querySelectorAll("#results tbody tr").length === 4');
+      // A polled locator count, not waitForFunction: the page's CSP (no unsafe-eval) refuses string evaluation.
+      await waitFor('4 history rows', async () => (await page.locator('#results tbody tr').count()) === 4);
       const outcome = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => tr.children[7]?.textContent));
       expect(outcome[3]).toBe('active@100 → inactive@200');
       const dir = join(repoRoot, 'test-artifacts');
