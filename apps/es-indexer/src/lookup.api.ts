@@ -96,7 +96,20 @@ function describeError(err: unknown): Record<string, unknown> {
 }
 
 export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: o.logger.child({ component: 'lookup-api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({
+    loggerInstance: o.logger.child({ component: 'lookup-api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // A URL that cannot be decoded (`/%zz`) is refused before routing and before any hook: answer it like the rest
+    // (generic message, security headers, an audit line) instead of fastify's default, which echoes the URL.
+    frameworkErrors: (err, req, reply) => {
+      const body = { status: 400, code: 'BAD_REQUEST', message: 'the request is malformed' };
+      const entry = { at: new Date().toISOString(), user: null, action: 'none', route: null, method: req.method, url: auditUrl(req.url), ip: req.ip, status: 400, outcome: err.code };
+      void o.audit.append(entry).then(
+        () => reply.code(400).headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' }).send(body),
+        () => reply.code(503).headers(SECURITY_HEADERS).send({ status: 503, code: 'AUDIT_UNAVAILABLE', message: 'the request could not be audited' }),
+      );
+    },
+  });
   if (o.auth.empty) o.logger.warn('no LOOKUP_TOKENS and no LOOKUP_JWT_* key: every lookup request will be refused (401)');
   app.decorateRequest('user', null);
   app.decorateRequest('auditInfo', null);

@@ -219,6 +219,17 @@ describe('support lookup security (real service, Kafka, Elasticsearch)', () => {
     }
   });
 
+  it('answers undecodable URLs with a generic 400, the security headers and an audit line', async () => {
+    const before = auditLines().length;
+    for (const path of [`/%zz/users/${victim}/mutations`, `/api/users/%zz/mutations`, `/api/users/${victim}/mutations%`]) {
+      const r = await raw('GET', path, bearer());
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toEqual({ status: 400, code: 'BAD_REQUEST', message: 'the request is malformed' });
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect(auditLines().slice(before).map((l) => [l.user, l.status, l.outcome])).toEqual(Array(3).fill([null, 400, 'FST_ERR_BAD_URL']));
+  });
+
   it('audits refusals after authentication with the user: bad cursor and size=501 give generic 400s', async () => {
     const before = auditLines().length;
     const forged = Buffer.from(JSON.stringify([{ bool: 1 }, 'x'])).toString('base64url');
