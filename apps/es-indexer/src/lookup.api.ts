@@ -101,7 +101,8 @@ export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstan
     logController: new LogController({ disableRequestLogging: true }),
     // A URL that cannot be decoded (`/%zz`) is refused before routing and before any hook: answer it like the rest
     // (generic message, security headers, an audit line) instead of fastify's default, which echoes the URL.
-    frameworkErrors: (err, req, reply) => {
+    frameworkErrors: (err, req, rawReply) => {
+      const reply = rawReply as FastifyReply;
       const body = { status: 400, code: 'BAD_REQUEST', message: 'the request is malformed' };
       const entry = { at: new Date().toISOString(), user: null, action: 'none', route: null, method: req.method, url: auditUrl(req.url), ip: req.ip, status: 400, outcome: err.code };
       void o.audit.append(entry).then(
