@@ -56,7 +56,32 @@ function row(item) {
     if (i === 5) td.className = String(c);
     tr.append(td);
   }
+  const td = document.createElement('td');
+  const reveal = document.createElement('button');
+  reveal.type = 'button';
+  reveal.className = 'reveal';
+  reveal.textContent = 'Reveal…';
+  reveal.addEventListener('click', () => void revealRecord(item.id));
+  td.append(reveal);
+  tr.append(td);
   return tr;
+}
+
+// The whole stored record (properties, actor, ...) only on demand, with a reason that goes to the audit log.
+async function revealRecord(id) {
+  const reason = (window.prompt('Why do you need the full record? Your reason is written to the audit log.') ?? '').trim();
+  const status = $('#status');
+  if (!reason) return;
+  const res = await fetch(`/api/records/${encodeURIComponent(id)}?reason=${encodeURIComponent(reason)}`, { headers: { authorization: `Bearer ${$('#token').value.trim()}` } });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    status.textContent = visible(`Reveal refused (${res.status}): ${body.message ?? ''}`);
+    status.className = 'error';
+    return;
+  }
+  $('#revealed-id').textContent = visible(id);
+  $('#revealed pre').textContent = visible(JSON.stringify(body.record, null, 2));
+  $('#revealed').hidden = false;
 }
 
 async function load(url, append) {

@@ -339,6 +339,13 @@ describe('support lookup security (real service, Kafka, Elasticsearch)', () => {
       expect(shown.length).toBeLessThanOrEqual(121);
       await longCell.locator('button.expand').click();
       expect((await longCell.locator('span').textContent())!).toBe(`mallory → ${LONG}`);
+      // A reveal asks for a reason, shows the whole record and leaves an audit line with the reason.
+      const before = auditLines().length;
+      page.once('dialog', (d) => void d.accept('ticket 5150: checking the long target'));
+      await page.locator('#results tbody tr.cdc button.reveal').first().click();
+      await page.waitForSelector('#revealed:not([hidden])');
+      expect(await page.textContent('#revealed pre')).toContain('"cdc"');
+      expect(auditLines().slice(before)).toEqual([expect.objectContaining({ user: 'sec.agent', action: 'reveal', status: 200, reason: 'ticket 5150: checking the long target' })]);
       // The table stays within the page: no 5,000-character column.
       const width = await page.evaluate('document.documentElement.scrollWidth');
       expect(width as number).toBeLessThanOrEqual(1400);
