@@ -2,7 +2,7 @@
  * The support lookup over HTTP (fastify) and the support page (static HTML + JS) at /.
  *
  * Deny by default: authentication is decided on the route the router matched, not on the URL text. Only the page's
- * three static routes are marked public; every other request (any /api route however it is spelled, and anything
+ * static routes (and an empty favicon) are marked public; every other request (any /api route however it is spelled, and anything
  * that matches no route at all) needs a valid bearer token before a handler runs or a 404 is told apart from a
  * 401. The /api routes live in their own plugin scope with their own guard as well, so a route added there cannot
  * escape authentication even if the root hook were removed.
@@ -268,6 +268,8 @@ export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstan
     { prefix: '/api' },
   );
 
+  // Browsers ask for it on their own; without this public route each page load would leave a 401 in the audit.
+  app.get('/favicon.ico', { config: { public: true } }, async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
   for (const [route, file] of Object.entries(STATIC)) {
     const body = await readFile(new URL(file, PUBLIC_DIR));
     app.get(route, { config: { public: true } }, async (_req, reply) =>
