@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import type { Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
 import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
+import { parseTokenList, type JwtSettings } from './auth';
 
 /**
  * Configuration of the indexer and the support lookup, parsed once from the environment (the only file that
@@ -9,20 +12,17 @@ import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
 const tokens = z
   .string()
   .transform((s, ctx) => {
-    const out = new Map<string, string>();
-    for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const i = pair.indexOf(':');
-      const user = pair.slice(0, i);
-      const token = pair.slice(i + 1);
-      if (i <= 0 || token.length < 8) {
-        ctx.addIssue({ code: 'custom', message: 'expected comma-separated user:token pairs, tokens of 8+ characters' });
-        return z.NEVER;
-      }
-      out.set(token, user);
+    try {
+      return parseTokenList(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
     }
-    return out;
   })
-  .describe('Lookup API credentials: user:token,user2:token2 (token -> user)');
+  .describe('Lookup API credentials: user:token,user2:token2, each token unique and strong (sha256 digest -> user)');
+
+/** A listener address; loopback unless the operator opens it on purpose. */
+const host = z.string().min(1).default('127.0.0.1');
 
 export const ConfigSchema = StreamEnvSchema.extend({
   CONSUMER_GROUP: z.string().min(1).default('es-indexer'),
@@ -44,16 +44,62 @@ export const ConfigSchema = StreamEnvSchema.extend({
   /** Which parts run: the indexer (consumers), the lookup API, or both. */
   ROLE: z.enum(['all', 'indexer', 'api']).default('all'),
   API_PORT: z.coerce.number().int().min(0).max(65_535).default(8095),
-  API_HOST: z.string().default('0.0.0.0'),
+  API_HOST: host,
+  /** The probes and /metrics: metrics name topics and groups, so they stay on loopback unless opened on purpose. */
+  HTTP_HOST: host,
   LOOKUP_TOKENS: tokens.optional(),
+  /** Signed tokens (JWT): one of a shared HS256 secret, a PEM public key, or an identity provider's JWKS URL. */
+  LOOKUP_JWT_SECRET: z.string().min(32, 'use 32 or more characters (e.g. openssl rand -base64 48)').optional(),
+  LOOKUP_JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'expected a PEM public key (-----BEGIN PUBLIC KEY-----)' }).optional(),
+  LOOKUP_JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LOOKUP_JWT_ISSUER: z.string().min(1).optional(),
+  LOOKUP_JWT_AUDIENCE: z.string().min(1).default('es-indexer-lookup'),
+  LOOKUP_JWT_MAX_TTL_S: z.coerce.number().int().positive().max(86_400).default(3_600),
+  LOOKUP_JWT_USER_CLAIM: z.string().min(1).default('sub'),
   AUDIT_LOG_PATH: z.string().min(1).default('.data/es-indexer/audit.jsonl'),
+  /** Optional HMAC key of the audit hash chain: without it anyone who can write the file can also recompute the chain. */
+  AUDIT_CHAIN_KEY: z.string().min(32, 'use 32 or more characters').optional(),
+  /** How long a deleted edge's tombstone stays in the current-state index; longer than the CDC topic's retention. */
+  TOMBSTONE_RETENTION_DAYS: z.coerce.number().int().positive().default(14),
+  ES_API_KEY: z.string().min(1).optional(),
+  ES_USERNAME: z.string().min(1).optional(),
+  ES_PASSWORD: z.string().min(1).optional(),
+  /** PEM file of the CA that signed Elasticsearch's HTTP certificate (https ES_URL). */
+  ES_CA_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const ConfigSchemaChecked = ConfigSchema.superRefine((c, ctx) => {
+  const jwtSources = (['LOOKUP_JWT_SECRET', 'LOOKUP_JWT_PUBLIC_KEY', 'LOOKUP_JWT_JWKS_URL'] as const).filter((k) => c[k] !== undefined);
+  if (jwtSources.length > 1) ctx.addIssue({ code: 'custom', path: [jwtSources[1]!], message: `set only one of ${jwtSources.join(', ')}` });
+  if (c.LOOKUP_JWT_JWKS_URL !== undefined && c.LOOKUP_JWT_ISSUER === undefined)
+    ctx.addIssue({ code: 'custom', path: ['LOOKUP_JWT_ISSUER'], message: 'required with LOOKUP_JWT_JWKS_URL (the identity provider signs tokens for many issuers and audiences)' });
+  if ((c.ES_USERNAME === undefined) !== (c.ES_PASSWORD === undefined))
+    ctx.addIssue({ code: 'custom', path: [c.ES_USERNAME === undefined ? 'ES_USERNAME' : 'ES_PASSWORD'], message: 'set ES_USERNAME and ES_PASSWORD together' });
+  if (c.ES_API_KEY !== undefined && c.ES_USERNAME !== undefined) ctx.addIssue({ code: 'custom', path: ['ES_API_KEY'], message: 'set ES_API_KEY or ES_USERNAME/ES_PASSWORD, not both' });
 });
 
 export type Config = z.output<typeof ConfigSchema>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  return parseConfig(ConfigSchema, env);
+  return parseConfig(ConfigSchemaChecked, env);
+}
+
+/** The signed-token settings, or undefined when none of the three key sources is set. */
+export function jwtSettings(c: Config): JwtSettings | undefined {
+  const key = c.LOOKUP_JWT_SECRET !== undefined ? { secret: c.LOOKUP_JWT_SECRET } : c.LOOKUP_JWT_PUBLIC_KEY !== undefined ? { publicKeyPem: c.LOOKUP_JWT_PUBLIC_KEY } : c.LOOKUP_JWT_JWKS_URL !== undefined ? { jwksUrl: c.LOOKUP_JWT_JWKS_URL } : undefined;
+  if (!key) return undefined;
+  return { ...key, audience: c.LOOKUP_JWT_AUDIENCE, maxTtlSeconds: c.LOOKUP_JWT_MAX_TTL_S, userClaim: c.LOOKUP_JWT_USER_CLAIM, ...(c.LOOKUP_JWT_ISSUER ? { issuer: c.LOOKUP_JWT_ISSUER } : {}) };
+}
+
+/** Client options for Elasticsearch: API key or basic auth, and the CA of an https endpoint. */
+export function esClientOptions(c: Pick<Config, 'ES_URL' | 'ES_API_KEY' | 'ES_USERNAME' | 'ES_PASSWORD' | 'ES_CA_FILE'>): ConstructorParameters<typeof Client>[0] {
+  return {
+    node: c.ES_URL,
+    ...(c.ES_API_KEY !== undefined ? { auth: { apiKey: c.ES_API_KEY } } : {}),
+    ...(c.ES_USERNAME !== undefined && c.ES_PASSWORD !== undefined ? { auth: { username: c.ES_USERNAME, password: c.ES_PASSWORD } } : {}),
+    ...(c.ES_CA_FILE !== undefined ? { tls: { ca: readFileSync(c.ES_CA_FILE), rejectUnauthorized: true } } : {}),
+  };
 }
 
 /** The lookup CLI talks to the lookup API (so authentication and the audit log apply to it too). */

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
+import { deleteWhere } from './delete-where';
 import { currentStateMappings, mutationLogMappings } from './mappings';
 import { DAY_MS, dayOfMutationIndex, edgesIndex, mutationIndexPattern } from './documents';
 
@@ -64,6 +65,35 @@ export function startRetention(client: Client, prefix: string, retentionDays: nu
         if (deleted.length) log.info({ deleted, retentionDays }, 'deleted expired mutation-log indices');
       },
       (err: unknown) => log.warn({ err }, 'retention check failed; retrying at the next tick'),
+    );
+  void tick();
+  const timer = setInterval(() => void tick(), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Removes current-state tombstones (deleted edges, `active: false`) whose last change is older than the retention,
+ * so a deleted edge's endpoints and times do not stay in the index forever. Returns how many were deleted.
+ *
+ * Why tombstones exist at all: they keep the CDC seq of the delete so a late, older record cannot resurrect the
+ * edge. Such records come from the CDC topic, so a retention longer than the topic's (7 days by default) keeps that
+ * guarantee for every record Kafka can still deliver.
+ */
+export async function expireTombstones(client: Client, prefix: string, retentionDays: number, now = Date.now()): Promise<number> {
+  // The edge's current seq_no guards each delete: an edge liked again since the search is not touched.
+  return deleteWhere(client, edgesIndex(prefix), { bool: { filter: [{ term: { active: false } }, { range: { updatedAt: { lt: now - retentionDays * DAY_MS } } }] } });
+}
+
+/** Runs expireTombstones now and every intervalMs; failures are logged and retried at the next tick. */
+export function startTombstoneExpiry(client: Client, prefix: string, retentionDays: number, intervalMs: number, logger: Logger): () => void {
+  const log = logger.child({ component: 'retention' });
+  const tick = () =>
+    expireTombstones(client, prefix, retentionDays).then(
+      (deleted) => {
+        if (deleted) log.info({ deleted, retentionDays }, 'deleted expired tombstones from the current state');
+      },
+      (err: unknown) => log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'tombstone expiry failed; retrying at the next tick'),
     );
   void tick();
   const timer = setInterval(() => void tick(), intervalMs);

@@ -49,15 +49,27 @@ export class CursorError extends Error {
   override readonly name = 'CursorError';
 }
 
-function decodeCursor(cursor: string | undefined): unknown[] | undefined {
-  if (!cursor) return undefined;
+/**
+ * The sort values a query's cursor must hold, one letter per sort key: n a number, s a string. A cursor is echoed
+ * into search_after, so anything else (wrong length, objects, huge strings) is refused here rather than handed to
+ * Elasticsearch, whose parse errors would otherwise reach the caller.
+ */
+type CursorShape = 'ns' | 'nss' | 'nsns';
+
+function decodeCursor(cursor: string | undefined, shape: CursorShape): (number | string)[] | undefined {
+  if (cursor === undefined) return undefined;
+  let v: unknown;
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v)) return v;
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through
+    v = undefined;
   }
-  throw new CursorError('cursor is not one this API returned');
+  const fits =
+    Array.isArray(v) &&
+    v.length === shape.length &&
+    v.every((x, i) => (shape[i] === 'n' ? typeof x === 'number' && Number.isSafeInteger(x) : typeof x === 'string' && x.length <= 1_024));
+  if (!fits) throw new CursorError('cursor is not one this API returned');
+  return v as (number | string)[];
 }
 
 /** A mutation-log document as documents.ts writes it. */
@@ -126,8 +138,8 @@ export class LookupService {
     private readonly prefix: string,
   ) {}
 
-  private async page(query: Record<string, unknown>, sort: Record<string, unknown>[], size: number, cursor?: string): Promise<Page<MutationItem>> {
-    const after = decodeCursor(cursor);
+  private async page(query: Record<string, unknown>, sort: Record<string, unknown>[], shape: CursorShape, size: number, cursor?: string): Promise<Page<MutationItem>> {
+    const after = decodeCursor(cursor, shape);
     const res = await this.client.search<LogDoc>({
       index: mutationIndexPattern(this.prefix),
       ignore_unavailable: true,
@@ -137,6 +149,10 @@ export class LookupService {
       size: size + 1,
       track_total_hits: false,
       ...(after ? { search_after: after as never } : {}),
+    }).catch((err: unknown) => {
+      // A cursor of the right shape can still be refused (a value of the wrong type for its field): the caller's fault.
+      if (after && (err as { statusCode?: number }).statusCode === 400) throw new CursorError('cursor is not one this API returned');
+      throw err;
     });
     const hits = res.hits.hits;
     const items = hits.slice(0, size).flatMap((h) => (h._source ? [toItem(h._source)] : []));
@@ -152,7 +168,7 @@ export class LookupService {
   /** Every mutation by or about a user (as source or target), newest first. */
   byUser(user: string, range: TimeRange, size: number, cursor?: string, table?: string): Promise<Page<MutationItem>> {
     const filter = [{ term: { parties: user } }, ...LookupService.range(range), ...(table ? [{ term: { table } }] : [])];
-    return this.page({ bool: { filter } }, [{ '@timestamp': 'desc' }], size, cursor);
+    return this.page({ bool: { filter } }, [{ '@timestamp': 'desc' }], 'ns', size, cursor);
   }
 
   /**
@@ -161,16 +177,16 @@ export class LookupService {
    */
   edgeHistory(e: EdgeRef, size: number, cursor?: string): Promise<Page<MutationItem>> {
     const filter = edgeFilter(e);
-    return this.page({ bool: { filter } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }, { seq: { order: 'asc', missing: -1 } }], size, cursor);
+    return this.page({ bool: { filter } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }, { seq: { order: 'asc', missing: -1 } }], 'nsns', size, cursor);
   }
 
   /** Everything a request (X-Request-ID) or one event id produced. */
   byRequestId(requestId: string, size: number, cursor?: string): Promise<Page<MutationItem>> {
-    return this.page({ bool: { filter: [{ term: { requestIds: requestId } }] } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }], size, cursor);
+    return this.page({ bool: { filter: [{ term: { requestIds: requestId } }] } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }], 'nss', size, cursor);
   }
 
   byEventId(eventId: string, size: number, cursor?: string): Promise<Page<MutationItem>> {
-    return this.page({ bool: { filter: [{ term: { eventIds: eventId } }] } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }], size, cursor);
+    return this.page({ bool: { filter: [{ term: { eventIds: eventId } }] } }, [{ '@timestamp': 'asc' }, { kind: 'desc' }], 'nss', size, cursor);
   }
 
   /** The current state of an edge (a soft tombstone when deleted), or null if it was never indexed. */
@@ -185,5 +201,17 @@ export class LookupService {
     });
     const hit = res.hits.hits[0];
     return hit?._source ? { ...hit._source, esVersion: hit._version } : null;
+  }
+
+  /** One whole document (mutation-log record or current state) by its docId, or null: what a reveal returns. */
+  async record(docId: string): Promise<Record<string, unknown> | null> {
+    const res = await this.client.search<Record<string, unknown>>({
+      index: `${mutationIndexPattern(this.prefix)},${edgesIndex(this.prefix)}`,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      query: { bool: { filter: [{ term: { docId } }] } },
+      size: 1,
+    });
+    return res.hits.hits[0]?._source ?? null;
   }
 }

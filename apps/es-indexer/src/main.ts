@@ -4,7 +4,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { installSignalHandlers, streamOptionsFromEnv } from '@pipeline/stream';
 import { AuditLog } from './audit-log';
-import { loadConfig, type Config } from './config';
+import { Authenticator } from './auth';
+import { esClientOptions, jwtSettings, loadConfig, type Config } from './config';
+import { startTombstoneExpiry } from './indices';
 import { startIndexer, type Indexer } from './indexer';
 import { buildLookupApi } from './lookup.api';
 import { LookupService } from './lookup.service';
@@ -17,7 +19,7 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.LOG_LEVEL, base: { app: 'es-indexer' }, redact: ['req.headers.authorization'] });
-const client = new Client({ node: config.ES_URL, requestTimeout: 30_000 });
+const client = new Client({ ...esClientOptions(config), requestTimeout: 30_000 });
 const registry = new Registry();
 const stream = streamOptionsFromEnv(config);
 
@@ -42,6 +44,8 @@ if (config.ROLE !== 'api') {
     process.exit(1);
   });
 }
+const stopTombstoneExpiry =
+  config.ROLE !== 'api' ? startTombstoneExpiry(client, config.INDEX_PREFIX, config.TOMBSTONE_RETENTION_DAYS, config.RETENTION_CHECK_MS, logger) : () => undefined;
 
 // Probes and metrics on HTTP_PORT; readiness covers both consumers.
 const ops = Fastify({ loggerInstance: logger.child({ component: 'ops' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
@@ -51,15 +55,16 @@ ops.get('/health/readiness', async (_req, reply) => {
   return reply.code(r.ready ? 200 : 503).send(r);
 });
 ops.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-await ops.listen({ port: stream.http?.port ?? 9464, host: '0.0.0.0' });
+await ops.listen({ port: stream.http?.port ?? 9464, host: config.HTTP_HOST });
 
 let audit: AuditLog | undefined;
 let api: Awaited<ReturnType<typeof buildLookupApi>> | undefined;
 if (config.ROLE !== 'indexer') {
-  audit = new AuditLog(config.AUDIT_LOG_PATH);
-  api = await buildLookupApi({ lookup: new LookupService(client, config.INDEX_PREFIX), audit, tokens: config.LOOKUP_TOKENS ?? new Map(), logger });
+  audit = new AuditLog(config.AUDIT_LOG_PATH, config.AUDIT_CHAIN_KEY);
+  const auth = new Authenticator(config.LOOKUP_TOKENS ?? new Map(), jwtSettings(config));
+  api = await buildLookupApi({ lookup: new LookupService(client, config.INDEX_PREFIX), audit, auth, logger });
   await api.listen({ port: config.API_PORT, host: config.API_HOST });
-  logger.info({ port: config.API_PORT }, 'support lookup listening');
+  logger.info({ port: config.API_PORT, host: config.API_HOST }, 'support lookup listening');
 }
 
 // Shutdown order: stop answering lookups, drain and commit both consumers, then close the clients.
@@ -71,6 +76,7 @@ installSignalHandlers(
     done,
     stop: async () => {
       try {
+        stopTombstoneExpiry();
         await api?.close();
         await indexer?.stop();
       } finally {

@@ -43,7 +43,7 @@ describe('es-indexer as a process (main.ts) and the lookup CLI', () => {
         API_PORT: String(apiPort),
         API_HOST: '127.0.0.1',
         HTTP_PORT: String(httpPort),
-        LOOKUP_TOKENS: 'cli.user:cli-token-0001',
+        LOOKUP_TOKENS: 'cli.user:cli-token-Hq7vZ2mX9pL4-0001',
         AUDIT_LOG_PATH: auditFile,
         REFRESH_INTERVAL: '200ms',
         LOG_LEVEL: 'warn',
@@ -78,19 +78,21 @@ describe('es-indexer as a process (main.ts) and the lookup CLI', () => {
     await mutate(core, 'likes', 'cli-1', [like('gina', 5, 100)]);
     await mutate(core, 'likes', 'cli-2', [like('gina', 5, 200, 'DELETE')]);
     const lines = await waitFor('4 records through the CLI', async () => {
-      const r = await cli(['user', 'gina'], 'cli-token-0001');
+      const r = await cli(['user', 'gina'], 'cli-token-Hq7vZ2mX9pL4-0001');
       const items = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
       return items.length === 4 && items;
     }, 60_000);
     expect(lines.map((i: any) => `${i.kind}:${i.status}`).sort()).toEqual(['cdc:CREATED', 'cdc:DELETED', 'wal:RECEIVED', 'wal:RECEIVED']);
-    const state = await cli(['state', 'likes', 'gina', '5'], 'cli-token-0001');
+    const state = await cli(['state', 'likes', 'gina', '5'], 'cli-token-Hq7vZ2mX9pL4-0001');
     expect(JSON.parse(state.stdout)).toMatchObject({ active: false, status: 'DELETED' });
     const refused = await cli(['user', 'gina']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('401');
     const audit = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    expect(audit.every((a) => a.user === 'cli.user')).toBe(true);
-    expect(audit.at(-1)).toMatchObject({ action: 'edge-state', params: { source: 'gina' } });
+    const accepted = audit.filter((a) => a.status === 200);
+    expect(accepted.every((a) => a.user === 'cli.user')).toBe(true);
+    expect(accepted.at(-1)).toMatchObject({ action: 'edge-state', params: { source: 'gina' }, results: 1 });
+    expect(audit.at(-1)).toMatchObject({ user: null, status: 401, outcome: 'unknown-token' });
     const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
     expect(metrics).toMatch(/es_indexer_documents_total\{kind="wal",target="mutations"\} 2/);
 

@@ -8,15 +8,15 @@ import { chromium } from 'playwright-core';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import { freePort, repoRoot, type CoreProcess } from '@pipeline/testing';
 import { AuditLog } from '../src/audit-log';
+import { Authenticator, parseTokenList } from '../src/auth';
 import type { Indexer } from '../src/indexer';
 import { buildLookupApi } from '../src/lookup.api';
 import { LookupService } from '../src/lookup.service';
-import { dropPrefix, like, logger, mutate, newPrefix, runIndexer, startCore, waitIndexed } from './harness';
+import { dropPrefix, like, logger, mutate, newPrefix, runIndexer, startCore, waitFor, waitIndexed } from './harness';
 
-const TOKENS = new Map([
-  ['agent-one-token-123', 'agent.one'],
-  ['agent-two-token-456', 'agent.two'],
-]);
+const ONE = 'agent-one-7Qx93kLm2Pz-token';
+const TWO = 'agent-two-Vb40sWq81nE-token';
+const auth = new Authenticator(parseTokenList(`agent.one:${ONE},agent.two:${TWO}`));
 
 describe('support lookup API and page', () => {
   let client: Client;
@@ -36,7 +36,7 @@ describe('support lookup API and page', () => {
     ({ indexer } = await runIndexer({ bootstrap, client, prefix, wal, cdc }));
     auditFile = join(mkdtempSync(join(tmpdir(), 'esi-audit-')), 'audit.jsonl');
     audit = new AuditLog(auditFile);
-    api = await buildLookupApi({ lookup: new LookupService(client, prefix), audit, tokens: TOKENS, logger });
+    api = await buildLookupApi({ lookup: new LookupService(client, prefix), audit, auth, logger });
     const port = await freePort();
     await api.listen({ port, host: '127.0.0.1' });
     base = `http://127.0.0.1:${port}`;
@@ -63,41 +63,48 @@ describe('support lookup API and page', () => {
 
   const get = (path: string, token?: string) => fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  it('refuses every lookup without valid credentials (401) and audits none of them', async () => {
-    for (const [path, token] of [
+  it('refuses every lookup without valid credentials (401) and audits each refusal without a user', async () => {
+    const cases = [
       ['/api/users/erin/mutations', undefined],
       ['/api/users/erin/mutations', 'not-a-token-at-all'],
-      ['/api/edges/history?table=likes&source=erin&target=10', 'agent-one-token-12'],
+      ['/api/edges/history?table=likes&source=erin&target=10', ONE.slice(0, -1)],
       ['/api/requests/req-a', 'Basic abc'],
       ['/api/events/x', ''],
-    ] as const) {
+    ] as const;
+    for (const [path, token] of cases) {
       const res = await get(path, token);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
     }
-    expect(auditLines()).toHaveLength(0);
+    const lines = auditLines();
+    expect(lines).toHaveLength(cases.length);
+    expect(lines.map((l) => [l.user, l.status])).toEqual(cases.map(() => [null, 401]));
+    expect(lines[0]).toMatchObject({ url: '/api/users/erin/mutations', outcome: 'missing' });
+    expect(lines[1]).toMatchObject({ outcome: 'unknown-token' });
   });
 
   it('answers accepted lookups and writes who, what and when to the audit log for each', async () => {
     const t0 = Date.now();
-    const user = await get('/api/users/erin/mutations?size=2', 'agent-one-token-123');
+    const skip = auditLines().length;
+    const user = await get('/api/users/erin/mutations?size=2', ONE);
     expect(user.status).toBe(200);
     const page1 = (await user.json()) as any;
     expect(page1.items).toHaveLength(2);
-    const page2 = (await (await get(`/api/users/erin/mutations?size=50&cursor=${page1.next}`, 'agent-one-token-123')).json()) as any;
+    const page2 = (await (await get(`/api/users/erin/mutations?size=50&cursor=${page1.next}`, ONE)).json()) as any;
     expect(page1.items.length + page2.items.length).toBe(6); // erin: 3 WAL + 3 CDC records
-    const hist = (await (await get('/api/edges/history?table=likes&source=erin&target=10', 'agent-two-token-456')).json()) as any;
+    const hist = (await (await get('/api/edges/history?table=likes&source=erin&target=10', TWO)).json()) as any;
     expect(hist.items.map((i: any) => `${i.kind}:${i.status}`)).toEqual(['wal:RECEIVED', 'cdc:CREATED', 'wal:RECEIVED', 'cdc:DELETED']);
-    const req = (await (await get('/api/requests/req-b', 'agent-two-token-456')).json()) as any;
+    const req = (await (await get('/api/requests/req-b', TWO)).json()) as any;
     expect(req.items).toHaveLength(4);
-    expect((await get('/api/users/erin/mutations?from=yesterday', 'agent-one-token-123')).status).toBe(400);
+    expect((await get('/api/users/erin/mutations?from=yesterday', ONE)).status).toBe(400);
 
-    const lines = auditLines();
-    expect(lines.map((l) => [l.user, l.action])).toEqual([
-      ['agent.one', 'user-mutations'],
-      ['agent.one', 'user-mutations'],
-      ['agent.two', 'edge-history'],
-      ['agent.two', 'request'],
+    const lines = auditLines().slice(skip);
+    expect(lines.map((l) => [l.user, l.action, l.status])).toEqual([
+      ['agent.one', 'user-mutations', 200],
+      ['agent.one', 'user-mutations', 200],
+      ['agent.two', 'edge-history', 200],
+      ['agent.two', 'request', 200],
+      ['agent.one', 'user-mutations', 400],
     ]);
     expect(lines[0]).toMatchObject({ params: { user: 'erin', size: 2 }, status: 200, results: 2 });
     expect(lines[2]).toMatchObject({ params: { table: 'likes', source: 'erin', target: '10' }, results: 4 });
@@ -119,7 +126,7 @@ describe('support lookup API and page', () => {
       await page.waitForSelector('#status.error');
       expect(await page.textContent('#status')).toContain('refused');
 
-      await page.fill('#token', 'agent-one-token-123');
+      await page.fill('#token', ONE);
       await page.click('#by-user button');
       await page.locator('#results tbody tr').nth(5).waitFor();
       expect(await page.locator('#results tbody tr').count()).toBe(6);
@@ -129,7 +136,8 @@ describe('support lookup API and page', () => {
       await page.fill('#by-edge input[name=source]', 'erin');
       await page.fill('#by-edge input[name=target]', '10');
       await page.click('#by-edge button');
-      await page.waitForFunction('document.querySelectorAll("#results tbody tr").length === 4');
+      // A polled locator count, not waitForFunction: the page's CSP (no unsafe-eval) refuses string evaluation.
+      await waitFor('4 history rows', async () => (await page.locator('#results tbody tr').count()) === 4);
       const outcome = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => tr.children[7]?.textContent));
       expect(outcome[3]).toBe('active@100 → inactive@200');
       const dir = join(repoRoot, 'test-artifacts');
@@ -138,6 +146,10 @@ describe('support lookup API and page', () => {
     } finally {
       await browser.close();
     }
-    expect(auditLines().slice(before).map((l) => l.action)).toEqual(['user-mutations', 'edge-history']);
+    expect(auditLines().slice(before).map((l) => [l.action, l.status])).toEqual([
+      ['none', 401],
+      ['user-mutations', 200],
+      ['edge-history', 200],
+    ]);
   });
 });

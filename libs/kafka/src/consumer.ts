@@ -12,7 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConnectionPool, Consumer as PltConsumer, IS_CONTROL, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
-import { baseOptions, guarded, type ResolvedConfig } from './config';
+import { baseOptions, connectionSecurity, guarded, type ResolvedConfig } from './config';
 import { isUnavailability, toKafkaError } from './errors';
 import type { ConsumedMessage, Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
 
@@ -112,6 +112,7 @@ class GroupConsumer implements Consumer {
     this.pool = new ConnectionPool(`${base.clientId}-fetch`, {
       connectTimeout: cfg.requestTimeoutMs,
       requestTimeout: this.maxWaitMs + cfg.requestTimeoutMs,
+      ...connectionSecurity(cfg),
     });
     this.c.on('consumer:group:join', (payload) => this.onJoin(payload.generationId ?? 0, payload.assignments ?? []));
     // A rejoin that failed for good: run() reports it. (An 'error' event without a listener would crash the process.)

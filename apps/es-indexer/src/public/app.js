@@ -7,6 +7,36 @@ function fmtState(s) {
   return `${s.active ? 'active' : 'inactive'}@${s.version}`;
 }
 
+// Control, format and bidi characters (e.g. U+202E, which reverses the text after it) are shown as visible
+// \u{...} escapes, so a crafted name cannot pass for another one.
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]/gu;
+const visible = (s) => s.replace(INVISIBLE, (c) => `\\u{${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}}`);
+const LIMIT = 120;
+
+/** A cell with its text made visible and, past LIMIT characters, cut with a button that shows the rest. */
+function cell(value) {
+  const td = document.createElement('td');
+  const text = visible(String(value));
+  if (text.length <= LIMIT) {
+    td.textContent = text;
+    return td;
+  }
+  const span = document.createElement('span');
+  span.textContent = `${text.slice(0, LIMIT)}…`;
+  const more = document.createElement('button');
+  more.type = 'button';
+  more.className = 'expand';
+  more.textContent = `show all ${text.length} characters`;
+  more.addEventListener('click', () => {
+    const open = more.dataset.open === '1';
+    span.textContent = open ? `${text.slice(0, LIMIT)}…` : text;
+    more.textContent = open ? `show all ${text.length} characters` : 'show less';
+    more.dataset.open = open ? '0' : '1';
+  });
+  td.append(span, ' ', more);
+  return td;
+}
+
 function row(item) {
   const tr = document.createElement('tr');
   tr.className = item.kind;
@@ -22,12 +52,36 @@ function row(item) {
     item.requestIds.join(', '),
   ];
   for (const [i, c] of cells.entries()) {
-    const td = document.createElement('td');
-    td.textContent = String(c);
+    const td = cell(c);
     if (i === 5) td.className = String(c);
     tr.append(td);
   }
+  const td = document.createElement('td');
+  const reveal = document.createElement('button');
+  reveal.type = 'button';
+  reveal.className = 'reveal';
+  reveal.textContent = 'Reveal…';
+  reveal.addEventListener('click', () => void revealRecord(item.id));
+  td.append(reveal);
+  tr.append(td);
   return tr;
+}
+
+// The whole stored record (properties, actor, ...) only on demand, with a reason that goes to the audit log.
+async function revealRecord(id) {
+  const reason = (window.prompt('Why do you need the full record? Your reason is written to the audit log.') ?? '').trim();
+  const status = $('#status');
+  if (!reason) return;
+  const res = await fetch(`/api/records/${encodeURIComponent(id)}?reason=${encodeURIComponent(reason)}`, { headers: { authorization: `Bearer ${$('#token').value.trim()}` } });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    status.textContent = visible(`Reveal refused (${res.status}): ${body.message ?? ''}`);
+    status.className = 'error';
+    return;
+  }
+  $('#revealed-id').textContent = visible(id);
+  $('#revealed pre').textContent = visible(JSON.stringify(body.record, null, 2));
+  $('#revealed').hidden = false;
 }
 
 async function load(url, append) {
@@ -43,7 +97,7 @@ async function load(url, append) {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
-    status.textContent = res.status === 401 ? 'Not signed in: the token was refused.' : `Error ${res.status}: ${body.message ?? ''}`;
+    status.textContent = res.status === 401 ? 'Not signed in: the token was refused.' : visible(`Error ${res.status}: ${body.message ?? ''}`);
     status.className = 'error';
     return;
   }
