@@ -9,6 +9,7 @@ export type ApiErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'WAL_UNAVAILABLE'
   | 'READ_ONLY'
+  | 'OVERLOADED'
   | 'INTERNAL';
 
 export class ApiError extends Error {

@@ -4,6 +4,7 @@ import { badRequest, notFound } from '../errors';
 import type { EdgeRow, EdgeStore } from '../storage/edge-store';
 import { encodeComponent, prefixUpperBound } from '../storage/sort-key';
 import { castKey } from './cast';
+import { LIMITS, yieldToEventLoop } from './limits';
 import { multiEdgeKeyOf, storageKeyOf } from './mutation-request';
 import { matches, parsePredicates, type Predicate } from './predicates';
 
@@ -26,7 +27,14 @@ export interface EdgePage {
 }
 
 export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 1000;
+export const MAX_LIMIT = LIMITS.scanLimit;
+
+/** Distinct values in first-seen order, refused past `max` with a 400 naming the limit. */
+function distinct(values: string[], max: number, field: string, what: string): string[] {
+  const out = [...new Set(values)];
+  if (out.length > max) throw badRequest(field, `${out.length} distinct ${what}; at most ${max} per request`);
+  return out;
+}
 
 /** The query side of the REST API (domain.md, "Queries"): get, scan, count, counts, multi-edge ids. */
 export class QueryService {
@@ -35,6 +43,13 @@ export class QueryService {
   get(table: ResolvedTable, sources: string[], targets: string[]): EdgePage {
     if (sources.length === 0) throw badRequest('source', 'required: one or more comma-separated sources');
     if (targets.length === 0) throw badRequest('target', 'required: one or more comma-separated targets');
+    sources = [...new Set(sources)];
+    targets = [...new Set(targets)];
+    if (sources.length * targets.length > LIMITS.getPairs)
+      throw badRequest(
+        'source',
+        `${sources.length} distinct sources × ${targets.length} distinct targets = ${sources.length * targets.length} edges; at most ${LIMITS.getPairs} per request`,
+      );
     const pairs = sources.flatMap((s, i) =>
       targets.map((t, j) => ({
         source: castKey(s, table.def.source.type, `source[${i}]`),
@@ -53,6 +68,7 @@ export class QueryService {
   multiEdgeIds(table: ResolvedTable, ids: string[]): EdgePage {
     if (table.def.kind !== 'MULTI_EDGE') throw badRequest('table', `${table.id} is not a MULTI_EDGE table`);
     if (ids.length === 0) throw badRequest('ids', 'required: one or more comma-separated ids');
+    ids = distinct(ids, LIMITS.multiEdgeIds, 'ids', 'ids');
     // Ids arrive as text; try them as numbers too, since the request that wrote them may have sent either.
     const keys = ids.flatMap((id) => (/^-?\d+$/.test(id) ? [multiEdgeKeyOf(Number(id)), multiEdgeKeyOf(id)] : [multiEdgeKeyOf(id)]));
     const rows = this.store.getRows(table.id, keys);
@@ -70,6 +86,7 @@ export class QueryService {
 
   counts(table: ResolvedTable, starts: string[], direction: Direction) {
     if (starts.length === 0) throw badRequest('start', 'required: one or more comma-separated values');
+    starts = distinct(starts, LIMITS.countsStarts, 'start', 'start values');
     const counts = starts.map((raw, i) => {
       const s = this.castStart(table, raw, direction, `start[${i}]`);
       return { start: s, direction, count: this.store.count(table.id, direction, s), context: {} };
@@ -77,11 +94,11 @@ export class QueryService {
     return { counts, count: counts.length, context: {} };
   }
 
-  scan(
+  async scan(
     table: ResolvedTable,
     indexName: string,
     q: { start?: string; direction: Direction; limit?: string; offset?: string; ranges?: string; filters?: string },
-  ): EdgePage {
+  ): Promise<EdgePage> {
     const index = table.def.indexes.find((i) => i.name === indexName);
     if (!index) throw notFound(`index ${indexName} of table ${table.id}`);
     if (q.start === undefined || q.start === '') throw badRequest('start', 'required');
@@ -102,21 +119,31 @@ export class QueryService {
     const predicates = [...ranges, ...filters];
     const out: { row: EdgeRow; sortKey: Buffer; key: string }[] = [];
     const chunk = Math.min(MAX_LIMIT, predicates.length ? limit * 4 : limit + 1);
+    let examined = 0;
+    let stoppedAt: { sortKey: Buffer; key: string } | undefined;
     for (;;) {
       const hits = this.store.scanIndex({ table: table.id, index: index.name, direction: q.direction, start, ...bounds, after, limit: chunk });
+      examined += hits.length;
       for (const h of hits) if (predicates.every((p) => matches(p, h.row.state.properties[p.field]?.value))) out.push(h);
       if (out.length > limit || hits.length < chunk) break;
       const last = hits[hits.length - 1]!;
       after = { sortKey: last.sortKey, key: last.key };
+      if (examined >= LIMITS.scanExamined) {
+        // Bounded work: end this page here; the cursor goes on after the last row examined.
+        stoppedAt = after;
+        break;
+      }
+      await yieldToEventLoop();
     }
     const page = out.slice(0, limit);
-    const hasNext = out.length > limit;
     const last = page[page.length - 1];
+    const hasNext = out.length > limit || stoppedAt !== undefined;
+    const resumeAt = out.length > limit ? last : stoppedAt;
     return {
       edges: page.map((h) => view(h.row)),
       count: page.length,
       total: this.store.count(table.id, q.direction, start),
-      offset: hasNext && last ? encodeCursor(last.sortKey, last.key) : null,
+      offset: hasNext && resumeAt ? encodeCursor(resumeAt.sortKey, resumeAt.key) : null,
       hasNext,
       context: {},
     };

@@ -4,15 +4,25 @@ import { badRequest } from '../errors';
 import type { ServerDeps } from './server';
 
 type TableParams = { db: string; table: string };
-type Query = Record<string, string | undefined>;
+type Query = Record<string, string | string[] | undefined>;
 
-const list = (v: string | undefined): string[] => (v ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : []);
-const bool = (v: string | undefined, field: string): boolean => {
+/** A list parameter: comma-separated, repeated (`start=a&start=b`), or both. */
+const list = (v: string | string[] | undefined): string[] =>
+  (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((x) => x.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+/** A single-valued parameter: given twice is an error, not a silent pick. */
+const one = (q: Query, name: string): string | undefined => {
+  const v = q[name];
+  if (Array.isArray(v)) throw badRequest(name, `given ${v.length} times; give it once`);
+  return v;
+};
+const bool = (v: string | string[] | undefined, field: string): boolean => {
+  if (Array.isArray(v)) throw badRequest(field, `given ${v.length} times; give it once`);
   if (v === undefined || v === '' || v === 'true') return v !== undefined;
   if (v === 'false') return false;
   throw badRequest(field, 'expected true or false');
 };
-const direction = (v: string | undefined): Direction => {
+const direction = (v: string | string[] | undefined): Direction => {
+  if (Array.isArray(v)) throw badRequest('direction', `given ${v.length} times; give it once`);
   const d = (v ?? 'OUT').toUpperCase();
   if (d !== 'OUT' && d !== 'IN') throw badRequest('direction', `expected OUT or IN, got ${JSON.stringify(v)}`);
   return d;
@@ -50,11 +60,18 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
   app.get(`${base}/edges/scan/:index`, async (req) => {
     const q = req.query as Query;
     const { index } = req.params as { index: string };
-    return deps.queries.scan(resolve(req), index, { ...q, direction: direction(q.direction) });
+    return deps.queries.scan(resolve(req), index, {
+      start: one(q, 'start'),
+      limit: one(q, 'limit'),
+      offset: one(q, 'offset'),
+      ranges: one(q, 'ranges'),
+      filters: one(q, 'filters'),
+      direction: direction(q.direction),
+    });
   });
   app.get(`${base}/edges/count`, async (req) => {
     const q = req.query as Query;
-    return deps.queries.count(resolve(req), q.start ?? '', direction(q.direction));
+    return deps.queries.count(resolve(req), one(q, 'start') ?? '', direction(q.direction));
   });
   app.get(`${base}/edges/counts`, async (req) => {
     const q = req.query as Query;
