@@ -59,9 +59,9 @@ async function engineOnly(batches: unknown[]): Promise<number> {
   catalog.putDatabase({ name: 'shop', comment: '', active: true }, { create: true });
   catalog.putTable(tableFromV3('shop', 'likes', V3TableBody.parse(tableBody)), { create: true });
   const noop: RecordSink = { kind: 'log', publishWal: async () => {}, publishCdc: async () => {}, close: async () => {} };
-  const relay = new CdcRelay(store, noop, pino({ level: 'silent' }));
+  const relay = new CdcRelay(store, noop, pino({ level: 'silent' }), { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   relay.start();
-  const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null });
+  const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null, recordLimits: { walRecordBytes: 1 << 20, cdcRecordBytes: 1 << 20 } });
   const table = catalog.resolve('shop', 'likes');
   const t0 = performance.now();
   for (const body of batches) await engine.mutate(table, body, { requestMode: null, force: false, actor: 'bench', requestId: 'r' });

@@ -6,12 +6,12 @@ export interface Health {
   ready(): { ready: boolean; details: Record<string, unknown> };
 }
 
-export function registerHealthRoutes(app: FastifyInstance, health: Health, metrics?: Registry): void {
+export function registerHealthRoutes(app: FastifyInstance, health: Health, metrics?: Registry, inflight?: () => { requests: number; bodyBytes: number }): void {
   app.get('/graph/health', async () => ({ status: 'UP' }));
   app.get('/graph/health/liveness', async () => ({ status: 'UP' }));
   app.get('/graph/health/readiness', async (_req, reply) => {
     const r = health.ready();
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'UP' : 'DOWN', ...r.details });
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'UP' : 'DOWN', ...r.details, ...(inflight ? { inflight: inflight() } : {}) });
   });
   if (metrics)
     app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));

@@ -67,8 +67,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         handler,
       );
       server.maxConnections = deps.http.maxConnections;
-      // A socket silent for a whole request timeout (mid-body or idle) is closed.
-      server.setTimeout(deps.http.requestTimeoutMs);
+      // Backstop for a socket silent past every timeout above (those answer 408 first).
+      server.setTimeout(2 * deps.http.requestTimeoutMs);
       return server;
     },
     // X-Request-ID is the request id of the WAL/CDC context; we generate one when absent.
@@ -123,7 +123,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   registerJsonBodyParser(app);
-  registerHealthRoutes(app, deps.health, deps.metrics);
+  registerHealthRoutes(app, deps.health, deps.metrics, () => ({ requests: admission.requests, bodyBytes: admission.bytes }));
   registerDataRoutes(app, deps);
   registerSchemaV3Routes(app, deps.catalog);
   registerSchemaV2Routes(app, deps.catalog, deps.tenant);
