@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
-import { createKafka } from '@pipeline/kafka';
 import { ensureKafka } from '@pipeline/stack';
 import { api, CoreProcess, dataRecords, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
 import { base, createTable, insert, TABLE } from './harness';
@@ -22,12 +21,9 @@ describe('abuse: a CDC record the broker refuses', () => {
     bootstrap = (await ensureKafka()).bootstrap;
     wal = uniqueName('abuse-relay.wal');
     cdc = uniqueName('abuse-relay.cdc');
-    const admin = await createKafka({ brokers: [bootstrap], clientId: 'abuse-relay' }).admin();
+    const admin = new Admin({ clientId: 'abuse-relay', bootstrapBrokers: [bootstrap] });
     try {
-      await admin.ensureTopics([
-        { name: wal, partitions: 1, configs: { 'max.message.bytes': '4000000' } },
-        { name: cdc, partitions: 1, configs: { 'max.message.bytes': '4000000' } },
-      ]);
+      await admin.createTopics({ topics: [wal, cdc], partitions: 1, replicas: 1, configs: [{ name: 'max.message.bytes', value: '4000000' }] });
     } finally {
       await admin.close();
     }
