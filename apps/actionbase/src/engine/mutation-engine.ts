@@ -111,7 +111,7 @@ export class MutationEngine {
     const groups = groupByKey(items);
     if (queue) {
       await this.publishWal(wal);
-      return { results: groups.map((g) => resultOf(g, 'QUEUED', multi)) };
+      return { results: ordered(groups.map((g) => resultOf(g, 'QUEUED', multi))) };
     }
 
     const release = await this.locks.acquire(groups.map((g) => g.key));
@@ -153,7 +153,7 @@ export class MutationEngine {
       release();
     }
     this.cfg.afterCommit?.();
-    return { results: groups.map((g) => resultOf(g, statuses.get(g.key) ?? 'ERROR', multi)) };
+    return { results: ordered(groups.map((g) => resultOf(g, statuses.get(g.key) ?? 'ERROR', multi))) };
   }
 
   private async publishWal(wal: { key: string; value: string }[]): Promise<void> {
@@ -285,6 +285,12 @@ function groupByKey(items: PreparedItem[]): KeyGroup[] {
     else groups.set(it.key, { key: it.key, items: [it] });
   }
   return [...groups.values()];
+}
+
+/** One result per key, ordered as Actionbase orders them: by the text `source:target`, or by the id's text. */
+function ordered(results: MutationResult[]): MutationResult[] {
+  const text = (r: MutationResult) => (r.id !== undefined ? String(r.id) : `${String(r.source)}:${String(r.target)}`);
+  return results.map((r) => [text(r), r] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 
 function resultOf(g: KeyGroup, status: ResultStatus, multi: boolean): MutationResult {

@@ -26,7 +26,23 @@ export interface EdgePage {
   context: Record<string, unknown>;
 }
 
-export const DEFAULT_LIMIT = 25;
+/** Actionbase's default scan limit (ScanFilter.defaultLimit). */
+export const DEFAULT_LIMIT = 10;
+/** `total` of a scan that did not ask for it (Actionbase: -1). */
+export const TOTAL_NOT_ASKED = -1;
+const FEATURES = new Set(['total']);
+
+export interface LookupOptions {
+  filters?: string;
+  features?: string[];
+}
+
+function checkFeatures(features: string[] | undefined): Set<string> {
+  const set = new Set(features ?? []);
+  const unknown = [...set].filter((f) => !FEATURES.has(f));
+  if (unknown.length) throw badRequest('features', `${unknown.join(', ')} not supported; the supported feature is total`);
+  return set;
+}
 export const MAX_LIMIT = LIMITS.scanLimit;
 
 /** Distinct values in first-seen order, refused past `max` with a 400 naming the limit. */
@@ -40,7 +56,9 @@ function distinct(values: string[], max: number, field: string, what: string): s
 export class QueryService {
   constructor(private readonly store: EdgeStore) {}
 
-  get(table: ResolvedTable, sources: string[], targets: string[]): EdgePage {
+  get(table: ResolvedTable, sources: string[], targets: string[], opts: LookupOptions = {}): EdgePage {
+    checkFeatures(opts.features);
+    const filters = parsePredicates(opts.filters, table, 'filters');
     if (sources.length === 0) throw badRequest('source', 'required: one or more comma-separated sources');
     if (targets.length === 0) throw badRequest('target', 'required: one or more comma-separated targets');
     sources = [...new Set(sources)];
@@ -57,26 +75,28 @@ export class QueryService {
       })),
     );
     const keys = pairs.map((p) => storageKeyOf(p.source, p.target));
+    return this.lookup(table, keys, filters);
+  }
+
+  /** Active rows of `keys` that pass `filters`; `total` is the number returned, as Actionbase's get. */
+  private lookup(table: ResolvedTable, keys: string[], filters: Predicate[]): EdgePage {
     const rows = this.store.getRows(table.id, keys);
     const edges = keys.flatMap((k) => {
       const r = rows.get(k);
-      return r && r.state.active ? [view(r)] : [];
+      return r && r.state.active && filters.every((p) => matches(p, r.state.properties[p.field]?.value)) ? [view(r)] : [];
     });
     return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
   }
 
-  multiEdgeIds(table: ResolvedTable, ids: string[]): EdgePage {
+  multiEdgeIds(table: ResolvedTable, ids: string[], opts: LookupOptions = {}): EdgePage {
     if (table.def.kind !== 'MULTI_EDGE') throw badRequest('table', `${table.id} is not a MULTI_EDGE table`);
     if (ids.length === 0) throw badRequest('ids', 'required: one or more comma-separated ids');
     ids = distinct(ids, LIMITS.multiEdgeIds, 'ids', 'ids');
+    checkFeatures(opts.features);
+    const filters = parsePredicates(opts.filters, table, 'filters');
     // Ids arrive as text; try them as numbers too, since the request that wrote them may have sent either.
-    const keys = ids.flatMap((id) => (/^-?\d+$/.test(id) ? [multiEdgeKeyOf(Number(id)), multiEdgeKeyOf(id)] : [multiEdgeKeyOf(id)]));
-    const rows = this.store.getRows(table.id, keys);
-    const edges = keys.flatMap((k) => {
-      const r = rows.get(k);
-      return r && r.state.active ? [view(r)] : [];
-    });
-    return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
+    const keys = ids.flatMap((id) => (/^-?\d+$/.test(id) && Number.isSafeInteger(Number(id)) ? [multiEdgeKeyOf(Number(id)), multiEdgeKeyOf(id)] : [multiEdgeKeyOf(id)]));
+    return this.lookup(table, keys, filters);
   }
 
   count(table: ResolvedTable, start: string, direction: Direction): { start: string | number; direction: Direction; count: number; context: Record<string, unknown> } {
@@ -97,7 +117,7 @@ export class QueryService {
   async scan(
     table: ResolvedTable,
     indexName: string,
-    q: { start?: string; direction: Direction; limit?: string; offset?: string; ranges?: string; filters?: string },
+    q: { start?: string; direction: Direction; limit?: string; offset?: string; ranges?: string; filters?: string; features?: string[] },
   ): Promise<EdgePage> {
     const index = table.def.indexes.find((i) => i.name === indexName);
     if (!index) throw notFound(`index ${indexName} of table ${table.id}`);
@@ -105,8 +125,10 @@ export class QueryService {
     if (q.direction === 'IN' && table.def.directionType === 'OUT') throw badRequest('direction', `table ${table.id} is OUT-only`);
     if (q.direction === 'OUT' && table.def.directionType === 'IN') throw badRequest('direction', `table ${table.id} is IN-only`);
     const start = this.castStart(table, q.start, q.direction, 'start');
-    const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
+    const limit = q.limit === undefined ? DEFAULT_LIMIT : /^\d+$/.test(q.limit) ? Number(q.limit) : NaN;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw badRequest('limit', `expected an integer in 1..${MAX_LIMIT}`);
+    const features = checkFeatures(q.features);
+    if (features.has('total') && (q.ranges || q.filters)) throw badRequest('features', 'total cannot be combined with ranges or filters');
     const ranges = parsePredicates(q.ranges, table, 'ranges');
     for (const r of ranges)
       if (!index.fields.some((f) => f.name === r.field)) throw badRequest('ranges', `${r.field} is not a field of index ${index.name}; use filters`);
@@ -142,7 +164,7 @@ export class QueryService {
     return {
       edges: page.map((h) => view(h.row)),
       count: page.length,
-      total: this.store.count(table.id, q.direction, start),
+      total: features.has('total') ? this.store.count(table.id, q.direction, start) : TOTAL_NOT_ASKED,
       offset: hasNext && resumeAt ? encodeCursor(resumeAt.sortKey, resumeAt.key) : null,
       hasNext,
       context: {},

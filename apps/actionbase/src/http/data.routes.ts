@@ -21,11 +21,31 @@ const bool = (v: string | string[] | undefined, field: string): boolean => {
   if (v === 'false') return false;
   throw badRequest(field, 'expected true or false');
 };
+/** Required and case-sensitive, as Actionbase binds its Direction enum. */
 const direction = (v: string | string[] | undefined): Direction => {
   if (Array.isArray(v)) throw badRequest('direction', `given ${v.length} times; give it once`);
-  const d = (v ?? 'OUT').toUpperCase();
-  if (d !== 'OUT' && d !== 'IN') throw badRequest('direction', `expected OUT or IN, got ${JSON.stringify(v)}`);
-  return d;
+  if (v === undefined || v === '') throw badRequest('direction', 'required: OUT or IN');
+  if (v !== 'OUT' && v !== 'IN') throw badRequest('direction', `expected OUT or IN (upper case), got ${JSON.stringify(v)}`);
+  return v;
+};
+/** A list in a JSON body: an array of strings or numbers (Actionbase binds List<String> / List<Any>). */
+const bodyList = (body: Record<string, unknown>, name: string): string[] => {
+  const v = body[name];
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return list(v);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' || typeof x === 'number'))
+    throw badRequest(name, 'expected an array of strings or numbers');
+  return v.map(String);
+};
+const bodyString = (body: Record<string, unknown>, name: string): string | undefined => {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(name, 'expected a string');
+  return v;
+};
+const objectBody = (body: unknown): Record<string, unknown> => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body', 'expected a JSON object');
+  return body as Record<string, unknown>;
 };
 
 /** Data API (domain.md, "REST API"): v3 mutations and queries. */
@@ -55,7 +75,12 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
 
   app.get(`${base}/edges/get`, async (req) => {
     const q = req.query as Query;
-    return deps.queries.get(resolve(req), list(q.source), list(q.target));
+    return deps.queries.get(resolve(req), list(q.source), list(q.target), { filters: one(q, 'filters'), features: list(q.features) });
+  });
+  // POST: for key lists too long for a URL (Actionbase's EdgeQueryGetRequest as the body).
+  app.post(`${base}/edges/get`, async (req) => {
+    const b = objectBody(req.body);
+    return deps.queries.get(resolve(req), bodyList(b, 'source'), bodyList(b, 'target'), { filters: bodyString(b, 'filters'), features: bodyList(b, 'features') });
   });
   app.get(`${base}/edges/scan/:index`, async (req) => {
     const q = req.query as Query;
@@ -66,6 +91,7 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
       offset: one(q, 'offset'),
       ranges: one(q, 'ranges'),
       filters: one(q, 'filters'),
+      features: list(q.features),
       direction: direction(q.direction),
     });
   });
@@ -77,12 +103,12 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
     const q = req.query as Query;
     return deps.queries.counts(resolve(req), list(q.start), direction(q.direction));
   });
-  const ids = async (req: FastifyRequest) => {
+  app.get(`${base}/multi-edges/ids`, async (req) => {
     const q = req.query as Query;
-    const body = req.body as { ids?: unknown } | undefined;
-    const fromBody = Array.isArray(body?.ids) ? body.ids.map(String) : [];
-    return deps.queries.multiEdgeIds(resolve(req), [...list(q.ids), ...fromBody]);
-  };
-  app.get(`${base}/multi-edges/ids`, ids);
-  app.post(`${base}/multi-edges/ids`, ids);
+    return deps.queries.multiEdgeIds(resolve(req), list(q.ids), { filters: one(q, 'filters'), features: list(q.features) });
+  });
+  app.post(`${base}/multi-edges/ids`, async (req) => {
+    const b = objectBody(req.body);
+    return deps.queries.multiEdgeIds(resolve(req), bodyList(b, 'ids'), { filters: bodyString(b, 'filters'), features: bodyList(b, 'features') });
+  });
 }

@@ -67,8 +67,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         handler,
       );
       server.maxConnections = deps.http.maxConnections;
-      // Backstop for a socket silent past every timeout above (those answer 408 first).
-      server.setTimeout(2 * deps.http.requestTimeoutMs);
+      // No socket inactivity timeout: it would also cut a client waiting for a long batch to finish.
+      server.setTimeout(0);
       return server;
     },
     // X-Request-ID is the request id of the WAL/CDC context; we generate one when absent.
