@@ -11,6 +11,7 @@ export type ApiErrorCode =
   | 'WAL_UNAVAILABLE'
   | 'READ_ONLY'
   | 'OVERLOADED'
+  | 'NOT_IMPLEMENTED'
   | 'INTERNAL';
 
 export class ApiError extends Error {

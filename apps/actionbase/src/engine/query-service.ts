@@ -130,8 +130,10 @@ export class QueryService {
     const features = checkFeatures(q.features);
     if (features.has('total') && (q.ranges || q.filters)) throw badRequest('features', 'total cannot be combined with ranges or filters');
     const ranges = parsePredicates(q.ranges, table, 'ranges');
-    for (const r of ranges)
-      if (!index.fields.some((f) => f.name === r.field)) throw badRequest('ranges', `${r.field} is not a field of index ${index.name}; use filters`);
+    // As Actionbase: ranges name the index's fields in the index's order, from its first field.
+    const order = index.fields.map((f) => f.name);
+    if (ranges.length > order.length || ranges.some((r, i) => r.field !== order[i]))
+      throw badRequest('ranges', `valid ranges order for the index ${index.name} is [${order.join(', ')}], got [${ranges.map((r) => r.field).join(', ')}]; filter other fields with filters`);
     const filters = parsePredicates(q.filters, table, 'filters');
     const bounds = boundsOf(index.fields, ranges);
     let after = q.offset ? decodeCursor(q.offset) : undefined;

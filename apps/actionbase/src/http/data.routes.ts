@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Direction } from '@pipeline/edge-model';
-import { badRequest } from '../errors';
+import { ApiError, badRequest } from '../errors';
 import type { ServerDeps } from './server';
 
 type TableParams = { db: string; table: string };
@@ -46,6 +46,12 @@ const bodyString = (body: Record<string, unknown>, name: string): string | undef
 const objectBody = (body: unknown): Record<string, unknown> => {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body', 'expected a JSON object');
   return body as Record<string, unknown>;
+};
+
+/** Counts are kept per start; a count over a range or filter would need a scan. Refused, never ignored. */
+const notYet = (q: Query): void => {
+  for (const p of ['ranges', 'filters'] as const)
+    if (q[p] !== undefined) throw new ApiError(501, 'NOT_IMPLEMENTED', `${p} on count and counts is not implemented; scan with ${p} instead`, p);
 };
 
 /** Data API (domain.md, "REST API"): v3 mutations and queries. */
@@ -97,10 +103,12 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
   });
   app.get(`${base}/edges/count`, async (req) => {
     const q = req.query as Query;
+    notYet(q);
     return deps.queries.count(resolve(req), one(q, 'start') ?? '', direction(q.direction));
   });
   app.get(`${base}/edges/counts`, async (req) => {
     const q = req.query as Query;
+    notYet(q);
     return deps.queries.counts(resolve(req), list(q.start), direction(q.direction));
   });
   app.get(`${base}/multi-edges/ids`, async (req) => {
