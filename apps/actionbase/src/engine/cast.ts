@@ -17,10 +17,19 @@ const DECIMAL_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /** A UTF-16 code unit of a surrogate pair standing alone: not encodable as UTF-8, so never readable back. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-function toInteger(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && INTEGER_TEXT.test(v)) return Number(v);
-  return undefined;
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+/**
+ * An integer as the project holds LONG values: a JS number within ±(2^53-1), a bigint beyond it (up
+ * to 64 bits). Undefined for anything else, including a number that already lost precision.
+ */
+function toInteger(v: unknown): number | bigint | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
+  const big = typeof v === 'bigint' ? v : typeof v === 'string' && INTEGER_TEXT.test(v) ? BigInt(v) : undefined;
+  if (big === undefined || big < LONG_MIN || big > LONG_MAX) return undefined;
+  const n = Number(big);
+  return Number.isSafeInteger(n) ? n : big;
 }
 
 function toDecimal(v: unknown): number | undefined {
@@ -46,7 +55,7 @@ export function checkStringKey(s: string, field: string): string {
   return s;
 }
 
-export function castKey(v: unknown, type: KeyType, field: string): string | number {
+export function castKey(v: unknown, type: KeyType, field: string): string | number | bigint {
   if (v === undefined || v === null) throw badRequest(field, `required (${type})`);
   if (type === 'STRING') {
     if (typeof v === 'string') return checkStringKey(v, field);
@@ -54,7 +63,7 @@ export function castKey(v: unknown, type: KeyType, field: string): string | numb
     throw badRequest(field, `expected STRING, got ${describe(v)}`);
   }
   const n = toInteger(v);
-  if (n === undefined || !Number.isSafeInteger(n)) throw badRequest(field, `expected LONG, got ${describe(v)}`);
+  if (n === undefined) throw badRequest(field, `expected LONG (64-bit integer), got ${describe(v)}`);
   return n;
 }
 
@@ -64,8 +73,8 @@ export function castField(v: unknown, type: FieldType, field: string): unknown {
     case 'LONG':
     case 'INT': {
       const n = toInteger(v);
-      if (n === undefined || !Number.isSafeInteger(n)) throw badRequest(field, `expected ${type}, got ${describe(v)}`);
-      if (type === 'INT' && (n < INT_MIN || n > INT_MAX)) throw badRequest(field, `expected INT (32-bit), got ${n}`);
+      if (n === undefined) throw badRequest(field, `expected ${type}, got ${describe(v)}`);
+      if (type === 'INT' && (typeof n === 'bigint' || n < INT_MIN || n > INT_MAX)) throw badRequest(field, `expected INT (32-bit), got ${n}`);
       return n;
     }
     case 'DOUBLE': {
@@ -86,11 +95,22 @@ export function castField(v: unknown, type: FieldType, field: string): unknown {
   }
 }
 
-export function castVersion(v: unknown, field: string): number {
+export function castVersion(v: unknown, field: string): number | bigint {
   if (v === undefined || v === null) throw badRequest(field, 'required: the version (ordering stamp, ms or ns) of the mutation');
   const n = toInteger(v);
-  if (n === undefined || !Number.isSafeInteger(n)) throw badRequest(field, `expected an integer version, got ${describe(v)}`);
+  if (n === undefined) throw badRequest(field, `expected an integer version, got ${describe(v)}`);
   return n;
+}
+
+/**
+ * The storage and the WAL/CDC records of this core hold integers as JS numbers: a LONG beyond
+ * ±(2^53-1) is read exactly from the request but refused before anything is written, rather than
+ * rounded.
+ */
+export function storable<T>(v: T | bigint, field: string): T {
+  if (typeof v === 'bigint')
+    throw badRequest(field, `${v} is beyond ±(2^53-1): 64-bit values are read exactly but this core cannot store them yet; use a value within ±9007199254740991`);
+  return v;
 }
 
 function describe(v: unknown): string {
@@ -98,5 +118,6 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'array';
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
   if (typeof v === 'object') return 'object';
+  if (typeof v === 'bigint') return `integer ${v}`;
   return `${typeof v} ${String(v)}`;
 }

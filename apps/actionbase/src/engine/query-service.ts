@@ -74,7 +74,8 @@ export class QueryService {
         target: castKey(t, table.def.target.type, `target[${j}]`),
       })),
     );
-    const keys = pairs.map((p) => storageKeyOf(p.source, p.target));
+    // A 64-bit key beyond ±(2^53-1) cannot be stored yet (cast.ts, storable): no such edge exists.
+    const keys = pairs.flatMap((p) => (typeof p.source === 'bigint' || typeof p.target === 'bigint' ? [] : [storageKeyOf(p.source, p.target)]));
     return this.lookup(table, keys, filters);
   }
 
@@ -99,9 +100,13 @@ export class QueryService {
     return this.lookup(table, keys, filters);
   }
 
-  count(table: ResolvedTable, start: string, direction: Direction): { start: string | number; direction: Direction; count: number; context: Record<string, unknown> } {
+  count(table: ResolvedTable, start: string, direction: Direction): { start: string | number | bigint; direction: Direction; count: number; context: Record<string, unknown> } {
     const s = this.castStart(table, start, direction, 'start');
-    return { start: s, direction, count: this.store.count(table.id, direction, s), context: {} };
+    return { start: s, direction, count: this.countOf(table, direction, s), context: {} };
+  }
+
+  private countOf(table: ResolvedTable, direction: Direction, start: string | number | bigint): number {
+    return typeof start === 'bigint' ? 0 : this.store.count(table.id, direction, start);
   }
 
   counts(table: ResolvedTable, starts: string[], direction: Direction) {
@@ -109,7 +114,7 @@ export class QueryService {
     starts = distinct(starts, LIMITS.countsStarts, 'start', 'start values');
     const counts = starts.map((raw, i) => {
       const s = this.castStart(table, raw, direction, `start[${i}]`);
-      return { start: s, direction, count: this.store.count(table.id, direction, s), context: {} };
+      return { start: s, direction, count: this.countOf(table, direction, s), context: {} };
     });
     return { counts, count: counts.length, context: {} };
   }
@@ -145,7 +150,8 @@ export class QueryService {
     const chunk = Math.min(MAX_LIMIT, predicates.length ? limit * 4 : limit + 1);
     let examined = 0;
     let stoppedAt: { sortKey: Buffer; key: string } | undefined;
-    for (;;) {
+    // A 64-bit start beyond ±(2^53-1) has no stored edges yet (cast.ts, storable).
+    while (typeof start !== 'bigint') {
       const hits = this.store.scanIndex({ table: table.id, index: index.name, direction: q.direction, start, ...bounds, after, limit: chunk });
       examined += hits.length;
       for (const h of hits) if (predicates.every((p) => matches(p, h.row.state.properties[p.field]?.value))) out.push(h);
@@ -166,14 +172,14 @@ export class QueryService {
     return {
       edges: page.map((h) => view(h.row)),
       count: page.length,
-      total: features.has('total') ? this.store.count(table.id, q.direction, start) : TOTAL_NOT_ASKED,
+      total: features.has('total') ? this.countOf(table, q.direction, start) : TOTAL_NOT_ASKED,
       offset: hasNext && resumeAt ? encodeCursor(resumeAt.sortKey, resumeAt.key) : null,
       hasNext,
       context: {},
     };
   }
 
-  private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number {
+  private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number | bigint {
     if (direction !== 'OUT' && direction !== 'IN') throw badRequest('direction', 'expected OUT or IN');
     return castKey(raw, direction === 'OUT' ? table.def.source.type : table.def.target.type, field);
   }
