@@ -47,6 +47,8 @@ export const ConfigSchema = z.object({
   MAX_INFLIGHT_BODY_BYTES: int(64 * 1024 * 1024),
   /** Admission control: requests (other than health) being processed at once. */
   MAX_INFLIGHT_REQUESTS: int(256),
+  /** Big bodies (1 MiB and more) parsed and processed at once; the others wait their turn, already received. */
+  MAX_CONCURRENT_BATCHES: int(2),
   /**
    * Largest WAL / CDC record, when no Kafka is configured (with Kafka, each topic's max.message.bytes
    * decides). Kafka's default, so that a core on the log sink refuses what a core on Kafka would.

@@ -80,6 +80,7 @@ export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions =
       maxConnections: cfg.MAX_CONNECTIONS,
       maxInflightBodyBytes: cfg.MAX_INFLIGHT_BODY_BYTES,
       maxInflightRequests: cfg.MAX_INFLIGHT_REQUESTS,
+      maxConcurrentBatches: cfg.MAX_CONCURRENT_BATCHES,
     },
     metrics,
     health: {

@@ -23,8 +23,31 @@ export const LIMITS = {
   /** Deepest nesting of a JSON request body (objects and arrays), so that no encoder can overflow the stack. */
   jsonDepth: 64,
   /** Request items (or keys) handled between two yields of the event loop. */
-  sliceItems: 500,
+  sliceItems: 250,
 } as const;
 
 /** Lets the event loop run (health probes, other requests) between two slices of a heavy request. */
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * At most `permits` holders at once; the others wait in arrival order. Release is idempotent, so it
+ * can be called from every path that ends a request.
+ */
+export class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly permits: number) {}
+
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.permits) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next(); // the permit passes on
+      else this.active--;
+    };
+  }
+}

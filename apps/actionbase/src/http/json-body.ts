@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { stringify as losslessStringify } from 'lossless-json';
 import { badRequest } from '../errors';
-import { LIMITS, yieldToEventLoop } from '../engine/limits';
+import { LIMITS, yieldToEventLoop, type Gate } from '../engine/limits';
 
 const SCAN_SLICE_CHARS = 1 << 20;
 
@@ -109,12 +109,21 @@ export function stringifyLossless(payload: unknown): string {
  * JSON request bodies. The nesting depth is checked before parsing: a deep enough body would
  * overflow the stack in the parser, in an encoder or in a replay, each time the same way.
  */
-export function registerJsonBodyParser(app: FastifyInstance): void {
+/** Bodies from this size on are big batches: parsed and processed a few at a time (see `heavy`). */
+export const HEAVY_BODY_CHARS = 1 << 20;
+
+/**
+ * `heavy` bounds how many big bodies are parsed and processed at once. Each parsed batch costs about
+ * ten times its size in memory and keeps the event loop and the garbage collector busy; letting all
+ * admitted batches in at once made the probes wait for seconds. The permit is held until the answer.
+ */
+export function registerJsonBodyParser(app: FastifyInstance, heavy: Gate): void {
   app.setReplySerializer((payload) => stringifyLossless(payload));
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, async (_req: unknown, body: string | Buffer) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, async (req: FastifyRequest, body: string | Buffer) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return undefined;
+    if (text.length >= HEAVY_BODY_CHARS) req.releaseHeavy = await heavy.acquire();
     const scan = await scanJson(text, LIMITS.jsonDepth);
     if (scan.tooDeep) throw badRequest('body', `nested deeper than ${LIMITS.jsonDepth} levels of objects and arrays; flatten the properties`);
     try {

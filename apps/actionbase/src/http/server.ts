@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Catalog } from '../catalog/catalog';
 import { ApiError } from '../errors';
+import { Gate } from '../engine/limits';
 import type { MutationEngine } from '../engine/mutation-engine';
 import type { QueryService } from '../engine/query-service';
 import { registerDataRoutes } from './data.routes';
@@ -34,6 +35,7 @@ export interface HttpLimits {
   maxConnections: number;
   maxInflightBodyBytes: number;
   maxInflightRequests: number;
+  maxConcurrentBatches: number;
 }
 
 /** Probes and metrics: never refused by admission control, never behind a token. */
@@ -43,6 +45,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: string;
     requestId: string;
+    /** Set while the request holds a permit of the big-batch gate (json-body.ts). */
+    releaseHeavy?: () => void;
   }
 }
 
@@ -102,6 +106,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     reply.raw.once('close', () => {
       admission.requests--;
       admission.bytes -= bytes;
+      req.releaseHeavy?.();
     });
   });
 
@@ -122,7 +127,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     reply.status(404).send(new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`).toJSON());
   });
 
-  registerJsonBodyParser(app);
+  registerJsonBodyParser(app, new Gate(deps.http.maxConcurrentBatches));
+  app.addHook('onResponse', async (req) => req.releaseHeavy?.());
   registerHealthRoutes(app, deps.health, deps.metrics, () => ({ requests: admission.requests, bodyBytes: admission.bytes }));
   registerDataRoutes(app, deps);
   registerSchemaV3Routes(app, deps.catalog);
