@@ -111,6 +111,13 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
     notYet(q);
     return deps.queries.counts(resolve(req), list(q.start), direction(q.direction));
   });
+  // Actionbase features this core does not have yet: answered 501 naming them, never a bare 404.
+  const notImplemented = (feature: string) => async () => {
+    throw new ApiError(501, 'NOT_IMPLEMENTED', `${feature} is not implemented by this core`);
+  };
+  app.get(`${base}/edges/agg/:group`, notImplemented('groups (edges/agg/{group})'));
+  app.get(`${base}/edges/seek/:cache`, notImplemented('caches (edges/seek/{cache})'));
+  app.post('/graph/v3/query', notImplemented('the query DSL (POST /graph/v3/query)'));
   app.get(`${base}/multi-edges/ids`, async (req) => {
     const q = req.query as Query;
     return deps.queries.multiEdgeIds(resolve(req), list(q.ids), { filters: one(q, 'filters'), features: list(q.features) });

@@ -57,7 +57,7 @@ describe('abuse: a CDC record the broker refuses', () => {
     expect(kept).toMatchObject({ key: 'a:big', reason: expect.stringMatching(/refused by the broker/) });
     expect(JSON.parse(kept.value).after.properties.note.value).toHaveLength(700_000);
 
-    const ready = await api(core.url, 'GET', '/graph/health/readiness');
+    const ready = await api(core.url, 'GET', '/graph/health/details');
     expect(ready.body).toMatchObject({ cdcParked: 1, cdcBacklog: 0 });
     const metrics = await (await fetch(`${core.url}/metrics`)).text();
     expect(metrics).toMatch(/^actionbase_cdc_parked_total 1$/m);

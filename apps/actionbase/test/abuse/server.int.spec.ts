@@ -83,7 +83,7 @@ describe('abuse: the server', () => {
     const a = stall(c.url, postHead(`${base()}/edges`, 100) + '{');
     const b = stall(c.url, postHead(`${base()}/edges`, 100) + '{');
     sockets.push(a.socket, b.socket);
-    const inflight = async () => ((await (await fetch(`${c.url}/graph/health/readiness`)).json()) as { inflight: { requests: number; bodyBytes: number } }).inflight;
+    const inflight = async () => ((await (await fetch(`${c.url}/graph/health/details`)).json()) as { inflight: { requests: number; bodyBytes: number } }).inflight;
     await waitFor('two requests in progress', async () => (await inflight()).requests === 2);
     const body = JSON.stringify({ mutations: [insert('a', 'new', 1, { n: 1 })] });
     const refused = await raw(c.url, 'POST', `${base()}/edges`, body);

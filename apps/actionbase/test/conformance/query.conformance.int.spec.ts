@@ -184,6 +184,18 @@ describe('Actionbase query API reference', () => {
     expect(r.body).toMatchObject({ status: 501, error: 'Not Implemented', field: 'ranges' });
   });
 
+  it('not yet: groups, caches and the query DSL answer 501 naming the feature', async () => {
+    for (const [method, p, feature] of [
+      ['GET', `${path(EDGES)}/edges/agg/g1?start=source1&direction=OUT&ranges=type:eq:x`, /groups/],
+      ['GET', `${path(EDGES)}/edges/seek/c1?start=source1&direction=OUT`, /caches/],
+      ['POST', '/graph/v3/query', /query DSL/],
+    ] as const) {
+      const r = await api(core.url, method, p, method === 'POST' ? {} : undefined);
+      expect([p, r.status]).toEqual([p, 501]);
+      expect(r.body.message).toMatch(feature);
+    }
+  });
+
   it('health answers as Actionbase: plain-text UP', async () => {
     for (const p of ['/graph/health', '/graph/health/readiness', '/graph/health/liveness']) {
       const res = await fetch(core.url + p);
