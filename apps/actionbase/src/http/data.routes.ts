@@ -33,7 +33,7 @@ const bodyList = (body: Record<string, unknown>, name: string): string[] => {
   const v = body[name];
   if (v === undefined || v === null) return [];
   if (typeof v === 'string') return list(v);
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' || typeof x === 'number'))
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'bigint'))
     throw badRequest(name, 'expected an array of strings or numbers');
   return v.map(String);
 };
