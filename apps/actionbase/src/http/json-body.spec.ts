@@ -26,6 +26,27 @@ describe('lossless JSON bodies', () => {
     );
   });
 
+  it('parsing in slices gives exactly what JSON.parse gives', async () => {
+    const slicing = { minChars: 0, perSlice: 3 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })),
+        fc.string(),
+        fc.array(fc.jsonValue({ maxDepth: 4 }), { maxLength: 40 }),
+        async (rest, key, items) => {
+          const text = JSON.stringify({ ...rest, [key]: items });
+          const scan = await scanJson(text, 64);
+          fc.pre(scan.bigIntegers.length === 0); // those differ from JSON.parse on purpose (bigint)
+          expect(await parseLossless(text, scan, slicing)).toEqual(JSON.parse(text));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const withBig = `{"a":1,"mutations":[${Array.from({ length: 10 }, (_, i) => `{"v":${9007199254740993n + BigInt(i)},"s":"x,]"}`).join(',')}],"z":[1,2]}`;
+    const parsed = (await parseLossless(withBig, await scanJson(withBig, 64), slicing)) as { mutations: { v: bigint }[] };
+    expect(parsed.mutations.map((m) => m.v)).toEqual(Array.from({ length: 10 }, (_, i) => 9007199254740993n + BigInt(i)));
+  });
+
   it('measures depth outside strings only', async () => {
     expect((await scanJson('[[["[[[["]]]', 3)).tooDeep).toBe(false);
     expect((await scanJson('[[[[]]]]', 3)).tooDeep).toBe(true);
