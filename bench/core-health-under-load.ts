@@ -8,9 +8,13 @@
  * peak RSS (VmHWM).
  *
  * Measured on a 2-core machine shared with other workloads (load average ~20, so the core got a small
- * share of one core): health p50 68 ms, p99 673 ms, max 3.4 s; 1,683 mutations/s without the prober,
- * 1,180 with it (ratio 0.70); peak RSS 833 MiB. Before big bodies were gated to two at a time, the
- * same run gave p99 5.0 s and 1,217 MiB. The largest remaining pause is JSON.parse of one 7 MiB body.
+ * share of one core), three runs as the core changed:
+ *   all batches parsed at once, 500-item slices:       p50 264 ms, p99 5,036 ms, ratio 0.83, RSS 1,217 MiB
+ *   two big bodies at a time, 250-item slices:          p50  68 ms, p99   673 ms, ratio 0.70, RSS   833 MiB
+ *   and the body's array parsed in 250-element slices:  p50  52 ms, p99   451 ms, ratio 0.90, RSS   822 MiB
+ * (1,544 mutations/s without the prober, 1,385 with it, in the last run.) The p99 target of 100 ms is
+ * not met on that machine; the remaining pauses are single slices and garbage collection stretched by
+ * CPU starvation. Run it on an idle machine before drawing conclusions.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
