@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ensureKafka } from '@pipeline/stack';
 import { Catalog } from '../apps/actionbase/src/catalog/catalog';
-import { tableFromV3, V3TableBody } from '../apps/actionbase/src/catalog/schema-bodies';
+import { LegacyTableBody, legacySchema } from '../apps/actionbase/src/catalog/schema-bodies';
 import { MutationEngine } from '../apps/actionbase/src/engine/mutation-engine';
 import { CdcRelay } from '../apps/actionbase/src/publish/cdc-relay';
 import type { RecordSink } from '../apps/actionbase/src/publish/record-sink';
@@ -55,14 +55,15 @@ function makeBatches(seed: number): unknown[] {
 async function engineOnly(batches: unknown[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
   const store = new SqliteEdgeStore(join(dir, 'core.db'));
-  const catalog = new Catalog(store);
-  catalog.putDatabase({ name: 'shop', comment: '', active: true }, { create: true });
-  catalog.putTable(tableFromV3('shop', 'likes', V3TableBody.parse(tableBody)), { create: true });
+  const catalog = new Catalog(store, 'bench');
+  catalog.createDatabase('shop', { comment: '' }, 'bench');
+  const b = LegacyTableBody.parse(tableBody);
+  catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'bench');
   // Records go nowhere: this path measures the engine and storage alone.
-  const noop: RecordSink = { kind: 'log', publishWal: async () => undefined, publishCdc: async () => undefined, close: async () => undefined };
-  const relay = new CdcRelay(store, noop, pino({ level: 'silent' }));
+  const noop: RecordSink = { kind: 'log', publishWal: async () => {}, publishCdc: async () => {}, close: async () => {} };
+  const relay = new CdcRelay(store, noop, pino({ level: 'silent' }), { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   relay.start();
-  const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null });
+  const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null, recordLimits: { walRecordBytes: 1 << 20, cdcRecordBytes: 1 << 20 } });
   const table = catalog.resolve('shop', 'likes');
   const t0 = performance.now();
   for (const body of batches) await engine.mutate(table, body, { requestMode: null, force: false, actor: 'bench', requestId: 'r' });

@@ -32,6 +32,28 @@ export const ConfigSchema = z.object({
   /** When set, every non-health endpoint requires `Authorization: Bearer <token>`. */
   API_TOKEN: z.string().min(1).optional(),
   BODY_LIMIT_BYTES: int(8 * 1024 * 1024),
+  /** Longest a request may take to arrive whole (headers and body); then 408 and the connection closes. */
+  REQUEST_TIMEOUT_MS: int(30_000),
+  /** Longest the headers of a request may take to arrive. */
+  HEADERS_TIMEOUT_MS: int(10_000),
+  /** A kept-alive connection with no request for this long is closed. */
+  IDLE_TIMEOUT_MS: int(5_000),
+  /** Open connections at most; beyond it new connections are refused. */
+  MAX_CONNECTIONS: int(1_024),
+  /**
+   * Admission control: request bodies being processed at once, in bytes (by Content-Length). A request
+   * that would go over it answers 503 with Retry-After instead of queueing behind the others.
+   */
+  MAX_INFLIGHT_BODY_BYTES: int(64 * 1024 * 1024),
+  /** Admission control: requests (other than health) being processed at once. */
+  MAX_INFLIGHT_REQUESTS: int(256),
+  /** Big bodies (1 MiB and more) parsed and processed at once; the others wait their turn, already received. */
+  MAX_CONCURRENT_BATCHES: int(2),
+  /**
+   * Largest WAL / CDC record, when no Kafka is configured (with Kafka, each topic's max.message.bytes
+   * decides). Kafka's default, so that a core on the log sink refuses what a core on Kafka would.
+   */
+  LOG_SINK_MAX_MESSAGE_BYTES: int(1_048_588),
   HEARTBEAT_INTERVAL_MS: int(60_000),
   /**
    * Fault injection for crash tests: kill -9 the process right after the first mutation's state

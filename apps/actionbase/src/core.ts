@@ -10,6 +10,8 @@ import { buildServer } from './http/server';
 import { CdcRelay } from './publish/cdc-relay';
 import { KafkaRecordSink, LogRecordSink, type RecordSink } from './publish/record-sink';
 import { SqliteEdgeStore } from './storage/sqlite-store';
+import { Registry } from 'prom-client';
+import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytes, RECORD_OVERHEAD_BYTES, recordLimitsOf } from './publish/topic-limits';
 
 export interface RunningCore {
   url: string;
@@ -29,13 +31,21 @@ export interface CoreOptions {
 export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions = {}): Promise<RunningCore> {
   const store = new SqliteEdgeStore(cfg.STORAGE_PATH, { synchronous: cfg.STORAGE_SYNC });
   const catalog = new Catalog(store, cfg.TENANT);
-  const sink = await createSink(cfg, logger, opts.logOut ?? process.stdout);
-  const relay = new CdcRelay(store, sink, logger.child({ component: 'cdc-relay' }));
+  const { sink, walMaxMessageBytes, cdcMaxMessageBytes } = await createSink(cfg, logger, opts.logOut ?? process.stdout);
+  const metrics = new Registry();
+  const relay = new CdcRelay(store, sink, logger.child({ component: 'cdc-relay' }), {
+    batchSize: 2000,
+    maxBackoffMs: 5000,
+    maxRecordBytes: cdcMaxMessageBytes - RECORD_OVERHEAD_BYTES,
+    parkDir: `${cfg.STORAGE_PATH}.cdc-parked`,
+    metrics,
+  });
   relay.start();
   const crashAfterCommit = cfg.FAULT_CRASH_AFTER_COMMIT ? () => process.kill(process.pid, 'SIGKILL') : undefined;
   const engine = new MutationEngine(store, sink, relay, {
     tenant: cfg.TENANT,
     systemMode: cfg.SYSTEM_MODE ?? null,
+    recordLimits: recordLimitsOf(walMaxMessageBytes, cdcMaxMessageBytes),
     afterCommit: opts.afterCommit ?? crashAfterCommit,
   });
   let stopping = false;
@@ -63,8 +73,19 @@ export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions =
     apiToken: cfg.API_TOKEN,
     bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
     tenant: cfg.TENANT,
+    http: {
+      requestTimeoutMs: cfg.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: cfg.HEADERS_TIMEOUT_MS,
+      idleTimeoutMs: cfg.IDLE_TIMEOUT_MS,
+      maxConnections: cfg.MAX_CONNECTIONS,
+      maxInflightBodyBytes: cfg.MAX_INFLIGHT_BODY_BYTES,
+      maxInflightRequests: cfg.MAX_INFLIGHT_REQUESTS,
+      maxConcurrentBatches: cfg.MAX_CONCURRENT_BATCHES,
+    },
+    metrics,
     health: {
-      ready: () => ({ ready: !stopping, details: { wal: sink.kind, cdcBacklog: relay.backlog() } }),
+      // O(1): a probe must answer at once whatever the load (no count over the outbox).
+      ready: () => ({ ready: !stopping, details: { wal: sink.kind, cdcBacklog: relay.backlog(), cdcParked: relay.parked } }),
     },
   });
   const address = await server.listen({ port: cfg.PORT, host: cfg.HOST });
@@ -85,11 +106,18 @@ export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions =
   };
 }
 
-async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promise<RecordSink> {
+interface CreatedSink {
+  sink: RecordSink;
+  walMaxMessageBytes: number;
+  cdcMaxMessageBytes: number;
+}
+
+async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promise<CreatedSink> {
   const brokers = cfg.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
   if (brokers.length === 0) {
     logger.info('KAFKA_BROKERS is not set: WAL and CDC records are written to stdout as JSON lines');
-    return new LogRecordSink(logOut);
+    const max = cfg.LOG_SINK_MAX_MESSAGE_BYTES;
+    return { sink: new LogRecordSink(logOut), walMaxMessageBytes: max, cdcMaxMessageBytes: max };
   }
   // Loaded only when used: the log-only mode needs no Kafka client.
   const { createKafka } = await import('@pipeline/kafka');
@@ -103,5 +131,9 @@ async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promis
   } finally {
     await admin.close();
   }
-  return new KafkaRecordSink(await kafka.producer(), { wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC });
+  const max = await maxMessageBytes(brokers, cfg.KAFKA_CLIENT_ID, [cfg.WAL_TOPIC, cfg.CDC_TOPIC]);
+  const walMaxMessageBytes = max.get(cfg.WAL_TOPIC) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
+  const cdcMaxMessageBytes = max.get(cfg.CDC_TOPIC) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
+  logger.info({ walMaxMessageBytes, cdcMaxMessageBytes }, 'record size limits from the topics (max.message.bytes)');
+  return { sink: new KafkaRecordSink(await kafka.producer(), { wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC }), walMaxMessageBytes, cdcMaxMessageBytes };
 }

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { z } from 'zod';
 
 /** Stable error codes of the REST API (a closed list). */
@@ -9,6 +10,8 @@ export type ApiErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'WAL_UNAVAILABLE'
   | 'READ_ONLY'
+  | 'OVERLOADED'
+  | 'NOT_IMPLEMENTED'
   | 'INTERNAL';
 
 export class ApiError extends Error {
@@ -28,8 +31,16 @@ export class ApiError extends Error {
     return this.status === 503;
   }
 
+  /** Actionbase's error body (`timestamp, status, error, message`), plus our `code` and `field`. */
   toJSON(): Record<string, unknown> {
-    return { status: this.status, code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) };
+    return {
+      timestamp: Date.now(),
+      status: this.status,
+      error: STATUS_CODES[this.status] ?? 'Error',
+      message: this.message,
+      code: this.code,
+      ...(this.field ? { field: this.field } : {}),
+    };
   }
 }
 

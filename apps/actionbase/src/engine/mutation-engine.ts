@@ -11,13 +11,28 @@ import {
 import { encodeCdc, encodeWal, kafkaKey, type CdcRecord, type CdcState, type RecordContext, type WalRecord } from '@pipeline/events';
 import { transitionSchemaOf, type ResolvedTable } from '../catalog/catalog';
 import type { MutationMode } from '../catalog/model';
-import { ApiError } from '../errors';
+import { ApiError, badRequest } from '../errors';
 import type { CdcRelay } from '../publish/cdc-relay';
 import type { RecordSink } from '../publish/record-sink';
 import type { EdgeRow, EdgeStore, IndexRowWrite, KeyWrite } from '../storage/edge-store';
 import { encodeSortKey } from '../storage/sort-key';
 import { KeyLocks } from './key-locks';
+import { LIMITS, yieldToEventLoop } from './limits';
 import { prepareMutations, type PreparedItem } from './mutation-request';
+
+/**
+ * Stands for the commit sequence in a CDC record encoded before the commit. Random per process, so no
+ * property value can imitate it; as a JSON key `"seq"` appears unescaped only as the record's own field.
+ */
+const SEQ_PLACEHOLDER = 1e15 + Math.floor(Math.random() * 8e15);
+const SEQ_PLACEHOLDER_JSON = `"seq":${SEQ_PLACEHOLDER}`;
+
+export interface RecordLimits {
+  /** Largest encoded WAL record (from the WAL topic's max.message.bytes). */
+  walRecordBytes: number;
+  /** Largest encoded CDC record (from the CDC topic's max.message.bytes). */
+  cdcRecordBytes: number;
+}
 
 export type ResultStatus = 'CREATED' | 'DELETED' | 'UPDATED' | 'IDLE' | 'QUEUED' | 'ERROR';
 
@@ -55,13 +70,13 @@ export class MutationEngine {
     private readonly store: EdgeStore,
     private readonly sink: RecordSink,
     private readonly relay: CdcRelay,
-    private readonly cfg: { tenant: string; systemMode: MutationMode | null; afterCommit?: () => void },
+    private readonly cfg: { tenant: string; systemMode: MutationMode | null; recordLimits: RecordLimits; afterCommit?: () => void },
   ) {}
 
   async mutate(table: ResolvedTable, body: unknown, opts: MutationOptions): Promise<{ results: MutationResult[] }> {
     if (table.def.readOnly) throw new ApiError(403, 'READ_ONLY', `table ${table.id} is read-only`);
     const multi = table.def.kind === 'MULTI_EDGE';
-    const items = prepareMutations(body, table, () => this.newId());
+    const items = await prepareMutations(body, table, () => this.newId());
     if (multi) this.fillMultiEdgeEnds(table, items);
     const context = this.contextOf(table, opts);
 
@@ -71,7 +86,10 @@ export class MutationEngine {
     const queue = !multi && (mode === 'ASYNC' || mode === 'IGNORE');
 
     const now = Date.now();
-    const wal: { key: string; value: string }[] = items.map((it) => {
+    const { walRecordBytes } = this.cfg.recordLimits;
+    const wal: { key: string; value: string }[] = [];
+    for (const it of items) {
+      if (it.index > 0 && it.index % LIMITS.sliceItems === 0) await yieldToEventLoop();
       const record: WalRecord = {
         version: '3',
         type: 'e',
@@ -80,33 +98,71 @@ export class MutationEngine {
         event: { ...it.event, requestId: opts.requestId, source: it.source, target: it.target, ...(it.id !== undefined ? { edgeId: it.id } : {}) },
         mode: { table: table.def.mode, request: opts.requestMode, system: this.cfg.systemMode, force: opts.force, queue },
       };
-      return { key: kafkaKey(it.source, it.target), value: encodeWal(record) };
-    });
+      const value = encodeWal(record);
+      const bytes = Buffer.byteLength(value);
+      if (bytes > walRecordBytes)
+        throw badRequest(
+          `mutations[${it.index}].edge.properties`,
+          `its WAL record would be ${bytes} bytes, over the ${walRecordBytes} bytes the WAL topic takes (max.message.bytes); send smaller properties`,
+        );
+      wal.push({ key: kafkaKey(it.source, it.target), value });
+    }
+
+    const groups = groupByKey(items);
+    if (queue) {
+      await this.publishWal(wal);
+      return { results: ordered(groups.map((g) => resultOf(g, 'QUEUED', multi))) };
+    }
+
+    const release = await this.locks.acquire(groups.map((g) => g.key));
+    const statuses = new Map<string, ResultStatus>();
+    try {
+      // Everything the commit will write is computed before the WAL, under the key locks, so that a
+      // request whose CDC record could not be published is refused with no WAL record at all.
+      const lockAt = Date.now();
+      const planned: { group: KeyGroup; before: EdgeRow | null; write: KeyWrite }[] = [];
+      for (let i = 0; i < groups.length; i += LIMITS.sliceItems) {
+        if (i > 0) await yieldToEventLoop();
+        const slice = groups.slice(i, i + LIMITS.sliceItems);
+        const rows = this.store.getRows(table.id, slice.map((g) => g.key));
+        for (const g of slice) {
+          const before = rows.get(g.key) ?? null;
+          planned.push({ group: g, before, write: this.processKey(table, g, before, context, lockAt, statuses) });
+        }
+      }
+      await this.publishWal(wal);
+      // Committed in slices of keys, each slice atomic (state, indexes, counts and CDC of its keys),
+      // so that a 10,000-key request does not hold the event loop for one long transaction. A crash
+      // between slices leaves the rest in the WAL, from which a replay applies it.
+      for (let i = 0; i < planned.length; i += LIMITS.sliceItems) {
+        if (i > 0) await yieldToEventLoop();
+        const slice = planned.slice(i, i + LIMITS.sliceItems);
+        const seqs = this.store.applyMutations(
+          table.id,
+          slice.map((p) => p.group.key),
+          (current) =>
+            slice.map((p) => {
+              const now = current.get(p.group.key) ?? null;
+              // The locks make this the state read above; recompute should another writer ever share the store.
+              return statesEqual(now?.state ?? null, p.before?.state ?? null) ? p.write : this.processKey(table, p.group, now, context, lockAt, statuses);
+            }),
+        );
+        this.relay.notify(seqs.length);
+      }
+    } finally {
+      release();
+    }
+    this.cfg.afterCommit?.();
+    return { results: ordered(groups.map((g) => resultOf(g, statuses.get(g.key) ?? 'ERROR', multi))) };
+  }
+
+  private async publishWal(wal: { key: string; value: string }[]): Promise<void> {
     try {
       await this.sink.publishWal(wal);
     } catch (err) {
       // Nothing was applied: the WAL is the source of truth for replay, so no WAL, no mutation.
       throw new ApiError(503, 'WAL_UNAVAILABLE', 'the WAL could not be written; nothing was applied, retry later', undefined, { cause: err });
     }
-
-    const groups = groupByKey(items);
-    if (queue) return { results: groups.map((g) => resultOf(g, 'QUEUED', multi)) };
-
-    const release = await this.locks.acquire(groups.map((g) => g.key));
-    const lockAt = Date.now();
-    const statuses = new Map<string, ResultStatus>();
-    try {
-      this.store.applyMutations(
-        table.id,
-        groups.map((g) => g.key),
-        (before) => groups.map((g) => this.processKey(table, g, before.get(g.key) ?? null, context, lockAt, statuses)),
-      );
-    } finally {
-      release();
-    }
-    this.cfg.afterCommit?.();
-    this.relay.notify();
-    return { results: groups.map((g) => resultOf(g, statuses.get(g.key) ?? 'ERROR', multi)) };
   }
 
   private processKey(
@@ -140,34 +196,49 @@ export class MutationEngine {
       counts: derived.counts,
       removeIndex: derived.removeIndex.map((e) => this.indexRow(table, e)),
       addIndex: derived.addIndex.map((e) => this.indexRow(table, e)),
-      cdc: {
-        kafkaKey: kafkaKey(ends.source, ends.target),
-        build: (seq) => {
-          const record: CdcRecord = {
-            version: '3',
-            type: 'e',
-            processedAt: Date.now(),
-            lockAt,
-            seq,
-            status,
-            accumulator,
-            message,
-            context,
-            events: group.items.map((i) => ({
-              ...i.event,
-              requestId: context.request.requestId,
-              source: i.source,
-              target: i.target,
-              ...(i.id !== undefined ? { edgeId: i.id } : {}),
-            })),
-            before: stateOf(before),
-            after: stateOf(unchanged ? before : after),
-          };
-          return encodeCdc(record);
-        },
-      },
+      cdc: this.cdcOf(kafkaKey(ends.source, ends.target), first.index, {
+        version: '3',
+        type: 'e',
+        processedAt: Date.now(),
+        lockAt,
+        seq: SEQ_PLACEHOLDER,
+        status,
+        accumulator,
+        message,
+        context,
+        events: group.items.map((i) => ({
+          ...i.event,
+          requestId: context.request.requestId,
+          source: i.source,
+          target: i.target,
+          ...(i.id !== undefined ? { edgeId: i.id } : {}),
+        })),
+        before: stateOf(before),
+        after: stateOf(unchanged ? before : after),
+      }),
     };
     return write;
+  }
+
+  /**
+   * Encodes the CDC record once, with a placeholder where the commit sequence goes, and refuses it now
+   * when the CDC topic could not take it (a CDC record carries the events and both states: 3-4 times
+   * its WAL records). The sequence is known only inside the commit; it replaces the placeholder there.
+   */
+  private cdcOf(key: string, itemIndex: number, record: CdcRecord): KeyWrite['cdc'] {
+    const text = encodeCdc(record);
+    const bytes = Buffer.byteLength(text);
+    const limit = this.cfg.recordLimits.cdcRecordBytes;
+    if (bytes > limit)
+      throw badRequest(
+        `mutations[${itemIndex}].edge.properties`,
+        `the CDC record of this edge (its events and its state before and after) would be ${bytes} bytes, over the ${limit} bytes the CDC topic takes (max.message.bytes); send smaller properties`,
+      );
+    const at = text.indexOf(SEQ_PLACEHOLDER_JSON);
+    return {
+      kafkaKey: key,
+      build: (seq) => (at >= 0 ? text.slice(0, at) + `"seq":${seq}` + text.slice(at + SEQ_PLACEHOLDER_JSON.length) : encodeCdc({ ...record, seq })),
+    };
   }
 
   /**
@@ -214,6 +285,12 @@ function groupByKey(items: PreparedItem[]): KeyGroup[] {
     else groups.set(it.key, { key: it.key, items: [it] });
   }
   return [...groups.values()];
+}
+
+/** One result per key, ordered as Actionbase orders them: by the text `source:target`, or by the id's text. */
+function ordered(results: MutationResult[]): MutationResult[] {
+  const text = (r: MutationResult) => (r.id !== undefined ? String(r.id) : `${String(r.source)}:${String(r.target)}`);
+  return results.map((r) => [text(r), r] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 
 function resultOf(g: KeyGroup, status: ResultStatus, multi: boolean): MutationResult {

@@ -1,7 +1,8 @@
 import type { EdgeEvent, MutationType } from '@pipeline/edge-model';
 import type { ResolvedTable } from '../catalog/catalog';
 import { badRequest } from '../errors';
-import { castField, castKey, castVersion } from './cast';
+import { castField, castKey, castVersion, checkStringKey, storable } from './cast';
+import { LIMITS, yieldToEventLoop } from './limits';
 
 /** One validated request item, ready for the WAL and the transition. */
 export interface PreparedItem {
@@ -12,12 +13,14 @@ export interface PreparedItem {
   id?: string | number;
   /** Storage key within the table (see EdgeStorageKey). */
   key: string;
+  /** Position in the request's `mutations`, to name it in an error. */
+  index: number;
   /** A multi-edge item that named no endpoints (an UPDATE or DELETE): the engine fills them in. */
   endsMissing?: true;
 }
 
 const TYPES = new Set<MutationType>(['INSERT', 'UPDATE', 'DELETE']);
-export const MAX_MUTATIONS = 10_000;
+export const MAX_MUTATIONS = LIMITS.mutationsPerRequest;
 
 export const storageKeyOf = (source: string | number, target: string | number): string => JSON.stringify([source, target]);
 export const multiEdgeKeyOf = (id: string | number): string => JSON.stringify(id);
@@ -27,44 +30,52 @@ export const multiEdgeKeyOf = (id: string | number): string => JSON.stringify(id
  * Any bad item rejects the whole request before anything is written. Properties not in the schema
  * are dropped (domain.md, "Edges").
  */
-export function prepareMutations(body: unknown, table: ResolvedTable, newId: () => string): PreparedItem[] {
+export async function prepareMutations(body: unknown, table: ResolvedTable, newId: () => string): Promise<PreparedItem[]> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body', 'expected a JSON object {"mutations":[...]}');
   const list = (body as { mutations?: unknown }).mutations;
   if (!Array.isArray(list)) throw badRequest('mutations', 'required: an array of {type, edge}');
   if (list.length === 0) throw badRequest('mutations', 'must not be empty');
   if (list.length > MAX_MUTATIONS) throw badRequest('mutations', `at most ${MAX_MUTATIONS} items per request, got ${list.length}`);
   const multi = table.def.kind === 'MULTI_EDGE';
-  return list.map((m, i) => {
-    const at = `mutations[${i}]`;
-    if (typeof m !== 'object' || m === null) throw badRequest(at, 'expected an object {type, edge}');
-    const { type, edge } = m as { type?: unknown; edge?: unknown };
-    if (typeof type !== 'string' || !TYPES.has(type as MutationType)) throw badRequest(`${at}.type`, `expected INSERT, UPDATE or DELETE, got ${JSON.stringify(type)}`);
-    if (typeof edge !== 'object' || edge === null) throw badRequest(`${at}.edge`, 'required: an object');
-    const e = edge as Record<string, unknown>;
-    const version = castVersion(e.version, `${at}.edge.version`);
-    const properties = castProperties(e.properties, table, `${at}.edge.properties`, type as MutationType);
-    if (multi) {
-      if (e.id === undefined || e.id === null) throw badRequest(`${at}.edge.id`, 'required for a multi-edge table');
-      const id = typeof e.id === 'number' || typeof e.id === 'string' ? e.id : castKey(e.id, 'STRING', `${at}.edge.id`);
-      // Endpoints live in _source/_target so that an UPDATE can move them (domain.md, "Edges").
-      const needEnds = type === 'INSERT';
-      const source = e.source === undefined && !needEnds ? undefined : castKey(e.source, table.def.source.type, `${at}.edge.source`);
-      const target = e.target === undefined && !needEnds ? undefined : castKey(e.target, table.def.target.type, `${at}.edge.target`);
-      if (source !== undefined) properties._source = source;
-      if (target !== undefined) properties._target = target;
-      return {
-        event: { id: newId(), type: type as MutationType, version, properties },
-        source: source ?? '',
-        target: target ?? '',
-        id,
-        key: multiEdgeKeyOf(id),
-        ...(source === undefined || target === undefined ? { endsMissing: true as const } : {}),
-      };
-    }
-    const source = castKey(e.source, table.def.source.type, `${at}.edge.source`);
-    const target = castKey(e.target, table.def.target.type, `${at}.edge.target`);
-    return { event: { id: newId(), type: type as MutationType, version, properties }, source, target, key: storageKeyOf(source, target) };
-  });
+  const out: PreparedItem[] = [];
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0 && i % LIMITS.sliceItems === 0) await yieldToEventLoop();
+    out.push(prepareItem(list[i], i, table, multi, newId));
+  }
+  return out;
+}
+
+function prepareItem(m: unknown, i: number, table: ResolvedTable, multi: boolean, newId: () => string): PreparedItem {
+  const at = `mutations[${i}]`;
+  if (typeof m !== 'object' || m === null) throw badRequest(at, 'expected an object {type, edge}');
+  const { type, edge } = m as { type?: unknown; edge?: unknown };
+  if (typeof type !== 'string' || !TYPES.has(type as MutationType)) throw badRequest(`${at}.type`, `expected INSERT, UPDATE or DELETE, got ${JSON.stringify(type)}`);
+  if (typeof edge !== 'object' || edge === null) throw badRequest(`${at}.edge`, 'required: an object');
+  const e = edge as Record<string, unknown>;
+  const version = storable(castVersion(e.version, `${at}.edge.version`), `${at}.edge.version`);
+  const properties = castProperties(e.properties, table, `${at}.edge.properties`, type as MutationType);
+  if (multi) {
+    if (e.id === undefined || e.id === null) throw badRequest(`${at}.edge.id`, 'required for a multi-edge table');
+    const id = multiEdgeId(e.id, `${at}.edge.id`);
+    // Endpoints live in _source/_target so that an UPDATE can move them (domain.md, "Edges").
+    const needEnds = type === 'INSERT';
+    const source = e.source === undefined && !needEnds ? undefined : storable(castKey(e.source, table.def.source.type, `${at}.edge.source`), `${at}.edge.source`);
+    const target = e.target === undefined && !needEnds ? undefined : storable(castKey(e.target, table.def.target.type, `${at}.edge.target`), `${at}.edge.target`);
+    if (source !== undefined) properties._source = source;
+    if (target !== undefined) properties._target = target;
+    return {
+      event: { id: newId(), type: type as MutationType, version, properties },
+      source: source ?? '',
+      target: target ?? '',
+      id,
+      key: multiEdgeKeyOf(id),
+    index: i,
+      ...(source === undefined || target === undefined ? { endsMissing: true as const } : {}),
+    };
+  }
+  const source = storable(castKey(e.source, table.def.source.type, `${at}.edge.source`), `${at}.edge.source`);
+  const target = storable(castKey(e.target, table.def.target.type, `${at}.edge.target`), `${at}.edge.target`);
+  return { event: { id: newId(), type: type as MutationType, version, properties }, source, target, key: storageKeyOf(source, target), index: i };
 }
 
 function castProperties(raw: unknown, table: ResolvedTable, at: string, type: MutationType): Record<string, unknown> {
@@ -77,7 +88,15 @@ function castProperties(raw: unknown, table: ResolvedTable, at: string, type: Mu
     if (value === undefined) continue;
     // INSERT treats null as absent; UPDATE keeps an explicit null, which unsets the field.
     if (value === null && type !== 'UPDATE') continue;
-    out[name] = castField(value, f.type, `${at}.${name}`);
+    out[name] = storable(castField(value, f.type, `${at}.${name}`), `${at}.${name}`);
   }
   return out;
+}
+
+/** A multi-edge id: a string under the key rule, or an integer. */
+export function multiEdgeId(v: unknown, field: string): string | number {
+  if (typeof v === 'string') return checkStringKey(v, field);
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'bigint') return storable<string | number>(v, field);
+  throw badRequest(field, `expected a string or an integer id, got ${v === null ? 'null' : typeof v === 'number' ? String(v) : typeof v}`);
 }

@@ -39,8 +39,11 @@ export function parsePredicates(raw: string | undefined, table: ResolvedTable, p
     });
 }
 
+const numeric = (v: unknown): v is number | bigint => typeof v === 'number' || typeof v === 'bigint';
+
 function cmp(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  // number and bigint compare exactly with each other (a LONG beyond 2^53 is a bigint)
+  if (numeric(a) && numeric(b)) return a < b ? -1 : a > b ? 1 : 0;
   const x = String(a);
   const y = String(b);
   return x < y ? -1 : x > y ? 1 : 0;

@@ -4,6 +4,7 @@ import { badRequest, notFound } from '../errors';
 import type { EdgeRow, EdgeStore } from '../storage/edge-store';
 import { encodeComponent, prefixUpperBound } from '../storage/sort-key';
 import { castKey } from './cast';
+import { LIMITS, yieldToEventLoop } from './limits';
 import { multiEdgeKeyOf, storageKeyOf } from './mutation-request';
 import { matches, parsePredicates, type Predicate } from './predicates';
 
@@ -25,74 +26,119 @@ export interface EdgePage {
   context: Record<string, unknown>;
 }
 
-export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 1000;
+/** Actionbase's default scan limit (ScanFilter.defaultLimit). */
+export const DEFAULT_LIMIT = 10;
+/** `total` of a scan that did not ask for it (Actionbase: -1). */
+export const TOTAL_NOT_ASKED = -1;
+const FEATURES = new Set(['total']);
+
+export interface LookupOptions {
+  filters?: string;
+  features?: string[];
+}
+
+function checkFeatures(features: string[] | undefined): Set<string> {
+  const set = new Set(features ?? []);
+  const unknown = [...set].filter((f) => !FEATURES.has(f));
+  if (unknown.length) throw badRequest('features', `${unknown.join(', ')} not supported; the supported feature is total`);
+  return set;
+}
+export const MAX_LIMIT = LIMITS.scanLimit;
+
+/** Distinct values in first-seen order, refused past `max` with a 400 naming the limit. */
+function distinct(values: string[], max: number, field: string, what: string): string[] {
+  const out = [...new Set(values)];
+  if (out.length > max) throw badRequest(field, `${out.length} distinct ${what}; at most ${max} per request`);
+  return out;
+}
 
 /** The query side of the REST API (domain.md, "Queries"): get, scan, count, counts, multi-edge ids. */
 export class QueryService {
   constructor(private readonly store: EdgeStore) {}
 
-  get(table: ResolvedTable, sources: string[], targets: string[]): EdgePage {
+  get(table: ResolvedTable, sources: string[], targets: string[], opts: LookupOptions = {}): EdgePage {
+    checkFeatures(opts.features);
+    const filters = parsePredicates(opts.filters, table, 'filters');
     if (sources.length === 0) throw badRequest('source', 'required: one or more comma-separated sources');
     if (targets.length === 0) throw badRequest('target', 'required: one or more comma-separated targets');
+    sources = [...new Set(sources)];
+    targets = [...new Set(targets)];
+    if (sources.length * targets.length > LIMITS.getPairs)
+      throw badRequest(
+        'source',
+        `${sources.length} distinct sources × ${targets.length} distinct targets = ${sources.length * targets.length} edges; at most ${LIMITS.getPairs} per request`,
+      );
     const pairs = sources.flatMap((s, i) =>
       targets.map((t, j) => ({
         source: castKey(s, table.def.source.type, `source[${i}]`),
         target: castKey(t, table.def.target.type, `target[${j}]`),
       })),
     );
-    const keys = pairs.map((p) => storageKeyOf(p.source, p.target));
+    // A 64-bit key beyond ±(2^53-1) cannot be stored yet (cast.ts, storable): no such edge exists.
+    const keys = pairs.flatMap((p) => (typeof p.source === 'bigint' || typeof p.target === 'bigint' ? [] : [storageKeyOf(p.source, p.target)]));
+    return this.lookup(table, keys, filters);
+  }
+
+  /** Active rows of `keys` that pass `filters`; `total` is the number returned, as Actionbase's get. */
+  private lookup(table: ResolvedTable, keys: string[], filters: Predicate[]): EdgePage {
     const rows = this.store.getRows(table.id, keys);
     const edges = keys.flatMap((k) => {
       const r = rows.get(k);
-      return r && r.state.active ? [view(r)] : [];
+      return r && r.state.active && filters.every((p) => matches(p, r.state.properties[p.field]?.value)) ? [view(r)] : [];
     });
     return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
   }
 
-  multiEdgeIds(table: ResolvedTable, ids: string[]): EdgePage {
+  multiEdgeIds(table: ResolvedTable, ids: string[], opts: LookupOptions = {}): EdgePage {
     if (table.def.kind !== 'MULTI_EDGE') throw badRequest('table', `${table.id} is not a MULTI_EDGE table`);
     if (ids.length === 0) throw badRequest('ids', 'required: one or more comma-separated ids');
+    ids = distinct(ids, LIMITS.multiEdgeIds, 'ids', 'ids');
+    checkFeatures(opts.features);
+    const filters = parsePredicates(opts.filters, table, 'filters');
     // Ids arrive as text; try them as numbers too, since the request that wrote them may have sent either.
-    const keys = ids.flatMap((id) => (/^-?\d+$/.test(id) ? [multiEdgeKeyOf(Number(id)), multiEdgeKeyOf(id)] : [multiEdgeKeyOf(id)]));
-    const rows = this.store.getRows(table.id, keys);
-    const edges = keys.flatMap((k) => {
-      const r = rows.get(k);
-      return r && r.state.active ? [view(r)] : [];
-    });
-    return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
+    const keys = ids.flatMap((id) => (/^-?\d+$/.test(id) && Number.isSafeInteger(Number(id)) ? [multiEdgeKeyOf(Number(id)), multiEdgeKeyOf(id)] : [multiEdgeKeyOf(id)]));
+    return this.lookup(table, keys, filters);
   }
 
-  count(table: ResolvedTable, start: string, direction: Direction): { start: string | number; direction: Direction; count: number; context: Record<string, unknown> } {
+  count(table: ResolvedTable, start: string, direction: Direction): { start: string | number | bigint; direction: Direction; count: number; context: Record<string, unknown> } {
     const s = this.castStart(table, start, direction, 'start');
-    return { start: s, direction, count: this.store.count(table.id, direction, s), context: {} };
+    return { start: s, direction, count: this.countOf(table, direction, s), context: {} };
+  }
+
+  private countOf(table: ResolvedTable, direction: Direction, start: string | number | bigint): number {
+    return typeof start === 'bigint' ? 0 : this.store.count(table.id, direction, start);
   }
 
   counts(table: ResolvedTable, starts: string[], direction: Direction) {
     if (starts.length === 0) throw badRequest('start', 'required: one or more comma-separated values');
+    starts = distinct(starts, LIMITS.countsStarts, 'start', 'start values');
     const counts = starts.map((raw, i) => {
       const s = this.castStart(table, raw, direction, `start[${i}]`);
-      return { start: s, direction, count: this.store.count(table.id, direction, s), context: {} };
+      return { start: s, direction, count: this.countOf(table, direction, s), context: {} };
     });
     return { counts, count: counts.length, context: {} };
   }
 
-  scan(
+  async scan(
     table: ResolvedTable,
     indexName: string,
-    q: { start?: string; direction: Direction; limit?: string; offset?: string; ranges?: string; filters?: string },
-  ): EdgePage {
+    q: { start?: string; direction: Direction; limit?: string; offset?: string; ranges?: string; filters?: string; features?: string[] },
+  ): Promise<EdgePage> {
     const index = table.def.indexes.find((i) => i.name === indexName);
     if (!index) throw notFound(`index ${indexName} of table ${table.id}`);
     if (q.start === undefined || q.start === '') throw badRequest('start', 'required');
     if (q.direction === 'IN' && table.def.directionType === 'OUT') throw badRequest('direction', `table ${table.id} is OUT-only`);
     if (q.direction === 'OUT' && table.def.directionType === 'IN') throw badRequest('direction', `table ${table.id} is IN-only`);
     const start = this.castStart(table, q.start, q.direction, 'start');
-    const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
+    const limit = q.limit === undefined ? DEFAULT_LIMIT : /^\d+$/.test(q.limit) ? Number(q.limit) : NaN;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw badRequest('limit', `expected an integer in 1..${MAX_LIMIT}`);
+    const features = checkFeatures(q.features);
+    if (features.has('total') && (q.ranges || q.filters)) throw badRequest('features', 'total cannot be combined with ranges or filters');
     const ranges = parsePredicates(q.ranges, table, 'ranges');
-    for (const r of ranges)
-      if (!index.fields.some((f) => f.name === r.field)) throw badRequest('ranges', `${r.field} is not a field of index ${index.name}; use filters`);
+    // As Actionbase: ranges name the index's fields in the index's order, from its first field.
+    const order = index.fields.map((f) => f.name);
+    if (ranges.length > order.length || ranges.some((r, i) => r.field !== order[i]))
+      throw badRequest('ranges', `valid ranges order for the index ${index.name} is [${order.join(', ')}], got [${ranges.map((r) => r.field).join(', ')}]; filter other fields with filters`);
     const filters = parsePredicates(q.filters, table, 'filters');
     const bounds = boundsOf(index.fields, ranges);
     let after = q.offset ? decodeCursor(q.offset) : undefined;
@@ -102,27 +148,38 @@ export class QueryService {
     const predicates = [...ranges, ...filters];
     const out: { row: EdgeRow; sortKey: Buffer; key: string }[] = [];
     const chunk = Math.min(MAX_LIMIT, predicates.length ? limit * 4 : limit + 1);
-    for (;;) {
+    let examined = 0;
+    let stoppedAt: { sortKey: Buffer; key: string } | undefined;
+    // A 64-bit start beyond ±(2^53-1) has no stored edges yet (cast.ts, storable).
+    while (typeof start !== 'bigint') {
       const hits = this.store.scanIndex({ table: table.id, index: index.name, direction: q.direction, start, ...bounds, after, limit: chunk });
+      examined += hits.length;
       for (const h of hits) if (predicates.every((p) => matches(p, h.row.state.properties[p.field]?.value))) out.push(h);
       if (out.length > limit || hits.length < chunk) break;
       const last = hits[hits.length - 1]!;
       after = { sortKey: last.sortKey, key: last.key };
+      if (examined >= LIMITS.scanExamined) {
+        // Bounded work: end this page here; the cursor goes on after the last row examined.
+        stoppedAt = after;
+        break;
+      }
+      await yieldToEventLoop();
     }
     const page = out.slice(0, limit);
-    const hasNext = out.length > limit;
     const last = page[page.length - 1];
+    const hasNext = out.length > limit || stoppedAt !== undefined;
+    const resumeAt = out.length > limit ? last : stoppedAt;
     return {
       edges: page.map((h) => view(h.row)),
       count: page.length,
-      total: this.store.count(table.id, q.direction, start),
-      offset: hasNext && last ? encodeCursor(last.sortKey, last.key) : null,
+      total: features.has('total') ? this.countOf(table, q.direction, start) : TOTAL_NOT_ASKED,
+      offset: hasNext && resumeAt ? encodeCursor(resumeAt.sortKey, resumeAt.key) : null,
       hasNext,
       context: {},
     };
   }
 
-  private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number {
+  private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number | bigint {
     if (direction !== 'OUT' && direction !== 'IN') throw badRequest('direction', 'expected OUT or IN');
     return castKey(raw, direction === 'OUT' ? table.def.source.type : table.def.target.type, field);
   }

@@ -54,7 +54,7 @@ describe('REST API on the embedded engine', () => {
     let offset: string | null = null;
     let pages = 0;
     do {
-      const q = `${base}/edges/scan/recent?start=u1&direction=OUT&limit=4${offset ? `&offset=${offset}` : ''}`;
+      const q = `${base}/edges/scan/recent?start=u1&direction=OUT&limit=4&features=total${offset ? `&offset=${offset}` : ''}`;
       const page = await core.call('GET', q);
       expect(page.status).toBe(200);
       seen.push(...page.body.edges.map((e: any) => e.target));
@@ -103,8 +103,8 @@ describe('REST API on the embedded engine', () => {
 
   it('answers 404 for an unknown database, table or index', async () => {
     expect((await core.call('POST', '/graph/v3/databases/nope/tables/likes/edges', { mutations: [like('a', 1, 1)] })).status).toBe(404);
-    expect((await core.call('GET', '/graph/v3/databases/shop/tables/nope/edges/count?start=a')).status).toBe(404);
-    expect((await core.call('GET', `${base}/edges/scan/nope?start=a`)).status).toBe(404);
+    expect((await core.call('GET', '/graph/v3/databases/shop/tables/nope/edges/count?start=a&direction=OUT')).status).toBe(404);
+    expect((await core.call('GET', `${base}/edges/scan/nope?start=a&direction=OUT`)).status).toBe(404);
   });
 
   it('rejects an active edge missing a non-nullable property with ERROR, leaving the state', async () => {
@@ -119,7 +119,7 @@ describe('REST API on the embedded engine', () => {
     expect(r.body.results).toEqual([{ source: 'u1', target: 1, status: 'QUEUED', count: 1 }]);
     const wal = core.logged.filter((l) => l.topic === 'wal' && (l.record as any).context.table === 'views');
     expect((wal[0]!.record as any).mode).toMatchObject({ table: 'ASYNC', queue: true });
-    expect((await core.call('GET', '/graph/v3/databases/shop/tables/views/edges/count?start=u1')).body.count).toBe(0);
+    expect((await core.call('GET', '/graph/v3/databases/shop/tables/views/edges/count?start=u1&direction=OUT')).body.count).toBe(0);
     // /sync with force applies it, as the async processor does
     const applied = await core.call('POST', '/graph/v3/databases/shop/tables/views/edges/sync?force=true', { mutations: [like('u1', 1, 100)] });
     expect(applied.body.results[0].status).toBe('CREATED');

@@ -1,21 +1,57 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Direction } from '@pipeline/edge-model';
-import { badRequest } from '../errors';
+import { ApiError, badRequest } from '../errors';
 import type { ServerDeps } from './server';
 
 type TableParams = { db: string; table: string };
-type Query = Record<string, string | undefined>;
+type Query = Record<string, string | string[] | undefined>;
 
-const list = (v: string | undefined): string[] => (v ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : []);
-const bool = (v: string | undefined, field: string): boolean => {
+/** A list parameter: comma-separated, repeated (`start=a&start=b`), or both. */
+const list = (v: string | string[] | undefined): string[] =>
+  (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((x) => x.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+/** A single-valued parameter: given twice is an error, not a silent pick. */
+const one = (q: Query, name: string): string | undefined => {
+  const v = q[name];
+  if (Array.isArray(v)) throw badRequest(name, `given ${v.length} times; give it once`);
+  return v;
+};
+const bool = (v: string | string[] | undefined, field: string): boolean => {
+  if (Array.isArray(v)) throw badRequest(field, `given ${v.length} times; give it once`);
   if (v === undefined || v === '' || v === 'true') return v !== undefined;
   if (v === 'false') return false;
   throw badRequest(field, 'expected true or false');
 };
-const direction = (v: string | undefined): Direction => {
-  const d = (v ?? 'OUT').toUpperCase();
-  if (d !== 'OUT' && d !== 'IN') throw badRequest('direction', `expected OUT or IN, got ${JSON.stringify(v)}`);
-  return d;
+/** Required and case-sensitive, as Actionbase binds its Direction enum. */
+const direction = (v: string | string[] | undefined): Direction => {
+  if (Array.isArray(v)) throw badRequest('direction', `given ${v.length} times; give it once`);
+  if (v === undefined || v === '') throw badRequest('direction', 'required: OUT or IN');
+  if (v !== 'OUT' && v !== 'IN') throw badRequest('direction', `expected OUT or IN (upper case), got ${JSON.stringify(v)}`);
+  return v;
+};
+/** A list in a JSON body: an array of strings or numbers (Actionbase binds List<String> / List<Any>). */
+const bodyList = (body: Record<string, unknown>, name: string): string[] => {
+  const v = body[name];
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return list(v);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'bigint'))
+    throw badRequest(name, 'expected an array of strings or numbers');
+  return v.map(String);
+};
+const bodyString = (body: Record<string, unknown>, name: string): string | undefined => {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(name, 'expected a string');
+  return v;
+};
+const objectBody = (body: unknown): Record<string, unknown> => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body', 'expected a JSON object');
+  return body as Record<string, unknown>;
+};
+
+/** Counts are kept per start; a count over a range or filter would need a scan. Refused, never ignored. */
+const notYet = (q: Query): void => {
+  for (const p of ['ranges', 'filters'] as const)
+    if (q[p] !== undefined) throw new ApiError(501, 'NOT_IMPLEMENTED', `${p} on count and counts is not implemented; scan with ${p} instead`, p);
 };
 
 /** Data API (domain.md, "REST API"): v3 mutations and queries. */
@@ -45,27 +81,49 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
 
   app.get(`${base}/edges/get`, async (req) => {
     const q = req.query as Query;
-    return deps.queries.get(resolve(req), list(q.source), list(q.target));
+    return deps.queries.get(resolve(req), list(q.source), list(q.target), { filters: one(q, 'filters'), features: list(q.features) });
+  });
+  // POST: for key lists too long for a URL (Actionbase's EdgeQueryGetRequest as the body).
+  app.post(`${base}/edges/get`, async (req) => {
+    const b = objectBody(req.body);
+    return deps.queries.get(resolve(req), bodyList(b, 'source'), bodyList(b, 'target'), { filters: bodyString(b, 'filters'), features: bodyList(b, 'features') });
   });
   app.get(`${base}/edges/scan/:index`, async (req) => {
     const q = req.query as Query;
     const { index } = req.params as { index: string };
-    return deps.queries.scan(resolve(req), index, { ...q, direction: direction(q.direction) });
+    return deps.queries.scan(resolve(req), index, {
+      start: one(q, 'start'),
+      limit: one(q, 'limit'),
+      offset: one(q, 'offset'),
+      ranges: one(q, 'ranges'),
+      filters: one(q, 'filters'),
+      features: list(q.features),
+      direction: direction(q.direction),
+    });
   });
   app.get(`${base}/edges/count`, async (req) => {
     const q = req.query as Query;
-    return deps.queries.count(resolve(req), q.start ?? '', direction(q.direction));
+    notYet(q);
+    return deps.queries.count(resolve(req), one(q, 'start') ?? '', direction(q.direction));
   });
   app.get(`${base}/edges/counts`, async (req) => {
     const q = req.query as Query;
+    notYet(q);
     return deps.queries.counts(resolve(req), list(q.start), direction(q.direction));
   });
-  const ids = async (req: FastifyRequest) => {
-    const q = req.query as Query;
-    const body = req.body as { ids?: unknown } | undefined;
-    const fromBody = Array.isArray(body?.ids) ? body.ids.map(String) : [];
-    return deps.queries.multiEdgeIds(resolve(req), [...list(q.ids), ...fromBody]);
+  // Actionbase features this core does not have yet: answered 501 naming them, never a bare 404.
+  const notImplemented = (feature: string) => async () => {
+    throw new ApiError(501, 'NOT_IMPLEMENTED', `${feature} is not implemented by this core`);
   };
-  app.get(`${base}/multi-edges/ids`, ids);
-  app.post(`${base}/multi-edges/ids`, ids);
+  app.get(`${base}/edges/agg/:group`, notImplemented('groups (edges/agg/{group})'));
+  app.get(`${base}/edges/seek/:cache`, notImplemented('caches (edges/seek/{cache})'));
+  app.post('/graph/v3/query', notImplemented('the query DSL (POST /graph/v3/query)'));
+  app.get(`${base}/multi-edges/ids`, async (req) => {
+    const q = req.query as Query;
+    return deps.queries.multiEdgeIds(resolve(req), list(q.ids), { filters: one(q, 'filters'), features: list(q.features) });
+  });
+  app.post(`${base}/multi-edges/ids`, async (req) => {
+    const b = objectBody(req.body);
+    return deps.queries.multiEdgeIds(resolve(req), bodyList(b, 'ids'), { filters: bodyString(b, 'filters'), features: bodyList(b, 'features') });
+  });
 }

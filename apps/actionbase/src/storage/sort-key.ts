@@ -22,6 +22,38 @@ function encodeNumber(n: number): Buffer {
   return b;
 }
 
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The largest double not above `b` (every double beyond 2^53 is an integer, so BigInt() of it is exact). */
+function floorDouble(b: bigint): number {
+  f64[0] = Number(b); // nearest
+  if (BigInt(f64[0]) > b) {
+    // one step toward -Infinity: down in magnitude for positives, up for negatives
+    if (f64[0] > 0) u64[0] = u64[0]! - 1n;
+    else u64[0] = u64[0]! + 1n;
+  }
+  return f64[0];
+}
+
+/**
+ * A LONG beyond ±(2^53-1), held as a bigint: the double at or below it, then its distance from that
+ * double (below 2^11 for 64-bit values) in two bytes. Ordered exactly among themselves and against
+ * every safe integer (whose 9-byte encodings never share their first 9 bytes: those doubles lie
+ * within ±2^53). Values in one LONG field are either safe numbers or such bigints, so the set stays
+ * prefix-free, which DESC inversion needs.
+ */
+function encodeBigInt(b: bigint): Buffer {
+  if (b >= -MAX_SAFE && b <= MAX_SAFE) return encodeNumber(Number(b));
+  const d = floorDouble(b);
+  const offset = Number(b - BigInt(d));
+  const out = Buffer.alloc(11);
+  encodeNumber(d).copy(out, 0);
+  out.writeUInt16BE(offset, 9);
+  return out;
+}
+
 function encodeString(s: string): Buffer {
   const raw = Buffer.from(s, 'utf8');
   // Escape 0x00 as 0x00 0xFF and terminate with 0x00 0x00: prefix-free and order-preserving.
@@ -38,7 +70,7 @@ export function encodeComponent(value: unknown): Buffer {
   if (value === null || value === undefined) return Buffer.from([TAG_NULL]);
   if (typeof value === 'boolean') return Buffer.from([value ? TAG_TRUE : TAG_FALSE]);
   if (typeof value === 'number') return encodeNumber(value);
-  if (typeof value === 'bigint') return encodeNumber(Number(value));
+  if (typeof value === 'bigint') return encodeBigInt(value);
   if (typeof value === 'string') return encodeString(value);
   return encodeString(JSON.stringify(value));
 }
