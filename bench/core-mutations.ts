@@ -60,7 +60,7 @@ async function engineOnly(batches: unknown[]): Promise<number> {
   const b = LegacyTableBody.parse(tableBody);
   catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'bench');
   // Records go nowhere: this path measures the engine and storage alone.
-  const noop: RecordSink = { kind: 'log', publishWal: async () => {}, publishCdc: async () => {}, close: async () => {} };
+  const noop: RecordSink = { kind: 'log', publishWal: async () => undefined, publishCdc: async () => undefined, close: async () => undefined };
   const relay = new CdcRelay(store, noop, pino({ level: 'silent' }), { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   relay.start();
   const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null, recordLimits: { walRecordBytes: 1 << 20, cdcRecordBytes: 1 << 20 } });
