@@ -33,4 +33,17 @@ export {
   type DruidOptions,
   type DruidStatus,
 } from './services/druid';
+export {
+  ensurePostgres,
+  startPostgres,
+  stopPostgres,
+  cleanPostgres,
+  postgresStatus,
+  postgresReady,
+  postgresUrl,
+  createDatabase,
+  PG_SUPERUSER,
+  type PostgresOptions,
+  type PostgresStatus,
+} from './services/postgres';
 export { services, type Service, type ServiceStatus } from './services/index';
