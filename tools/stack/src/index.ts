@@ -46,4 +46,5 @@ export {
   type PostgresOptions,
   type PostgresStatus,
 } from './services/postgres';
+export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
 export { services, type Service, type ServiceStatus } from './services/index';

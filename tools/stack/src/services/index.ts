@@ -55,7 +55,7 @@ export const services: Record<string, Service> = {
     },
     async status() {
       const s = await pyicebergStatus();
-      return { running: s.running, address: s.python, ...(s.versions ? { note: `pyiceberg/pyarrow ${s.versions}` } : {}) };
+      return { running: s.running, address: s.python, ...(s.versions ? { note: `pyiceberg/pyarrow/duckdb ${s.versions}` } : {}) };
     },
     async clean(onProgress) {
       await cleanPyiceberg({ onProgress });
