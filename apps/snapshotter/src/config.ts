@@ -21,7 +21,7 @@ export const CatalogEnvSchema = z.object({
 });
 
 /** CATALOG=jdbc needs CATALOG_URL: said at start, naming the variable. */
-function requireCatalogUrl(c: { CATALOG: string; CATALOG_URL?: string | undefined }, ctx: z.RefinementCtx): void {
+export function requireCatalogUrl(c: { CATALOG: string; CATALOG_URL?: string | undefined }, ctx: z.RefinementCtx): void {
   if (c.CATALOG === 'jdbc' && !c.CATALOG_URL) ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: 'required when CATALOG=jdbc (postgres://user@host:port/database)' });
 }
 

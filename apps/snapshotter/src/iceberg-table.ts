@@ -186,7 +186,8 @@ export class IcebergTable<R extends object> {
           rows,
           compacted: small.length,
           sortKey: this.opts.sortKey,
-          summary: { ...parent.summary, ...summary },
+          // The writer's own properties (the consumed offsets above all) carry over; the figures are recomputed.
+          summary: { ...Object.fromEntries(Object.entries(parent.summary).filter(([k]) => k.startsWith('snapshotter.'))), ...summary },
           operation: 'replace',
         });
         return { ...r, attempts: attempt };

@@ -88,6 +88,14 @@ export class SnapshotTables {
     return (await this.catalog.listTables()).map(identString);
   }
 
+  /**
+   * Rewrites the table's live files with fewer than `smallFileRows` rows into files of `targetFileRows` (one
+   * `replace` snapshot, same rows), on top of whoever committed last. Null when fewer than two files qualify.
+   */
+  async compact(name: string, smallFileRows: number): Promise<CommitResult | null> {
+    return this.table(name).compact(smallFileRows, { 'snapshotter.writer': this.opts.writerId, 'snapshotter.compaction': 'manual' }, this.opts.commitRetries);
+  }
+
   /** The offsets the table's current snapshot covers (what a restart skips). */
   async committedOffsets(name: string): Promise<Offsets> {
     const t = this.table(name);

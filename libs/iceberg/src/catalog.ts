@@ -112,7 +112,8 @@ export class FolderCatalog implements Catalog {
   }
 
   async commitTable(ident: TableIdent, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
-    const dir = path.join(metadata.location, 'metadata');
+    // The table's folder is where loadTable looks, whatever `location` says (a copied warehouse keeps the old one).
+    const dir = path.join(this.defaultLocation(ident), 'metadata');
     await mkdir(dir, { recursive: true });
     const version = (base ? metadataVersion(base.metadataLocation) : 0) + 1;
     const tmp = path.join(dir, `.v${version}-${randomUUID()}.metadata.json.tmp`);

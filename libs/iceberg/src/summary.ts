@@ -15,7 +15,9 @@ export function snapshotSummary(
   extra: Record<string, string> = {},
 ): Record<string, string> & { operation: Operation } {
   const { added, kept, removed } = files;
+  // Computed figures win over extra properties of the same name (e.g. a summary carried over from the parent).
   return {
+    ...extra,
     operation,
     'added-data-files': String(added.length),
     'deleted-data-files': String(removed.length),
@@ -29,6 +31,5 @@ export function snapshotSummary(
     'total-delete-files': '0',
     'total-position-deletes': '0',
     'total-equality-deletes': '0',
-    ...extra,
   };
 }
