@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+// PostgreSQL for the tests comes from the stack tool (a test-only dependency of this library).
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { createDatabase, ensurePostgres } from '@pipeline/stack';
 import {
   CommitConflictError,
