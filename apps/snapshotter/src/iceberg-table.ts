@@ -21,6 +21,7 @@ import {
   currentSnapshot,
   icebergSchema,
   liveFiles,
+  localPath,
   newSnapshotId,
   newTableMetadata,
   removeOrphans,
@@ -132,7 +133,7 @@ export class IcebergTable<R extends object> {
   private async rowsOf(file: string): Promise<R[]> {
     let rows = this.rowsByFile.get(file);
     if (!rows) {
-      const buf = await readFile(file);
+      const buf = await readFile(localPath(file));
       const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
       const objs = (await parquetReadObjects({ file: ab as ArrayBuffer, utf8: true })) as Record<string, unknown>[];
       rows = objs.map((o) => this.opts.fromParquet(o));
@@ -305,7 +306,7 @@ export class IcebergTable<R extends object> {
     base: LoadedTable | null,
     p: { keep: LiveFile[]; remove: LiveFile[]; rows: R[]; compacted: number; sortKey: (r: R) => string; summary: Record<string, string>; operation?: Operation },
   ): Promise<Omit<CommitResult, 'attempts'> & { files: DataFile[] }> {
-    const location = base?.metadata.location ?? this.catalog.defaultLocation(this.ident);
+    const location = localPath(base?.metadata.location ?? this.catalog.defaultLocation(this.ident));
     const dataDir = path.join(location, 'data');
     await mkdir(dataDir, { recursive: true });
     const written: string[] = [];
@@ -389,7 +390,7 @@ export class IcebergTable<R extends object> {
   /** Total bytes of the live data files (for logs and tests). */
   async sizeOf(files: DataFileInfo[]): Promise<number> {
     let n = 0;
-    for (const f of files) n += (await stat(f.path)).size;
+    for (const f of files) n += (await stat(localPath(f.path))).size;
     return n;
   }
 }

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { writeDurable, syncDir } from './io';
+import { localPath, writeDurable, syncDir } from './io';
 import { parseMetadata, stringifyMetadata, type TableMetadata } from './metadata';
 
 export interface TableIdent {
@@ -76,7 +76,7 @@ export function metadataVersion(file: string): number {
 }
 
 export async function readMetadataFile(file: string): Promise<TableMetadata> {
-  return parseMetadata(await readFile(file, 'utf8'));
+  return parseMetadata(await readFile(localPath(file), 'utf8'));
 }
 
 export class FolderCatalog implements Catalog {

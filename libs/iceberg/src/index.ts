@@ -8,4 +8,4 @@ export { JdbcCatalog, redact, type JdbcCatalogOptions } from './jdbc-catalog';
 export * from './table-ops';
 export * from './maintenance';
 export * from './reader';
-export { writeDurable, syncDir } from './io';
+export { writeDurable, syncDir, localPath } from './io';

@@ -21,3 +21,14 @@ export async function syncDir(dir: string): Promise<void> {
     await fh.close();
   }
 }
+
+/**
+ * The local path of a location as Iceberg writers record it: a bare absolute path (ours), `file:/p` (Iceberg
+ * Java's Hadoop file IO), `file:///p` or `local:///p` (Trino). Object stores are not read here.
+ */
+export function localPath(location: string): string {
+  const m = /^(file|local):(\/\/)?(\/.*)$/.exec(location);
+  if (m) return decodeURI(m[3]!);
+  if (location.startsWith('/')) return location;
+  throw new Error(`cannot read ${location}: only local files (a path, file:/ or local:/ URIs) are supported; mount the warehouse and use a local path`);
+}

@@ -15,7 +15,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { CommitConflictError, identString, metadataVersion, readMetadataFile, tableLocation, type Catalog, type LoadedTable, type TableIdent } from './catalog';
-import { writeDurable, syncDir } from './io';
+import { localPath, writeDurable, syncDir } from './io';
 import { stringifyMetadata, type TableMetadata } from './metadata';
 
 export interface JdbcCatalogOptions {
@@ -103,7 +103,7 @@ export class JdbcCatalog implements Catalog {
 
   async commitTable(ident: TableIdent, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
     await this.init();
-    const dir = path.join(metadata.location, 'metadata');
+    const dir = path.join(localPath(metadata.location), 'metadata');
     await mkdir(dir, { recursive: true });
     const version = (base ? metadataVersion(base.metadataLocation) : 0) + 1;
     const file = path.join(dir, `${String(version).padStart(5, '0')}-${randomUUID()}.metadata.json`);

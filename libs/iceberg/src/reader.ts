@@ -14,9 +14,10 @@ import { FolderCatalog, type Catalog, type TableIdent } from './catalog';
 import { currentSnapshot, snapshotById, toSnapshotId, type Snapshot, type SnapshotId } from './metadata';
 import { snapshotRowFromParquet, type SnapshotRow } from './row-schema';
 import { liveFiles } from './table-ops';
+import { localPath } from './io';
 
 export async function readParquetFile(path: string): Promise<Record<string, unknown>[]> {
-  const fh = await open(path, 'r');
+  const fh = await open(localPath(path), 'r');
   try {
     const { size } = await fh.stat();
     const file = {

@@ -119,3 +119,14 @@ describe('expiry, rollback, history, orphans', () => {
     expect((await liveFiles(currentSnapshot(t.metadata)!)).every((f) => existsSync(f.dataFile.file_path))).toBe(true);
   });
 });
+
+describe('locations', () => {
+  it('reads bare paths and file:/, file:///, local:/// URIs as local files; refuses object stores with what to do', async () => {
+    const { localPath } = await import('./io');
+    expect(localPath('/w/t/data/a.parquet')).toBe('/w/t/data/a.parquet');
+    expect(localPath('file:/w/t/a b.parquet')).toBe('/w/t/a b.parquet');
+    expect(localPath('file:///w/t/a%20b.parquet')).toBe('/w/t/a b.parquet');
+    expect(localPath('local:///w/t/x')).toBe('/w/t/x');
+    expect(() => localPath('s3://bucket/t/x')).toThrow(/only local files.*mount the warehouse/);
+  });
+});

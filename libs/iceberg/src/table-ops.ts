@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CommitConflictError, type Catalog, type LoadedTable, type TableIdent } from './catalog';
-import { syncDir, writeDurable } from './io';
+import { localPath, syncDir, writeDurable } from './io';
 import { EntryStatus, readManifest, readManifestList, writeManifest, writeManifestList, type DataFile, type ManifestEntry } from './manifest';
 import {
   applyUpdates,
@@ -36,9 +36,9 @@ export interface LiveFile {
 
 export async function liveFiles(snapshot: Snapshot): Promise<LiveFile[]> {
   const files: LiveFile[] = [];
-  for (const mf of await readManifestList(await readFile(snapshot['manifest-list']))) {
+  for (const mf of await readManifestList(await readFile(localPath(snapshot['manifest-list'])))) {
     if (mf.content !== 0) throw new Error(`${snapshot['manifest-list']}: delete manifests are not supported (merge-on-read); rewrite the table first`);
-    for (const e of await readManifest(await readFile(mf.manifest_path))) {
+    for (const e of await readManifest(await readFile(localPath(mf.manifest_path)))) {
       if (e.status === EntryStatus.DELETED) continue;
       files.push({
         dataFile: e.data_file,
@@ -55,9 +55,9 @@ export async function liveFiles(snapshot: Snapshot): Promise<LiveFile[]> {
 async function filesOf(snapshot: Snapshot, liveOnly = false): Promise<{ lists: string[]; manifests: string[]; data: string[] }> {
   const manifests: string[] = [];
   const data: string[] = [];
-  for (const mf of await readManifestList(await readFile(snapshot['manifest-list']))) {
+  for (const mf of await readManifestList(await readFile(localPath(snapshot['manifest-list'])))) {
     manifests.push(mf.manifest_path);
-    for (const e of await readManifest(await readFile(mf.manifest_path))) if (!liveOnly || e.status !== EntryStatus.DELETED) data.push(e.data_file.file_path);
+    for (const e of await readManifest(await readFile(localPath(mf.manifest_path)))) if (!liveOnly || e.status !== EntryStatus.DELETED) data.push(e.data_file.file_path);
   }
   return { lists: [snapshot['manifest-list']], manifests, data };
 }
@@ -104,7 +104,7 @@ export async function commitSnapshot(catalog: Catalog, ident: TableIdent, base: 
   const now = change.now ?? Date.now();
   const snapshotId = change.snapshotId ?? newSnapshotId();
   const sequenceNumber = meta['last-sequence-number'] + 1;
-  const metaDir = path.join(meta.location, 'metadata');
+  const metaDir = path.join(localPath(meta.location), 'metadata');
   await mkdir(metaDir, { recursive: true });
   const written: string[] = [];
   try {
@@ -206,13 +206,13 @@ export async function deleteExpiredFiles(after: TableMetadata, expired: readonly
       }
       for (const p of [...f.data, ...f.manifests, ...f.lists]) {
         if (keep.has(p)) continue;
-        await rm(p, { force: true });
+        await rm(localPath(p), { force: true });
         deleted++;
       }
     }
   }
   for (const m of metadataFiles) {
-    await rm(m, { force: true });
+    await rm(localPath(m), { force: true });
     deleted++;
   }
   return deleted;
@@ -220,10 +220,10 @@ export async function deleteExpiredFiles(after: TableMetadata, expired: readonly
 
 /** Everything the table's current metadata reaches: metadata files of the log, manifest lists, manifests, data. */
 export async function reachableFiles(t: LoadedTable): Promise<Set<string>> {
-  const out = new Set<string>([t.metadataLocation, ...t.metadata['metadata-log'].map((e) => e['metadata-file'])]);
+  const out = new Set<string>([t.metadataLocation, ...t.metadata['metadata-log'].map((e) => e['metadata-file'])].map(localPath));
   for (const s of t.metadata.snapshots) {
     const f = await filesOf(s);
-    for (const p of [...f.lists, ...f.manifests, ...f.data]) out.add(p);
+    for (const p of [...f.lists, ...f.manifests, ...f.data]) out.add(localPath(p));
   }
   return out;
 }
@@ -236,7 +236,7 @@ export async function reachableFiles(t: LoadedTable): Promise<Set<string>> {
 export async function removeOrphans(t: LoadedTable, minAgeMs: number, now = Date.now()): Promise<string[]> {
   const reachable = await reachableFiles(t);
   const removed: string[] = [];
-  for (const dir of [path.join(t.metadata.location, 'data'), path.join(t.metadata.location, 'metadata')]) {
+  for (const dir of [path.join(localPath(t.metadata.location), 'data'), path.join(localPath(t.metadata.location), 'metadata')]) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const n of names) {
       const file = path.join(dir, n);
@@ -270,7 +270,7 @@ export async function commitWithRetry<T>(
     const next = withMetadataLog(applyUpdates(base.metadata, planned.updates, now()), base, Number.isInteger(max) && max > 0 ? max : 100);
     try {
       const table = await catalog.commitTable(ident, base, next.metadata);
-      for (const f of next.dropped) await rm(f, { force: true });
+      for (const f of next.dropped) await rm(localPath(f), { force: true });
       return { table, result: planned.result, base };
     } catch (err) {
       if (!(err instanceof CommitConflictError) || attempt >= attempts) throw err;
