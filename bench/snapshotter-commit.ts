@@ -5,16 +5,22 @@
  * (after a restart, or when another writer made the last snapshot). Baseline in the same run: the time to
  * write the same rows to one Parquet file alone, so the ratio shows what the Iceberg bookkeeping costs.
  *
- *   npx tsx bench/snapshotter-commit.ts [rows,rows,...]
+ * Then commit latency with 1, 2 and 4 concurrent committers on one table (each its own SnapshotTables, caches and
+ * catalog connection, as separate instances would have), through the folder catalog and the JDBC catalog on the
+ * stack's PostgreSQL; the baseline is one committer on the folder catalog in the same run.
+ *
+ *   npx tsx bench/snapshotter-commit.ts [rows,rows,...] [--no-concurrency]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createDatabase, ensurePostgres } from '@pipeline/stack';
+import { JdbcCatalog, type Catalog } from '@pipeline/iceberg';
 import { writeSnapshotParquet, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
 import { SnapshotTables } from '../apps/snapshotter/src/snapshot-tables';
 import type { PendingChange } from '../apps/snapshotter/src/staging-store';
 
-const sizes = (process.argv[2] ?? '10000,100000').split(',').map(Number);
+const sizes = (process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '10000,100000').split(',').map(Number);
 const COMMITS = 5;
 /** Rows per data file: a state of 100k rows is 4 files, so a commit rewrites only the files it touches. */
 const FILE_ROWS = 25_000;
@@ -85,4 +91,62 @@ for (const n of sizes) {
     `| ${n.toLocaleString('en')} | ${first.toFixed(0)} | ${median(cached).toFixed(0)} | ${median(appends).toFixed(0)} | ${median(cold).toFixed(0)} | ${median(alone).toFixed(0)} | ${(median(cached) / median(alone)).toFixed(2)}x | ${(median(appends) / median(alone)).toFixed(2)}x |`,
   );
   rmSync(dir, { recursive: true, force: true });
+}
+
+if (!process.argv.includes('--no-concurrency')) {
+  const STATE = 10_000;
+  const PER = 8; // commits per committer
+  const EDGES = 100; // new edges per commit
+  console.log(`\nconcurrent committers on one table of ${STATE.toLocaleString('en')} rows: each commits ${PER} times ${EDGES} new edges, retrying lost races`);
+  console.log('| catalog | committers | commit latency ms (median) | p90 ms | lost races retried | commits/s | latency / 1 folder committer |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const { url } = await ensurePostgres();
+  let baseline = 0;
+  for (const kind of ['folder', 'jdbc'] as const) {
+    for (const k of [1, 2, 4]) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'snap-commit-bench-'));
+      const db = kind === 'jdbc' ? await createDatabase(url, 'bench_catalog') : undefined;
+      const catalogs: Catalog[] = [];
+      const make = () => {
+        const catalog = db ? new JdbcCatalog({ url: db.url, catalogName: 'bench', warehouse: dir }) : undefined;
+        if (catalog) catalogs.push(catalog);
+        return new SnapshotTables({
+          warehouseDir: dir,
+          ...(catalog ? { catalog } : {}),
+          targetFileRows: FILE_ROWS,
+          compaction: { smallFileRows: 1_000, minSmallFiles: 8 },
+          retention: { maxSnapshotAgeMs: 3_600_000, minSnapshotsToKeep: 3, maxMetadataFiles: 10 },
+          commitRetries: 100,
+          writerId: 'bench',
+        });
+      };
+      let seq = 1;
+      await make().commit('db.t', Array.from({ length: STATE }, (_, i) => change(i, seq++)), { 'cdc:0': STATE });
+      const latencies: number[] = [];
+      let retried = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: k }, async (_, w) => {
+          const tables = make();
+          for (let c = 0; c < PER; c++) {
+            const changes = Array.from({ length: EDGES }, (_, j) => change(STATE * 10 + (w * PER + c) * EDGES + j, seq++));
+            const t = performance.now();
+            const r = await tables.commit('db.t', changes, { [`cdc:${w}`]: c + 1 });
+            latencies.push(performance.now() - t);
+            retried += (r?.attempts ?? 1) - 1;
+          }
+        }),
+      );
+      const wall = performance.now() - t0;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const med = median(latencies);
+      if (kind === 'folder' && k === 1) baseline = med;
+      console.log(
+        `| ${kind} | ${k} | ${med.toFixed(0)} | ${sorted[Math.floor(sorted.length * 0.9)]!.toFixed(0)} | ${retried} | ${((k * PER) / (wall / 1000)).toFixed(1)} | ${(med / baseline).toFixed(2)}x |`,
+      );
+      for (const c of catalogs) await c.close();
+      await db?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }

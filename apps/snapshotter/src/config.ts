@@ -8,7 +8,31 @@ import { parseConfig } from '@pipeline/stream';
  */
 const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
 
-export const ConfigSchema = z.object({
+/** Where tables are registered (README "Catalogs"); shared by the consumer and the maintenance commands. */
+export const CatalogEnvSchema = z.object({
+  WAREHOUSE_DIR: z.string().min(1).default('.data/snapshotter/warehouse'),
+  CATALOG: z.enum(['folder', 'jdbc']).default('folder'),
+  CATALOG_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (the JDBC catalog runs on PostgreSQL)')
+    .optional(),
+  CATALOG_NAME: z.string().min(1).max(255).default('actionbase'),
+  CATALOG_POOL_SIZE: positiveInt(4),
+});
+
+/** CATALOG=jdbc needs CATALOG_URL: said at start, naming the variable. */
+export function requireCatalogUrl(c: { CATALOG: string; CATALOG_URL?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (c.CATALOG === 'jdbc' && !c.CATALOG_URL) ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: 'required when CATALOG=jdbc (postgres://user@host:port/database)' });
+}
+
+export const CatalogConfigSchema = CatalogEnvSchema.superRefine(requireCatalogUrl);
+export type CatalogConfig = z.output<typeof CatalogEnvSchema>;
+
+export function loadCatalogConfig(env: Record<string, string | undefined>): CatalogConfig {
+  return parseConfig(CatalogConfigSchema, env);
+}
+
+export const ConfigSchema = CatalogEnvSchema.extend({
   KAFKA_BROKERS: z
     .string()
     .min(1)
@@ -28,7 +52,6 @@ export const ConfigSchema = z.object({
   RETRY_MAX_MS: positiveInt(30_000),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9466),
   SHUTDOWN_TIMEOUT_MS: positiveInt(60_000),
-  WAREHOUSE_DIR: z.string().min(1).default('.data/snapshotter/warehouse'),
   STAGING_DIR: z.string().min(1).default('.data/snapshotter/staging'),
   COMMIT_INTERVAL_MS: positiveInt(60_000),
   TARGET_FILE_ROWS: positiveInt(500_000),
@@ -46,7 +69,7 @@ export const ConfigSchema = z.object({
    */
   FAULT_CRASH_AT: z.enum(['data-written', 'manifests-written', 'metadata-linked', 'changelog-written']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+}).superRefine(requireCatalogUrl);
 
 export type Config = z.output<typeof ConfigSchema>;
 

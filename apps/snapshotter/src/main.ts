@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import pino from 'pino';
 import { installSignalHandlers, runConsumer } from '@pipeline/stream';
 import { loadConfig } from './config';
+import { catalogFromConfig } from './catalog';
 import { SnapshotSink } from './snapshot.sink';
 
 const config = loadConfig(process.env);
@@ -14,6 +15,7 @@ const logger = pino({ level: config.LOG_LEVEL, base: { app: 'snapshotter' } });
 
 const sink = new SnapshotSink({
   warehouseDir: config.WAREHOUSE_DIR,
+  catalog: catalogFromConfig(config),
   stagingDir: config.STAGING_DIR,
   commitIntervalMs: config.COMMIT_INTERVAL_MS,
   targetFileRows: config.TARGET_FILE_ROWS,

@@ -4,51 +4,13 @@
  * in Iceberg's single-value binary serialization, spec "Appendix D: Single-value serialization").
  */
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { SNAPSHOT_COLUMNS, type ColumnSpec, type IcebergType, type SnapshotRow } from '@pipeline/iceberg';
 
 /** hyparquet-writer's own SchemaElement (it pins a hyparquet of its own, whose types differ from the root one). */
 type SchemaElement = NonNullable<Parameters<typeof parquetWriteBuffer>[0]['schema']>[number];
 
-export type IcebergType = 'string' | 'long' | 'boolean' | 'timestamptz';
-
-export interface ColumnSpec<N extends string = string> {
-  /** Iceberg field id, written as the Parquet field_id (pyiceberg resolves columns by it). */
-  id: number;
-  name: N;
-  type: IcebergType;
-  required: boolean;
-  doc?: string;
-}
-
-/** One row of a current-state table: the latest CDC `after` of an edge. */
-export interface SnapshotRow {
-  source: string;
-  target: string;
-  /** Multi-edge id (null for unique edges). */
-  edge_id: string | null;
-  active: boolean;
-  version: number;
-  created_at: number | null;
-  deleted_at: number | null;
-  /** The core's commit sequence of the CDC record this row comes from (the row's version for merges). */
-  seq: number;
-  /** JSON object {name: value} of the edge's properties. */
-  properties: string | null;
-  /** processedAt of that CDC record, ms since epoch (stored as timestamptz, micros). */
-  updated_at_ms: number;
-}
-
-export const SNAPSHOT_COLUMNS: ColumnSpec<keyof SnapshotRow>[] = [
-  { id: 1, name: 'source', type: 'string', required: true, doc: 'edge source' },
-  { id: 2, name: 'target', type: 'string', required: true, doc: 'edge target' },
-  { id: 3, name: 'edge_id', type: 'string', required: false, doc: 'multi-edge id; null for unique edges' },
-  { id: 4, name: 'active', type: 'boolean', required: true, doc: 'always true: deleted edges leave the table' },
-  { id: 5, name: 'version', type: 'long', required: true, doc: 'edge version (client ordering stamp)' },
-  { id: 6, name: 'created_at', type: 'long', required: false },
-  { id: 7, name: 'deleted_at', type: 'long', required: false },
-  { id: 8, name: 'seq', type: 'long', required: true, doc: 'core commit sequence of the CDC record' },
-  { id: 9, name: 'properties', type: 'string', required: false, doc: 'JSON {name: value}' },
-  { id: 10, name: 'updated_at_ms', type: 'timestamptz', required: true, doc: 'processedAt of the CDC record' },
-];
+export type { ColumnSpec, IcebergType, SnapshotRow } from '@pipeline/iceberg';
+export { SNAPSHOT_COLUMNS };
 
 export interface ColumnStats {
   valueCount: number;

@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { CdcRecord } from '@pipeline/events';
 import type { DecodedRecord, Sink } from '@pipeline/stream';
+import type { Catalog } from '@pipeline/iceberg';
+import { adoptFolderTables } from './catalog';
 import { changeLogRowOf, currentRowOf, edgeKeyOf, hourOf, orderOf, tableIdOf } from './cdc-row';
 import { ChangeLogWriter } from './changelog-writer';
 import type { CompactionPolicy, RetentionPolicy } from './iceberg-table';
@@ -19,6 +21,8 @@ import { StagingStore, type Offsets, type StagedRecord } from './staging-store';
 
 export interface SnapshotSinkOptions {
   warehouseDir: string;
+  /** Where tables are registered; default the folder catalog at warehouseDir. */
+  catalog?: Catalog;
   stagingDir: string;
   commitIntervalMs: number;
   targetFileRows: number;
@@ -35,7 +39,7 @@ export interface SnapshotSinkOptions {
 }
 
 export interface CommitRoundReport {
-  tables: { table: string; snapshotId: number; rows: number; changes: number; attempts: number; ms: number }[];
+  tables: { table: string; snapshotId: string; rows: number; changes: number; attempts: number; ms: number }[];
   changelogFiles: number;
 }
 
@@ -54,6 +58,7 @@ export class SnapshotSink implements Sink<CdcRecord> {
     this.log = opts.logger.child({ component: 'snapshot.sink' });
     this.tables = new SnapshotTables({
       warehouseDir: opts.warehouseDir,
+      ...(opts.catalog ? { catalog: opts.catalog } : {}),
       targetFileRows: opts.targetFileRows,
       compaction: opts.compaction,
       retention: opts.retention,
@@ -67,6 +72,7 @@ export class SnapshotSink implements Sink<CdcRecord> {
     this.store = new StagingStore(this.opts.stagingDir);
     this.changelog = new ChangeLogWriter(path.join(this.opts.warehouseDir, '_changelog'), this.store, (f) => this.opts.onStep?.(f, 'changelog-written'));
     await this.changelog.recover();
+    await adoptFolderTables(this.tables.catalog, this.opts.warehouseDir, this.log);
     for (const table of await this.tables.existing()) {
       const removed = await this.tables.table(table).removeOrphans(this.opts.orphanMinAgeMs);
       if (removed.length) this.log.info({ table, removed: removed.length }, 'removed orphan files of crashed or lost commits');
@@ -148,11 +154,11 @@ export class SnapshotSink implements Sink<CdcRecord> {
       this.committed.set(table, await this.tables.committedOffsets(table));
       const ms = Math.round(performance.now() - t0);
       const rows = result.totalRecords;
-      report.tables.push({ table, snapshotId: result.snapshotId, rows, changes: changes.length, attempts: result.attempts, ms });
+      report.tables.push({ table, snapshotId: result.snapshotId.toString(), rows, changes: changes.length, attempts: result.attempts, ms });
       this.log.info(
         {
           table,
-          snapshotId: result.snapshotId,
+          snapshotId: result.snapshotId.toString(),
           version: result.version,
           operation: result.operation,
           rows,
@@ -188,6 +194,7 @@ export class SnapshotSink implements Sink<CdcRecord> {
     this.ready = false;
     this.store?.close();
     this.store = undefined;
+    await this.tables.catalog.close();
   }
 
   private requireStore(): StagingStore {

@@ -114,3 +114,26 @@ export function icebergEdges(rows: IcebergRow[]): Map<string, { version: number;
 export const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
 
 export { waitFor };
+
+/** pyiceberg's SqlCatalog on the JDBC catalog's PostgreSQL tables: the table's rows, like readIceberg. */
+export const readCatalog = (python: string, url: string, catalogName: string, table: string, snapshots = false) =>
+  py<IcebergRead & { tables: string[] }>(python, 'read_catalog.py', [url, catalogName, table, ...(snapshots ? ['--snapshots'] : [])]);
+
+/** A DuckDB query over a table's metadata file (iceberg extension from its PyPI package); the table is `t`. */
+export const duckdb = (python: string, metadataFile: string, sql: string) => py<{ columns: string[]; rows: unknown[][] }>(python, 'duckdb_query.py', [metadataFile, sql]);
+
+/** `maintain.ts <args>` with the environment; resolves with its exit code, stdout (JSON) and stderr (progress). */
+export function maintain(env: Record<string, string>, args: string[]): Promise<{ code: number; out: string; progress: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/snapshotter/src/maintain.ts'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, out, progress: err }));
+  });
+}

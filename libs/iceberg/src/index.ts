@@ -1,1 +1,11 @@
-export { readIcebergTable, type IcebergTableRead, type ReadOptions } from './iceberg-snapshot';
+export * from './metadata';
+export * from './manifest';
+export { MANIFEST_ENTRY_SCHEMA, MANIFEST_FILE_SCHEMA } from './manifest-schemas';
+export * from './summary';
+export * from './row-schema';
+export * from './catalog';
+export { JdbcCatalog, redact, type JdbcCatalogOptions } from './jdbc-catalog';
+export * from './table-ops';
+export * from './maintenance';
+export * from './reader';
+export { writeDurable, syncDir, localPath } from './io';

@@ -33,4 +33,18 @@ export {
   type DruidOptions,
   type DruidStatus,
 } from './services/druid';
+export {
+  ensurePostgres,
+  startPostgres,
+  stopPostgres,
+  cleanPostgres,
+  postgresStatus,
+  postgresReady,
+  postgresUrl,
+  createDatabase,
+  PG_SUPERUSER,
+  type PostgresOptions,
+  type PostgresStatus,
+} from './services/postgres';
+export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
 export { services, type Service, type ServiceStatus } from './services/index';

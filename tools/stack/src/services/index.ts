@@ -2,6 +2,7 @@ import { cleanDruid, druidStatus, startDruid, stopDruid } from './druid';
 import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka';
 import { cleanElasticsearch, elasticsearchStatus, startElasticsearch, stopElasticsearch } from './elasticsearch';
 import { cleanPyiceberg, ensurePyiceberg, pyicebergStatus } from './pyiceberg';
+import { cleanPostgres, postgresStatus, startPostgres, stopPostgres } from './postgres';
 
 /** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
 export interface ServiceStatus {
@@ -54,7 +55,7 @@ export const services: Record<string, Service> = {
     },
     async status() {
       const s = await pyicebergStatus();
-      return { running: s.running, address: s.python, ...(s.versions ? { note: `pyiceberg/pyarrow ${s.versions}` } : {}) };
+      return { running: s.running, address: s.python, ...(s.versions ? { note: `pyiceberg/pyarrow/duckdb ${s.versions}` } : {}) };
     },
     async clean(onProgress) {
       await cleanPyiceberg({ onProgress });
@@ -101,6 +102,27 @@ export const services: Record<string, Service> = {
     },
     async clean(onProgress) {
       await cleanDruid({ onProgress });
+    },
+  },
+  postgres: {
+    name: 'postgres',
+    async up(onProgress) {
+      await startPostgres({ onProgress });
+    },
+    async down(onProgress) {
+      await stopPostgres({ onProgress });
+    },
+    async status() {
+      const s = await postgresStatus();
+      return {
+        running: s.running,
+        address: s.url,
+        ...(s.pid !== undefined ? { pid: s.pid } : {}),
+        ...(s.foreign ? { note: 'answered by a PostgreSQL this stack folder did not start' } : {}),
+      };
+    },
+    async clean(onProgress) {
+      await cleanPostgres({ onProgress });
     },
   },
 };

@@ -1,35 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parquetReadObjects, parquetSchema, parquetMetadata } from 'hyparquet';
-import { avroContainer, readAvroContainer } from './avro-file';
-import { MANIFEST_FILE_SCHEMA } from './iceberg-avro-schemas';
 import { writeParquet, type ColumnSpec } from './parquet-file';
-
-describe('Avro container files for Iceberg manifests', () => {
-  it('keep the schema JSON verbatim (field ids) and round-trip the records', () => {
-    const rec = {
-      manifest_path: '/m.avro',
-      manifest_length: 10,
-      partition_spec_id: 0,
-      content: 0,
-      sequence_number: 3,
-      min_sequence_number: 1,
-      added_snapshot_id: 2 ** 52 + 7,
-      added_files_count: 1,
-      existing_files_count: 0,
-      deleted_files_count: 0,
-      added_rows_count: 5,
-      existing_rows_count: 0,
-      deleted_rows_count: 0,
-      partitions: [],
-      key_metadata: null,
-    };
-    const { metadata, records } = readAvroContainer(avroContainer(MANIFEST_FILE_SCHEMA, [rec, rec], { 'format-version': '2' }));
-    expect(JSON.parse(metadata['avro.schema']!)).toEqual(MANIFEST_FILE_SCHEMA);
-    expect(metadata['avro.schema']).toContain('"field-id":503');
-    expect(metadata['format-version']).toBe('2');
-    expect(records).toEqual([rec, rec]);
-  });
-});
 
 describe('Parquet files with Iceberg field ids and bounds', () => {
   const cols: ColumnSpec[] = [
