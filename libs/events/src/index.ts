@@ -37,7 +37,7 @@ export {
   type WalVertexRecord,
   type CdcVertexRecord,
 } from './vertex.schema';
-export { LongSchema, isLong, type Long } from './long';
+export { LongSchema, LongRangeError, isLong, safeEndpoint, safeNumber, safeState, type Long, type SafeCdcState } from './long';
 export { parseJson, stringifyJson } from './json';
 export { encodeWal, encodeCdc } from './encode';
 export {
