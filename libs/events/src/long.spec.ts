@@ -5,8 +5,8 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { encodeCdc, encodeWal } from './index';
-import { parseJson, stringifyJson } from './json';
-import { INT64_MAX, INT64_MIN, longOf } from './long';
+import { hasLongDigitRun, parseJson, stringifyJson } from './json';
+import { INT64_MAX, INT64_MIN, LongRangeError, longOf, safeEndpoint, safeNumber, safeState } from './long';
 import { edgeCdc, edgeWal, readSample } from './spec-helpers';
 
 const BIG = 9007199254740993n; // 2^53 + 1: JSON.parse reads 9007199254740992
@@ -99,5 +99,43 @@ describe('records with LONGs', () => {
     expect(() => edgeWal(text)).toThrow('invalid WAL record at event.version');
     const wal = nativeWal();
     expect(() => encodeWal({ ...wal, event: { ...wal.event, version: 2 ** 60 } })).toThrow('event.version');
+  });
+});
+
+describe('the scan that picks the parser', () => {
+  const regex = (t: string) => /\d{16}/.test(t);
+  it('agrees with /\\d{16}/ on any text, wherever the digit runs fall', () => {
+    const piece = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.string({ maxLength: 5 }), fc.constantFrom('"', ',', ':', '-', '٣'));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const text = pieces.join('');
+        expect(hasLongDigitRun(text)).toBe(regex(text));
+      }),
+      { numRuns: 2_000 },
+    );
+    for (let len = 0; len < 70; len++) {
+      for (const at of [0, 1, 7, 15, 16, 17, 31]) {
+        const text = 'x'.repeat(at) + '1'.repeat(len) + 'y';
+        expect(hasLongDigitRun(text)).toBe(len >= 16);
+      }
+    }
+  });
+});
+
+describe('narrowing for consumers that do not handle bigint yet', () => {
+  it('passes numbers and strings through; a bigint is a non-retryable LongRangeError naming the field', () => {
+    expect(safeNumber(5, 'version')).toBe(5);
+    expect(safeEndpoint('u-1', 'source')).toBe('u-1');
+    let error: unknown;
+    try {
+      safeEndpoint(BIG, 'source');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LongRangeError);
+    expect(error).toMatchObject({ code: 'LONG_BEYOND_SAFE_INTEGER', retryable: false });
+    expect((error as Error).message).toContain('source is 9007199254740993');
+    expect(() => safeState(edgeCdc(readSample('v2/cdc-long-ids.json')).after!)).toThrow(LongRangeError);
+    expect(safeState(nativeCdc().after!)).toEqual(nativeCdc().after);
   });
 });
