@@ -1,10 +1,17 @@
 import { describe, it, expect } from '@jest/globals';
-import { decodeWal } from '@pipeline/events';
+import { decodeWal, isVertexRecord, type WalRecord } from '@pipeline/events';
 import { requestIdHeader } from './core-client';
 import { isQueued, mutationOf, resolvedMode, resultKey, resultKeyOfRecord } from './mutation-builder';
 
+/** An edge WAL record (decodeWal also gives vertex records, which the processor never sees). */
+const edgeWal = (input: unknown): WalRecord => {
+  const r = decodeWal(input);
+  if (isVertexRecord(r)) throw new Error('expected an edge record');
+  return r;
+};
+
 const v3 = (over: Record<string, unknown> = {}) =>
-  decodeWal({
+  edgeWal({
     version: '3',
     type: 'e',
     processedAt: 1,
@@ -23,7 +30,7 @@ describe('mutation builder', () => {
   });
 
   it('turns an Actionbase v2 WAL record (multi-edge, _id in props) into a multi-edge mutation', () => {
-    const r = decodeWal({
+    const r = edgeWal({
       version: '2',
       tenant: 't',
       label: 'shop.gifts',

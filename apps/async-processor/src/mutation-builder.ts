@@ -4,21 +4,23 @@
  * twice is harmless because the transition is idempotent (an already-applied event leaves the state as is:
  * IDLE, count delta 0).
  */
-import type { WalRecord } from '@pipeline/events';
+import { safeEndpoint, safeNumber, type WalRecord } from '@pipeline/events';
 import type { Mutation } from './core-client';
 
 export const isMultiEdge = (r: WalRecord): boolean => r.event.edgeId !== undefined;
 
 export function mutationOf(r: WalRecord): Mutation {
   const e = r.event;
+  // LONGs beyond 2^53 (bigint) are not sent yet: LongRangeError dead-letters the record instead of rounding it.
+  const version = safeNumber(e.version, 'event.version');
   if (e.edgeId !== undefined) {
     // A multi-edge's ends live in _source/_target; an UPDATE may omit them (the core stores '' then).
-    const edge: Mutation['edge'] = { version: e.version, id: e.edgeId, properties: e.properties };
-    if (e.source !== '') edge.source = e.source;
-    if (e.target !== '') edge.target = e.target;
+    const edge: Mutation['edge'] = { version, id: safeEndpoint(e.edgeId, 'event.edgeId'), properties: e.properties };
+    if (e.source !== '') edge.source = safeEndpoint(e.source, 'event.source');
+    if (e.target !== '') edge.target = safeEndpoint(e.target, 'event.target');
     return { type: e.type, edge };
   }
-  return { type: e.type, edge: { version: e.version, source: e.source, target: e.target, properties: e.properties } };
+  return { type: e.type, edge: { version, source: safeEndpoint(e.source, 'event.source'), target: safeEndpoint(e.target, 'event.target'), properties: e.properties } };
 }
 
 /** Matches a core result to the WAL records of its key (results carry typed ids; compare as strings). */

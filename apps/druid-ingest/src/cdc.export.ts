@@ -8,13 +8,13 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeCdc, isSystemRecord, type CdcRecord } from '@pipeline/events';
+import { decodeCdc, isSystemRecord, isVertexRecord, type DecodedCdc } from '@pipeline/events';
 import type { KafkaClient } from '@pipeline/kafka';
 
 export interface ExportResult {
   file: string;
   written: number;
-  skipped: { outOfRange: number; system: number; undecodable: number };
+  skipped: { outOfRange: number; system: number; undecodable: number; vertex: number };
 }
 
 export async function exportCdcRange(
@@ -30,7 +30,7 @@ export async function exportCdcRange(
   }
   await mkdir(path.dirname(opts.file), { recursive: true });
   const out = createWriteStream(opts.file);
-  const result: ExportResult = { file: opts.file, written: 0, skipped: { outOfRange: 0, system: 0, undecodable: 0 } };
+  const result: ExportResult = { file: opts.file, written: 0, skipped: { outOfRange: 0, system: 0, undecodable: 0, vertex: 0 } };
   const remaining = new Map([...ends].filter(([, end]) => end > 0n));
   if (remaining.size > 0) {
     const consumer = await kafka.consumer({ groupId: `druid-ingest-export-${Date.now().toString(36)}-${process.pid}`, topics: [opts.topic], fromBeginning: true });
@@ -41,14 +41,16 @@ export async function exportCdcRange(
       if (end === undefined) return;
       for (const m of batch.messages) {
         if (m.offset >= end) break;
-        let rec: CdcRecord;
+        let rec: DecodedCdc;
         try {
           rec = decodeCdc(m.value?.toString('utf8') ?? 'null');
         } catch {
           result.skipped.undecodable++;
           continue;
         }
-        if (isSystemRecord(rec)) result.skipped.system++;
+        // Vertex records: the datasource holds edges only.
+        if (isVertexRecord(rec)) result.skipped.vertex++;
+        else if (isSystemRecord(rec)) result.skipped.system++;
         else if (rec.processedAt < opts.fromMs || rec.processedAt >= opts.toMs) result.skipped.outOfRange++;
         else {
           if (!out.write(JSON.stringify(rec) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));

@@ -4,7 +4,7 @@
  * the record's own processedAt) are unit-tested without a cluster.
  */
 import { createHash } from 'node:crypto';
-import type { CdcRecord, WalRecord } from '@pipeline/events';
+import { safeEndpoint, safeNumber, type CdcRecord, type WalRecord } from '@pipeline/events';
 import type { DecodedRecord } from '@pipeline/stream';
 
 export const DAY_MS = 86_400_000;
@@ -97,9 +97,13 @@ export function walDocument(prefix: string, d: DecodedRecord<WalRecord>): BulkDo
 
 function edgeOf(r: CdcRecord): { source: Endpoint; target: Endpoint; edgeId?: Endpoint } {
   const s = r.after ?? r.before;
-  if (s) return { source: s.source, target: s.target, ...(s.edgeId !== undefined ? { edgeId: s.edgeId } : {}) };
-  const last = r.events[r.events.length - 1]!;
-  return { source: last.source, target: last.target, ...(last.edgeId !== undefined ? { edgeId: last.edgeId } : {}) };
+  // LONGs beyond 2^53 (bigint) are not indexed yet: LongRangeError dead-letters the record instead of rounding it.
+  const e = s ?? r.events[r.events.length - 1]!;
+  return {
+    source: safeEndpoint(e.source, 'source'),
+    target: safeEndpoint(e.target, 'target'),
+    ...(e.edgeId !== undefined ? { edgeId: safeEndpoint(e.edgeId, 'edgeId') } : {}),
+  };
 }
 
 /**
@@ -163,10 +167,11 @@ export function edgeDocument(prefix: string, d: DecodedRecord<CdcRecord>): BulkD
   const r = d.record;
   const after = r.after;
   if (!after) return undefined;
-  const version = r.seq ?? after.version;
+  const version = r.seq ?? safeNumber(after.version, 'after.version');
   if (version < 0) return undefined;
   const last = r.events[r.events.length - 1];
-  const id = edgeDocId(r.context.database, r.context.table, after.source, after.target, after.edgeId);
+  const { source, target, edgeId } = edgeOf(r);
+  const id = edgeDocId(r.context.database, r.context.table, source, target, edgeId);
   return {
     index: edgesIndex(prefix),
     id,

@@ -66,6 +66,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Transport-level failures and 429/5xx answers: Elasticsearch is down or overloaded, a retry can help. */
 export function toSinkError(err: unknown): SinkError {
   if (err instanceof SinkError) return err;
+  // A body the client cannot serialize (a bigint LONG, until the client gets a bigint-aware serializer) fails
+  // the same way every time: not retryable, so the runtime isolates the record and dead-letters it.
+  if (err instanceof errors.SerializationError) return new SinkError('ES_SERIALIZATION', `cannot serialize the bulk body: ${err.message}`, { retryable: false, cause: err });
   if (err instanceof errors.ResponseError) {
     const status = err.statusCode ?? 0;
     const retryable = status === 429 || status >= 500 || status === 0;

@@ -1,7 +1,7 @@
 /**
  * What one CDC record becomes: a current-state row (the `after` of its edge) and a change-log row.
  */
-import type { CdcRecord, CdcState } from '@pipeline/events';
+import { safeNumber, type CdcRecord, type CdcState } from '@pipeline/events';
 import type { ColumnSpec, SnapshotRow } from './parquet-file';
 
 /** The Iceberg table a record belongs to: one per Actionbase (database, table). */
@@ -32,9 +32,10 @@ export function rowOfState(s: CdcState, r: CdcRecord): SnapshotRow {
     target: String(s.target),
     edge_id: s.edgeId === undefined ? null : String(s.edgeId),
     active: s.active,
-    version: s.version,
-    created_at: s.createdAt,
-    deleted_at: s.deletedAt,
+    // LONGs beyond 2^53 (bigint) are not written yet: LongRangeError dead-letters the record instead of rounding it.
+    version: safeNumber(s.version, 'version'),
+    created_at: s.createdAt === null ? null : safeNumber(s.createdAt, 'createdAt'),
+    deleted_at: s.deletedAt === null ? null : safeNumber(s.deletedAt, 'deletedAt'),
     seq: orderOf(r),
     properties: JSON.stringify(props),
     updated_at_ms: r.processedAt,

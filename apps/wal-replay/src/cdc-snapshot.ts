@@ -4,7 +4,7 @@
  * (assigned at commit), never by Kafka offset: a relay that sent a batch twice, or a topic mirrored out of
  * order, must not roll a key back.
  */
-import { decodeCdc, isSystemRecord, type CdcRecord, type CdcState } from '@pipeline/events';
+import { decodeCdc, isSystemRecord, isVertexRecord, type CdcRecord, type CdcState, type DecodedCdc } from '@pipeline/events';
 
 export interface KeyedState {
   state: CdcState;
@@ -33,6 +33,8 @@ export class CdcSnapshot {
   records = 0;
   skipped = 0;
   private order = 0;
+  /** Vertex records left out: the core keeps no vertex tables. */
+  vertex = 0;
   /** seqs folded already: a record the relay sent twice must not count twice. */
   private readonly seen = new Set<number>();
 
@@ -40,11 +42,15 @@ export class CdcSnapshot {
 
   /** Folds one raw CDC message; answers false when it was left out (sys, undecodable, after the cut). */
   add(value: Buffer | string): boolean {
-    let r: CdcRecord;
+    let r: DecodedCdc;
     try {
       r = decodeCdc(value);
     } catch {
       this.skipped++;
+      return false;
+    }
+    if (isVertexRecord(r)) {
+      this.vertex++;
       return false;
     }
     if (isSystemRecord(r)) return false;

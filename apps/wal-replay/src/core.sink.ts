@@ -5,7 +5,7 @@
  * WAL order (a key lives in one partition, and a partition's batches come one after the other).
  */
 import type { Logger } from 'pino';
-import { decodeWal, isSystemRecord, type WalRecord } from '@pipeline/events';
+import { decodeWal, isSystemRecord, isVertexRecord, type DecodedWal } from '@pipeline/events';
 import type { ConsumedMessage } from '@pipeline/kafka';
 import { CoreHttpError, type CoreClient, type MutationItem } from './core-client';
 import { walToMutation } from './mutation-builder';
@@ -15,12 +15,14 @@ export interface ApplyCounters {
   applied: number;
   system: number;
   undecodable: number;
+  /** Vertex records: the core keeps no vertex tables, so none is replayed. */
+  vertex: number;
   /** Items the core refused (a 4xx for the item alone) or answered ERROR (the transition rejected them). */
   rejected: number;
   requests: number;
 }
 
-export const emptyCounters = (): ApplyCounters => ({ read: 0, applied: 0, system: 0, undecodable: 0, rejected: 0, requests: 0 });
+export const emptyCounters = (): ApplyCounters => ({ read: 0, applied: 0, system: 0, undecodable: 0, vertex: 0, rejected: 0, requests: 0 });
 
 export interface CoreSinkOptions {
   maxBatch: number;
@@ -43,12 +45,16 @@ export class CoreSink {
     const byTable = new Map<string, { db: string; table: string; items: MutationItem[] }>();
     for (const m of messages) {
       this.counters.read++;
-      let r: WalRecord;
+      let r: DecodedWal;
       try {
         r = decodeWal(m.value ?? Buffer.alloc(0));
       } catch (err) {
         this.counters.undecodable++;
         this.logger.warn({ partition: m.partition, offset: m.offset.toString(), err: String(err) }, 'undecodable WAL record skipped');
+        continue;
+      }
+      if (isVertexRecord(r)) {
+        this.counters.vertex++;
         continue;
       }
       if (isSystemRecord(r)) {

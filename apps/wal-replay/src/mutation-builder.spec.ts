@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { foldEvents, type EdgeEvent, type EdgeState, type TransitionSchema } from '@pipeline/edge-model';
-import type { CdcState, WalRecord } from '@pipeline/events';
+import { safeState, type CdcState, type WalRecord } from '@pipeline/events';
 import type { MutationItem } from './core-client';
 import { stateToMutations, walToMutation, type LoaderField } from './mutation-builder';
 
@@ -39,7 +39,10 @@ const event = fc
   });
 
 const asCdc = (s: EdgeState): CdcState => ({ source: 'u1', target: 7, ...s });
-const asState = ({ source: _s, target: _t, edgeId: _e, ...s }: CdcState): EdgeState => s;
+const asState = (c: CdcState): EdgeState => {
+  const { source: _s, target: _t, edgeId: _e, ...s } = safeState(c);
+  return s;
+};
 
 describe('stateToMutations', () => {
   it('reproduces every reachable state exactly, when it reports no approximation', () => {

@@ -3,7 +3,7 @@
  * - a WAL record into the item that was sent (the WAL is "the request as-is", domain.md);
  * - a stored state (a CDC `after`) into the items that reproduce it on a fresh core (migrate).
  */
-import type { CdcState, WalRecord } from '@pipeline/events';
+import { safeEndpoint, safeNumber, safeState, type CdcState, type WalRecord } from '@pipeline/events';
 import type { Endpoint, MutationItem } from './core-client';
 
 const ENDS = new Set(['_source', '_target']);
@@ -14,15 +14,17 @@ const ENDS = new Set(['_source', '_target']);
  */
 export function walToMutation(r: WalRecord): MutationItem {
   const e = r.event;
+  // LONGs beyond 2^53 (bigint) are not replayed yet: LongRangeError stops the replay instead of rounding them.
+  const version = safeNumber(e.version, 'event.version');
   if (e.edgeId !== undefined) {
     const properties: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(e.properties)) if (!ENDS.has(k)) properties[k] = v;
-    const edge: MutationItem['edge'] = { version: e.version, id: e.edgeId, properties };
+    const edge: MutationItem['edge'] = { version, id: safeEndpoint(e.edgeId, 'event.edgeId'), properties };
     if (e.properties._source !== undefined && e.properties._source !== null) edge.source = e.properties._source as Endpoint;
     if (e.properties._target !== undefined && e.properties._target !== null) edge.target = e.properties._target as Endpoint;
     return { type: e.type, edge };
   }
-  return { type: e.type, edge: { version: e.version, source: e.source, target: e.target, properties: { ...e.properties } } };
+  return { type: e.type, edge: { version, source: safeEndpoint(e.source, 'event.source'), target: safeEndpoint(e.target, 'event.target'), properties: { ...e.properties } } };
 }
 
 /** A field of the table schema as the loader needs it: a stand-in value for non-nullable fields (see below). */
@@ -53,7 +55,9 @@ const placeholderOf = (type: string): unknown =>
  * A non-nullable field that the INSERT must carry but whose value the state no longer holds (deleted later)
  * gets a stand-in value, which the DELETE then nulls at deletedAt: the end state is still exact.
  */
-export function stateToMutations(s: CdcState, fields: readonly LoaderField[], multi: boolean): StateLoad {
+export function stateToMutations(state: CdcState, fields: readonly LoaderField[], multi: boolean): StateLoad {
+  // LONGs beyond 2^53 (bigint) are not loaded yet: LongRangeError instead of rounding them.
+  const s = safeState(state);
   const approximations: string[] = [];
   const key = multi ? { id: s.edgeId! } : { source: s.source, target: s.target };
   const cells = s.properties;

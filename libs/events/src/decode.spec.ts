@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { EventDecodeError, decodeCdc, decodeRecord, decodeWal, type CdcRecord, type WalRecord } from './index';
+import { EventDecodeError, decodeRecord, type CdcRecord, type WalRecord } from './index';
+import { edgeCdc, edgeWal } from './spec-helpers';
 
 const nativeWal = (): WalRecord => ({
   version: '3',
@@ -55,14 +56,14 @@ describe('native (v3) decoding', () => {
   it('decodes a WAL record from a Buffer, a string and a parsed object alike', () => {
     const record = nativeWal();
     const text = JSON.stringify(record);
-    expect(decodeWal(Buffer.from(text, 'utf8'))).toStrictEqual(record);
-    expect(decodeWal(new TextEncoder().encode(text))).toStrictEqual(record);
-    expect(decodeWal(text)).toStrictEqual(record);
-    expect(decodeWal(JSON.parse(text))).toStrictEqual(record);
+    expect(edgeWal(Buffer.from(text, 'utf8'))).toStrictEqual(record);
+    expect(edgeWal(new TextEncoder().encode(text))).toStrictEqual(record);
+    expect(edgeWal(text)).toStrictEqual(record);
+    expect(edgeWal(JSON.parse(text))).toStrictEqual(record);
   });
 
   it('decodes a CDC record', () => {
-    expect(decodeCdc(JSON.stringify(nativeCdc()))).toStrictEqual(nativeCdc());
+    expect(edgeCdc(JSON.stringify(nativeCdc()))).toStrictEqual(nativeCdc());
   });
 
   it('decodeRecord dispatches on kind', () => {
@@ -71,7 +72,7 @@ describe('native (v3) decoding', () => {
   });
 
   it('accepts a leading byte-order mark', () => {
-    expect(decodeWal(`\uFEFF${JSON.stringify(nativeWal())}`)).toStrictEqual(nativeWal());
+    expect(edgeWal(`\uFEFF${JSON.stringify(nativeWal())}`)).toStrictEqual(nativeWal());
   });
 
   it('drops unknown fields at every level (forward compatibility)', () => {
@@ -87,33 +88,33 @@ describe('native (v3) decoding', () => {
         properties: { created_at: { value: 1000, version: 1000, writer: 'x' } },
       },
     };
-    expect(decodeCdc(input)).toStrictEqual(base);
+    expect(edgeCdc(input)).toStrictEqual(base);
   });
 
   it('keeps unknown property names: properties are open, the table schema decides them', () => {
     const record = nativeWal();
     record.event.properties = { anything: { nested: [1, 'two', null] } };
-    expect(decodeWal(JSON.stringify(record)).event.properties).toStrictEqual({ anything: { nested: [1, 'two', null] } });
+    expect(edgeWal(JSON.stringify(record)).event.properties).toStrictEqual({ anything: { nested: [1, 'two', null] } });
   });
 
   it('keeps optional fields when present: multi-edge id, system mode, force, seq', () => {
     const wal = nativeWal();
     wal.event.edgeId = 'g-1';
     wal.mode = { table: 'ASYNC', request: 'SYNC', system: null, force: true, queue: false };
-    expect(decodeWal(JSON.stringify(wal))).toStrictEqual(wal);
+    expect(edgeWal(JSON.stringify(wal))).toStrictEqual(wal);
   });
 
   it('accepts CDC ERROR records without state and a PURGED status', () => {
     const error = { ...nativeCdc(), status: 'ERROR' as const, accumulator: 0 as const, message: 'boom', after: null };
-    expect(decodeCdc(error)).toStrictEqual(error);
+    expect(edgeCdc(error)).toStrictEqual(error);
     const purged = { ...nativeCdc(), status: 'PURGED' as const, accumulator: -1 as const, after: null };
-    expect(decodeCdc(purged).status).toBe('PURGED');
+    expect(edgeCdc(purged).status).toBe('PURGED');
   });
 });
 
 describe('malformed input', () => {
   it('bad JSON -> MALFORMED_JSON', () => {
-    const error = thrown(() => decodeWal('{"version":"3",'));
+    const error = thrown(() => edgeWal('{"version":"3",'));
     expect(error).toMatchObject({ code: 'MALFORMED_JSON', path: '', retryable: false, name: 'EventDecodeError' });
     expect(error.message).toMatch(/^malformed WAL record: not valid JSON/);
     expect(error.cause).toBeInstanceOf(SyntaxError);
@@ -121,7 +122,7 @@ describe('malformed input', () => {
   });
 
   it('bytes that are not UTF-8 -> MALFORMED_JSON', () => {
-    const error = thrown(() => decodeCdc(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])));
+    const error = thrown(() => edgeCdc(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])));
     expect(error).toMatchObject({ code: 'MALFORMED_JSON', message: 'malformed CDC record: value is not valid UTF-8' });
   });
 
@@ -130,7 +131,7 @@ describe('malformed input', () => {
     ['3', '3 (number)'],
     ['null', 'null (null)'],
   ])('version %s -> UNKNOWN_VERSION', (version, received) => {
-    const error = thrown(() => decodeWal(`{"version":${version},"type":"e"}`));
+    const error = thrown(() => edgeWal(`{"version":${version},"type":"e"}`));
     expect(error).toMatchObject({ code: 'UNKNOWN_VERSION', path: 'version' });
     expect(error.message).toBe(
       `unknown WAL record version at version: expected "3" (native) or "2" (Actionbase v2), received ${received}`,
@@ -139,7 +140,7 @@ describe('malformed input', () => {
 
   it('missing version -> UNKNOWN_VERSION', () => {
     const { version: _version, ...rest } = nativeWal();
-    expect(thrown(() => decodeWal(rest)).message).toMatch(/at version: .*received nothing \(field missing\)$/);
+    expect(thrown(() => edgeWal(rest)).message).toMatch(/at version: .*received nothing \(field missing\)$/);
   });
 
   it.each([
@@ -147,7 +148,7 @@ describe('malformed input', () => {
     ['[1]', 'array'],
     ['"text"', 'string'],
   ])('%s is not a record -> INVALID_RECORD at the root', (json, received) => {
-    const error = thrown(() => decodeCdc(json));
+    const error = thrown(() => edgeCdc(json));
     expect(error).toMatchObject({ code: 'INVALID_RECORD', path: '' });
     expect(error.message).toBe(`invalid CDC record at (root): expected object, received ${received}`);
   });
@@ -155,16 +156,16 @@ describe('malformed input', () => {
   it('wrong type -> INVALID_RECORD naming the path', () => {
     const input = nativeWal() as unknown as { event: { version: unknown } };
     input.event.version = '1000';
-    const error = thrown(() => decodeWal(input));
+    const error = thrown(() => edgeWal(input));
     expect(error).toMatchObject({ code: 'INVALID_RECORD', path: 'event.version', retryable: false });
-    expect(error.message).toBe('invalid WAL record at event.version: expected number, received string');
+    expect(error.message).toBe('invalid WAL record at event.version: expected integer, received string');
     expect(error.cause).toBeDefined();
   });
 
   it('missing field -> INVALID_RECORD naming the path', () => {
     const input = nativeWal() as unknown as { context: { request: Record<string, unknown> } };
     delete input.context.request['actor'];
-    const error = thrown(() => decodeWal(input));
+    const error = thrown(() => edgeWal(input));
     expect(error).toMatchObject({ code: 'INVALID_RECORD', path: 'context.request.actor' });
     expect(error.message).toBe(
       'invalid WAL record at context.request.actor: expected string, received nothing (field missing)',
@@ -174,7 +175,7 @@ describe('malformed input', () => {
   it('paths index into arrays', () => {
     const input = nativeCdc() as unknown as { events: Array<Record<string, unknown>> };
     input.events[0]!['type'] = 'UPSERT';
-    const error = thrown(() => decodeCdc(input));
+    const error = thrown(() => edgeCdc(input));
     expect(error.path).toBe('events[0].type');
     expect(error.message).toBe(
       'invalid CDC record at events[0].type: expected "INSERT" | "UPDATE" | "DELETE", received "UPSERT"',
@@ -184,44 +185,52 @@ describe('malformed input', () => {
   it('paths quote property names that are not identifiers', () => {
     const input = nativeCdc() as unknown as { after: { properties: Record<string, unknown> } };
     input.after.properties['created-at'] = { version: 1 };
-    const error = thrown(() => decodeCdc(input));
+    const error = thrown(() => edgeCdc(input));
     expect(error.path).toBe('after.properties["created-at"].value');
     expect(error.message).toMatch(/expected a value \(null when unset\), received nothing \(field missing\)$/);
   });
 
-  it('source must be a string or a safe integer', () => {
+  it('source must be a string or a LONG (an inexact number, already rounded by whoever parsed it, is refused)', () => {
     const input = nativeWal() as unknown as { event: Record<string, unknown> };
     input.event['source'] = true;
-    expect(thrown(() => decodeWal(input)).message).toBe(
-      'invalid WAL record at event.source: expected string or number, received boolean',
+    expect(thrown(() => edgeWal(input)).message).toBe(
+      'invalid WAL record at event.source: expected string or integer, received boolean',
     );
     input.event['source'] = 2 ** 60;
-    expect(thrown(() => decodeWal(input))).toMatchObject({ path: 'event.source' });
+    expect(thrown(() => edgeWal(input))).toMatchObject({ path: 'event.source' });
   });
 
-  it('version must be a safe integer (ns stamps beyond 2^53 would already be rounded by JSON.parse)', () => {
+  it('version must be an integer; a ns stamp beyond 2^53 decodes exactly, as a bigint', () => {
     const input = nativeWal();
     input.event.version = 1.5;
-    expect(thrown(() => decodeWal(input)).message).toBe(
+    expect(thrown(() => edgeWal(input)).message).toBe(
       'invalid WAL record at event.version: expected integer, received number',
     );
+    const text = JSON.stringify(nativeWal()).replace(/"version":\d+/, '"version":1764115200000000001');
+    expect(edgeWal(text).event.version).toBe(1764115200000000001n);
+    expect(edgeWal(Buffer.from(text)).event.version).toBe(1764115200000000001n);
+  });
+
+  it('a LONG beyond the signed 64-bit range is refused, naming the field', () => {
+    const text = JSON.stringify(nativeWal()).replace(/"source":"[^"]*"/, '"source":9223372036854775808');
+    expect(thrown(() => edgeWal(text))).toMatchObject({ code: 'INVALID_RECORD', path: 'event.source' });
   });
 
   it('a CDC record needs at least one event and an accumulator of -1, 0 or 1', () => {
-    expect(thrown(() => decodeCdc({ ...nativeCdc(), events: [] })).path).toBe('events');
-    expect(thrown(() => decodeCdc({ ...nativeCdc(), accumulator: 2 })).message).toBe(
+    expect(thrown(() => edgeCdc({ ...nativeCdc(), events: [] })).path).toBe('events');
+    expect(thrown(() => edgeCdc({ ...nativeCdc(), accumulator: 2 })).message).toBe(
       'invalid CDC record at accumulator: expected -1 | 0 | 1, received 2',
     );
   });
 
   it('reports how many more problems there are', () => {
     const input = { ...nativeWal(), type: 'x', processedAt: 'now' };
-    expect(thrown(() => decodeWal(input)).message).toBe(
+    expect(thrown(() => edgeWal(input)).message).toBe(
       'invalid WAL record at type: expected "e", received "x" (and 1 more problem)',
     );
   });
 
   it('a WAL record is not a CDC record', () => {
-    expect(thrown(() => decodeCdc(JSON.stringify(nativeWal())))).toMatchObject({ code: 'INVALID_RECORD' });
+    expect(thrown(() => edgeCdc(JSON.stringify(nativeWal())))).toMatchObject({ code: 'INVALID_RECORD' });
   });
 });

@@ -3,8 +3,27 @@ import { CdcRecordSchema, type CdcRecord } from './cdc.schema';
 import { WalRecordSchema, type WalRecord } from './wal.schema';
 import { cdcFromV2, walFromV2 } from './v2-decoder';
 import { fastCdc, fastWal } from './fast-decode';
+import { cdcFromActionbaseV3, vertexCdc, vertexWal, walFromActionbaseV3 } from './v3-compat';
+import type { CdcVertexRecord, WalVertexRecord } from './vertex.schema';
+import { parseJson } from './json';
 
 export type RecordKind = 'wal' | 'cdc';
+
+/**
+ * What the WAL topic holds: edge records (`type: "e"`, WalRecord) and vertex records (`type: "v"`). No
+ * consumer acts on vertex records yet; each skips them (isVertexRecord) and counts them.
+ */
+export type DecodedWal = WalRecord | WalVertexRecord;
+/** What the CDC topic holds: edge records (CdcRecord) and vertex records. */
+export type DecodedCdc = CdcRecord | CdcVertexRecord;
+export type AnyRecord = DecodedWal | DecodedCdc;
+
+export function isVertexRecord(record: DecodedWal): record is WalVertexRecord;
+export function isVertexRecord(record: DecodedCdc): record is CdcVertexRecord;
+export function isVertexRecord(record: AnyRecord): record is WalVertexRecord | CdcVertexRecord;
+export function isVertexRecord(record: AnyRecord): boolean {
+  return record.type === 'v';
+}
 
 /**
  * What a decoder accepts: the raw Kafka value (Buffer/Uint8Array, UTF-8 JSON), a JSON string, or an
@@ -14,25 +33,46 @@ export type RecordInput = unknown;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes a WAL record, native (version "3") or Actionbase v2 wire format (version "2"). */
-export function decodeWal(input: RecordInput): WalRecord {
+/**
+ * Decodes a WAL record: native (version "3"), Actionbase's own version "3" (looser, see v3-compat.ts), or
+ * Actionbase's v2 wire format (version "2"). Vertex records decode to their own variant.
+ */
+export function decodeWal(input: RecordInput): DecodedWal {
   const raw = toJson(input, 'WAL');
   if (formatOf(raw, 'WAL') !== '3') return walFromV2(raw);
-  // The fast checker only sees what JSON.parse made here (see fast-decode.ts); zod has the last word, and the error.
-  return (raw !== input && fastWal(raw)) || parseOrThrow(WalRecordSchema, raw, 'WAL record');
+  if (isVertex(raw)) return vertexWal(raw);
+  // The fast checker only sees what the JSON parser made here (see fast-decode.ts); zod has the last word, and the error.
+  return (raw !== input && fastWal(raw)) || nativeWal(raw);
 }
 
-/** Decodes a CDC record, native (version "3") or Actionbase v2 wire format (version "2"). */
-export function decodeCdc(input: RecordInput): CdcRecord {
+/** Decodes a CDC record; the same formats as decodeWal. */
+export function decodeCdc(input: RecordInput): DecodedCdc {
   const raw = toJson(input, 'CDC');
   if (formatOf(raw, 'CDC') !== '3') return cdcFromV2(raw);
-  return (raw !== input && fastCdc(raw)) || parseOrThrow(CdcRecordSchema, raw, 'CDC record');
+  if (isVertex(raw)) return vertexCdc(raw);
+  return (raw !== input && fastCdc(raw)) || nativeCdc(raw);
 }
 
-export function decodeRecord(kind: 'wal', input: RecordInput): WalRecord;
-export function decodeRecord(kind: 'cdc', input: RecordInput): CdcRecord;
-export function decodeRecord(kind: RecordKind, input: RecordInput): WalRecord | CdcRecord;
-export function decodeRecord(kind: RecordKind, input: RecordInput): WalRecord | CdcRecord {
+/** formatOf has already checked that raw is an object. */
+const isVertex = (raw: unknown): boolean => (raw as { type?: unknown }).type === 'v';
+
+/** The native schema's result; failing that, Actionbase's looser v3; failing both, the native schema's error. */
+function nativeWal(raw: unknown): WalRecord {
+  const result = WalRecordSchema.safeParse(raw);
+  if (result.success) return result.data;
+  return walFromActionbaseV3(raw) ?? parseOrThrow(WalRecordSchema, raw, 'WAL record');
+}
+
+function nativeCdc(raw: unknown): CdcRecord {
+  const result = CdcRecordSchema.safeParse(raw);
+  if (result.success) return result.data;
+  return cdcFromActionbaseV3(raw) ?? parseOrThrow(CdcRecordSchema, raw, 'CDC record');
+}
+
+export function decodeRecord(kind: 'wal', input: RecordInput): DecodedWal;
+export function decodeRecord(kind: 'cdc', input: RecordInput): DecodedCdc;
+export function decodeRecord(kind: RecordKind, input: RecordInput): AnyRecord;
+export function decodeRecord(kind: RecordKind, input: RecordInput): AnyRecord {
   if (kind === 'wal') return decodeWal(input);
   if (kind === 'cdc') return decodeCdc(input);
   throw new TypeError(`decodeRecord: unknown record kind ${JSON.stringify(kind)} (expected "wal" or "cdc")`);
@@ -58,7 +98,7 @@ function toJson(input: unknown, what: string): unknown {
   }
   try {
     // Some producers prepend a byte-order mark; JSON.parse rejects it.
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (cause) {
     throw new EventDecodeError({
       code: 'MALFORMED_JSON',

@@ -3,6 +3,7 @@ import { EventEncodeError, describePath, summarizeZodError } from './errors';
 import { CdcRecordSchema, type CdcRecord } from './cdc.schema';
 import { WalRecordSchema, type WalRecord } from './wal.schema';
 import { fastCdc, fastWal } from './fast-decode';
+import { stringifyJson } from './json';
 
 /**
  * Validate before publishing: a record that reached Kafka is read by every consumer, so a bad one must
@@ -28,9 +29,9 @@ function encode<S extends z.ZodType>(schema: S, record: unknown, what: string, f
 
 function stringify(data: unknown, what: string): string {
   try {
-    return JSON.stringify(data);
+    return stringifyJson(data);
   } catch (cause) {
-    // Property values are open (unknown); a bigint or a cycle among them only shows up here.
+    // Property values are open (unknown); a cycle among them only shows up here.
     throw new EventEncodeError({
       path: '',
       message: `cannot encode ${what}: not serializable to JSON (${(cause as Error).message})`,

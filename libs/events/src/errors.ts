@@ -97,11 +97,12 @@ export function explainIssue(issue: z.core.$ZodIssue, input: unknown): { path: s
       return { path, detail: `expected ${expected}, received ${received}` };
     }
     case 'invalid_union': {
-      // A union of scalars (source/target) fails with one invalid_type per branch: name them all.
+      // A union of scalars (source/target) fails with one invalid_type per branch: name them all. A LONG's
+      // halves (number, bigint) are one thing on the wire: an integer.
       const expected = [
         ...new Set(
           issue.errors.flatMap((branch) =>
-            branch.flatMap((i) => (i.code === 'invalid_type' && i.path.length === 0 ? [String(i.expected)] : [])),
+            branch.flatMap((i) => (i.code === 'invalid_type' && i.path.length === 0 ? [wireType(String(i.expected))] : [])),
           ),
         ),
       ];
@@ -120,6 +121,10 @@ export function explainIssue(issue: z.core.$ZodIssue, input: unknown): { path: s
     default:
       return { path, detail: stripZodPrefix(issue.message) };
   }
+}
+
+function wireType(expected: string): string {
+  return expected === 'number' || expected === 'int' || expected === 'bigint' ? 'integer' : expected;
 }
 
 function stripZodPrefix(message: string): string {

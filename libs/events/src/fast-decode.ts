@@ -1,7 +1,7 @@
 /**
  * A hand-compiled checker for native (v3) WAL and CDC records: the same accept set and the same output as
  * WalRecordSchema / CdcRecordSchema (zod), at a fraction of the cost. decode.ts hands it only values it
- * made with JSON.parse (plain objects, own enumerable string keys, no undefined, finite numbers), which is
+ * made with the JSON parser (json.ts: plain objects, own enumerable string keys, no undefined, finite numbers, bigints for integers beyond 2^53), which is
  * what keeps the rules below short. encode.ts hands it a producer's record before serializing it: anything
  * outside those rules that matters (undefined or a non-finite number where a value is required) is
  * rejected here and judged by zod; what JSON.stringify drops anyway (an undefined optional) is harmless.
@@ -23,6 +23,7 @@
  *   z.record(z.string(), v)  every own enumerable key but `__proto__`, in the input's key order
  *   z.string().min(1)        typeof string, length >= 1
  *   z.number().int()         a safe integer (Number.isSafeInteger); .nonnegative(): >= 0 (-0 passes, kept)
+ *   LongSchema               such a number, or a bigint in the int64 range (isLong, long.ts)
  *   z.literal / z.enum       strict equality with one of the values (z.literal([-1, 0, 1]) also takes -0)
  *   z.unknown()              any value, by reference, but the key must be present
  */
@@ -30,6 +31,7 @@ import type { RecordContext } from './context.schema';
 import type { CdcRecord, CdcState, PropertyCell } from './cdc.schema';
 import type { EdgeEventRecord } from './edge-event.schema';
 import type { WalMode, WalRecord } from './wal.schema';
+import { isLong, type Long } from './long';
 
 type Obj = Record<string, unknown>;
 
@@ -65,11 +67,10 @@ function inShapeOrder(o: Obj, shape: readonly string[]): boolean {
 const hasProtoKey = (o: Obj): boolean => Object.prototype.hasOwnProperty.call(o, '__proto__');
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isStr1 = (v: unknown): v is string => typeof v === 'string' && v.length >= 1;
-const isEndpoint = (v: unknown): v is string | number => typeof v === 'string' || isInt(v);
-const isNullableInt = (v: unknown): v is number | null => v === null || isInt(v);
+const isEndpoint = (v: unknown): v is string | Long => typeof v === 'string' || isLong(v);
+const isNullableLong = (v: unknown): v is Long | null => v === null || isLong(v);
 const isMutationType = (v: unknown): v is EdgeEventRecord['type'] => v === 'INSERT' || v === 'UPDATE' || v === 'DELETE';
 const isMode = (v: unknown): v is WalMode['table'] => v === 'SYNC' || v === 'ASYNC' || v === 'IGNORE';
 const isStatus = (v: unknown): v is CdcRecord['status'] =>
@@ -101,7 +102,7 @@ function properties(p: unknown): Obj | undefined {
 function event(e: unknown): EdgeEventRecord | undefined {
   if (!isObj(e)) return undefined;
   const { id, requestId, type, version, source, target, edgeId } = e;
-  if (!isStr1(id) || typeof requestId !== 'string' || !isMutationType(type) || !isInt(version)) return undefined;
+  if (!isStr1(id) || typeof requestId !== 'string' || !isMutationType(type) || !isLong(version)) return undefined;
   if (!isEndpoint(source) || !isEndpoint(target) || !(edgeId === undefined || isEndpoint(edgeId))) return undefined;
   const props = properties(e['properties']);
   if (props === undefined) return undefined;
@@ -119,7 +120,7 @@ function cells(p: unknown): Record<string, PropertyCell> | undefined {
     const cell = p[k];
     if (!isObj(cell)) return undefined;
     const { value, version } = cell;
-    if (value === undefined || !isInt(version)) return undefined;
+    if (value === undefined || !isLong(version)) return undefined;
     if (same && !inShapeOrder(cell, FAST_SHAPES.cell)) same = false;
   }
   if (same) return p as Record<string, PropertyCell>;
@@ -137,7 +138,7 @@ function state(s: unknown): CdcState | null | undefined {
   if (!isObj(s)) return undefined;
   const { source, target, edgeId, active, version, createdAt, deletedAt } = s;
   if (!isEndpoint(source) || !isEndpoint(target) || !(edgeId === undefined || isEndpoint(edgeId))) return undefined;
-  if (typeof active !== 'boolean' || !isInt(version) || !isNullableInt(createdAt) || !isNullableInt(deletedAt)) return undefined;
+  if (typeof active !== 'boolean' || !isLong(version) || !isNullableLong(createdAt) || !isNullableLong(deletedAt)) return undefined;
   const props = cells(s['properties']);
   if (props === undefined) return undefined;
   if (props === s['properties'] && inShapeOrder(s, FAST_SHAPES.state)) return s as CdcState;

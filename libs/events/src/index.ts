@@ -16,7 +16,29 @@ export {
   type CdcRecord,
 } from './cdc.schema';
 export { EventDecodeError, EventEncodeError, type EventDecodeErrorCode } from './errors';
-export { decodeWal, decodeCdc, decodeRecord, type RecordKind, type RecordInput } from './decode';
+export {
+  decodeWal,
+  decodeCdc,
+  decodeRecord,
+  isVertexRecord,
+  type RecordKind,
+  type RecordInput,
+  type DecodedWal,
+  type DecodedCdc,
+  type AnyRecord,
+} from './decode';
+export {
+  VertexEventSchema,
+  VertexStateSchema,
+  WalVertexRecordSchema,
+  CdcVertexRecordSchema,
+  type VertexEventRecord,
+  type VertexState,
+  type WalVertexRecord,
+  type CdcVertexRecord,
+} from './vertex.schema';
+export { LongSchema, LongRangeError, isLong, safeEndpoint, safeNumber, safeState, type Long, type SafeCdcState } from './long';
+export { parseJson, stringifyJson } from './json';
 export { encodeWal, encodeCdc } from './encode';
 export {
   isSystemRecord,

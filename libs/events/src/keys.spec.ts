@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { decodeCdc, decodeWal, kafkaKey, keyOfCdc, keyOfWal, type CdcRecord } from './index';
-import { readSample } from './spec-helpers';
+import { kafkaKey, keyOfCdc, keyOfWal, type CdcRecord } from './index';
+import { readSample, edgeCdc, edgeWal } from './spec-helpers';
 
 describe('Kafka keys', () => {
   it('is "source:target", numbers in decimal', () => {
@@ -10,12 +10,12 @@ describe('Kafka keys', () => {
   });
 
   it('WAL: from the event; multi-edges use _source/_target, which the event carries as source/target', () => {
-    expect(keyOfWal(decodeWal(readSample('v2/wal-multi-edge.json')))).toBe('u-100:u-200');
-    expect(keyOfWal(decodeWal(readSample('v3/wal-insert.json')))).toBe('u-100:5001');
+    expect(keyOfWal(edgeWal(readSample('v2/wal-multi-edge.json')))).toBe('u-100:u-200');
+    expect(keyOfWal(edgeWal(readSample('v3/wal-insert.json')))).toBe('u-100:5001');
   });
 
   it('CDC: after, else before, else the last event', () => {
-    const base = decodeCdc(readSample('v3/cdc-updated.json'));
+    const base = edgeCdc(readSample('v3/cdc-updated.json'));
     const state = (source: string) => ({ ...base.after!, source });
     const lastEvent = { ...base.events[0]!, source: 'from-event' };
     const withStates = (before: CdcRecord['before'], after: CdcRecord['after']): CdcRecord => ({
@@ -30,6 +30,6 @@ describe('Kafka keys', () => {
   });
 
   it('a v2 CDC record and its WAL record share a key', () => {
-    expect(keyOfCdc(decodeCdc(readSample('v2/cdc-created.json')))).toBe(keyOfWal(decodeWal(readSample('v2/wal-insert.json'))));
+    expect(keyOfCdc(edgeCdc(readSample('v2/cdc-created.json')))).toBe(keyOfWal(edgeWal(readSample('v2/wal-insert.json'))));
   });
 });

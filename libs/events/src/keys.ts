@@ -7,7 +7,7 @@ import type { WalRecord } from './wal.schema';
  * Actionbase does. The key is for partitioning only: a ':' inside an id makes it ambiguous, so never parse it
  * back; read source and target from the record.
  */
-export function kafkaKey(source: string | number, target: string | number): string {
+export function kafkaKey(source: string | number | bigint, target: string | number | bigint): string {
   return `${source}:${target}`;
 }
 

@@ -13,7 +13,7 @@ export const HEARTBEAT_TABLE = 'heartbeat';
  * consumer skips them (domain.md: "Skip records whose label/table starts with `sys.`"). v2 labels
  * "sys.x" decode to database "sys", so one check covers both formats.
  */
-export function isSystemRecord(record: WalRecord | CdcRecord): boolean {
+export function isSystemRecord(record: { context: RecordContext }): boolean {
   return record.context.database === SYSTEM_DATABASE;
 }
 

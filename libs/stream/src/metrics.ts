@@ -10,6 +10,7 @@ interface Shared {
   recordsIn: Counter<'group' | 'topic'>;
   recordsOut: Counter<'group' | 'topic'>;
   skipped: Counter<'group' | 'topic'>;
+  vertexSkipped: Counter<'group' | 'topic'>;
   dlq: Counter<'group' | 'topic' | 'code'>;
   retries: Counter<'group' | 'topic'>;
   batchSeconds: Histogram<'group' | 'topic'>;
@@ -41,7 +42,8 @@ function shared(registry: Registry): Shared {
   s = {
     recordsIn: new Counter({ name: 'stream_records_in_total', help: 'Records read from Kafka', labelNames, registers }),
     recordsOut: new Counter({ name: 'stream_records_out_total', help: 'Records the sink confirmed', labelNames, registers }),
-    skipped: new Counter({ name: 'stream_records_skipped_total', help: 'System records (sys.*) skipped and committed', labelNames, registers }),
+    skipped: new Counter({ name: 'stream_records_skipped_total', help: 'System records (sys.*) and vertex records skipped and committed', labelNames, registers }),
+    vertexSkipped: new Counter({ name: 'stream_vertex_records_skipped_total', help: 'Vertex records (type "v") read and skipped: no sink handles them yet', labelNames, registers }),
     dlq: new Counter({
       name: 'stream_records_dlq_total',
       help: 'Records sent to the dead-letter topic, by error code',
@@ -103,6 +105,9 @@ export class StreamMetrics {
   }
   skipped(n: number): void {
     if (n) this.s.skipped.inc(this.labels, n);
+  }
+  vertexSkipped(): void {
+    this.s.vertexSkipped.inc(this.labels);
   }
   deadLettered(code: string): void {
     this.s.dlq.inc({ ...this.labels, code });

@@ -1,4 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { WalRecord } from '@pipeline/events';
@@ -189,6 +190,17 @@ describe('system records', () => {
     expect(h.sink.calls).toHaveLength(0);
     expect(h.committed(0)).toBe(2n);
     expect(await h.registry.getSingleMetricAsString('stream_records_skipped_total')).toContain('stream_records_skipped_total{group="g",topic="wal"} 2');
+  });
+
+  it('vertex records are skipped and counted, never dead-lettered', async () => {
+    const h = harness();
+    const vertex = readFileSync(new URL('../../events/samples/v3-actionbase/wal-vertex.json', import.meta.url), 'utf8');
+    await h.pipeline.handle(batchOf(0, [0, 1, 2], (n) => (n === 1 ? vertex : walValue(n))));
+    await h.pipeline.drain();
+    expect(h.sink.items()).toEqual([0, 2]);
+    expect(h.committed(0)).toBe(3n);
+    expect(await h.registry.getSingleMetricAsString('stream_vertex_records_skipped_total')).toContain('{group="g",topic="wal"} 1');
+    expect(await h.registry.getSingleMetricAsString('stream_records_dlq_total')).not.toMatch(/} [1-9]/);
   });
 });
 

@@ -20,7 +20,7 @@
  * left the accumulator full it waits for that batch to be committed.
  */
 import type { Logger } from 'pino';
-import { decodeRecord, isSystemRecord, type CdcRecord, type WalRecord } from '@pipeline/events';
+import { decodeRecord, isSystemRecord, isVertexRecord, type AnyRecord, type CdcRecord, type WalRecord } from '@pipeline/events';
 import { isKafkaUnavailable, type Consumer, type ConsumedMessage, type PartitionBatch, type Producer, type TopicPartition } from '@pipeline/kafka';
 import { Accumulator, messageBytes, type Entry } from './batch';
 import { backoffDelay, sleep } from './backoff';
@@ -160,13 +160,15 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     if (msg.value === null) {
       return { type: 'poison', msg, bytes, epoch, info: { code: 'EMPTY_VALUE', message: 'message has no value (null)', stage: 'decode' } };
     }
-    let record: WalRecord | CdcRecord;
+    let record: AnyRecord;
     try {
       record = decodeRecord(this.o.kind, msg.value);
     } catch (err) {
       return { type: 'poison', msg, bytes, epoch, info: { code: errorCode(err, 'DECODE_FAILED'), message: errorMessage(err), stage: 'decode' } };
     }
-    if (isSystemRecord(record)) return { type: 'skip', msg, bytes, epoch };
+    // Vertex records (Actionbase v3): no sink acts on them yet, so they are skipped and committed, counted apart.
+    if (isVertexRecord(record)) this.o.metrics.vertexSkipped();
+    if (isVertexRecord(record) || isSystemRecord(record)) return { type: 'skip', msg, bytes, epoch };
     const decoded: DecodedRecord<R> = {
       kind: this.o.kind,
       record: record as R,

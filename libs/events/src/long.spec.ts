@@ -1,0 +1,141 @@
+/**
+ * LONG convention (long.ts): integers within ±(2^53 - 1) are numbers, larger ones bigints in memory and plain
+ * JSON integers on the wire, through every decoder (zod, the fast path, v2, Actionbase v3) and encoder.
+ */
+import { describe, it, expect } from '@jest/globals';
+import fc from 'fast-check';
+import { encodeCdc, encodeWal } from './index';
+import { hasLongDigitRun, parseJson, stringifyJson } from './json';
+import { INT64_MAX, INT64_MIN, LongRangeError, longOf, safeEndpoint, safeNumber, safeState } from './long';
+import { edgeCdc, edgeWal, readSample } from './spec-helpers';
+
+const BIG = 9007199254740993n; // 2^53 + 1: JSON.parse reads 9007199254740992
+
+const nativeWal = () => edgeWal(readSample('v3/wal-insert.json'));
+const nativeCdc = () => edgeCdc(readSample('v3/cdc-created.json'));
+
+describe('JSON with LONGs', () => {
+  it('parses integers beyond 2^53 as exact bigints, everything else as JSON.parse does', () => {
+    expect(parseJson('{"a":9007199254740993,"b":9007199254740991,"c":-9223372036854775808,"d":1.5,"e":"9007199254740993"}')).toEqual({
+      a: BIG,
+      b: 9007199254740991,
+      c: INT64_MIN,
+      d: 1.5,
+      e: '9007199254740993',
+    });
+    expect(parseJson('{"id":"01KB0ZQ3M4N8RW6T2Y5V9XHJ7C","n":1234567890123456}')).toEqual({ id: '01KB0ZQ3M4N8RW6T2Y5V9XHJ7C', n: 1234567890123456 });
+    // Same duplicate-key and __proto__ behaviour as JSON.parse on both paths.
+    for (const pad of ['', ',"x":12345678901234567']) {
+      const parsed = parseJson(`{"k":1,"k":2,"__proto__":{"p":1}${pad}}`) as Record<string, unknown>;
+      expect(parsed['k']).toBe(2);
+      expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+      expect(Object.prototype.hasOwnProperty.call(parsed, '__proto__')).toBe(true);
+    }
+  });
+
+  it('writes bigints as unquoted integers', () => {
+    expect(stringifyJson({ a: BIG, b: [INT64_MAX], c: 'x', d: 1 })).toBe('{"a":9007199254740993,"b":[9223372036854775807],"c":"x","d":1}');
+    expect(stringifyJson({ a: 1 })).toBe('{"a":1}');
+  });
+
+  it('any int64 survives stringify -> parse, in canonical form', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), (b) => {
+        const back = (parseJson(stringifyJson({ v: b })) as { v: unknown }).v;
+        expect(back).toBe(longOf(String(b)));
+        expect(BigInt(back as number | bigint)).toBe(b);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('records with LONGs', () => {
+  it('9007199254740993 in properties, source/target and version survives decode -> encode exactly', () => {
+    const wal = nativeWal();
+    const text = encodeWal({ ...wal, event: { ...wal.event, source: BIG, target: -BIG, version: BIG, properties: { n: BIG } } });
+    expect(text).toContain('"version":9007199254740993,"source":9007199254740993,"target":-9007199254740993');
+    expect(text).toContain('"properties":{"n":9007199254740993}');
+    const back = edgeWal(text);
+    expect(back.event).toMatchObject({ source: BIG, target: -BIG, version: BIG, properties: { n: BIG } });
+    expect(encodeWal(back)).toBe(text);
+    expect(edgeWal(Buffer.from(text))).toStrictEqual(back);
+  });
+
+  it('the v2 fixtures with 64-bit ids and a ns version decode exactly', () => {
+    const wal = edgeWal(readSample('v2/wal-long-ids.json'));
+    expect(wal.event).toMatchObject({
+      version: 1764115200000000001n,
+      source: BIG,
+      target: INT64_MIN,
+      properties: { weight: INT64_MAX, created_at: 1764115200000 },
+    });
+    const cdc = edgeCdc(readSample('v2/cdc-long-ids.json'));
+    expect(cdc.after).toMatchObject({ source: BIG, target: INT64_MIN, version: 1764115200000000001n, createdAt: 1764115200000000001n });
+    expect(cdc.after!.properties['weight']).toEqual({ value: INT64_MAX, version: 1764115200000000001n });
+    expect(encodeCdc(cdc)).toContain('"source":9007199254740993,"target":-9223372036854775808');
+  });
+
+  it('any LONG in source, target, edgeId, version, state and properties round-trips through encode/decode', () => {
+    const long = fc.bigInt({ min: INT64_MIN, max: INT64_MAX }).map((b) => longOf(String(b)));
+    fc.assert(
+      fc.property(long, long, long, long, long, (source, target, edgeId, version, value) => {
+        const base = nativeCdc();
+        const event = { ...base.events[0]!, source, target, edgeId, version, properties: { value } };
+        const state = { ...base.after!, source, target, edgeId, version, createdAt: version, properties: { value: { value, version } } };
+        const record = { ...base, events: [event], after: state };
+        const text = encodeCdc(record);
+        expect(edgeCdc(text)).toStrictEqual(edgeCdc(encodeCdc(edgeCdc(text))));
+        expect(edgeCdc(text).after).toStrictEqual(state);
+        expect(edgeCdc(text).events[0]).toStrictEqual(event);
+        expect(text).not.toMatch(/"-?\d{16,}"/); // never quoted
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses what is not a LONG: beyond 64 bits, or a number that is already inexact', () => {
+    const text = encodeWal(nativeWal()).replace('"version":1764115200000', '"version":9223372036854775808');
+    expect(() => edgeWal(text)).toThrow('invalid WAL record at event.version');
+    const wal = nativeWal();
+    expect(() => encodeWal({ ...wal, event: { ...wal.event, version: 2 ** 60 } })).toThrow('event.version');
+  });
+});
+
+describe('the scan that picks the parser', () => {
+  const regex = (t: string) => /\d{16}/.test(t);
+  it('agrees with /\\d{16}/ on any text, wherever the digit runs fall', () => {
+    const piece = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.string({ maxLength: 5 }), fc.constantFrom('"', ',', ':', '-', '٣'));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const text = pieces.join('');
+        expect(hasLongDigitRun(text)).toBe(regex(text));
+      }),
+      { numRuns: 2_000 },
+    );
+    for (let len = 0; len < 70; len++) {
+      for (const at of [0, 1, 7, 15, 16, 17, 31]) {
+        const text = 'x'.repeat(at) + '1'.repeat(len) + 'y';
+        expect(hasLongDigitRun(text)).toBe(len >= 16);
+      }
+    }
+  });
+});
+
+describe('narrowing for consumers that do not handle bigint yet', () => {
+  it('passes numbers and strings through; a bigint is a non-retryable LongRangeError naming the field', () => {
+    expect(safeNumber(5, 'version')).toBe(5);
+    expect(safeEndpoint('u-1', 'source')).toBe('u-1');
+    let error: unknown;
+    try {
+      safeEndpoint(BIG, 'source');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LongRangeError);
+    expect(error).toMatchObject({ code: 'LONG_BEYOND_SAFE_INTEGER', retryable: false });
+    expect((error as Error).message).toContain('source is 9007199254740993');
+    expect(() => safeState(edgeCdc(readSample('v2/cdc-long-ids.json')).after!)).toThrow(LongRangeError);
+    expect(safeState(nativeCdc().after!)).toEqual(nativeCdc().after);
+  });
+});
