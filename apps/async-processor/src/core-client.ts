@@ -4,6 +4,7 @@
  * writes the batch again); answers that a retry cannot change come back as values for the sink to sort out.
  */
 import { SinkError } from '@pipeline/stream';
+import { stringifyJson } from '@pipeline/events';
 
 export interface Mutation {
   type: 'INSERT' | 'UPDATE' | 'DELETE';
@@ -104,7 +105,7 @@ export class CoreClient {
       res = await fetch(this.o.baseUrl + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : stringifyJson(body),
         signal: AbortSignal.timeout(this.o.timeoutMs),
       });
       text = await res.text();

@@ -1,7 +1,7 @@
 /**
  * What one CDC record becomes: a current-state row (the `after` of its edge) and a change-log row.
  */
-import { safeNumber, type CdcRecord, type CdcState } from '@pipeline/events';
+import { safeNumber, stringifyJson, type CdcRecord, type CdcState } from '@pipeline/events';
 import type { ColumnSpec, SnapshotRow } from './parquet-file';
 
 /** The Iceberg table a record belongs to: one per Actionbase (database, table). */
@@ -37,7 +37,7 @@ export function rowOfState(s: CdcState, r: CdcRecord): SnapshotRow {
     created_at: s.createdAt === null ? null : safeNumber(s.createdAt, 'createdAt'),
     deleted_at: s.deletedAt === null ? null : safeNumber(s.deletedAt, 'deletedAt'),
     seq: orderOf(r),
-    properties: JSON.stringify(props),
+    properties: stringifyJson(props),
     updated_at_ms: r.processedAt,
   };
 }
@@ -98,8 +98,8 @@ export function changeLogRowOf(r: CdcRecord, partition: number, offset: bigint):
     seq: r.seq ?? null,
     event_ids: JSON.stringify(r.events.map((x) => x.id)),
     event_types: JSON.stringify(r.events.map((x) => x.type)),
-    before: r.before ? JSON.stringify(r.before) : null,
-    after: r.after ? JSON.stringify(r.after) : null,
+    before: r.before ? stringifyJson(r.before) : null,
+    after: r.after ? stringifyJson(r.after) : null,
     processed_at_ms: r.processedAt,
     kafka_partition: partition,
     kafka_offset: Number(offset),
