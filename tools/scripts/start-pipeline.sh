@@ -30,6 +30,10 @@ LOG_DIR="${LOG_DIR:-.data/logs}"
 export HOST="${HOST:-127.0.0.1}" API_HOST="${API_HOST:-127.0.0.1}" HTTP_HOST="${HTTP_HOST:-127.0.0.1}"
 export KAFKA_BROKERS="$BOOTSTRAP"
 mkdir -p "$LOG_DIR"
+# The previous run's logs stay one run as <app>.log.1.
+for name in actionbase async-processor druid-ingest snapshotter es-indexer; do
+  if [ -s "$LOG_DIR/$name.log" ]; then mv -f "$LOG_DIR/$name.log" "$LOG_DIR/$name.log.1"; fi
+done
 
 # One lookup token for the person who runs this (the audit log names who looked up what), made here unless
 # LOOKUP_TOKENS is set: 24 random bytes, base64url (32 characters, 192 bits).
