@@ -25,6 +25,8 @@ from pyiceberg.table import StaticTable
 path, row_filter, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
 versions = sorted(glob.glob(os.path.join(path, "metadata", "v*.metadata.json")),
                   key=lambda p: int(re.search(r"v(\d+)\.metadata\.json$", p).group(1)))
+# A JDBC-catalog table names its metadata files <n>-<uuid>.metadata.json: the newest file is the current one.
+versions = versions or sorted(glob.glob(os.path.join(path, "metadata", "*.metadata.json")), key=os.path.getmtime)
 if not versions:
     sys.exit(f"no Iceberg metadata under {path}/metadata yet: check the table name, or wait for the snapshotter's next commit")
 table = StaticTable.from_metadata(versions[-1])
