@@ -28,6 +28,8 @@ export interface MutationItem {
   actor?: string;
   requestIds: string[];
   eventIds: string[];
+  /** The type of every event, in order: a CDC record that merged INSERT, UPDATE and DELETE says so, not only DELETE. */
+  types: string[];
   /** WAL: the event as requested; CDC: every event merged for the key. */
   events: unknown[];
   properties?: unknown;
@@ -112,6 +114,7 @@ function toItem(src: LogDoc): MutationItem {
     ...(src.actor !== undefined ? { actor: src.actor } : {}),
     requestIds: src.requestIds ?? [],
     eventIds: src.eventIds ?? [],
+    types: cdc ? cdc.events.map((e) => e.type) : wal ? [wal.event.type] : [],
     events: cdc ? cdc.events : wal ? [wal.event] : [],
     ...(wal ? { properties: wal.event.properties, mode: wal.mode } : {}),
     ...(cdc ? { before: cdc.before, after: cdc.after, message: cdc.message } : {}),

@@ -25,6 +25,8 @@ export interface MinimalItem {
   seq?: number;
   requestIds: string[];
   eventIds: string[];
+  /** Event types only (INSERT, UPDATE, DELETE), in order; no property values. */
+  types: string[];
   before?: StateSummary | null;
   after?: StateSummary | null;
 }
@@ -51,6 +53,7 @@ export function minimalItem(i: MutationItem): MinimalItem {
     ...(i.seq !== undefined ? { seq: i.seq } : {}),
     requestIds: i.requestIds,
     eventIds: i.eventIds,
+    types: i.types,
     ...(i.kind === 'cdc' ? { before: summary(i.before), after: summary(i.after) } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -55,8 +55,9 @@ describe('support lookup API and page', () => {
     await client?.close();
   });
 
+  // No file until the first audited request (a test run alone with -t starts there).
   const auditLines = () =>
-    readFileSync(auditFile, 'utf8')
+    (existsSync(auditFile) ? readFileSync(auditFile, 'utf8') : '')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, any>);
@@ -152,4 +153,49 @@ describe('support lookup API and page', () => {
       ['edge-history', 200],
     ]);
   });
+
+  it('the page signs in from a #token= link, drops the token from the address bar, shows times in the viewer\'s zone and links a record to its request', async () => {
+    const before = auditLines().length;
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      // Seoul: UTC+9 all year, so the expected wall-clock time is plain arithmetic.
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, timezoneId: 'Asia/Seoul', locale: 'en-GB' });
+      await page.goto(`${base}/#token=${ONE}`);
+      await waitFor('signed in', async () => (await page.textContent('#status')) === 'Signed in as agent.one.');
+      expect(page.url()).toBe(`${base}/`);
+      expect(await page.evaluate('location.hash')).toBe('');
+      expect(await page.textContent('#when-head')).toBe('When (Asia/Seoul)');
+
+      await page.fill('#by-edge input[name=source]', 'erin');
+      await page.fill('#by-edge input[name=target]', '10');
+      await page.click('#by-edge button');
+      await waitFor('4 history rows', async () => (await page.locator('#results tbody tr').count()) === 4);
+      const hist = (await (await get('/api/edges/history?table=likes&source=erin&target=10', ONE)).json()) as any;
+      const rows = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+      for (const [i, item] of (hist.items as any[]).entries()) {
+        const seoul = new Date(item.at + 9 * 3_600_000).toISOString();
+        expect(rows[i]![0]).toContain(seoul.slice(11, 23)); // HH:MM:SS.mmm in Seoul
+        expect(rows[i]![0]).not.toContain('T');
+        expect(rows[i]![4]).toBe(item.types.join(' → '));
+      }
+      expect(rows.map((r) => r[4])).toEqual(['INSERT', 'INSERT', 'DELETE', 'DELETE']);
+
+      // The request link of the last outcome opens that request: its WAL record and its CDC outcome.
+      await page.locator('#results tbody tr').nth(3).locator('td:nth-child(9) a').click();
+      await waitFor('the request view', async () => (await page.textContent('#status'))?.startsWith('Request req-c') === true);
+      const request = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => `${tr.className}:${tr.children[5]?.textContent}`));
+      expect(request).toEqual(['wal:RECEIVED', 'cdc:DELETED']);
+    } finally {
+      await browser.close();
+    }
+    expect(auditLines().slice(before).map((l) => [l.user, l.action, l.status])).toEqual([
+      ['agent.one', 'whoami', 200],
+      ['agent.one', 'edge-history', 200],
+      ['agent.one', 'edge-history', 200],
+      ['agent.one', 'request', 200],
+    ]);
+  }, 60_000);
 });

@@ -1,6 +1,37 @@
 // The support page: calls the lookup API with the agent's bearer token and renders the pages it returns.
 const $ = (s) => document.querySelector(s);
 let nextPage = null;
+const token = () => $('#token').value.trim();
+
+// Times in the viewer's own zone, to the millisecond (records of one request are milliseconds apart); the
+// cell's title keeps the UTC instant.
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  fractionalSecondDigits: 3, hour12: false,
+});
+const when = (ms) => timeFormat.format(new Date(ms));
+$('#when-head').textContent = `When (${zone})`;
+
+// A link such as the one `npm start` prints (/#token=...) signs the page in: the token moves into page memory
+// and leaves the address bar and the history entry at once, so it is not bookmarked, shared or shown again.
+{
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const fromLink = fragment.get('token');
+  if (fromLink) {
+    history.replaceState(null, '', location.pathname + location.search);
+    $('#token').value = fromLink;
+    void whoami();
+  }
+}
+
+async function whoami() {
+  const status = $('#status');
+  const res = await fetch('/api/whoami', { headers: { authorization: `Bearer ${token()}` } });
+  const body = await res.json().catch(() => ({}));
+  status.textContent = res.ok ? visible(`Signed in as ${body.user}.`) : 'The token of the link was refused; enter yours.';
+  status.className = res.ok ? '' : 'error';
+}
 
 function fmtState(s) {
   if (!s) return '∅';
@@ -37,25 +68,52 @@ function cell(value) {
   return td;
 }
 
+/** A link that runs a lookup on this page (no navigation: the token stays in memory). */
+function link(text, title, url) {
+  const a = document.createElement('a');
+  a.href = '#';
+  a.className = 'follow';
+  a.title = title;
+  a.textContent = visible(text);
+  a.addEventListener('click', (e) => {
+    e.preventDefault();
+    void load(url, false, title);
+  });
+  return a;
+}
+
+const edgeUrl = (item) =>
+  `/api/edges/history?${query(item.edgeId ? { database: item.database, table: item.table, id: item.edgeId } : { database: item.database, table: item.table, source: item.source, target: item.target })}`;
+
 function row(item) {
   const tr = document.createElement('tr');
   tr.className = item.kind;
+  // A CDC record folds every event applied to its key in one batch: all their types, in order.
+  const types = item.types?.length ? item.types : item.type ? [item.type] : [];
   const cells = [
-    new Date(item.at).toISOString().replace('T', ' ').replace('Z', ''),
+    when(item.at),
     item.kind === 'wal' ? 'request (WAL)' : `outcome (CDC #${item.seq ?? '-'})`,
     `${item.database}.${item.table}`,
     `${item.source} → ${item.target}`,
-    item.type ?? '',
+    types.join(' → '),
     item.status ?? '',
     item.version ?? '',
     item.kind === 'cdc' ? `${fmtState(item.before)} → ${fmtState(item.after)}` : '',
-    item.requestIds.join(', '),
   ];
   for (const [i, c] of cells.entries()) {
     const td = cell(c);
+    if (i === 0) td.title = new Date(item.at).toISOString();
+    if (i === 1) td.append(' ', link('edge history', `History of ${item.database}.${item.table} ${item.source} → ${item.target}`, edgeUrl(item)));
     if (i === 5) td.className = String(c);
     tr.append(td);
   }
+  // Each request id opens that request: its WAL record(s) and the CDC outcome(s) they led to.
+  const requests = document.createElement('td');
+  for (const [n, id] of item.requestIds.entries()) {
+    if (n > 0) requests.append(', ');
+    requests.append(link(id.length > 40 ? `${id.slice(0, 39)}…` : id, `Request ${id}: its WAL record and outcome`, `/api/requests/${encodeURIComponent(id)}?${query({})}`));
+  }
+  tr.append(requests);
   const td = document.createElement('td');
   const reveal = document.createElement('button');
   reveal.type = 'button';
@@ -72,7 +130,7 @@ async function revealRecord(id) {
   const reason = (window.prompt('Why do you need the full record? Your reason is written to the audit log.') ?? '').trim();
   const status = $('#status');
   if (!reason) return;
-  const res = await fetch(`/api/records/${encodeURIComponent(id)}?reason=${encodeURIComponent(reason)}`, { headers: { authorization: `Bearer ${$('#token').value.trim()}` } });
+  const res = await fetch(`/api/records/${encodeURIComponent(id)}?reason=${encodeURIComponent(reason)}`, { headers: { authorization: `Bearer ${token()}` } });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
     status.textContent = visible(`Reveal refused (${res.status}): ${body.message ?? ''}`);
@@ -84,17 +142,16 @@ async function revealRecord(id) {
   $('#revealed').hidden = false;
 }
 
-async function load(url, append) {
-  const token = $('#token').value.trim();
+async function load(url, append, title) {
   const status = $('#status');
   status.className = '';
-  if (!token) {
+  if (!token()) {
     status.textContent = 'Enter your access token first.';
     status.className = 'error';
     return;
   }
   status.textContent = 'Searching…';
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token()}` } });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
     status.textContent = res.status === 401 ? 'Not signed in: the token was refused.' : visible(`Error ${res.status}: ${body.message ?? ''}`);
@@ -105,12 +162,13 @@ async function load(url, append) {
   if (!append) tbody.replaceChildren();
   for (const item of body.items) tbody.append(row(item));
   $('#results').hidden = false;
-  nextPage = body.next ? { url, cursor: body.next } : null;
+  nextPage = body.next ? { url, cursor: body.next, title } : null;
   $('#more').hidden = !nextPage;
-  status.textContent = `${tbody.children.length} record(s)${nextPage ? ', more available' : ''}.`;
+  status.textContent = visible(`${title ? `${title}: ` : ''}${tbody.children.length} record(s)${nextPage ? ', more available' : ''}.`);
 }
 
-const iso = (v) => (v ? new Date(`${v}Z`).toISOString() : undefined);
+// datetime-local values carry no zone: they are the viewer's local time, like the times shown.
+const iso = (v) => (v ? new Date(v).toISOString() : undefined);
 function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
@@ -134,5 +192,5 @@ $('#by-id').addEventListener('submit', (e) => {
   void load(`/api/${f.get('what')}/${encodeURIComponent(f.get('id'))}?${query({})}`, false);
 });
 $('#more').addEventListener('click', () => {
-  if (nextPage) void load(`${nextPage.url}&cursor=${encodeURIComponent(nextPage.cursor)}`, true);
+  if (nextPage) void load(`${nextPage.url}&cursor=${encodeURIComponent(nextPage.cursor)}`, true, nextPage.title);
 });
