@@ -10,6 +10,7 @@ import { decodeCdc, isSystemRecord } from '@pipeline/events';
 import { edgeKey, stateView } from './edge-view';
 
 export interface HistoryRecord {
+  partition: number;
   offset: bigint;
   seq: number;
   /** The edge's view after this record; null when it left the edge inactive. */
@@ -17,6 +18,7 @@ export interface HistoryRecord {
 }
 
 export interface KeyHistory {
+  /** The partition of its first record (the stratum for sampling). */
   partition: number;
   records: HistoryRecord[];
 }
@@ -56,7 +58,7 @@ export class CdcHistory {
     const key = edgeKey(r.after, t.multi);
     let h = t.keys.get(key);
     if (!h) t.keys.set(key, (h = { partition, records: [] }));
-    h.records.push({ offset, seq: r.seq ?? ++this.order, view: stateView(r.after) });
+    h.records.push({ partition, offset, seq: r.seq ?? ++this.order, view: stateView(r.after) });
   }
 
   markRead(ends: Point): void {
@@ -64,23 +66,32 @@ export class CdcHistory {
   }
 }
 
-/** The view of the record with the highest seq below `offset` (a relay that sent a record twice counts once). */
-export function viewAt(h: KeyHistory | undefined, offset: bigint): string | null {
-  if (!h) return null;
+/** Next offset covered per partition; a partition absent from the point is not covered at all. */
+const covered = (point: Point | undefined, r: HistoryRecord): boolean => point === undefined || r.offset < (point.get(r.partition) ?? 0n);
+
+function newest(h: KeyHistory, point: Point | undefined): HistoryRecord | undefined {
   let best: HistoryRecord | undefined;
-  for (const r of h.records) if (r.offset < offset && (!best || r.seq > best.seq)) best = r;
-  return best?.view ?? null;
+  for (const r of h.records) if (covered(point, r) && (!best || r.seq > best.seq)) best = r;
+  return best;
 }
 
 /**
- * The views a sink may hold for this key when it committed `from` and may have written further: the state
- * at `from`, or after any later record read. `from` undefined: the end of what was read (the core).
+ * The view as of `point` (undefined: everything read): the record with the highest seq among those below
+ * the point's offset of their partition (a record the relay sent twice counts once).
  */
-export function acceptableViews(h: KeyHistory | undefined, from: bigint | undefined): { expected: string | null; later: Set<string | null> } {
+export function viewAt(h: KeyHistory | undefined, point: Point | undefined): string | null {
+  if (!h) return null;
+  return newest(h, point)?.view ?? null;
+}
+
+/**
+ * The views a sink may hold for this key when it committed `point` and may have written further: the state
+ * at the point, or the state after any later record with a higher seq (the sink wrote up to it, not past).
+ */
+export function acceptableViews(h: KeyHistory | undefined, point: Point | undefined): { expected: string | null; later: Set<string | null> } {
   if (!h) return { expected: null, later: new Set() };
-  const at = from ?? h.records.reduce((m, r) => (r.offset + 1n > m ? r.offset + 1n : m), 0n);
+  const at = newest(h, point);
   const later = new Set<string | null>();
-  // Later records in seq order: each of them may be the last one the sink wrote.
-  for (const r of h.records) if (r.offset >= at) later.add(viewAt(h, r.offset + 1n));
-  return { expected: viewAt(h, at), later };
+  for (const r of h.records) if (!covered(point, r) && (!at || r.seq > at.seq)) later.add(r.view);
+  return { expected: at?.view ?? null, later };
 }

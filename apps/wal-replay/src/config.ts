@@ -75,7 +75,7 @@ export const EnvSchema = z.object({
   SETTLE_MS: z.coerce.number().int().min(0).default(2_000),
   MAX_REPORTED: z.coerce.number().int().min(0).default(1_000).describe('reconcile: DIVERGENT lines printed at most'),
   EVERY_MS: z.coerce.number().int().min(1_000).optional().describe('reconcile: run every EVERY_MS and serve the gauges (scheduled mode)'),
-  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9466),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9468),
   METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('0.0.0.0 in a container'),
   METRICS_FILE: z.string().min(1).optional().describe('reconcile: also write the gauges there (Prometheus text format)'),
   // dlq

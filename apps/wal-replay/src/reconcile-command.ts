@@ -16,6 +16,7 @@ export class ReconcileMetrics {
   readonly divergent = new Gauge({ name: 'reconcile_divergent_keys', help: 'Keys whose state in the sink differs from the CDC state at its committed point (sampled tables: in the sample)', labelNames: this.labels, registers: [this.registry] });
   readonly compared = new Gauge({ name: 'reconcile_compared_keys', help: 'Keys compared in the last run', labelNames: this.labels, registers: [this.registry] });
   readonly lagging = new Gauge({ name: 'reconcile_lagging_keys', help: 'Keys holding a state newer than the committed point (written, not committed yet)', labelNames: this.labels, registers: [this.registry] });
+  readonly behind = new Gauge({ name: 'reconcile_behind_keys', help: 'Keys whose newest CDC state is past the committed point of the sink', labelNames: this.labels, registers: [this.registry] });
   readonly lag = new Gauge({ name: 'reconcile_sink_lag_records', help: 'CDC records past the offsets committed into the sink', labelNames: this.labels, registers: [this.registry] });
   readonly estimate = new Gauge({ name: 'reconcile_estimated_divergent_keys', help: 'Sampled tables: estimated divergent keys in the whole table', labelNames: this.labels, registers: [this.registry] });
   readonly stdError = new Gauge({ name: 'reconcile_estimate_std_error_keys', help: 'Sampled tables: standard error of the estimate', labelNames: this.labels, registers: [this.registry] });
@@ -26,12 +27,13 @@ export class ReconcileMetrics {
   readonly total = new Gauge({ name: 'reconcile_divergent_keys_total', help: 'Divergent keys over every sink and table in the last run', registers: [this.registry] });
 
   update(r: ReconcileReport): void {
-    for (const g of [this.divergent, this.compared, this.lagging, this.lag, this.estimate, this.stdError, this.upper]) g.reset();
+    for (const g of [this.divergent, this.compared, this.lagging, this.behind, this.lag, this.estimate, this.stdError, this.upper]) g.reset();
     for (const x of r.results) {
       const l = { sink: x.sink, table: x.table };
       this.divergent.set(l, x.divergent);
       this.compared.set(l, x.compared);
       this.lagging.set(l, x.lagging);
+      this.behind.set(l, x.behind);
       this.lag.set(l, x.lagRecords);
       if (x.sample) {
         this.estimate.set(l, x.sample.estimate);

@@ -61,19 +61,35 @@ describe('CDC history', () => {
 
   it('gives the state as of an offset, by seq (a record sent again does not roll the key back)', () => {
     ok(kh);
-    expect(viewAt(kh, 0n)).toBeNull();
-    expect(viewAt(kh, 2n)).toBe(stateView(state(2, true, 2)));
-    expect(viewAt(kh, 3n)).toBeNull();
-    expect(viewAt(kh, 4n)).toBeNull(); // the duplicate of v2 (lower seq) does not bring the edge back
-    expect(viewAt(kh, 5n)).toBe(stateView(state(4, true, 4)));
+    const at = (o: bigint) => new Map([[1, o]]);
+    expect(viewAt(kh, at(0n))).toBeNull();
+    expect(viewAt(kh, at(2n))).toBe(stateView(state(2, true, 2)));
+    expect(viewAt(kh, at(3n))).toBeNull();
+    expect(viewAt(kh, at(4n))).toBeNull(); // the duplicate of v2 (lower seq) does not bring the edge back
+    expect(viewAt(kh, at(5n))).toBe(stateView(state(4, true, 4)));
+    expect(viewAt(kh, undefined)).toBe(stateView(state(4, true, 4)));
   });
 
   it('accepts, for a sink that committed offset 2, the state there or any later one, and nothing older', () => {
-    const { expected, later } = acceptableViews(kh, 2n);
+    const { expected, later } = acceptableViews(kh, new Map([[1, 2n]]));
     expect(expected).toBe(stateView(state(2, true, 2)));
     expect(later.has(null)).toBe(true);
     expect(later.has(stateView(state(4, true, 4)))).toBe(true);
     expect(later.has(stateView(state(1, true, 1)))).toBe(false);
+  });
+});
+
+describe('CDC history of a multi-edge moved to another partition', () => {
+  it('takes each record at the point of its own partition', () => {
+    const h = new CdcHistory();
+    const gift = (version: number, target: string) => ({ ...state(version, true, version), target, edgeId: 'g1', properties: { amount: { value: version, version } } });
+    h.add(0, 5n, cdc(gift(1, 'a') as never));
+    h.add(2, 9n, cdc(gift(2, 'b') as never)); // moved: its key (endpoints) now hashes to partition 2
+    const kh = h.tables.get('shop.likes')!.keys.get(edgeKey({ source: 'u1', target: 'a', edgeId: 'g1' }, true))!;
+    expect(viewAt(kh, new Map([[0, 6n], [2, 9n]]))).toBe(stateView(gift(1, 'a')));
+    expect(viewAt(kh, new Map([[0, 6n], [2, 10n]]))).toBe(stateView(gift(2, 'b')));
+    expect(viewAt(kh, new Map([[0, 6n]]))).toBe(stateView(gift(1, 'a')));
+    expect(acceptableViews(kh, new Map([[0, 6n]])).later).toEqual(new Set([stateView(gift(2, 'b'))]));
   });
 });
 

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KafkaClient } from '@pipeline/kafka';
-import { acceptableViews, CdcHistory, type KeyHistory, type Point, type TableHistory } from './cdc-history';
+import { acceptableViews, CdcHistory, viewAt, type KeyHistory, type Point, type TableHistory } from './cdc-history';
 import type { SinkSide, TableRef } from './reconcile-sinks';
 import { readRange } from './topic-reader';
 
@@ -51,6 +51,8 @@ export interface SinkTableResult {
   compared: number;
   divergent: number;
   lagging: number;
+  /** Keys whose newest CDC state lies past the sink's committed point (0 once the sink caught up). */
+  behind: number;
   /** CDC records not yet committed into the sink (end read minus its point, summed over partitions). */
   lagRecords: number;
   sample?: SampleEstimate;
@@ -203,8 +205,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
       const judge = (k: string): { ok: boolean; lagging: boolean; expected: string | null; got: string | null } => {
         const kh: KeyHistory | undefined = tableHistory().keys.get(k);
         const got = views.get(k) ?? null;
-        const from = point ? (kh ? (point.get(kh.partition) ?? 0n) : 0n) : undefined;
-        const { expected, later } = acceptableViews(kh, from);
+        const { expected, later } = acceptableViews(kh, point);
         if (got === expected) return { ok: true, lagging: false, expected, got };
         return { ok: later.has(got), lagging: later.has(got), expected, got };
       };
@@ -220,13 +221,19 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
         pending = pending.filter((k) => !judge(k).ok);
       }
       let lagging = 0;
-      for (const k of keys) if (judge(k).lagging) lagging++;
+      let behind = 0;
+      for (const k of keys) {
+        const j = judge(k);
+        if (j.lagging) lagging++;
+        const kh = tableHistory().keys.get(k);
+        if (point && kh && j.expected !== viewAt(kh, undefined)) behind++;
+      }
       const bad = new Set(pending);
       for (const k of pending) {
         const j = judge(k);
         report.divergences.push({ sink: side.name, table: id, key: k, kind: kindOf(j.got, j.expected), got: j.got, expected: j.expected });
       }
-      const result: SinkTableResult = { sink: side.name, table: id, compared: keys.length, divergent: pending.length, lagging, lagRecords: lagOf(history, point) };
+      const result: SinkTableResult = { sink: side.name, table: id, compared: keys.length, divergent: pending.length, lagging, behind, lagRecords: lagOf(history, point) };
       if (sampled) {
         result.sample = estimate(
           [...strata].map(([s, all]) => {
