@@ -166,7 +166,8 @@ class KafkaComponent implements Component {
   }
   async kill(): Promise<void> {
     const { pid } = await kafkaStatus(this.opts);
-    if (pid) process.kill(pid, 'SIGKILL');
+    // The whole process group tools/stack started (detached): the JVM and anything it spawned.
+    if (pid) process.kill(-pid, 'SIGKILL');
     await until('the private broker gone', async () => !(await kafkaStatus(this.opts)).running, 30_000);
   }
 }
@@ -183,8 +184,8 @@ class ElasticsearchComponent implements Component {
   }
   async kill(): Promise<void> {
     const { pid } = await elasticsearchStatus(this.opts);
-    // The node runs as its own system user (tools/stack): signal it the way stack does, through its pid.
-    if (pid) process.kill(pid, 'SIGKILL');
+    // The pid is the launcher (runuser as the node's system user); the JVM is in its process group.
+    if (pid) process.kill(-pid, 'SIGKILL');
     await until('the private Elasticsearch gone', async () => !(await elasticsearchStatus(this.opts)).running, 60_000);
   }
 }
