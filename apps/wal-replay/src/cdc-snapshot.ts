@@ -32,6 +32,8 @@ export class CdcSnapshot {
   cut = 0;
   records = 0;
   skipped = 0;
+  /** Keys whose CDC history restarted (a record without `before` after earlier ones: a rebuilt core). */
+  restarts = 0;
   private order = 0;
   /** Vertex records left out: the core keeps no vertex tables. */
   vertex = 0;
@@ -78,11 +80,20 @@ export class CdcSnapshot {
     const seq = r.seq ?? ++this.order;
     const k = stateKey(s);
     const prev = t.keys.get(k);
+    // A record without `before` for a key that has a history starts a new history: a core keeps a deleted
+    // edge as a tombstone, so only a core rebuilt from the WAL (an empty store) sends it, with CREATED (+1)
+    // for edges the lost core had counted already. The accumulated count restarts there, so the sum stays the
+    // count of one history, not of both.
+    let delta: number = r.accumulator;
+    if (!t.multi && prev && seq > prev.seq && !r.before) {
+      if (prev.state.active) delta -= 1;
+      this.restarts++;
+    }
     if (r.after && (!prev || seq > prev.seq)) t.keys.set(k, { state: r.after, seq, processedAt: r.processedAt });
-    if (!t.multi && r.accumulator !== 0) {
+    if (!t.multi && delta !== 0) {
       for (const [dir, start] of [['OUT', s.source], ['IN', s.target]] as const) {
         const ck = countKey(dir, start);
-        t.accumulated.set(ck, (t.accumulated.get(ck) ?? 0) + r.accumulator);
+        t.accumulated.set(ck, (t.accumulated.get(ck) ?? 0) + delta);
       }
     }
   }

@@ -143,7 +143,7 @@ export async function readSnapshot(deps: Deps, groupId: string, until?: number):
     },
     logger,
   );
-  logger.info({ records: snapshot.records, tables: snapshot.tables.size, undecodable: snapshot.skipped, cut: new Date(snapshot.cut || 0).toISOString() }, 'CDC state folded');
+  logger.info({ records: snapshot.records, tables: snapshot.tables.size, undecodable: snapshot.skipped, historyRestarts: snapshot.restarts, cut: new Date(snapshot.cut || 0).toISOString() }, 'CDC state folded');
   return snapshot;
 }
 

@@ -20,4 +20,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['check'], {})).toThrow(/KAFKA_BROKERS: required/);
     expect(() => loadConfig(['replay'], { KAFKA_BROKERS: 'k' })).toThrow(/unknown command "replay"/);
   });
+
+  it('takes the dlq action and its coordinates as arguments, and refuses stray arguments elsewhere', () => {
+    const cfg = loadConfig(['dlq', 'redrive', '0:4', '2:9', '--dlq-topic', 'g.dlq', '--dry-run', 'true'], { KAFKA_BROKERS: 'k' });
+    expect(cfg.args).toEqual(['redrive', '0:4', '2:9']);
+    expect(cfg.DLQ_TOPIC).toBe('g.dlq');
+    expect(cfg.DRY_RUN).toBe(true);
+    expect(() => loadConfig(['dlq', 'purge'], { KAFKA_BROKERS: 'k' })).toThrow(/dlq needs one of list, show, redrive/);
+    expect(() => loadConfig(['check', 'extra'], { KAFKA_BROKERS: 'k' })).toThrow(/unexpected argument/);
+    expect(loadConfig(['reconcile', '--reconcile-sinks', 'core,iceberg'], { KAFKA_BROKERS: 'k' }).RECONCILE_SINKS).toEqual(['core', 'iceberg']);
+    expect(() => loadConfig(['reconcile', '--reconcile-sinks', 'druid'], { KAFKA_BROKERS: 'k' })).toThrow(/RECONCILE_SINKS/);
+  });
 });

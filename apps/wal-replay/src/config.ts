@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseConfig } from '@pipeline/stream';
 
-export const COMMANDS = ['rebuild', 'migrate', 'check'] as const;
+export const COMMANDS = ['rebuild', 'migrate', 'check', 'reconcile', 'dlq'] as const;
+export const DLQ_ACTIONS = ['list', 'show', 'redrive'] as const;
+export type DlqAction = (typeof DLQ_ACTIONS)[number];
 export type Command = (typeof COMMANDS)[number];
 
 const url = z.url().transform((u) => u.replace(/\/+$/, ''));
@@ -57,18 +59,49 @@ export const EnvSchema = z.object({
   API_TOKEN: z.string().min(1).optional(),
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(0).default(2_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // reconcile
+  ES_URL: url.optional().describe('reconcile: Elasticsearch holding the es-indexer current-state index (unset: not compared)'),
+  ES_INDEX_PREFIX: z.string().min(1).default('actionbase').describe('reconcile: the es-indexer INDEX_PREFIX; the index is <prefix>-edges'),
+  ES_CDC_GROUP: z.string().min(1).default('es-indexer.cdc').describe('reconcile: the es-indexer CDC consumer group (<its CONSUMER_GROUP>.cdc)'),
+  RECONCILE_SINKS: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['core', 'elasticsearch', 'iceberg'])).min(1))
+    .optional()
+    .describe('reconcile: what to compare; default core, elasticsearch when ES_URL is set, iceberg when ICEBERG_WAREHOUSE exists'),
+  SAMPLE_THRESHOLD: z.coerce.number().int().min(1).default(50_000).describe('reconcile: tables with more keys are sampled'),
+  SAMPLE_SIZE: z.coerce.number().int().min(10).default(5_000).describe('reconcile: keys sampled per large table'),
+  SETTLE_ROUNDS: z.coerce.number().int().min(0).default(5),
+  SETTLE_MS: z.coerce.number().int().min(0).default(2_000),
+  MAX_REPORTED: z.coerce.number().int().min(0).default(1_000).describe('reconcile: DIVERGENT lines printed at most'),
+  EVERY_MS: z.coerce.number().int().min(1_000).optional().describe('reconcile: run every EVERY_MS and serve the gauges (scheduled mode)'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9468),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('0.0.0.0 in a container'),
+  METRICS_FILE: z.string().min(1).optional().describe('reconcile: also write the gauges there (Prometheus text format)'),
+  // dlq
+  DLQ_TOPIC: z.string().min(1).optional().describe('dlq: the dead-letter topic, <group>.dlq'),
+  DLQ_CODE: z.string().min(1).optional().describe('dlq: only dead letters with this error code'),
+  DLQ_LIMIT: z.coerce.number().int().min(1).default(100).describe('dlq list: most lines printed'),
+  REDRIVE_TOPIC: z.string().min(1).optional().describe('dlq redrive: where to produce (default: each record\'s source topic)'),
+  DRY_RUN: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
-export type Config = z.output<typeof EnvSchema> & { command: Command };
+export type Config = z.output<typeof EnvSchema> & { command: Command; args: string[] };
 
-export const USAGE = `usage: wal-replay <rebuild|migrate|check> [--flag value ...]
+export const USAGE = `usage: wal-replay <rebuild|migrate|check|reconcile|dlq> [--flag value ...]
   rebuild   replay the WAL (from --from-offset or --from-time) into --target-url
   migrate   load the CDC snapshot into --target-url, then replay the WAL from the cut minus --overlap-ms
   check     compare --target-url with the state accumulated from CDC; exit 1 on any mismatch
+  reconcile compare the core, Elasticsearch (--es-url) and the Iceberg tables (--iceberg-warehouse) with the
+            CDC state at the offsets each committed; exit 1 on any divergent key (--every-ms: scheduled)
+  dlq list | dlq show <partition>:<offset> | dlq redrive [<partition>:<offset> ...]   --dlq-topic <group>.dlq
 flags (each also an environment variable, e.g. --target-url = TARGET_URL):
   --kafka-brokers --wal-topic --cdc-topic --target-url --source-url --schema-file --state-file
   --from-offset --from-time --snapshot-until --overlap-ms --snapshot-source --iceberg-warehouse
-  --batch-size --retries --actor --log-level`;
+  --batch-size --retries --actor --log-level
+  --es-url --es-index-prefix --es-cdc-group --reconcile-sinks --sample-threshold --sample-size --settle-rounds
+  --settle-ms --max-reported --every-ms --metrics-port --metrics-host --metrics-file
+  --dlq-topic --dlq-code --dlq-limit --redrive-topic --dry-run`;
 
 const FLAGS = Object.keys(EnvSchema.shape).map((v) => v.toLowerCase().replaceAll('_', '-'));
 
@@ -80,8 +113,11 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   });
   const command = positionals[0];
   if (!COMMANDS.includes(command as Command)) throw new Error(`unknown command ${JSON.stringify(command ?? '')}\n${USAGE}`);
+  const args = positionals.slice(1);
+  if (command === 'dlq' && !DLQ_ACTIONS.includes(args[0] as DlqAction)) throw new Error(`dlq needs one of ${DLQ_ACTIONS.join(', ')}\n${USAGE}`);
+  if (command !== 'dlq' && args.length) throw new Error(`unexpected argument(s) ${args.join(' ')}\n${USAGE}`);
   const merged: Record<string, string | undefined> = { ...env };
   for (const [flag, v] of Object.entries(values)) if (typeof v === 'string') merged[flag.toUpperCase().replaceAll('-', '_')] = v;
   const cfg = parseConfig(EnvSchema, merged);
-  return { ...cfg, command: command as Command };
+  return { ...cfg, command: command as Command, args };
 }

@@ -1,5 +1,5 @@
 /**
- * wal-replay: rebuild | migrate | check (see README.md). Wires only: config, logger, Kafka client, the
+ * wal-replay: rebuild | migrate | check | reconcile | dlq (see README.md). Wires only: config, logger, Kafka client, the
  * command, the exit code. Progress goes to stderr as pino JSON; the result goes to stdout as one JSON line.
  * SIGINT/SIGTERM stop the command between batches: the checkpoint holds the last applied batch.
  */
@@ -7,6 +7,8 @@ import pino from 'pino';
 import { createKafka } from '@pipeline/kafka';
 import { loadConfig, USAGE } from './config';
 import { check, migrate, rebuild, type Deps } from './commands';
+import { dlqList, dlqRedrive, dlqShow } from './dlq-commands';
+import { printReport, ReconcileMetrics, runReconcile, runScheduled, writeMetricsFile } from './reconcile-command';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -49,6 +51,30 @@ async function main(): Promise<number> {
       for (const m of r.mismatches) process.stdout.write(`MISMATCH ${m.kind} ${m.table} ${m.key}: ${m.detail}\n`);
       process.stdout.write(`${JSON.stringify({ command: 'check', tables: r.tables, edges: r.edges, starts: r.starts, scans: r.scans, mismatches: r.mismatches.length })}\n`);
       return r.mismatches.length ? 1 : 0;
+    }
+    case 'reconcile': {
+      if (cfg.EVERY_MS !== undefined) return runScheduled(deps);
+      const r = await runReconcile(deps);
+      printReport(r, cfg.MAX_REPORTED, (line) => process.stdout.write(`${line}\n`));
+      if (cfg.METRICS_FILE) {
+        const metrics = new ReconcileMetrics();
+        metrics.update(r);
+        writeMetricsFile(cfg.METRICS_FILE, await metrics.registry.metrics());
+      }
+      return r.divergences.length ? 1 : 0;
+    }
+    case 'dlq': {
+      const action = cfg.args[0];
+      if (action === 'list') {
+        const r = await dlqList(deps);
+        for (const l of r.lines) process.stdout.write(`${JSON.stringify(l)}\n`);
+        process.stdout.write(`${JSON.stringify({ command: 'dlq list', total: r.total, shown: r.lines.length, byCode: r.byCode, notDeadLetters: r.foreign })}\n`);
+      } else if (action === 'show') {
+        process.stdout.write(`${JSON.stringify(await dlqShow(deps), null, 2)}\n`);
+      } else {
+        process.stdout.write(`${JSON.stringify({ command: 'dlq redrive', ...(await dlqRedrive(deps)) })}\n`);
+      }
+      return 0;
     }
   }
 }

@@ -46,7 +46,7 @@ describe('StreamEnvSchema', () => {
       groupId: 'es-indexer',
       batch: { maxRecords: 500, maxBytes: 5 * 1024 * 1024, maxWaitMs: 1_000 },
       retry: { baseMs: 200, maxMs: 30_000, maxAttempts: 5 },
-      http: { port: 9464 },
+      http: { port: 9464, host: '127.0.0.1' },
       shutdownTimeoutMs: 30_000,
     });
   });

@@ -63,6 +63,7 @@ export const StreamEnvSchema = z.object({
   RETRY_MAX_MS: positiveInt(30_000),
   RETRY_MAX_ATTEMPTS: z.coerce.number().int().positive().optional().describe('Unset: retry while the sink is down'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9464).describe('Health probes and /metrics'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface of the probes and /metrics; 0.0.0.0 in a container'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
 });
 
@@ -76,7 +77,7 @@ export function streamOptionsFromEnv(env: StreamEnv): Pick<StreamConsumerOptions
     batch: { maxRecords: env.BATCH_MAX_RECORDS, maxBytes: env.BATCH_MAX_BYTES, maxWaitMs: env.BATCH_MAX_WAIT_MS },
     retry: { baseMs: env.RETRY_BASE_MS, maxMs: env.RETRY_MAX_MS, ...(env.RETRY_MAX_ATTEMPTS !== undefined ? { maxAttempts: env.RETRY_MAX_ATTEMPTS } : {}) },
     ...(env.DLQ_TOPIC !== undefined ? { dlqTopic: env.DLQ_TOPIC } : {}),
-    http: { port: env.HTTP_PORT },
+    http: { port: env.HTTP_PORT, host: env.HTTP_HOST },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -7,6 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
+/** Loopback unless told otherwise: probes and metrics are not for every interface (set 0.0.0.0 in a container). */
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
+
 export interface HealthReport {
   /** False only when the process should be restarted (the consumer failed for good). */
   live: boolean;
@@ -56,13 +59,13 @@ export async function startHealthServer(opts: {
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+    server.listen(opts.port, opts.host ?? DEFAULT_HTTP_HOST, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  opts.logger.info({ port }, 'health and metrics endpoints listening');
+  opts.logger.info({ host: opts.host ?? DEFAULT_HTTP_HOST, port }, 'health and metrics endpoints listening');
   return {
     port,
     close: () =>

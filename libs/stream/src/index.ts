@@ -20,4 +20,4 @@ export { DLQ_HEADERS, deadLetterMessage, readDeadLetter, type DeadLetter, type D
 export { backoffDelay, backoffCap } from './backoff';
 export { installSignalHandlers, type SignalOptions } from './signals';
 export { parseConfig, ConfigError, StreamEnvSchema, streamOptionsFromEnv, type ConfigIssue, type StreamEnv } from './config';
-export type { HealthReport } from './http';
+export { startHealthServer, DEFAULT_HTTP_HOST, type HealthReport, type HealthServer } from './http';

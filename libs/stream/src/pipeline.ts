@@ -97,6 +97,11 @@ export class Pipeline<R = WalRecord | CdcRecord> {
     return this.sinkHealthy;
   }
 
+  /** True while fetching is paused for some reason (a retry, a stop). */
+  get paused(): boolean {
+    return this.pauses.size > 0;
+  }
+
   get failure(): unknown {
     return this.fatal;
   }

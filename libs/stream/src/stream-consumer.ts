@@ -2,22 +2,36 @@
  * The lifecycle around the pipeline: start in the order conventions.md asks (probes, sink, DLQ topic,
  * producer, then join the group, so nothing is fetched before the sink is ready), and stop in the reverse
  * order (stop fetching, drain, flush the sink, commit, leave the group, close the clients).
+ *
+ * A consumer never gives up on a transient fault: a sink that cannot start yet, a broker still recovering, a
+ * group join that fails (e.g. right after the member was killed twice and the group is still rebalancing) are
+ * retried with backoff for as long as it takes, readiness answering 503 with the reason meanwhile. The same
+ * holds when the Kafka consumer fails while running: its partitions are treated as revoked (nothing read
+ * through it is committed any more) and the group is joined again. Only what a retry cannot fix ends the
+ * process: a port already in use, a sink that refuses to start for good, the sink's own fatal errors.
  */
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { dlqTopicName, TOPICS } from '@pipeline/events';
-import { createKafka, type Consumer, type Producer, type RebalanceEvent } from '@pipeline/kafka';
-import { errorMessage, StreamError } from './errors';
+import { createKafka, type Consumer, type KafkaClient, type Producer, type RebalanceEvent } from '@pipeline/kafka';
+import { backoffDelay, sleep } from './backoff';
+import { errorMessage, isRetryable, StreamError } from './errors';
 import { startHealthServer, type HealthReport, type HealthServer } from './http';
 import { StreamMetrics } from './metrics';
 import { Pipeline } from './pipeline';
 import type { RecordOf, StreamConsumerOptions, StreamKind } from './types';
 
-export type StreamState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+/** `starting` and `reconnecting` last until the group is joined, however many attempts that takes. */
+export type StreamState = 'new' | 'starting' | 'running' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 /** Closing a client is bounded on its own, so a broker gone at shutdown cannot hold the process forever. */
 const CLOSE_TIMEOUT_MS = 10_000;
+/**
+ * How often a running consumer asks the broker for its partitions' end offsets. Fetch errors are retried inside
+ * the Kafka consumer without surfacing, so this probe is what turns readiness to 503 while the broker is gone.
+ */
+const BROKER_PROBE_MS = 5_000;
 
 export class StreamConsumer<K extends StreamKind = StreamKind> {
   /** Resolves after a clean stop(); rejects when the consumer failed, could not start, or could not drain in time. */
@@ -36,6 +50,17 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private sinkStarted = false;
+  private kafka: KafkaClient | undefined;
+  private dlqEnsured = false;
+  private reconnecting: Promise<void> | undefined;
+  private stopRequested = false;
+  /** Cuts a backoff between connection attempts short when stop() is called. */
+  private readonly connectAbort = new AbortController();
+  private connectFailures = 0;
+  private lastConnectError: string | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Set while the latest broker probe failed: why. */
+  private brokerTrouble: string | undefined;
 
   constructor(private readonly opts: StreamConsumerOptions<K>) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -88,15 +113,24 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
 
   health(): HealthReport {
     const reasons: string[] = [];
-    if (this.stateNow !== 'running') reasons.push(`consumer is ${this.stateNow}`);
+    if (this.stateNow !== 'running') {
+      const why = this.lastConnectError !== undefined ? ` (attempt ${this.connectFailures} failed: ${this.lastConnectError}; retrying with backoff)` : '';
+      reasons.push(`consumer is ${this.stateNow}${why}`);
+    }
     else if (!this.consumer) reasons.push('consumer has not joined the group');
+    else if (this.brokerTrouble !== undefined) reasons.push(`the broker does not answer: ${this.brokerTrouble}`);
     if (!this.sinkStarted) reasons.push('sink not started');
     else if (this.opts.sink.isReady?.() === false) reasons.push('sink not ready');
     if (!this.pipeline.healthy) reasons.push('sink or DLQ failing: retrying with consumption paused');
     return { live: this.stateNow !== 'failed', ready: reasons.length === 0, reasons, state: this.stateNow };
   }
 
-  /** Starts everything and joins the group; resolves once batches can flow. Rejects (StreamError START_FAILED) after cleaning up. */
+  /**
+   * Starts everything and joins the group; resolves once batches can flow, or once stop() ended the attempts.
+   * Transient failures (sink start, broker, group join) are retried with backoff without end; it rejects
+   * (StreamError START_FAILED, after cleaning up) only when the health server cannot listen or the sink
+   * refuses to start with a non-retryable error.
+   */
   start(): Promise<void> {
     if (this.stateNow !== 'new') return Promise.reject(new Error(`start(): the consumer is ${this.stateNow}`));
     this.stateNow = 'starting';
@@ -106,6 +140,7 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
 
   private async doStart(): Promise<void> {
     const { opts } = this;
+    let connected: boolean;
     try {
       if (opts.http) {
         this.http = await startHealthServer({
@@ -116,24 +151,7 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
           logger: this.logFor('stream.http'),
         });
       }
-      await opts.sink.start?.();
-      this.sinkStarted = true;
-      const kafka = createKafka(opts.kafka);
-      if (opts.ensureDlqTopic !== false) {
-        const admin = await kafka.admin();
-        try {
-          await admin.ensureTopics([{ name: this.dlqTopic, partitions: TOPICS.dlq.defaultPartitions, retentionMs: TOPICS.dlq.defaultRetentionMs }]);
-        } finally {
-          await admin.close();
-        }
-      }
-      this.producer = await kafka.producer();
-      this.consumer = await kafka.consumer({
-        ...opts.consumer,
-        groupId: opts.groupId,
-        topics: [opts.topic],
-        onRebalance: (e) => this.onRebalance(e),
-      });
+      connected = await this.connect();
     } catch (err) {
       const e = new StreamError('START_FAILED', `stream consumer ${opts.groupId} on ${opts.topic} could not start: ${errorMessage(err)}`, err);
       this.stateNow = 'failed';
@@ -142,19 +160,141 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
       this.rejectDone(e);
       throw e;
     }
-    const consumer = this.consumer;
+    if (!connected) {
+      await this.closeAll();
+      this.stateNow = 'stopped';
+      this.log.info('stopped before the group was joined');
+      this.resolveDone();
+      return;
+    }
     this.metrics.watchLag(() => this.pipeline.lag());
+    this.startBrokerProbe();
     this.stateNow = 'running';
-    this.log.info({ dlqTopic: this.dlqTopic, assignment: consumer.assignment() }, 'consuming');
+    this.log.info({ dlqTopic: this.dlqTopic, assignment: this.consumer!.assignment() }, 'consuming');
+    this.runConsumer(this.consumer!);
+  }
+
+  /**
+   * Brings up what is missing (sink, DLQ topic, producer) and joins the group, retrying with backoff until it
+   * works. Resolves true once joined, false when stop() was called meanwhile; throws only for a sink that
+   * refuses to start with a non-retryable error.
+   */
+  private async connect(): Promise<boolean> {
+    const { opts } = this;
+    for (;;) {
+      if (this.stopRequested) return false;
+      let stage = 'start the sink';
+      try {
+        if (!this.sinkStarted) {
+          try {
+            await opts.sink.start?.();
+          } catch (err) {
+            if (!isRetryable(err)) throw new StreamError('START_FAILED', `the sink refused to start: ${errorMessage(err)}`, err);
+            throw err;
+          }
+          this.sinkStarted = true;
+        }
+        const kafka = (this.kafka ??= createKafka(opts.kafka));
+        if (!this.dlqEnsured && opts.ensureDlqTopic !== false) {
+          stage = `create the DLQ topic ${this.dlqTopic}`;
+          const admin = await kafka.admin();
+          try {
+            await admin.ensureTopics([{ name: this.dlqTopic, partitions: TOPICS.dlq.defaultPartitions, retentionMs: TOPICS.dlq.defaultRetentionMs }]);
+          } finally {
+            await admin.close().catch(() => undefined);
+          }
+          this.dlqEnsured = true;
+        }
+        if (!this.producer) {
+          stage = 'start the producer';
+          this.producer = await kafka.producer();
+        }
+        stage = `join the group ${opts.groupId}`;
+        const consumer = await kafka.consumer({
+          ...opts.consumer,
+          groupId: opts.groupId,
+          topics: [opts.topic],
+          onRebalance: (e) => this.onRebalance(e),
+        });
+        if (this.stopRequested) {
+          await within(CLOSE_TIMEOUT_MS, consumer.close());
+          return false;
+        }
+        this.consumer = consumer;
+        if (this.connectFailures) this.log.info({ attempts: this.connectFailures + 1 }, 'joined the group after failed attempts');
+        this.connectFailures = 0;
+        this.lastConnectError = undefined;
+        return true;
+      } catch (err) {
+        if (err instanceof StreamError && err.code === 'START_FAILED') throw err;
+        this.connectFailures++;
+        this.lastConnectError = `${stage}: ${errorMessage(err)}`;
+        const delayMs = Math.max(opts.retry.baseMs, backoffDelay(this.connectFailures, opts.retry));
+        this.metrics.retry();
+        this.log.warn({ err, attempt: this.connectFailures, delayMs }, `could not ${stage}; retrying (not ready meanwhile)`);
+        await sleep(delayMs, this.connectAbort.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private startBrokerProbe(): void {
+    let inFlight = false;
+    this.probeTimer = setInterval(() => {
+      const consumer = this.consumer;
+      if (inFlight || !consumer || this.stateNow !== 'running') return;
+      inFlight = true;
+      consumer
+        .lag()
+        .then(
+          () => {
+            if (this.brokerTrouble !== undefined) this.log.info('the broker answers again');
+            this.brokerTrouble = undefined;
+          },
+          (err: unknown) => {
+            if (this.brokerTrouble === undefined) this.log.warn({ err }, 'the broker does not answer; not ready until it does');
+            this.brokerTrouble = errorMessage(err);
+          },
+        )
+        .finally(() => (inFlight = false));
+    }, BROKER_PROBE_MS);
+    this.probeTimer.unref();
+  }
+
+  private runConsumer(consumer: Consumer): void {
     consumer.run((batch) => this.pipeline.handle(batch)).then(
       () => {
-        if (this.stateNow === 'running') this.fail(new StreamError('CONSUMER_FAILED', 'the Kafka consumer stopped on its own'));
+        if (this.stateNow === 'running' && this.consumer === consumer) this.reconnect(consumer, new Error('the Kafka consumer stopped on its own'));
       },
       (err: unknown) => {
         // A handler failure is the pipeline's own fatal error, reported already; anything else is the consumer's.
-        if (err !== this.pipeline.failure) this.fail(new StreamError('CONSUMER_FAILED', `the Kafka consumer failed: ${errorMessage(err)}`, err));
+        if (err === this.pipeline.failure) return;
+        if (this.stateNow === 'running' && this.consumer === consumer) this.reconnect(consumer, err);
       },
     );
+  }
+
+  /**
+   * The Kafka consumer failed while running (a rejoin that failed for good, a broker that went away): what was
+   * read through it is treated as revoked (the next member, or this one after the rejoin, reads it again from
+   * the last commit), it is closed, and the group is joined again with backoff.
+   */
+  private reconnect(old: Consumer, cause: unknown): void {
+    this.stateNow = 'reconnecting';
+    this.lastConnectError = errorMessage(cause);
+    this.log.warn({ err: cause }, 'the Kafka consumer failed; joining the group again (not ready meanwhile)');
+    this.reconnecting = (async () => {
+      this.pipeline.revoke(old.assignment());
+      this.consumer = undefined;
+      const closed = await within(CLOSE_TIMEOUT_MS, old.close());
+      if (closed.timedOut || closed.error !== undefined) this.log.warn({ err: closed.error }, 'the failed consumer did not close cleanly');
+      const joined = await this.connect();
+      if (!joined) return;
+      // Pauses asked while no consumer was there (sink retrying, stopping) hold for the new one too.
+      if (this.pipeline.paused) this.consumer!.pause(this.opts.topic);
+      this.stateNow = 'running';
+      this.log.info({ assignment: this.consumer!.assignment() }, 'consuming again');
+      this.runConsumer(this.consumer!);
+    })().catch((err: unknown) => this.fail(err));
   }
 
   private onRebalance(e: RebalanceEvent): void {
@@ -183,8 +323,13 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
       this.resolveDone();
       return;
     }
+    this.stopRequested = true;
+    this.connectAbort.abort();
     if (this.stateNow === 'starting') await this.starting?.catch(() => undefined);
-    if (this.stateNow !== 'running') return this.done; // failed (or failing): done says how
+    if (this.stateNow === 'reconnecting') await this.reconnecting;
+    // Stopped before joining, failed (or failing): done says how. A consumer stopped while rejoining still
+    // drains what the pipeline holds.
+    if (this.stateNow !== 'running' && this.stateNow !== 'reconnecting') return this.done;
     this.stateNow = 'stopping';
     this.log.info('stopping: draining the batches in hand');
     this.pipeline.pauseFor('stopping');
@@ -218,6 +363,8 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
 
   private fail(err: unknown): void {
     if (this.stateNow === 'failed' || this.stateNow === 'stopped' || this.stateNow === 'stopping') return;
+    this.stopRequested = true;
+    this.connectAbort.abort();
     this.stateNow = 'failed';
     this.log.error({ err }, 'stream consumer failed; stopping without committing further');
     void this.closeAll().finally(() => this.rejectDone(err));
@@ -231,6 +378,7 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
       if (r.timedOut) this.log.warn(`${what}: no answer within ${CLOSE_TIMEOUT_MS} ms`);
       else if (r.error !== undefined) this.log.warn({ err: r.error }, `${what} failed`);
     };
+    clearInterval(this.probeTimer);
     const consumer = this.consumer;
     const producer = this.producer;
     await step('leave the group', consumer && (() => consumer.close()));

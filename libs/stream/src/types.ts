@@ -102,7 +102,10 @@ export interface StreamConsumerOptions<K extends StreamKind = StreamKind> {
   logger: Logger;
   /** Where the metrics are registered; a registry of its own by default (served on /metrics either way). */
   metrics?: Registry;
-  /** Serves /health/liveness, /health/readiness and /metrics. Port 0 picks a free port (see httpPort()). */
+  /**
+   * Serves /health/liveness, /health/readiness and /metrics. Port 0 picks a free port (see httpPort()); host
+   * defaults to 127.0.0.1 (0.0.0.0 in a container, so the orchestrator's probes and Prometheus reach it).
+   */
   http?: { port: number; host?: string };
   /** How long stop() may take to drain before it gives up (offsets of unwritten records stay uncommitted). Default 30 s. */
   shutdownTimeoutMs?: number;

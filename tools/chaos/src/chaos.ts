@@ -1,0 +1,489 @@
+/**
+ * The chaos drill: the whole pipeline under steady load while each component in turn is killed with SIGKILL
+ * and started again; then `wal-replay reconcile` (core, Elasticsearch, Iceberg at the offsets each committed)
+ * and `wal-replay check` must find nothing, and no acknowledged mutation may be lost.
+ *
+ * It runs on a PRIVATE Kafka it starts itself (own folder, free ports), never the shared broker, and kills
+ * Elasticsearch only when it started a private one (`killElasticsearch`); otherwise the shared Elasticsearch
+ * is used under a prefix of its own and never touched. Apps run as processes from their main.ts (tsx), as
+ * in production, each with its readiness probe on a loopback port.
+ *
+ * "Lost": a key whose newest acknowledged mutation (by version) is not reflected in the final CDC state
+ * (state version below it). The core answered 200 only after its WAL record was written and its state
+ * committed, so a crash must lose none of them; reconcile and check then prove every sink and the core hold
+ * that same CDC state.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { readAll } from '@pipeline/kafka/testing';
+import { ensureElasticsearch, elasticsearchStatus, kafkaStatus, repoRoot, startElasticsearch, startKafka, stopElasticsearch, stopKafka } from '@pipeline/stack';
+
+export interface ChaosOptions {
+  /** Folder for the private broker, the core's storage, the warehouse; created when missing. */
+  workDir: string;
+  /** Times every component is killed. */
+  rounds: number;
+  /** Load clients (each one request at a time). */
+  clients: number;
+  /** Load between two kills. */
+  loadBetweenKillsMs: number;
+  /** How long a killed component stays down. */
+  downMs: number;
+  /** Start a private Elasticsearch and kill it too (about 30 s per start on 2 cores). */
+  killElasticsearch: boolean;
+  /** How long reconcile may take to find every sink caught up. */
+  settleTimeoutMs: number;
+  log: (msg: string, data?: Record<string, unknown>) => void;
+}
+
+export interface KillRecord {
+  component: string;
+  /** SIGKILLs sent (consumers get two in quick succession: killed again while rejoining). */
+  signals: number;
+  downMs: number;
+  /** From the restart to readiness. */
+  readyMs: number;
+}
+
+export interface ChaosReport {
+  kills: KillRecord[];
+  acknowledged: number;
+  failedRequests: number;
+  keys: number;
+  lost: number;
+  lostKeys: string[];
+  divergent: number;
+  checkMismatches: number;
+  reconcile: unknown;
+  cdcRecords: number;
+  seconds: number;
+}
+
+const DB = 'chaos';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`chaos: gave up after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function httpOk(url: string): Promise<boolean> {
+  return (await fetch(url, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.ok === true;
+}
+
+interface Component {
+  name: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  ready(): Promise<boolean>;
+  /** Consumers are killed twice in quick succession (again while rejoining their group). */
+  double: boolean;
+}
+
+/** An app of the repository as its own process (tsx on its main.ts). */
+class AppProcess implements Component {
+  private child: ChildProcess | undefined;
+  private output = '';
+  constructor(
+    readonly name: string,
+    private readonly main: string,
+    private readonly env: Record<string, string>,
+    private readonly readinessUrl: string,
+    readonly double: boolean,
+  ) {}
+
+  async start(): Promise<void> {
+    this.output = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot(), this.main)], {
+      cwd: repoRoot(),
+      env: { ...process.env, LOG_LEVEL: 'warn', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-10_000)));
+    child.stderr!.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-10_000)));
+    this.child = child;
+  }
+
+  get exited(): boolean {
+    return !this.child || this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.exited) throw new Error(`${this.name} exited by itself (${this.child?.exitCode}): ${this.output.slice(-2_000)}`);
+    return httpOk(this.readinessUrl);
+  }
+
+  async kill(): Promise<void> {
+    const c = this.child;
+    if (!c || this.exited) return;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await gone;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || this.exited) return;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+class KafkaComponent implements Component {
+  readonly name = 'kafka';
+  readonly double = false;
+  constructor(readonly opts: { dir: string; port: number; controllerPort: number }) {}
+  get bootstrap(): string {
+    return `127.0.0.1:${this.opts.port}`;
+  }
+  async start(): Promise<void> {
+    await startKafka({ ...this.opts, readyTimeoutMs: 180_000 });
+  }
+  async ready(): Promise<boolean> {
+    return (await kafkaStatus(this.opts)).running;
+  }
+  async kill(): Promise<void> {
+    const { pid } = await kafkaStatus(this.opts);
+    // The whole process group tools/stack started (detached): the JVM and anything it spawned.
+    if (pid) process.kill(-pid, 'SIGKILL');
+    await until('the private broker gone', async () => !(await kafkaStatus(this.opts)).running, 30_000);
+  }
+}
+
+class ElasticsearchComponent implements Component {
+  readonly name = 'elasticsearch';
+  readonly double = false;
+  constructor(readonly opts: { dir: string; port: number; transportPort: number }) {}
+  async start(): Promise<void> {
+    await startElasticsearch({ ...this.opts, readyTimeoutMs: 240_000 });
+  }
+  async ready(): Promise<boolean> {
+    return (await elasticsearchStatus(this.opts)).running;
+  }
+  async kill(): Promise<void> {
+    const { pid } = await elasticsearchStatus(this.opts);
+    // The pid is the launcher (runuser as the node's system user); the JVM is in its process group.
+    if (pid) process.kill(-pid, 'SIGKILL');
+    await until('the private Elasticsearch gone', async () => !(await elasticsearchStatus(this.opts)).running, 60_000);
+  }
+}
+
+async function api(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url + path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function createSchema(url: string): Promise<void> {
+  const ok = (r: { status: number; body: unknown }) => {
+    if (r.status !== 200 && r.status !== 409) throw new Error(`chaos: schema: ${JSON.stringify(r.body)}`);
+  };
+  ok(await api(url, 'POST', '/graph/v3/databases', { database: DB }));
+  ok(
+    await api(url, 'POST', `/graph/v3/databases/${DB}/tables`, {
+      table: 'likes',
+      schema: { source: { type: 'STRING' }, target: { type: 'LONG' }, properties: [{ name: 'created_at', type: 'LONG', nullable: false }, { name: 'score', type: 'LONG', nullable: true }] },
+      direction: 'BOTH',
+      indexes: [{ index: 'recent', fields: [{ field: 'created_at', order: 'DESC' }] }],
+      mode: 'SYNC',
+    }),
+  );
+  ok(
+    await api(url, 'POST', `/graph/v3/databases/${DB}/tables`, {
+      table: 'gifts',
+      type: 'MULTI_EDGE',
+      schema: { source: { type: 'STRING' }, target: { type: 'STRING' }, properties: [{ name: 'amount', type: 'LONG', nullable: false }] },
+      direction: 'BOTH',
+      indexes: [{ index: 'by_amount', fields: [{ field: 'amount', order: 'DESC' }] }],
+      mode: 'SYNC',
+    }),
+  );
+}
+
+const SOURCES = Array.from({ length: 40 }, (_, i) => `u${i}`);
+const TARGETS = Array.from({ length: 25 }, (_, i) => i + 1);
+const GIFTS = Array.from({ length: 200 }, (_, i) => `g${i}`);
+
+/** Steady load; remembers per key the highest version the core acknowledged. */
+class Load {
+  acknowledged = 0;
+  failedRequests = 0;
+  readonly acked = new Map<string, number>();
+  private running = true;
+  private loops: Promise<void>[] = [];
+  private version = Date.now() * 1000;
+
+  constructor(
+    private readonly url: string,
+    clients: number,
+  ) {
+    this.loops = Array.from({ length: clients }, () => this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+    while (this.running) {
+      const multi = Math.random() < 0.3;
+      const keys = new Map<string, { type: string; edge: Record<string, unknown> }>();
+      const size = 1 + Math.floor(Math.random() * 10);
+      // Distinct keys per request: a key's outcome is one result line.
+      for (let i = 0; i < size; i++) {
+        const type = pick(['INSERT', 'INSERT', 'UPDATE', 'DELETE']);
+        const v = ++this.version;
+        if (multi) {
+          const id = pick(GIFTS);
+          const edge: Record<string, unknown> = { version: v, id, properties: type === 'DELETE' ? {} : { amount: Math.floor(Math.random() * 100) } };
+          if (type === 'INSERT') Object.assign(edge, { source: pick(SOURCES), target: pick(SOURCES) });
+          keys.set(`gifts ${JSON.stringify(id)}`, { type, edge });
+        } else {
+          const s = pick(SOURCES);
+          const t = pick(TARGETS);
+          const properties = type === 'DELETE' ? {} : type === 'INSERT' ? { created_at: v, score: Math.floor(Math.random() * 10) } : { score: Math.floor(Math.random() * 10) };
+          keys.set(`likes ${JSON.stringify([s, String(t)])}`, { type, edge: { version: v, source: s, target: t, properties } });
+        }
+      }
+      const path = `/graph/v3/databases/${DB}/tables/${multi ? 'gifts/multi-edges' : 'likes/edges'}`;
+      const r = await api(this.url, 'POST', path, { mutations: [...keys.values()] }).catch(() => ({ status: 0, body: null }));
+      if (r.status === 200) {
+        this.acknowledged += keys.size;
+        for (const [k, m] of keys) this.acked.set(k, Math.max(this.acked.get(k) ?? 0, m.edge.version as number));
+      } else {
+        this.failedRequests++;
+        await pause(100);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+}
+
+interface ReconcileSummary {
+  divergent?: number;
+  results?: { behind: number }[];
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; result: ReconcileSummary | null }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot(), 'apps/wal-replay/src/main.ts'), ...args], {
+      cwd: repoRoot(),
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+    child.on('exit', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      let result: ReconcileSummary | null = null;
+      try {
+        result = JSON.parse(last) as ReconcileSummary;
+      } catch {
+        result = null;
+      }
+      resolve({ code: code ?? 1, stdout, stderr, result });
+    });
+  });
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  mkdirSync(o.workDir, { recursive: true });
+  const kafka = new KafkaComponent({ dir: join(o.workDir, 'stack', 'kafka'), port: await freePort(), controllerPort: await freePort() });
+  o.log('starting a private Kafka', { bootstrap: kafka.bootstrap });
+  await kafka.start();
+  let esUrl: string;
+  let es: ElasticsearchComponent | undefined;
+  if (o.killElasticsearch) {
+    es = new ElasticsearchComponent({ dir: join(o.workDir, 'stack', 'elasticsearch'), port: await freePort(), transportPort: await freePort() });
+    o.log('starting a private Elasticsearch');
+    await es.start();
+    esUrl = `http://127.0.0.1:${es.opts.port}`;
+  } else {
+    ({ url: esUrl } = await ensureElasticsearch());
+  }
+  const tag = `chaos-${randomUUID().slice(0, 8)}`;
+  const topics = { wal: `${tag}.wal`, cdc: `${tag}.cdc` };
+  const corePort = await freePort();
+  const coreUrl = `http://127.0.0.1:${corePort}`;
+  const core = new AppProcess(
+    'core',
+    'apps/actionbase/src/main.ts',
+    { PORT: String(corePort), HOST: '127.0.0.1', KAFKA_BROKERS: kafka.bootstrap, WAL_TOPIC: topics.wal, CDC_TOPIC: topics.cdc, WAL_PARTITIONS: '3', CDC_PARTITIONS: '3', STORAGE_PATH: join(o.workDir, 'core', 'core.db'), HEARTBEAT_INTERVAL_MS: '5000' },
+    `${coreUrl}/graph/health/readiness`,
+    false,
+  );
+  const esHttp = await freePort();
+  const indexer = new AppProcess(
+    'es-indexer',
+    'apps/es-indexer/src/main.ts',
+    {
+      KAFKA_BROKERS: kafka.bootstrap,
+      ES_URL: esUrl,
+      WAL_TOPIC: topics.wal,
+      CDC_TOPIC: topics.cdc,
+      CONSUMER_GROUP: `${tag}-idx`,
+      INDEX_PREFIX: tag,
+      ROLE: 'indexer',
+      API_PORT: String(await freePort()),
+      API_HOST: '127.0.0.1',
+      HTTP_PORT: String(esHttp),
+      REFRESH_INTERVAL: '500ms',
+      AUDIT_LOG_PATH: join(o.workDir, 'audit.jsonl'),
+    },
+    `http://127.0.0.1:${esHttp}/health/readiness`,
+    true,
+  );
+  const snapHttp = await freePort();
+  const warehouse = join(o.workDir, 'warehouse');
+  const snapshotter = new AppProcess(
+    'snapshotter',
+    'apps/snapshotter/src/main.ts',
+    {
+      KAFKA_BROKERS: kafka.bootstrap,
+      CDC_TOPIC: topics.cdc,
+      CONSUMER_GROUP: `${tag}-snap`,
+      HTTP_PORT: String(snapHttp),
+      WAREHOUSE_DIR: warehouse,
+      STAGING_DIR: join(o.workDir, 'staging'),
+      COMMIT_INTERVAL_MS: '1000',
+      CHANGELOG_ENABLED: 'false',
+      // A member killed without leaving is dropped sooner, so the double kill is survived within the drill.
+      KAFKA_SESSION_TIMEOUT_MS: '10000',
+    },
+    `http://127.0.0.1:${snapHttp}/health/readiness`,
+    true,
+  );
+  const apps = [core, indexer, snapshotter];
+  const report: ChaosReport = { kills: [], acknowledged: 0, failedRequests: 0, keys: 0, lost: 0, lostKeys: [], divergent: -1, checkMismatches: -1, reconcile: null, cdcRecords: 0, seconds: 0 };
+  try {
+    await core.start();
+    await until('the core ready', () => core.ready(), 120_000);
+    await createSchema(coreUrl);
+    await indexer.start();
+    await snapshotter.start();
+    await until('the consumers ready', async () => (await indexer.ready()) && (await snapshotter.ready()), 180_000);
+    o.log('pipeline up; load starts', { clients: o.clients });
+    const load = new Load(coreUrl, o.clients);
+    const victims: Component[] = [core, indexer, snapshotter, kafka, ...(es ? [es] : [])];
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const v of victims) {
+        await pause(o.loadBetweenKillsMs);
+        await v.kill();
+        let signals = 1;
+        if (v.double) {
+          // Killed again while rejoining its group: the case that once left a consumer down for good.
+          await v.start();
+          await pause(1_500);
+          await v.kill();
+          signals++;
+        }
+        const killedAt = Date.now();
+        await pause(o.downMs);
+        const restartAt = Date.now();
+        await v.start();
+        await until(`${v.name} ready again`, () => v.ready(), 240_000);
+        const rec = { component: v.name, signals, downMs: restartAt - killedAt, readyMs: Date.now() - restartAt };
+        report.kills.push(rec);
+        o.log(`round ${round}: ${v.name} killed and back`, { ...rec, acknowledged: load.acknowledged });
+        // A consumer that gave up would be found here, not only at the end.
+        for (const a of apps) if (a.exited) throw new Error(`${a.name} is down after killing ${v.name}`);
+      }
+    }
+    await pause(o.loadBetweenKillsMs);
+    await load.stop();
+    report.acknowledged = load.acknowledged;
+    report.failedRequests = load.failedRequests;
+    report.keys = load.acked.size;
+    o.log('load stopped; reconciling', { acknowledged: load.acknowledged, failedRequests: load.failedRequests });
+
+    const env = {
+      KAFKA_BROKERS: kafka.bootstrap,
+      CDC_TOPIC: topics.cdc,
+      TARGET_URL: coreUrl,
+      ES_URL: esUrl,
+      ES_INDEX_PREFIX: tag,
+      ES_CDC_GROUP: `${tag}-idx.cdc`,
+      ICEBERG_WAREHOUSE: warehouse,
+      RECONCILE_SINKS: 'core,elasticsearch,iceberg',
+      SETTLE_ROUNDS: '3',
+      SETTLE_MS: '1500',
+    };
+    let last: Awaited<ReturnType<typeof runCli>> | undefined;
+    const deadline = Date.now() + o.settleTimeoutMs;
+    for (;;) {
+      last = await runCli(['reconcile'], env);
+      const results = last.result?.results ?? [];
+      const caughtUp = results.length === 6 && results.every((r) => r.behind === 0);
+      if ((last.code === 0 && caughtUp) || Date.now() > deadline) break;
+      await pause(2_000);
+    }
+    report.reconcile = last.result;
+    report.divergent = last.result?.divergent ?? -1;
+    if (last.code !== 0) o.log('reconcile still finds divergent keys', { stdout: last.stdout.slice(-4_000), stderr: last.stderr.slice(-2_000) });
+    const check = await runCli(['check'], { KAFKA_BROKERS: kafka.bootstrap, CDC_TOPIC: topics.cdc, TARGET_URL: coreUrl });
+    report.checkMismatches = check.stdout.split('\n').filter((l) => l.startsWith('MISMATCH')).length;
+    if (check.code !== 0 && report.checkMismatches === 0) report.checkMismatches = -1;
+
+    // Lost: the final CDC state of each key against the newest version the core acknowledged for it.
+    const latest = new Map<string, { seq: number; version: number }>();
+    for (const m of await readAll(kafka.bootstrap, topics.cdc, { timeoutMs: 120_000 })) {
+      const r = JSON.parse(String(m.value)) as { seq?: number; context?: { database: string; table: string }; after?: { source: unknown; target: unknown; edgeId?: unknown; version: number } | null };
+      if (r.context?.database !== DB || !r.after || r.seq === undefined) continue;
+      report.cdcRecords++;
+      const k = r.context.table === 'gifts' ? `gifts ${JSON.stringify(r.after.edgeId)}` : `likes ${JSON.stringify([String(r.after.source), String(r.after.target)])}`;
+      const prev = latest.get(k);
+      if (!prev || r.seq > prev.seq) latest.set(k, { seq: r.seq, version: r.after.version });
+    }
+    for (const [k, v] of load.acked) {
+      if ((latest.get(k)?.version ?? -1) < v) {
+        report.lost++;
+        if (report.lostKeys.length < 50) report.lostKeys.push(k);
+      }
+    }
+  } finally {
+    for (const a of apps) await a.stop().catch(() => undefined);
+    await stopKafka({ ...kafka.opts, stopTimeoutMs: 15_000 }).catch(() => undefined);
+    if (es) await stopElasticsearch({ ...es.opts, stopTimeoutMs: 15_000 }).catch(() => undefined);
+    else await dropIndices(esUrl!, tag).catch(() => undefined);
+  }
+  report.seconds = (Date.now() - started) / 1000;
+  return report;
+}
+
+/** The shared Elasticsearch keeps nothing of a drill: its indices and templates, resolved by name. */
+async function dropIndices(esUrl: string, prefix: string): Promise<void> {
+  const rows = (await (await fetch(`${esUrl}/_cat/indices/${prefix}-*?format=json&h=index`)).json()) as { index: string }[];
+  if (rows.length) await fetch(`${esUrl}/${rows.map((r) => r.index).join(',')}`, { method: 'DELETE' });
+  for (const t of [`${prefix}-edges`, `${prefix}-mutations`]) await fetch(`${esUrl}/_index_template/${t}`, { method: 'DELETE' });
+}
