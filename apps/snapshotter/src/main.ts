@@ -48,7 +48,7 @@ const consumer = await runConsumer({
   retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
   ...(config.DLQ_TOPIC ? { dlqTopic: config.DLQ_TOPIC } : {}),
   logger,
-  http: { port: config.HTTP_PORT },
+  http: { port: config.HTTP_PORT, host: config.HTTP_HOST },
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   consumer: { fromBeginning: true, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS },
 });
