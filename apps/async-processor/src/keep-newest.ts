@@ -7,7 +7,7 @@
  * The DELETE carries version = the scanned edge's version + 1:
  *  - it beats every event already folded into that edge (their versions are <= the edge's version), so a
  *    replay of an old view after a crash stays deleted (IDLE) instead of coming back: an INSERT and a DELETE
- *    of the same version would be decided by arrival order (domain.md, "The transition");
+ *    of the same version would be decided by arrival order (docs/model.md, "The transition");
  *  - a newer view of the same product (version > edge version + 1, or equal and arriving later) still wins,
  *    so a trim racing with a fresh view never hides that view.
  * Trimming is idempotent: a second pass over the same source finds nothing past N.

@@ -1,5 +1,5 @@
 /**
- * A queued WAL record back into the mutation that produced it. The WAL is the request as-is (domain.md,
+ * A queued WAL record back into the mutation that produced it. The WAL is the request as-is (docs/model.md,
  * "WAL record"), so sending it again through `/sync?force=true` applies exactly what was asked; sending it
  * twice is harmless because the transition is idempotent (an already-applied event leaves the state as is:
  * IDLE, count delta 0).
@@ -32,7 +32,7 @@ export function resultKey(res: { source?: string | number; target?: string | num
   return res.id !== undefined ? `id:${String(res.id)}` : `st:${JSON.stringify([String(res.source), String(res.target)])}`;
 }
 
-/** The mode the core resolved for the item (domain.md, "Mutation flow" step 4). */
+/** The mode the core resolved for the item (docs/model.md, "Mutation flow" step 4). */
 export function resolvedMode(r: WalRecord): 'SYNC' | 'ASYNC' | 'IGNORE' {
   const m = r.mode;
   return m.force && m.request ? m.request : (m.system ?? m.request ?? m.table);

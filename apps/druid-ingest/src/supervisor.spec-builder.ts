@@ -52,7 +52,7 @@ export function cdcInputFormat() {
 }
 
 /**
- * Drops system records (heartbeats, schema changes: database `sys`, domain.md) and, for v2-style tables
+ * Drops system records (heartbeats, schema changes: database `sys`, docs/records.md) and, for v2-style tables
  * named `sys.*`, those too, before they reach a segment.
  */
 export function systemRecordFilter() {

@@ -58,7 +58,7 @@ describe('es-indexer on the real core, Kafka and Elasticsearch', () => {
   };
 
   it('lookups answer what the core did: out-of-order events, deletes, late older writes, pagination', async () => {
-    // Out of order in one request: like@100, like@300, unlike@200 ends ACTIVE (domain.md, the worked example).
+    // Out of order in one request: like@100, like@300, unlike@200 ends ACTIVE (docs/model.md, the worked example).
     const r1 = await mutate(core, 'likes', 'req-1', [like('alice', 1, 100), like('alice', 1, 300), like('alice', 1, 200, 'DELETE')]);
     expect(r1.results[0]).toMatchObject({ status: 'CREATED', count: 3 });
     await mutate(core, 'likes', 'req-2', [like('bob', 1, 100)]);

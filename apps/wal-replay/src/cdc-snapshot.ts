@@ -1,5 +1,5 @@
 /**
- * The state accumulated from CDC (domain.md, "CDC record"): the latest `after` per (table, key) is the current
+ * The state accumulated from CDC (docs/records.md, "CDC record"): the latest `after` per (table, key) is the current
  * snapshot; the sum of `accumulator` per start and direction gives counts. "Latest" is by the core's `seq`
  * (assigned at commit), never by Kafka offset: a relay that sent a batch twice, or a topic mirrored out of
  * order, must not roll a key back.

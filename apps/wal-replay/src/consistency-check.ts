@@ -1,5 +1,5 @@
 /**
- * The consistency check (domain.md, "What the consumers are for"): the core's state through its REST API
+ * The consistency check (docs/model.md, "What the consumers are for"): the core's state through its REST API
  * against the state accumulated from CDC, and the core's counts and indexes against that state.
  * Every mismatch names its table and key (or start and index), so an operator can repair that one.
  */

@@ -1,5 +1,5 @@
 /**
- * The core's REST API as wal-replay uses it (domain.md, "REST API"): schema, forced sync mutations, and the
+ * The core's REST API as wal-replay uses it (docs/api.md, "REST API"): schema, forced sync mutations, and the
  * read side (get, counts, scans) for the consistency check.
  */
 export type Endpoint = string | number;

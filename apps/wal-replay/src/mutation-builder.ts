@@ -1,6 +1,6 @@
 /**
  * Turns what wal-replay reads into request items of the core's mutation API:
- * - a WAL record into the item that was sent (the WAL is "the request as-is", domain.md);
+ * - a WAL record into the item that was sent (the WAL is "the request as-is", docs/model.md);
  * - a stored state (a CDC `after`) into the items that reproduce it on a fresh core (migrate).
  */
 import { safeEndpoint, safeNumber, safeState, type CdcState, type WalRecord } from '@pipeline/events';
@@ -45,7 +45,7 @@ const placeholderOf = (type: string): unknown =>
 
 /**
  * The mutations that rebuild `s` on a core that has no row for the key. Sent in one request, the core folds
- * them in version order (stable for equal versions, domain.md "Mutation flow" step 5):
+ * them in version order (stable for equal versions, docs/model.md "Mutation flow" step 5):
  * - INSERT at createdAt with every field whose cell is at createdAt (cells at newer versions get their value
  *   here too, so that a non-nullable field is present when the INSERT makes the edge active, and are then
  *   overwritten at their own version);

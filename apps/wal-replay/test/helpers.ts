@@ -97,7 +97,7 @@ export const GIFT_IDS = Array.from({ length: 15 }, (_, i) => `g${i}`);
  * A random workload: INSERT/UPDATE/DELETE over a small key space, in requests of 1-15 items, through the
  * table, its alias, the multi-edge table and the ASYNC table (`queued` items: only the WAL has them).
  * Versions are unique per key: the one order-dependent case of the transition (an INSERT and a DELETE at
- * one version, domain.md) is left out, because duplicated and reordered WAL copies legitimately change its
+ * one version, docs/model.md) is left out, because duplicated and reordered WAL copies legitimately change its
  * outcome.
  */
 export async function runWorkload(url: string, seed: number, n: number, versionBase: number, monotonic = false): Promise<{ items: number; queued: number; keys: number }> {
@@ -161,7 +161,7 @@ export async function runWorkload(url: string, seed: number, n: number, versionB
 /**
  * Stands in for the async processor (apps/async-processor is not imported: apps never import apps): applies
  * every queued WAL record seen so far through `edges/sync?force=true` as actor AsyncRequestProcessor, as
- * domain.md describes. Answers the number of CDC records this produced (one per key per request).
+ * docs/model.md describes. Answers the number of CDC records this produced (one per key per request).
  */
 export async function processQueued(bootstrap: string, walTopic: string, url: string): Promise<number> {
   const queued = (await readAll(bootstrap, walTopic, { timeoutMs: 20_000 }))

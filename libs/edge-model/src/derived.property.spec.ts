@@ -1,6 +1,6 @@
 /**
  * Derived data kept by applying derivedChanges after every transition must equal the derived data of the
- * final states (domain.md "Status and derived data"; the consistency check of "What the consumers are for").
+ * final states (docs/model.md "Status and derived data"; the consistency check of "What the consumers are for").
  */
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';

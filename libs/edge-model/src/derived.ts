@@ -1,5 +1,5 @@
 /**
- * Derived data of domain.md ("Status and derived data"): one index entry per index per direction and a
+ * Derived data of docs/model.md ("Status and derived data"): one index entry per index per direction and a
  * count per direction, both following the edge's state. derivedChanges gives what one transition changes,
  * so that the core can write state, index and counts in one transaction (ours must be atomic).
  */
@@ -25,7 +25,7 @@ function endpointValue(state: EdgeState | null, name: string): string | number |
 }
 
 /**
- * Where an edge counts and is indexed. Unique edges: the key itself (domain.md "Edges": identified by
+ * Where an edge counts and is indexed. Unique edges: the key itself (docs/model.md "Edges": identified by
  * (source, target)). Multi-edges: the `_source`/`_target` properties, null while either is absent, so a
  * multi-edge's endpoints follow its state and move when an UPDATE changes them.
  */
@@ -42,7 +42,7 @@ export function endpointsOf(state: EdgeState | null, key: EdgeKey, table: TableS
 
 /** Index rows of an edge: one per index per direction while it is active, none otherwise. */
 export function indexEntriesOf(state: EdgeState | null, key: EdgeKey, table: TableShape): IndexEntry[] {
-  // Deletes are soft (domain.md "State kept per edge"): a tombstone keeps its row but leaves the indexes,
+  // Deletes are soft (docs/model.md "State kept per edge"): a tombstone keeps its row but leaves the indexes,
   // since queries answer active edges only.
   if (state === null || !state.active) return [];
   const endpoints = endpointsOf(state, key, table);
@@ -104,7 +104,7 @@ export interface DerivedChanges {
  * What a transition from `before` to `after` changes in the derived data. Counts are the difference of
  * "what before contributed" and "what after contributes": CREATED/DELETED come out as +1/-1 per direction,
  * and a multi-edge whose `_source`/`_target` changes moves its count (-1 under the old start, +1 under the
- * new) even though its accumulator is 0 (domain.md "Status and derived data").
+ * new) even though its accumulator is 0 (docs/model.md "Status and derived data").
  */
 export function derivedChanges(
   before: EdgeState | null,

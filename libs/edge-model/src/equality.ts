@@ -1,5 +1,5 @@
 /**
- * Structural equality of states. "Replaying an already-applied event yields before == after" (domain.md,
+ * Structural equality of states. "Replaying an already-applied event yields before == after" (docs/model.md,
  * "The transition") is judged by this, so it must not depend on key order: states come back from JSON
  * (WAL, CDC, snapshots) with whatever key order the writer used.
  */

@@ -14,7 +14,7 @@ function state(active: boolean, extra: Partial<EdgeState> = {}): EdgeState {
   };
 }
 
-describe('classify (domain.md status table)', () => {
+describe('classify (docs/model.md status table)', () => {
   it('unchanged record: IDLE 0, whether active or not', () => {
     expect(classify(state(true), state(true))).toEqual({ status: 'IDLE', accumulator: 0 });
     expect(classify(state(false), state(false))).toEqual({ status: 'IDLE', accumulator: 0 });

@@ -1,4 +1,4 @@
-/** The status table of domain.md ("Status and derived data"): what a transition means for the CDC record. */
+/** The status table of docs/model.md ("Status and derived data"): what a transition means for the CDC record. */
 import { statesEqual } from './equality';
 import type { ChangeStatus, EdgeState } from './types';
 

@@ -1,5 +1,5 @@
 /**
- * Properties of domain.md "The transition": ordering and idempotency, checked over generated events.
+ * Properties of docs/model.md "The transition": ordering and idempotency, checked over generated events.
  */
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
@@ -139,7 +139,7 @@ describe('idempotency', () => {
   });
 });
 
-describe('worked example (domain.md)', () => {
+describe('worked example (docs/model.md)', () => {
   it('like@100, like@300, unlike@200 ends active with count 1 in all 6 orders, one event at a time', () => {
     const events = [
       withId({ type: 'INSERT', version: 100, properties: { x: 1 } }),

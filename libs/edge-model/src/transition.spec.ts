@@ -63,7 +63,7 @@ describe('applyEvent: version and createdAt/deletedAt', () => {
   });
 
   it('is not a tie when the state already holds a newer version: createdAt == deletedAt stays inactive', () => {
-    // domain.md defines the tie against state.version; with a newer event in between, neither INSERT@200
+    // docs/model.md defines the tie against state.version; with a newer event in between, neither INSERT@200
     // nor DELETE@200 is a tie and createdAt > deletedAt is false.
     const s = run([ev('INSERT', 200), ev('UPDATE', 300, { a: 1 }), ev('DELETE', 200)]);
     expect(s).toMatchObject({ active: false, createdAt: 200, deletedAt: 200, version: 300 });

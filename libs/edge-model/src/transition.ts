@@ -1,5 +1,5 @@
 /**
- * The transition of domain.md ("The transition"): how one event changes the stored state of one edge.
+ * The transition of docs/model.md ("The transition"): how one event changes the stored state of one edge.
  * Pure and dependency-free: the core applies it under the key's lock, and every WAL consumer (replay,
  * migration, consistency checks) applies it again and must reach the same state.
  */
@@ -16,7 +16,7 @@ export class TransitionRejectedError extends Error {
   }
 }
 
-/** domain.md "State kept per edge": no row = version minus infinity, everything null. */
+/** docs/model.md "State kept per edge": no row = version minus infinity, everything null. */
 export function initialState(): EdgeState {
   return { active: false, version: Number.NEGATIVE_INFINITY, createdAt: null, deletedAt: null, properties: {} };
 }
@@ -30,7 +30,7 @@ function eventValue(event: EdgeEvent, field: string): unknown {
   return Object.prototype.hasOwnProperty.call(event.properties, field) ? event.properties[field] : undefined;
 }
 
-/** domain.md: active = createdAt is not null and (deletedAt is null or createdAt > deletedAt). */
+/** docs/model.md: active = createdAt is not null and (deletedAt is null or createdAt > deletedAt). */
 function isActive(createdAt: number | null, deletedAt: number | null): boolean {
   return createdAt !== null && (deletedAt === null || createdAt > deletedAt);
 }
@@ -107,12 +107,12 @@ export function applyEvent(state: EdgeState | null, event: EdgeEvent, schema: Tr
   }
   // UPDATE never touches createdAt/deletedAt.
   //
-  // Known limit of the rule as domain.md states it (tie = event.version equals state.version): once a newer
+  // Known limit of the rule as docs/model.md states it (tie = event.version equals state.version): once a newer
   // event has moved state.version on, a same-version INSERT/DELETE pair is no longer a tie. So replaying
   // DELETE@2, INSERT@2 over the state of DELETE@2, INSERT@2, UPDATE@3 leaves createdAt == deletedAt == 2:
   // the edge ends inactive although it was active. Comparing with the counterpart stamp instead
   // (INSERT: deletedAt === event.version) would make such a replay restore the state; that is a change
-  // to domain.md, not made here.
+  // to docs/model.md, not made here.
 
   const active = isActive(createdAt, deletedAt);
   const properties = nextProperties(before.properties, event, schema.fields);
@@ -137,7 +137,7 @@ export interface FoldResult {
 }
 
 /**
- * Folds a key's events in version order (domain.md "Mutation flow" step 5). The sort is stable, so for the
+ * Folds a key's events in version order (docs/model.md "Mutation flow" step 5). The sort is stable, so for the
  * one order-dependent case, an INSERT and a DELETE with the same version, the later arrival wins.
  * A rejected event is skipped: the state stays what it was before it.
  */

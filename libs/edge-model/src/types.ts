@@ -1,5 +1,5 @@
 /**
- * Types of the edge model (domain.md, "State kept per edge" and "The transition").
+ * Types of the edge model (docs/model.md, "State kept per edge" and "The transition").
  * Versions are client-supplied ordering stamps (ms or ns since the epoch) and must be safe integers.
  */
 
@@ -55,7 +55,7 @@ export interface EdgeEndpoints {
   target: string | number;
 }
 
-/** What derived data (indexes, counts) needs to know of a table (domain.md, "Status and derived data"). */
+/** What derived data (indexes, counts) needs to know of a table (docs/model.md, "Status and derived data"). */
 export interface TableShape {
   kind: 'EDGE' | 'MULTI_EDGE';
   directionType: DirectionType;
@@ -63,7 +63,7 @@ export interface TableShape {
   fields: readonly FieldSpec[];
 }
 
-/** How an edge is addressed: (source, target) for unique edges, `id` for multi-edges (domain.md, "Edges"). */
+/** How an edge is addressed: (source, target) for unique edges, `id` for multi-edges (docs/model.md, "Edges"). */
 export type EdgeKey = { source: string | number; target: string | number } | { id: string | number };
 
 /** One index row: an active edge listed under `start` (source for OUT, target for IN). */

@@ -2,7 +2,7 @@ import type { CdcRecord } from './cdc.schema';
 import type { WalRecord } from './wal.schema';
 
 /**
- * Kafka message key of an edge: `"source:target"`, sent as UTF-8 (domain.md, "Kafka"). Same key, same
+ * Kafka message key of an edge: `"source:target"`, sent as UTF-8 (docs/records.md, "Kafka"). Same key, same
  * partition, so one edge's records stay in order. For multi-edges pass `_source`/`_target`, as
  * Actionbase does. The key is for partitioning only: a ':' inside an id makes it ambiguous, so never parse it
  * back; read source and target from the record.

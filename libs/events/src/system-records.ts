@@ -10,7 +10,7 @@ export const HEARTBEAT_TABLE = 'heartbeat';
 
 /**
  * System records (heartbeats, schema changes) share the topics with data but describe no edge; every
- * consumer skips them (domain.md: "Skip records whose label/table starts with `sys.`"). v2 labels
+ * consumer skips them (docs/records.md: "Skip records whose label/table starts with `sys.`"). v2 labels
  * "sys.x" decode to database "sys", so one check covers both formats.
  */
 export function isSystemRecord(record: { context: RecordContext }): boolean {

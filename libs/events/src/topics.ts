@@ -10,7 +10,7 @@ export interface TopicDefinition {
 }
 
 /**
- * The topics every app agrees on (domain.md, "Kafka": one WAL and one CDC topic per deployment, shared
+ * The topics every app agrees on (docs/records.md, "Kafka": one WAL and one CDC topic per deployment, shared
  * by every table). Partition counts only matter at creation: changing them later remaps keys to
  * partitions and breaks per-edge ordering for records in flight.
  */

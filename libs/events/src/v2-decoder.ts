@@ -7,7 +7,7 @@ import { isLong, type Long } from './long';
 import { V2CdcSchema, V2WalSchema, type V2Cdc, type V2State, type V2Wal } from './v2-wire.schema';
 
 /*
- * Actionbase v2 wire format -> native (v3) records. Field lists from shared/docs/domain.md, sections
+ * Actionbase v2 wire format -> native (v3) records. Field lists from docs/records.md, sections
  * "Actionbase's v2 wire format" and "Names"; we map rather than expose v2 so that every consumer has one
  * shape to handle, whichever server produced the topic.
  *

@@ -4,7 +4,7 @@ import { CdcStatusSchema } from './cdc.schema';
 import { EdgeEndpointSchema, PropertiesSchema, VersionSchema } from './edge-event.schema';
 
 /**
- * Actionbase's v2 wire format as documented in shared/docs/domain.md ("Actionbase's v2 wire format"), with
+ * Actionbase's v2 wire format as documented in docs/records.md ("Actionbase's v2 wire format"), with
  * the optionality of Actionbase's own serializers and deserializers (engine WalLog and CdcContext, core-java
  * MessageV2, WALV2, CDCV2 and their tests). Internal: consumers only ever see the native types.
  *   - alias, before, after, message: @Nullable, so null or absent.

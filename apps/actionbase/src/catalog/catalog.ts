@@ -52,7 +52,7 @@ const refused = (field: string, message: string) => badRequest(field, message);
 /**
  * Databases, tables and aliases, kept in memory and written through to the store.
  * Multi-edges keep their endpoints in the implicit non-nullable properties `_source`/`_target`
- * (domain.md, "Edges").
+ * (docs/model.md, "Edges").
  *
  * Every name is checked against Actionbase's rule where it enters (path or body), and storage never sees
  * a name: each table owns a tablespace number, so a deleted table's rows are unreachable at once (and

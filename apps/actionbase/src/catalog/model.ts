@@ -1,6 +1,6 @@
 import type { DirectionType, IndexSpec } from '@pipeline/edge-model';
 
-/** Types a source, target or property may have (domain.md, "Edges"). */
+/** Types a source, target or property may have (docs/model.md, "Edges"). */
 export const KEY_TYPES = ['STRING', 'LONG'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
 export const FIELD_TYPES = ['LONG', 'INT', 'DOUBLE', 'STRING', 'BOOLEAN', 'JSON'] as const;

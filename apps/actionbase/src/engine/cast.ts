@@ -4,7 +4,7 @@ import { badRequest } from '../errors';
 import { LIMITS } from './limits';
 
 /**
- * Casts request values to schema types (domain.md: "values are cast to the schema types").
+ * Casts request values to schema types (docs/model.md: "values are cast to the schema types").
  * Numeric strings are accepted for numbers, as Actionbase does, but only in plain decimal: `Number()`
  * would also take "0x10", "0b11", "1e3" and " 7 ", which no client means as a version or an id.
  * Anything else that does not fit is a 400 naming the field.

@@ -1,5 +1,5 @@
 /**
- * Per-key locks (domain.md, "Mutation flow", step 5). Keys of one request are taken together, in a
+ * Per-key locks (docs/model.md, "Mutation flow", step 5). Keys of one request are taken together, in a
  * fixed order, so two requests sharing keys cannot deadlock. Uncontended acquisition completes
  * without waiting.
  */

@@ -59,7 +59,7 @@ interface KeyGroup {
 }
 
 /**
- * The mutation flow of domain.md: validate, WAL (awaited), group by key, resolve the mode, and for
+ * The mutation flow of docs/model.md: validate, WAL (awaited), group by key, resolve the mode, and for
  * processed keys: lock, read, fold, write state + indexes + counts + CDC outbox in one transaction.
  */
 export class MutationEngine {
@@ -80,7 +80,7 @@ export class MutationEngine {
     if (multi) this.fillMultiEdgeEnds(table, items);
     const context = this.contextOf(table, opts);
 
-    // Mode resolution (domain.md step 4): force ? request : (system ?? request ?? table).
+    // Mode resolution (docs/model.md step 4): force ? request : (system ?? request ?? table).
     const mode: MutationMode = opts.force && opts.requestMode ? opts.requestMode : (this.cfg.systemMode ?? opts.requestMode ?? table.def.mode);
     // Multi-edges are always processed synchronously.
     const queue = !multi && (mode === 'ASYNC' || mode === 'IGNORE');
@@ -187,7 +187,7 @@ export class MutationEngine {
     const derived = derivedChanges(before, after, edgeKey, table.shape);
     const ends = multi ? multiEdgeEnds(after ?? before, row) : { source: first.source, target: first.target };
     const message = fold.rejected.length ? fold.rejected.map((r) => r.error.message).join('; ') : null;
-    // A multi-edge's endpoints can move on UPDATE: each state carries its own (domain.md, "Edges").
+    // A multi-edge's endpoints can move on UPDATE: each state carries its own (docs/model.md, "Edges").
     const stateOf = (s: EdgeState | null): CdcState | null =>
       s && { ...(multi ? multiEdgeEnds(s, row) : ends), ...(multi ? { edgeId: first.id! } : {}), ...s };
 
@@ -242,7 +242,7 @@ export class MutationEngine {
   }
 
   /**
-   * WAL records are keyed `_source:_target` (domain.md, "Kafka"), so that every record of one edge
+   * WAL records are keyed `_source:_target` (docs/records.md, "Kafka"), so that every record of one edge
    * lands in one partition. An UPDATE or DELETE may omit the endpoints: take them from an earlier
    * item of the same request, else from the stored row.
    */
@@ -300,7 +300,7 @@ function resultOf(g: KeyGroup, status: ResultStatus, multi: boolean): MutationRe
     : { source: first.source, target: first.target, status, count: g.items.length };
 }
 
-/** A multi-edge's endpoints are its `_source`/`_target` properties (domain.md, "Edges"). */
+/** A multi-edge's endpoints are its `_source`/`_target` properties (docs/model.md, "Edges"). */
 function multiEdgeEnds(state: EdgeState | null, row: EdgeRow | null): { source: string | number; target: string | number } {
   const s = state?.properties._source?.value;
   const t = state?.properties._target?.value;

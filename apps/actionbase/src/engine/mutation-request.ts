@@ -26,9 +26,9 @@ export const storageKeyOf = (source: string | number, target: string | number): 
 export const multiEdgeKeyOf = (id: string | number): string => JSON.stringify(id);
 
 /**
- * Validates and casts a mutation body `{"mutations":[{"type","edge":{...}}]}` (domain.md, REST API).
+ * Validates and casts a mutation body `{"mutations":[{"type","edge":{...}}]}` (docs/api.md, REST API).
  * Any bad item rejects the whole request before anything is written. Properties not in the schema
- * are dropped (domain.md, "Edges").
+ * are dropped (docs/model.md, "Edges").
  */
 export async function prepareMutations(body: unknown, table: ResolvedTable, newId: () => string): Promise<PreparedItem[]> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body', 'expected a JSON object {"mutations":[...]}');
@@ -57,7 +57,7 @@ function prepareItem(m: unknown, i: number, table: ResolvedTable, multi: boolean
   if (multi) {
     if (e.id === undefined || e.id === null) throw badRequest(`${at}.edge.id`, 'required for a multi-edge table');
     const id = multiEdgeId(e.id, `${at}.edge.id`);
-    // Endpoints live in _source/_target so that an UPDATE can move them (domain.md, "Edges").
+    // Endpoints live in _source/_target so that an UPDATE can move them (docs/model.md, "Edges").
     const needEnds = type === 'INSERT';
     const source = e.source === undefined && !needEnds ? undefined : storable(castKey(e.source, table.def.source.type, `${at}.edge.source`), `${at}.edge.source`);
     const target = e.target === undefined && !needEnds ? undefined : storable(castKey(e.target, table.def.target.type, `${at}.edge.target`), `${at}.edge.target`);

@@ -12,7 +12,7 @@ export interface Predicate {
 const OPS = new Set<Op>(['eq', 'gt', 'gte', 'lt', 'lte', 'bt', 'in']);
 
 /**
- * Parses the `ranges` / `filters` grammar of the scan API (domain.md): `field:op:value;...` with
+ * Parses the `ranges` / `filters` grammar of the scan API (docs/api.md): `field:op:value;...` with
  * ops eq gt gte lt lte bt(a,b) in(a,b,c). `bt` and `in` take comma-separated values, with or
  * without parentheses. Values are cast to the field's schema type.
  */

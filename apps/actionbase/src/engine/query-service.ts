@@ -52,7 +52,7 @@ function distinct(values: string[], max: number, field: string, what: string): s
   return out;
 }
 
-/** The query side of the REST API (domain.md, "Queries"): get, scan, count, counts, multi-edge ids. */
+/** The query side of the REST API (docs/api.md, "Queries"): get, scan, count, counts, multi-edge ids. */
 export class QueryService {
   constructor(private readonly store: EdgeStore) {}
 

@@ -54,7 +54,7 @@ const notYet = (q: Query): void => {
     if (q[p] !== undefined) throw new ApiError(501, 'NOT_IMPLEMENTED', `${p} on count and counts is not implemented; scan with ${p} instead`, p);
 };
 
-/** Data API (domain.md, "REST API"): v3 mutations and queries. */
+/** Data API (docs/api.md, "REST API"): v3 mutations and queries. */
 export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const base = '/graph/v3/databases/:db/tables/:table';
   const resolve = (req: FastifyRequest) => {

@@ -29,7 +29,7 @@ export interface CdcRelayOptions {
 /**
  * Relays committed CDC records from the outbox to the sink, in commit order. Records are deleted
  * from the outbox only after the sink acknowledged them, so a crash anywhere between the state
- * commit and the publish loses nothing: the next start sends what is left (domain.md, step 6;
+ * commit and the publish loses nothing: the next start sends what is left (docs/model.md, step 6;
  * Actionbase issue #405). After a crash the last batch may be sent twice; consumers are idempotent.
  *
  * One record the broker refuses (too large, invalid) must not hold back every later one: it is

@@ -19,7 +19,7 @@ import type {
 /**
  * The embedded engine: SQLite in WAL mode. State, index rows, counts and the CDC outbox of a
  * request are written in one transaction, so unlike HBase-backed Actionbase, counts and indexes can
- * never drift from the state, and a crash after commit cannot lose the CDC record (domain.md,
+ * never drift from the state, and a crash after commit cannot lose the CDC record (docs/model.md,
  * "Mutation flow", step 6).
  */
 export class SqliteEdgeStore implements EdgeStore {
