@@ -10,26 +10,11 @@ export interface StateSummary {
   version: number;
 }
 
-export interface MinimalItem {
-  id: string;
-  kind: 'wal' | 'cdc';
-  at: number;
-  database: string;
-  table: string;
-  source: string;
-  target: string;
-  edgeId?: string;
-  type?: string;
-  status?: string;
-  version?: number;
-  seq?: number;
-  requestIds: string[];
-  eventIds: string[];
-  /** Event types only (INSERT, UPDATE, DELETE), in order; no property values. */
-  types: string[];
+/** A MutationItem less what stays behind the reveal: the actor, the events, properties, mode, message and coordinates. */
+export type MinimalItem = Omit<MutationItem, 'actor' | 'events' | 'properties' | 'mode' | 'message' | 'kafka' | 'before' | 'after'> & {
   before?: StateSummary | null;
   after?: StateSummary | null;
-}
+};
 
 function summary(s: unknown): StateSummary | null {
   if (!s || typeof s !== 'object') return null;
