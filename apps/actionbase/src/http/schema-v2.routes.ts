@@ -103,7 +103,9 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
 
   // Storage: the embedded engine has one storage; report it so v2 tools that ask find it (Actionbase's CLI
   // lists them with `show storages`). Registering another would change nothing about where rows live.
-  const storage = (name: string) => ({ active: true, name, desc: 'embedded SQLite storage', type: 'EMBEDDED', conf: {} });
+  // `type` is one of Actionbase's StorageType values (NIL, LOCAL, JDBC, HBASE, DATASTORE), so clients that read
+  // it as that enum accept it: the embedded SQLite file is a local store.
+  const storage = (name: string) => ({ active: true, name, desc: 'embedded SQLite storage', type: 'LOCAL', conf: {} });
   app.get('/graph/v2/storage', async () => ({ count: 1, content: [storage('embedded')] }));
   app.get('/graph/v2/storage/:name', async (req) => {
     const { name } = req.params as { name: string };

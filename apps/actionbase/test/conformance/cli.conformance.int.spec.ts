@@ -171,7 +171,8 @@ describe("Actionbase's CLI: v3 tables and storages", () => {
   it('`show storages` lists the embedded storage as a DdlPage; `create storage` answers 501 naming what to do', async () => {
     const list = await cli('GET', '/graph/v2/storage');
     expect(list.status).toBe(200);
-    expect(list.body).toEqual({ count: 1, content: [{ active: true, name: 'embedded', desc: expect.any(String), type: 'EMBEDDED', conf: {} }] });
+    expect(list.body).toEqual({ count: 1, content: [{ active: true, name: 'embedded', desc: expect.any(String), type: 'LOCAL', conf: {} }] });
+    expect(['NIL', 'LOCAL', 'JDBC', 'HBASE', 'DATASTORE']).toContain(list.body.content[0].type);
     const create = await cli('POST', '/graph/v2/storage/s1', '{"desc":"st","type":"HBASE","conf":{"hbaseNamespace":"ns","hbaseTable":"t1"}}');
     expect(create.status).toBe(501);
     expect(create.body).toMatchObject({ status: 501, error: 'Not Implemented', code: 'NOT_IMPLEMENTED', message: expect.stringContaining('datastore://') });
