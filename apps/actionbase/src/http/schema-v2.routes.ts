@@ -2,14 +2,20 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/catalog';
 import { checkName } from '../catalog/names';
 import { labelFromV2, parseBody, serviceToV2, tableToV2, V2AliasBody, V2LabelBody, V2ServiceBody } from '../catalog/schema-bodies';
-import { badRequest, notFound } from '../errors';
+import { ApiError, badRequest, notFound } from '../errors';
+
+/** What `GET /graph/v3` names as the engine (Actionbase names its engine class there). */
+const ENGINE = 'ActionbaseCore';
 
 /**
  * Schema API v2 (what existing Actionbase tools use): service = database, label = table.
  * Responses follow Actionbase's DdlStatus `{status, result}` and DdlPage `{count, content}`.
  */
 export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, tenant: string): void {
-  app.get('/graph/v3', async () => ({ tenant, databases: catalog.listDatabases().length, api: ['v2', 'v3'] }));
+  // Actionbase answers both with `{engine}` (its CLI calls GET /graph/v3 to check the connection); ours adds fields.
+  const about = async () => ({ engine: ENGINE, tenant, databases: catalog.listDatabases().length, api: ['v2', 'v3'] });
+  app.get('/graph/v3', about);
+  app.get('/graph/v2', about);
 
   const svc = '/graph/v2/service';
   app.get(svc, async () => {
@@ -95,10 +101,24 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
     return { status: 'DELETED', result };
   });
 
-  // Storage: the embedded engine has one storage; report it so v2 tools that ask find it.
+  // Storage: the embedded engine has one storage; report it so v2 tools that ask find it (Actionbase's CLI
+  // lists them with `show storages`). Registering another would change nothing about where rows live.
+  // `type` is one of Actionbase's StorageType values (NIL, LOCAL, JDBC, HBASE, DATASTORE), so clients that read
+  // it as that enum accept it: the embedded SQLite file is a local store.
+  const storage = (name: string) => ({ active: true, name, desc: 'embedded SQLite storage', type: 'LOCAL', conf: {} });
+  app.get('/graph/v2/storage', async () => ({ count: 1, content: [storage('embedded')] }));
   app.get('/graph/v2/storage/:name', async (req) => {
     const { name } = req.params as { name: string };
     if (name !== 'embedded' && name !== 'default') throw notFound(`storage ${name}`);
-    return { active: true, name, desc: 'embedded SQLite storage', type: 'EMBEDDED', conf: {} };
+    return storage(name);
   });
+  const storageWrite = async () => {
+    throw new ApiError(
+      501,
+      'NOT_IMPLEMENTED',
+      'creating or updating a storage (POST/PUT /graph/v2/storage/{storage}) is not implemented by this core: every table lives in its embedded storage; name a table\'s place with storage "datastore://<namespace>/<table>" instead',
+    );
+  };
+  app.post('/graph/v2/storage/:name', storageWrite);
+  app.put('/graph/v2/storage/:name', storageWrite);
 }
