@@ -54,6 +54,10 @@ export interface ElasticsearchSecurity {
   password: string;
   /** Serve HTTPS with a certificate of a CA made by elasticsearch-certutil (its PEM: `caFile` of the start result). */
   tls?: boolean;
+  /** File-realm roles (roles.yml): name -> role descriptor as the security API takes it (`cluster`, `indices`). */
+  roles?: Record<string, { cluster?: string[]; indices?: { names: string[]; privileges: string[] }[] }>;
+  /** More file-realm users, e.g. one per app with only its own role. */
+  users?: { username: string; password: string; roles: string[] }[];
 }
 
 /** How to reach a node: credentials and the CA of its HTTPS certificate. */
@@ -82,7 +86,7 @@ interface Resolved {
   stopTimeoutMs: number;
   progress: (msg: string) => void;
   pidFile: string;
-  security?: Required<Pick<ElasticsearchSecurity, 'username' | 'password'>> & { tls: boolean };
+  security?: Required<Pick<ElasticsearchSecurity, 'username' | 'password'>> & Pick<ElasticsearchSecurity, 'roles' | 'users'> & { tls: boolean };
   caFile?: string;
 }
 
@@ -108,7 +112,7 @@ function resolve(opts: ElasticsearchOptions = {}): Resolved {
     version: opts.version ?? process.env['ES_VERSION'] ?? DEFAULT_ES_VERSION,
     heap: opts.heap ?? process.env['ES_HEAP'] ?? '512m',
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    ...(sec ? { security: { username: sec.username ?? 'elastic-admin', password: sec.password, tls } } : {}),
+    ...(sec ? { security: { username: sec.username ?? 'elastic-admin', password: sec.password, tls, roles: sec.roles ?? {}, users: sec.users ?? [] } } : {}),
     ...(tls ? { caFile: path.join(dir, 'config', 'certs', 'ca', 'ca.crt') } : {}),
     readyTimeoutMs: opts.readyTimeoutMs ?? 180_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
@@ -412,7 +416,12 @@ async function configureSecurity(r: Resolved, home: string, configDir: string): 
   const sec = r.security!;
   // elasticsearch-users edits these files and refuses to run without them; empty ones drop any earlier user.
   for (const f of ['users', 'users_roles']) await writeFile(path.join(configDir, f), '');
-  await esTool(home, configDir, 'elasticsearch-users', ['useradd', sec.username, '-p', sec.password, '-r', 'superuser']);
+  // JSON is YAML: one role per line, its descriptor in flow style.
+  await writeFile(path.join(configDir, 'roles.yml'), Object.entries(sec.roles ?? {}).map(([name, role]) => `${JSON.stringify(name)}: ${JSON.stringify(role)}\n`).join(''));
+  for (const u of [{ username: sec.username, password: sec.password, roles: ['superuser'] }, ...(sec.users ?? [])]) {
+    if (u.password.length < 6) throw new StackError(SERVICE, `the password of ${u.username} must have 6 or more characters`);
+    await esTool(home, configDir, 'elasticsearch-users', ['useradd', u.username, '-p', u.password, '-r', u.roles.join(',')]);
+  }
   if (!sec.tls) return;
   const certs = path.join(configDir, 'certs');
   if (existsSync(path.join(certs, 'http', 'http.crt')) && existsSync(path.join(certs, 'ca', 'ca.crt'))) return;
