@@ -14,6 +14,8 @@ import { like, mutate, newPrefix, startCore } from '../harness';
 
 const TOKEN = 'support.ann:esec-token-Vq8rT3kW7nZ2-0001';
 const BEARER = { authorization: `Bearer ${TOKEN.split(':')[1]}` };
+const INDEXER_PW = 'Indexer-Only-Pw-4d9q';
+const LOOKUP_PW = 'Lookup-Read-Pw-8m2x';
 
 interface App {
   proc: ChildProcess;
@@ -43,7 +45,28 @@ describe('es-indexer against an Elasticsearch with security and TLS', () => {
   beforeAll(async () => {
     ({ bootstrap } = await ensureKafka());
     const [port, transportPort] = [await freePort(), await freePort()];
-    esOpts = { dir: nodeDir, port, transportPort, heap: '512m', security: { username: 'pipeline-admin', password: 'Secured-Es-Pw-7f3k', tls: true } };
+    // The least privileges each part needs, as "Deploying safely" in the README asks: the indexer owns its
+    // prefix's indices and templates, the lookup only reads them.
+    const indices = [`${prefix}-*`];
+    esOpts = {
+      dir: nodeDir,
+      port,
+      transportPort,
+      heap: '512m',
+      security: {
+        username: 'pipeline-admin',
+        password: 'Secured-Es-Pw-7f3k',
+        tls: true,
+        roles: {
+          'esi-indexer': { cluster: ['monitor', 'manage_index_templates'], indices: [{ names: indices, privileges: ['all'] }] },
+          'esi-lookup': { indices: [{ names: indices, privileges: ['read'] }] },
+        },
+        users: [
+          { username: 'esi-indexer', password: INDEXER_PW, roles: ['esi-indexer'] },
+          { username: 'esi-lookup', password: LOOKUP_PW, roles: ['esi-lookup'] },
+        ],
+      },
+    };
     const started = await startElasticsearch(esOpts);
     esUrl = started.url;
     caFile = started.caFile!;
@@ -135,30 +158,45 @@ describe('es-indexer against an Elasticsearch with security and TLS', () => {
     expect(plain).not.toBe(200);
   });
 
-  it('indexes and answers lookups with basic auth over HTTPS verified against ES_CA_FILE', async () => {
-    const app = await startApp('basic', { ES_USERNAME: username, ES_PASSWORD: password, ES_CA_FILE: caFile });
-    await waitLookupUp(app);
+  it('indexes and answers lookups with basic auth over HTTPS verified against ES_CA_FILE, each part with only its own rights', async () => {
+    const indexer = await startApp('basic-indexer', { ROLE: 'indexer', ES_USERNAME: 'esi-indexer', ES_PASSWORD: INDEXER_PW, ES_CA_FILE: caFile });
+    const lookup = await startApp('basic-api', { ROLE: 'api', ES_USERNAME: 'esi-lookup', ES_PASSWORD: LOOKUP_PW, ES_CA_FILE: caFile });
+    await waitFor(`the indexer ready (${indexer.output().slice(-400)})`, async () => {
+      if (indexer.proc.exitCode !== null) throw new Error(`indexer exited: ${indexer.output()}`);
+      return (await fetch(`${indexer.healthUrl}/health/readiness`).catch(() => undefined))?.ok;
+    }, 60_000);
+    await waitLookupUp(lookup);
     await mutate(core, 'likes', 'esec-1', [like('sec.ada', 7, 100)]);
     await mutate(core, 'likes', 'esec-2', [like('sec.ada', 8, 200)]);
     const page = await waitFor('4 records of sec.ada through the lookup', async () => {
-      const r = await lookupUser(app, 'sec.ada');
+      const r = await lookupUser(lookup, 'sec.ada');
       return r.status === 200 && r.body.items.length === 4 && r.body;
     }, 60_000);
     expect(page.items.map((i: any) => `${i.kind}:${i.status}`).sort()).toEqual(['cdc:CREATED', 'cdc:CREATED', 'wal:RECEIVED', 'wal:RECEIVED']);
     // Written by the secured indexer, read back independently as the node's admin.
     expect(await mutationDocs(prefix)).toBe(4);
-    await stopApp(app);
-    expect(await app.exited).toBe(0);
+    // The lookup's user reads, and may not write.
+    const readOnly = new Client({ node: esUrl, auth: { username: 'esi-lookup', password: LOOKUP_PW }, tls: { ca: readFileSync(caFile), rejectUnauthorized: true } });
+    try {
+      const denied = await readOnly.index({ index: `${prefix}-edges`, document: { forged: true } }).then(() => undefined, (e: { meta?: { statusCode?: number } }) => e);
+      expect(denied?.meta?.statusCode).toBe(403);
+    } finally {
+      await readOnly.close();
+    }
+    for (const app of [lookup, indexer]) {
+      await stopApp(app);
+      expect(await app.exited).toBe(0);
+    }
   });
 
   it('refuses a wrong password: the indexer stops at start and indexes nothing, the lookup answers nothing', async () => {
     const other = newPrefix();
-    const indexer = await startApp('wrong-pw-indexer', { ROLE: 'indexer', INDEX_PREFIX: other, ES_USERNAME: username, ES_PASSWORD: 'not-the-password', ES_CA_FILE: caFile });
+    const indexer = await startApp('wrong-pw-indexer', { ROLE: 'indexer', INDEX_PREFIX: other, ES_USERNAME: 'esi-indexer', ES_PASSWORD: 'not-the-password', ES_CA_FILE: caFile });
     expect(await indexer.exited).toBe(1);
     expect(indexer.output()).toContain('security_exception');
     expect(await indicesOf(other)).toEqual([]);
 
-    const lookup = await startApp('wrong-pw-api', { ROLE: 'api', ES_USERNAME: username, ES_PASSWORD: 'not-the-password', ES_CA_FILE: caFile });
+    const lookup = await startApp('wrong-pw-api', { ROLE: 'api', ES_USERNAME: 'esi-lookup', ES_PASSWORD: 'not-the-password', ES_CA_FILE: caFile });
     await waitLookupUp(lookup);
     const r = await lookupUser(lookup, 'sec.ada');
     expect(r.status).toBe(500);
