@@ -81,8 +81,8 @@ export interface ToolRun {
 /**
  * Runs an external checker. A missing tool is an error naming what to install, never a silent pass.
  */
-export function runTool(cmd: string, args: string[], installHint: string): ToolRun {
-  const r = spawnSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+export function runTool(cmd: string, args: string[], installHint: string, env: NodeJS.ProcessEnv = process.env): ToolRun {
+  const r = spawnSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', timeout: 60_000, env });
   if (r.error) {
     if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(`${cmd} is not installed (needed by the docker/ checks): ${installHint}`);

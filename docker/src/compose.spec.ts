@@ -13,6 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import YAML from 'yaml';
 import {
   appDirs,
   appServices,
@@ -23,6 +24,7 @@ import {
   missingAppServices,
   repoRoot,
   runTool,
+  type ComposeFile,
   type ComposeService,
 } from './compose-model';
 
@@ -92,14 +94,17 @@ describe('docker/compose.yaml', () => {
     expect(kafka.healthcheck?.test).toBeDefined();
   });
 
-  it('runs Elasticsearch 9 as a single node without security, with a 512m heap', () => {
+  it('runs Elasticsearch 9 as a single node with a 512m heap, published on loopback only', () => {
     const es = compose.services['elasticsearch']!;
     const env = asMap(es.environment);
     expect(es.image).toMatch(/^elasticsearch:9\.\d+\.\d+$/);
     expect(env['discovery.type']).toBe('single-node');
-    expect(env['xpack.security.enabled']).toBe('false');
     expect(env['ES_JAVA_OPTS']).toBe('-Xms512m -Xmx512m');
     expect(es.healthcheck?.test).toBeDefined();
+    // Without compose.secure.yaml nothing authenticates: only the host itself may reach it.
+    for (const [name, svc] of Object.entries(compose.services)) {
+      for (const port of svc.ports ?? []) expect({ name, port }).toEqual({ name, port: expect.stringMatching(/^127\.0\.0\.1:/) });
+    }
   });
 
   it('puts every Druid service under the `druid` profile, and nothing else', () => {
@@ -150,6 +155,105 @@ describe('docker/compose.yaml', () => {
     );
     expect(r.status).toBe(0);
     expect(r.output.split('\n').filter(Boolean).sort()).toEqual(Object.keys(compose.services).sort());
+  });
+});
+
+// compose.secure.yaml over compose.yaml: what a safe deployment needs, read from the configuration
+// docker-compose itself merges (so the merge rules of override files are the real ones).
+const SECRETS: Record<string, string> = {
+  KAFKA_ADMIN_PASSWORD: 'kafka-admin-secret',
+  KAFKA_ACTIONBASE_PASSWORD: 'kafka-actionbase-secret',
+  KAFKA_ES_INDEXER_PASSWORD: 'kafka-es-indexer-secret',
+  KAFKA_SNAPSHOTTER_PASSWORD: 'kafka-snapshotter-secret',
+  KAFKA_ASYNC_PROCESSOR_PASSWORD: 'kafka-async-processor-secret',
+  KAFKA_WAL_REPLAY_PASSWORD: 'kafka-wal-replay-secret',
+  KAFKA_DRUID_INGEST_PASSWORD: 'kafka-druid-ingest-secret',
+  ELASTIC_PASSWORD: 'elastic-secret',
+  ES_INDEXER_PASSWORD: 'es-indexer-secret',
+  ACTIONBASE_API_TOKEN: 'core-api-token-secret',
+  LOOKUP_TOKENS: 'agent.one:lookup-token-secret-0001',
+  AUDIT_CHAIN_KEY: 'audit-chain-key-secret-0123456789abcdef',
+};
+const SECURE = ['-f', 'docker/compose.yaml', '-f', 'docker/compose.secure.yaml'];
+const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in SECRETS) && !k.startsWith('ES_')));
+
+describe('docker/compose.secure.yaml (compose.yaml with authentication on)', () => {
+  const merged = runTool('docker-compose', [...SECURE, '--profile', 'druid', 'config'], `${INSTALL} (Debian package docker-compose)`, { ...cleanEnv(), ...SECRETS });
+  const secure = (merged.status === 0 ? YAML.parse(merged.output) : { services: {} }) as ComposeFile;
+  const svc = (name: string) => secure.services[name] ?? {};
+  const env = (name: string) => asMap(svc(name).environment);
+  const kafkaApps = [...services.keys()].filter((name) => asMap(compose.services[name]!.environment)['KAFKA_BROKERS'] !== undefined);
+
+  it('is accepted by docker-compose over compose.yaml', () => {
+    if (merged.status !== 0) throw new Error(`docker-compose config failed (exit ${merged.status}):\n${merged.output}`);
+  });
+
+  it.each(Object.keys(SECRETS))('refuses to start without %s', (name) => {
+    const rest = Object.fromEntries(Object.entries(SECRETS).filter(([k]) => k !== name));
+    const r = runTool('docker-compose', [...SECURE, 'config', '-q'], `${INSTALL} (Debian package docker-compose)`, { ...cleanEnv(), ...rest });
+    expect(r.status).not.toBe(0);
+    expect(r.output).toContain(`set ${name}`);
+  });
+
+  it('Kafka: SASL/SCRAM-SHA-512 on every client listener, no access without an ACL', () => {
+    const k = env('kafka');
+    const protocols = Object.fromEntries(k['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP']!.split(',').map((p) => p.split(':') as [string, string]));
+    const clientListeners = k['KAFKA_LISTENERS']!.split(',').map((l) => l.split(':')[0]!).filter((l) => l !== k['KAFKA_CONTROLLER_LISTENER_NAMES']);
+    expect(clientListeners.length).toBeGreaterThan(0);
+    for (const l of clientListeners) expect({ l, protocol: protocols[l] }).toEqual({ l, protocol: expect.stringMatching(/^SASL_/) });
+    expect(k['KAFKA_SASL_ENABLED_MECHANISMS']).toBe('SCRAM-SHA-512');
+    expect(k['KAFKA_AUTHORIZER_CLASS_NAME']).toBe('org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+    expect(k['KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND']).toBe('false');
+    expect(JSON.stringify(svc('kafka').healthcheck?.test)).toContain('--command-config');
+    expect(svc('kafka').depends_on).toMatchObject({ 'kafka-format': { condition: 'service_completed_successfully' } });
+  });
+
+  it.each(kafkaApps)('%s: its own SCRAM principal with its own password, SCRAM users and ACLs made before it starts', (name) => {
+    const e = env(name);
+    expect(e['KAFKA_SASL_MECHANISM']).toBe('SCRAM-SHA-512');
+    expect(e['KAFKA_SASL_USERNAME']).toBe(name);
+    expect(e['KAFKA_SASL_PASSWORD']).toBe(SECRETS[`KAFKA_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD`]);
+    expect(svc(name).depends_on).toMatchObject({ 'kafka-acls': { condition: 'service_completed_successfully' } });
+    expect(JSON.stringify(svc('kafka-format').command)).toContain(`${name}:`);
+    expect(JSON.stringify(svc('kafka-acls').command)).toMatch(new RegExp(`acl "?\\$?\\$?${name}|for app in [^;]*${name}`));
+  });
+
+  it('Elasticsearch: security on, HTTPS with the CA made by the certs service, its superuser password for the operator only', () => {
+    const e = env('elasticsearch');
+    expect(e['xpack.security.enabled']).toBe('true');
+    expect(e['xpack.security.http.ssl.enabled']).toBe('true');
+    expect(e['ELASTIC_PASSWORD']).toBe(SECRETS['ELASTIC_PASSWORD']);
+    expect(svc('elasticsearch').depends_on).toMatchObject({ certs: { condition: 'service_completed_successfully' } });
+    expect(JSON.stringify(svc('elasticsearch').healthcheck?.test)).toMatch(/--cacert .*https:\/\/localhost:9200/);
+    for (const [name] of services) expect({ name, elastic: Object.values(env(name)).includes(SECRETS['ELASTIC_PASSWORD']!) }).toEqual({ name, elastic: false });
+  });
+
+  it('es-indexer: its own Elasticsearch user over HTTPS, the certificate verified against the CA, the lookup credentials required', () => {
+    const e = env('es-indexer');
+    expect(e['ES_URL']).toMatch(/^https:\/\/elasticsearch:9200$/);
+    expect(e['ES_USERNAME']).toBe('es-indexer');
+    expect(e['ES_PASSWORD']).toBe(SECRETS['ES_INDEXER_PASSWORD']);
+    const caDir = e['ES_CA_FILE']!.split('/').slice(0, 2).join('/');
+    expect((svc('es-indexer').volumes ?? []).map(String).some((v) => v.startsWith('certs:') && v.includes(`:${caDir}`))).toBe(true);
+    expect(e['LOOKUP_TOKENS']).toBe(SECRETS['LOOKUP_TOKENS']);
+    expect(e['AUDIT_CHAIN_KEY']).toBe(SECRETS['AUDIT_CHAIN_KEY']);
+    expect(svc('es-indexer').depends_on).toMatchObject({ 'es-users': { condition: 'service_completed_successfully' } });
+    expect(JSON.stringify(svc('es-users').command)).toContain('"names\\":[\\"actionbase-*\\"]');
+  });
+
+  it('the core API and its clients: one token required', () => {
+    expect(env('actionbase')['API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
+    expect(env('async-processor')['CORE_API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
+    expect(env('wal-replay')['API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
+  });
+
+  it('still publishes every port on the host loopback only', () => {
+    for (const [name, s] of Object.entries(secure.services)) {
+      for (const port of s.ports ?? []) {
+        const text = typeof port === 'string' ? port : `${(port as { host_ip?: string }).host_ip ?? ''}:`;
+        expect({ name, text }).toEqual({ name, text: expect.stringMatching(/^127\.0\.0\.1:/) });
+      }
+    }
   });
 });
 

@@ -22,6 +22,9 @@ export {
   DEFAULT_ES_VERSION,
   type ElasticsearchOptions,
   type ElasticsearchStatus,
+  type ElasticsearchSecurity,
+  type ElasticsearchAccess,
+  type ElasticsearchStartResult,
 } from './services/elasticsearch';
 export {
   ensureDruid,
