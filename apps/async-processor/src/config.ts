@@ -89,7 +89,7 @@ export const ConfigSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: int(6_000).default(10_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100).default(1_000),
   HTTP_PORT: int(0).default(8090),
-  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   SHUTDOWN_TIMEOUT_MS: int(1).default(30_000),
   /**
    * Crash tests only: kill -9 the process itself right after its Nth successful request to the core, before the

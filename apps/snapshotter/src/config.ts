@@ -51,6 +51,7 @@ export const ConfigSchema = CatalogEnvSchema.extend({
   RETRY_BASE_MS: positiveInt(200),
   RETRY_MAX_MS: positiveInt(30_000),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9466),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface of the probes and /metrics; 0.0.0.0 in a container'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(60_000),
   STAGING_DIR: z.string().min(1).default('.data/snapshotter/staging'),
   COMMIT_INTERVAL_MS: positiveInt(60_000),

@@ -6,7 +6,7 @@
  *
  * States are compared as views (edge-view.ts): what a reader of the sink sees, the same for every sink.
  */
-import { decodeCdc, isSystemRecord } from '@pipeline/events';
+import { decodeCdc, isSystemRecord, isVertexRecord } from '@pipeline/events';
 import { edgeKey, stateView } from './edge-view';
 
 export interface HistoryRecord {
@@ -50,7 +50,7 @@ export class CdcHistory {
       this.undecodable++;
       return;
     }
-    if (isSystemRecord(r) || !r.after) return;
+    if (isVertexRecord(r) || isSystemRecord(r) || !r.after) return;
     this.records++;
     const id = `${r.context.database}.${r.context.table}`;
     let t = this.tables.get(id);

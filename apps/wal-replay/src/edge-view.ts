@@ -14,7 +14,7 @@ interface StateLike {
   edgeId?: Endpoint | undefined;
   active?: boolean;
   version: number | bigint;
-  properties: Record<string, { value: unknown; version?: number } | undefined>;
+  properties: Record<string, { value: unknown; version?: number | bigint } | undefined>;
 }
 
 const ENDS = new Set(['_source', '_target']);
