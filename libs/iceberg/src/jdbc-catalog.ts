@@ -65,14 +65,19 @@ export class JdbcCatalog implements Catalog {
   /** Creates the catalog tables when missing (idempotent; safe from several instances at once). */
   init(): Promise<void> {
     this.ready ??= (async () => {
-      for (const sql of DDL) {
-        try {
-          await this.pool.query(sql);
-        } catch (err) {
-          // Two instances creating the same table at once: the loser sees a duplicate type or relation.
-          const code = (err as { code?: string }).code;
-          if (code !== '23505' && code !== '42P07') throw err;
-        }
+      // Concurrent CREATE TABLE IF NOT EXISTS still race in PostgreSQL (the loser fails on the table's row
+      // type); a transaction-scoped advisory lock makes the instances create the tables one after another.
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('iceberg jdbc catalog tables'))");
+        for (const sql of DDL) await client.query(sql);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
       }
     })().catch((err: unknown) => {
       this.ready = undefined;
