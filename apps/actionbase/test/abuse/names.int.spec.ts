@@ -6,8 +6,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureKafka } from '@pipeline/stack';
-import { readAll } from '@pipeline/kafka/testing';
-import { CoreProcess, startCoreOnFreshTopics } from '@pipeline/testing';
+import { api, CoreProcess, dataRecords, startCoreOnFreshTopics } from '@pipeline/testing';
 
 let bootstrap: string;
 let core: CoreProcess;
@@ -15,20 +14,8 @@ let wal: string;
 let cdc: string;
 
 /** Data records of a topic (heartbeats left out). */
-async function dataRecords(topic: string): Promise<unknown[]> {
-  const all = await readAll(bootstrap, topic);
-  return all.map((m) => JSON.parse(m.value?.toString('utf8') ?? 'null') as { context?: { database?: string } }).filter((r) => r?.context?.database !== 'sys');
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(core.url + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const records = (topic: string) => dataRecords(bootstrap, topic);
+const call = (method: string, path: string, body?: unknown) => api(core.url, method, path, body);
 
 const table = (name: string) => ({
   table: name,
@@ -59,8 +46,8 @@ async function expectNothingChanged(): Promise<void> {
   expect((await call('GET', '/graph/v3/databases?status=ALL')).body.map((d: any) => d.database)).toEqual(['coll']);
   expect((await call('GET', '/graph/v3/databases/coll/tables?status=ALL')).body.map((t: any) => t.table)).toEqual(['x']);
   expect((await call('GET', '/graph/v3/databases/coll/aliases?status=ALL')).body).toEqual([]);
-  expect(await dataRecords(wal)).toHaveLength(0);
-  expect(await dataRecords(cdc)).toHaveLength(0);
+  expect(await records(wal)).toHaveLength(0);
+  expect(await records(cdc)).toHaveLength(0);
 }
 
 describe('one name rule for every name, from path or body', () => {

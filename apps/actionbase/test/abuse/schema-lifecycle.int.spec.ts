@@ -7,28 +7,16 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureKafka } from '@pipeline/stack';
-import { readAll } from '@pipeline/kafka/testing';
-import { CoreProcess, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
+import { api, CoreProcess, dataRecords, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
 
 let bootstrap: string;
 let core: CoreProcess;
 let wal: string;
 let cdc: string;
 
-async function dataRecords(topic: string): Promise<unknown[]> {
-  const all = await readAll(bootstrap, topic);
-  return all.map((m) => JSON.parse(m.value?.toString('utf8') ?? 'null') as { context?: { database?: string } }).filter((r) => r?.context?.database !== 'sys');
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(core.url + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+/** Data records of a topic (heartbeats left out). */
+const records = (topic: string) => dataRecords(bootstrap, topic);
+const call = (method: string, path: string, body?: unknown) => api(core.url, method, path, body);
 
 type Prop = { name: string; type: string; comment: string; nullable: boolean };
 const schema = (over: Record<string, unknown> = {}) => ({
@@ -110,7 +98,7 @@ describe('PUT on a populated table: rebuilt or refused, never wrong answers', ()
     expect((await create('shop', 'pop')).status).toBe(200);
     const r = await call('POST', edges('shop', 'pop'), { mutations: [insert('u1', 1, 300, 5), insert('u1', 2, 100, 7), insert('u1', 3, 200, 6)] });
     expect(r.status).toBe(200);
-    await waitFor('CDC of the writes', async () => (await dataRecords(cdc)).length >= 9);
+    await waitFor('CDC of the writes', async () => (await records(cdc)).length >= 9);
   });
 
   const snapshot = async () => ({
@@ -132,14 +120,14 @@ describe('PUT on a populated table: rebuilt or refused, never wrong answers', ()
     ['an index on an unknown field', { indexes: [{ index: 'recent', fields: [{ field: 'nope', order: 'ASC' }] }] }, 'schema.indexes[0].fields[0].field'],
   ])('refuses %s with a 400 naming the field, and changes nothing', async (_, over, field) => {
     const before = await snapshot();
-    walBefore = (await dataRecords(wal)).length;
-    cdcBefore = (await dataRecords(cdc)).length;
+    walBefore = (await records(wal)).length;
+    cdcBefore = (await records(cdc)).length;
     const r = await call('PUT', base, { schema: schema(over) });
     expect([r.status, r.body.field]).toEqual([400, field]);
     expect(r.body.message).toContain(field);
     expect(await snapshot()).toEqual(before);
-    expect((await dataRecords(wal)).length).toBe(walBefore);
-    expect((await dataRecords(cdc)).length).toBe(cdcBefore);
+    expect((await records(wal)).length).toBe(walBefore);
+    expect((await records(cdc)).length).toBe(cdcBefore);
   });
 
   it('an index flipped ASC -> DESC is rebuilt from the rows: scans and ranges answer in the new order at once', async () => {
