@@ -39,45 +39,26 @@ const path = '/graph/v3/databases/bench/tables/notes/edges';
 
 async function createTable(url: string): Promise<void> {
   await api(url, 'POST', '/graph/v3/databases', { database: 'bench', comment: 'bench' });
-  // Actionbase's documented form first, then the core's earlier form.
-  const forms = [
-    {
-      table: 'notes',
-      schema: {
-        type: 'EDGE',
-        source: { type: 'string', comment: '' },
-        target: { type: 'long', comment: '' },
-        properties: [
-          { name: 'created_at', type: 'long', nullable: false, comment: '' },
-          { name: 'note', type: 'string', nullable: true, comment: '' },
-        ],
-        direction: 'BOTH',
-        indexes: [{ index: 'recent', fields: [{ field: 'created_at', order: 'DESC' }], comment: '' }],
-        groups: [],
-      },
-      storage: 'datastore://default/notes',
-      mode: 'SYNC',
-      comment: 'bench',
-    },
-    {
-      table: 'notes',
-      schema: {
-        source: { type: 'STRING' },
-        target: { type: 'LONG' },
-        properties: [
-          { name: 'created_at', type: 'LONG', nullable: false },
-          { name: 'note', type: 'STRING', nullable: true },
-        ],
-      },
+  // Actionbase's documented table body (metadata.mdx), which the core accepts as is.
+  const r = await api(url, 'POST', '/graph/v3/databases/bench/tables', {
+    table: 'notes',
+    schema: {
+      type: 'EDGE',
+      source: { type: 'string', comment: '' },
+      target: { type: 'long', comment: '' },
+      properties: [
+        { name: 'created_at', type: 'long', nullable: false, comment: '' },
+        { name: 'note', type: 'string', nullable: true, comment: '' },
+      ],
       direction: 'BOTH',
-      indexes: [{ index: 'recent', fields: [{ field: 'created_at', order: 'DESC' }] }],
+      indexes: [{ index: 'recent', fields: [{ field: 'created_at', order: 'DESC' }], comment: '' }],
+      groups: [],
     },
-  ];
-  for (const form of forms) {
-    const r = await api(url, 'POST', '/graph/v3/databases/bench/tables', form);
-    if (r.status < 300) return;
-  }
-  throw new Error('cannot create the bench table');
+    storage: 'datastore://default/notes',
+    mode: 'SYNC',
+    comment: 'bench',
+  });
+  if (r.status !== 200) throw new Error(`cannot create the bench table: ${JSON.stringify(r.body)}`);
 }
 
 /** A ~7 MiB batch of `items` inserts; `salt` keeps the keys of each phase, client and round apart. */
