@@ -11,7 +11,7 @@
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { currentSnapshot, FolderCatalog, JdbcCatalog, readTable, type Catalog } from '@pipeline/iceberg';
+import { FolderCatalog, JdbcCatalog, readTable, type Catalog } from '@pipeline/iceberg';
 import { changeLogHours, readHour, type Change } from './changelog';
 import type { Config } from './config';
 import { DatasetWriter, type Split, type WrittenFile } from './dataset-writer';
