@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { FolderCatalog, readTable } from '@pipeline/iceberg';
-import { ensureKafka, services, stackDir } from '@pipeline/stack';
+import { createDatabase, ensureKafka, ensurePostgres, services, stackDir } from '@pipeline/stack';
 import { api, createLikes, repoRoot, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
 
 const run = promisify(execFile);
@@ -89,6 +89,25 @@ describe('ml-export over the real snapshotter output', () => {
   let snapshotterOutput = '';
   let python: string;
   let warehouse: string;
+  let snapshotterEnv: Record<string, string>;
+  const drops: (() => Promise<void>)[] = [];
+
+  const startSnapshotter = (extra: Record<string, string> = {}) => {
+    snapshotter = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/snapshotter/src/main.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: 'warn', HTTP_PORT: '0', ...snapshotterEnv, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    snapshotter.stdout!.on('data', (d: Buffer) => (snapshotterOutput += d.toString()));
+    snapshotter.stderr!.on('data', (d: Buffer) => (snapshotterOutput += d.toString()));
+  };
+  const stopSnapshotter = async () => {
+    const p = snapshotter;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const done = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await done;
+  };
 
   beforeAll(async () => {
     const { bootstrap } = await ensureKafka();
@@ -98,33 +117,22 @@ describe('ml-export over the real snapshotter output', () => {
     core = started.core;
     await createLikes(core.url, 'likes');
     warehouse = tempDir('warehouse');
-    snapshotter = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/snapshotter/src/main.ts')], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        HTTP_PORT: '0',
-        KAFKA_BROKERS: bootstrap,
-        CDC_TOPIC: started.cdc,
-        CONSUMER_GROUP: uniqueName('it.mlx.snapshotter'),
-        WAREHOUSE_DIR: warehouse,
-        STAGING_DIR: tempDir('staging'),
-        COMMIT_INTERVAL_MS: '500',
-        BATCH_MAX_WAIT_MS: '200',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    snapshotter.stdout!.on('data', (d: Buffer) => (snapshotterOutput += d.toString()));
-    snapshotter.stderr!.on('data', (d: Buffer) => (snapshotterOutput += d.toString()));
+    snapshotterEnv = {
+      KAFKA_BROKERS: bootstrap,
+      CDC_TOPIC: started.cdc,
+      CONSUMER_GROUP: uniqueName('it.mlx.snapshotter'),
+      WAREHOUSE_DIR: warehouse,
+      STAGING_DIR: tempDir('staging'),
+      COMMIT_INTERVAL_MS: '500',
+      BATCH_MAX_WAIT_MS: '200',
+    };
+    startSnapshotter();
   }, 600_000);
 
   afterAll(async () => {
-    if (snapshotter && snapshotter.exitCode === null) {
-      const done = new Promise((r) => snapshotter!.once('exit', r));
-      snapshotter.kill('SIGTERM');
-      await done;
-    }
+    await stopSnapshotter();
     await core?.stop();
+    for (const d of drops) await d().catch(() => undefined);
   }, 120_000);
 
   it('writes a dataset whose final counts are the core counts, with features that never look ahead', async () => {
@@ -215,5 +223,26 @@ describe('ml-export over the real snapshotter output', () => {
       return Promise.all(m.files.map((f) => readFile(path.join(dir, f.path))));
     };
     expect(await manifest(again)).toEqual(await manifest(out));
+
+    // Through the JDBC catalog: a snapshotter on CATALOG=jdbc registers the folder table with its history at start;
+    // the export found through PostgreSQL cuts at the same snapshot and writes the same files.
+    await stopSnapshotter();
+    const db = await createDatabase((await ensurePostgres()).url, 'mlx_catalog');
+    drops.push(db.drop);
+    startSnapshotter({ CATALOG: 'jdbc', CATALOG_URL: db.url });
+    const viaJdbc = path.join(tempDir('out'), 'dataset');
+    const jdbcArgs = ['--catalog', 'jdbc', '--catalog-url', db.url, ...args.map((a) => (a === out ? viaJdbc : a))];
+    await waitFor(
+      'ml-export through the JDBC catalog once the snapshotter registered the table',
+      async () => {
+        const r = await mlExport(jdbcArgs);
+        if (r.code !== 0 && !/no Iceberg table shop.likes|does not exist/.test(r.err)) throw new Error(`ml-export failed: ${r.err}`);
+        return r.code === 0;
+      },
+      60_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nsnapshotter output:\n${snapshotterOutput.slice(-3000)}`);
+    });
+    expect(await manifest(viaJdbc)).toEqual(await manifest(out));
   });
 });
