@@ -120,6 +120,13 @@ describe('ml-export on a crafted history', () => {
     expect(existsSync(path.join(out, 'split=train'))).toBe(false);
   });
 
+  it('names the folder it looked in when the table has no change log', async () => {
+    const wh = await craftedWarehouse();
+    const out = path.join(await tempDir('out'), 'ds');
+    await expect(runExport(options(wh, out, { TABLE: 'shop.follows' }), silent)).rejects.toThrow(/no change log for shop.follows under .*_changelog.*CHANGELOG_ENABLED/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('with a snapshot cut, names the missing table and writes nothing', async () => {
     const wh = await craftedWarehouse();
     const out = path.join(await tempDir('out'), 'ds');

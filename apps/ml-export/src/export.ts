@@ -108,7 +108,11 @@ export async function runExport(o: ExportOptions, logger: Logger): Promise<Expor
   if ((await exists(out)) && !o.OVERWRITE) throw new ExportError(`${out} exists: choose another --out, or pass --overwrite true to replace it`);
   const cut = o.CUT === 'snapshot' ? await loadCut(o) : null;
   const hours = await changeLogHours(o.WAREHOUSE_DIR, o.TABLE);
-  if (hours.length === 0) logger.warn({ table: o.TABLE, warehouse: o.WAREHOUSE_DIR }, 'no change log for this table');
+  if (hours.length === 0) {
+    throw new ExportError(
+      `no change log for ${o.TABLE} under ${path.join(o.WAREHOUSE_DIR, '_changelog')}: check --warehouse and --table, and that the snapshotter runs with CHANGELOG_ENABLED=true (its default)`,
+    );
+  }
 
   // Written beside the destination and moved into place at the end, so a failed run never leaves half a dataset there.
   const work = `${out}.partial-${process.pid}`;
