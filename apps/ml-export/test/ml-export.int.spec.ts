@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,12 @@ import { api, createLikes, repoRoot, startCoreOnFreshTopics, uniqueName, waitFor
 const run = promisify(execFile);
 const SOURCES = Array.from({ length: 10 }, (_, i) => `u${i}`);
 const TARGETS = Array.from({ length: 15 }, (_, i) => i + 1);
-const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), `ml-export-it-${prefix}-`));
+const temps: string[] = [];
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(path.join(tmpdir(), `ml-export-it-${prefix}-`));
+  temps.push(d);
+  return d;
+};
 
 /** Likes and unlikes over SOURCES x TARGETS, versions increasing; deterministic for a seed. */
 async function workload(url: string, seed: number, requests: number): Promise<void> {
@@ -90,6 +95,7 @@ describe('ml-export over the real snapshotter output', () => {
   let python: string;
   let warehouse: string;
   let snapshotterEnv: Record<string, string>;
+  let pgServer: string;
   const drops: (() => Promise<void>)[] = [];
 
   const startSnapshotter = (extra: Record<string, string> = {}) => {
@@ -112,6 +118,7 @@ describe('ml-export over the real snapshotter output', () => {
   beforeAll(async () => {
     const { bootstrap } = await ensureKafka();
     await services['pyiceberg']!.up(() => undefined);
+    pgServer = (await ensurePostgres()).url;
     python = path.join(stackDir(), 'venv', 'bin', 'python');
     const started = await startCoreOnFreshTopics(bootstrap, 'it.mlx');
     core = started.core;
@@ -133,6 +140,7 @@ describe('ml-export over the real snapshotter output', () => {
     await stopSnapshotter();
     await core?.stop();
     for (const d of drops) await d().catch(() => undefined);
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
   }, 120_000);
 
   it('writes a dataset whose final counts are the core counts, with features that never look ahead', async () => {
@@ -227,7 +235,7 @@ describe('ml-export over the real snapshotter output', () => {
     // Through the JDBC catalog: a snapshotter on CATALOG=jdbc registers the folder table with its history at start;
     // the export found through PostgreSQL cuts at the same snapshot and writes the same files.
     await stopSnapshotter();
-    const db = await createDatabase((await ensurePostgres()).url, 'mlx_catalog');
+    const db = await createDatabase(pgServer, 'mlx_catalog');
     drops.push(db.drop);
     startSnapshotter({ CATALOG: 'jdbc', CATALOG_URL: db.url });
     const viaJdbc = path.join(tempDir('out'), 'dataset');
