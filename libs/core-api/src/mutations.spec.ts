@@ -31,25 +31,28 @@ describe('walToMutation', () => {
     expect(resultKeyOfRecord(r)).toBe(resultKey({ id: 9 }));
   });
 
-  it('sends no ends for a multi-edge UPDATE that does not move the edge', () => {
-    const r = v3({ type: 'UPDATE', version: 4, source: '', target: '', edgeId: 9, properties: { amount: 6 } });
+  it('sends no ends for a multi-edge UPDATE or DELETE that did not name them, though the record is routed by the stored ends', () => {
+    const r = v3({ type: 'UPDATE', version: 4, source: 'u1', target: 'u2', edgeId: 9, properties: { amount: 6 } });
     expect(walToMutation(r)).toEqual({ type: 'UPDATE', edge: { version: 4, id: 9, properties: { amount: 6 } } });
+    const d = v3({ type: 'DELETE', version: 5, source: 'u1', target: 'u2', edgeId: 9, properties: { _source: null, _target: null } });
+    expect(walToMutation(d)).toEqual({ type: 'DELETE', edge: { version: 5, id: 9, properties: {} } });
   });
 
-  it('reads an Actionbase v2 multi-edge record (_id in props, ends in src/tgt)', () => {
-    const r = edgeWal({
+  it('reads Actionbase v2 multi-edge records (_id in props, ends in src/tgt: taken for an INSERT)', () => {
+    const v2 = (op: string) => edgeWal({
       version: '2',
       tenant: 't',
       label: 'shop.gifts',
       alias: null,
       edge: { ts: 5, src: 'u1', tgt: 'u2', props: { _id: 77, amount: 3 }, traceId: 'tr' },
-      op: 'PURGE',
+      op,
       mode: { queue: true },
       audit: { actor: 'a' },
       requestId: 'q',
       ts: 5,
     });
-    expect(walToMutation(r)).toEqual({ type: 'DELETE', edge: { version: 5, id: 77, source: 'u1', target: 'u2', properties: { amount: 3 } } });
+    expect(walToMutation(v2('INSERT'))).toEqual({ type: 'INSERT', edge: { version: 5, id: 77, source: 'u1', target: 'u2', properties: { amount: 3 } } });
+    expect(walToMutation(v2('PURGE'))).toEqual({ type: 'DELETE', edge: { version: 5, id: 77, properties: { amount: 3 } } });
   });
 
   it('refuses a LONG beyond 2^53 instead of rounding it', () => {
