@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { KeepNewestRule } from './config';
-import type { CoreClient, Mutation, ScannedEdge } from './core-client';
+import { CoreError, type CoreClient, type EdgeView, type MutationItem } from '@pipeline/core-api';
 import type { RateLimiter } from './token-bucket';
 
 const PAGE = 1_000;
@@ -40,7 +40,7 @@ export class KeepNewest {
    */
   async trim(rule: KeepNewestRule, sources: Iterable<string | number>): Promise<TrimOutcome> {
     const todo = [...sources];
-    const surplus: ScannedEdge[] = [];
+    const surplus: EdgeView[] = [];
     let next = 0;
     const worker = async () => {
       while (next < todo.length) surplus.push(...(await this.surplus(rule, todo[next++]!)));
@@ -48,29 +48,30 @@ export class KeepNewest {
     await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, todo.length) }, worker));
     const out: TrimOutcome = { scanned: todo.length, deleted: 0 };
     for (let i = 0; i < surplus.length; i += DELETE_CHUNK) {
-      const mutations: Mutation[] = surplus.slice(i, i + DELETE_CHUNK).map((e) => ({
+      const mutations: MutationItem[] = surplus.slice(i, i + DELETE_CHUNK).map((e) => ({
         type: 'DELETE',
         edge: { version: e.version + 1, source: e.source, target: e.target, properties: {} },
       }));
       await this.limiter.take(mutations.length);
-      const r = await this.core.mutate(rule.database, rule.table, false, mutations, []);
-      if (!r.ok) {
+      try {
+        const results = await this.core.mutateForced(rule.database, rule.table, false, mutations);
+        out.deleted += results.filter((x) => x.status === 'DELETED').length;
+      } catch (err) {
+        if (!(err instanceof CoreError) || err.retryable) throw err;
         // A rejected trim changes nothing; the views stay, which is the safe side. The next batch retries it.
-        this.log.error({ rule, rejection: r.rejection }, 'keep-newest: the core rejected the trim');
-        continue;
+        this.log.error({ rule, err: err.message }, 'keep-newest: the core rejected the trim');
       }
-      out.deleted += r.results.filter((x) => x.status === 'DELETED').length;
     }
     return out;
   }
 
   /** The edges of `source` past the first N in index order. */
-  private async surplus(rule: KeepNewestRule, source: string | number): Promise<ScannedEdge[]> {
-    const first = await this.core.scan(rule.database, rule.table, rule.index, source, rule.keep, null);
-    const rest: ScannedEdge[] = [];
+  private async surplus(rule: KeepNewestRule, source: string | number): Promise<EdgeView[]> {
+    const first = await this.core.scan(rule.database, rule.table, rule.index, 'OUT', source, rule.keep, null);
+    const rest: EdgeView[] = [];
     let offset = first.hasNext ? first.offset : null;
     while (offset) {
-      const page = await this.core.scan(rule.database, rule.table, rule.index, source, PAGE, offset);
+      const page = await this.core.scan(rule.database, rule.table, rule.index, 'OUT', source, PAGE, offset);
       rest.push(...page.edges);
       offset = page.hasNext ? page.offset : null;
     }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { StreamConsumer } from '@pipeline/stream';
 import type { Config } from './config';
-import { CoreClient } from './core-client';
+import { CoreClient } from '@pipeline/core-api';
 import { KeepNewest } from './keep-newest';
 import { TokenBucket, unlimited, type RateLimiter } from './token-bucket';
 import { WalApplySink } from './wal-apply.sink';
@@ -17,7 +17,7 @@ export const READINESS_PATH = '/health/readiness';
 
 export function buildProcessor(config: Config, logger: Logger): { consumer: StreamConsumer<'wal'>; sink: WalApplySink } {
   const registry = new Registry();
-  const core = new CoreClient({ baseUrl: config.CORE_URL, actor: config.ACTOR_ID, timeoutMs: config.CORE_TIMEOUT_MS, apiToken: config.CORE_API_TOKEN });
+  const core = new CoreClient({ baseUrl: config.CORE_URL, actor: config.ACTOR_ID, timeoutMs: config.CORE_TIMEOUT_MS, token: config.CORE_API_TOKEN });
   const limiter: RateLimiter =
     config.RATE_LIMIT_PER_SEC > 0
       ? new TokenBucket(config.RATE_LIMIT_PER_SEC, config.RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(config.RATE_LIMIT_PER_SEC)))

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { WalRecord } from '@pipeline/events';
 import { SinkError, type DecodedRecord } from '@pipeline/stream';
-import type { CoreClient, MutateOutcome, Mutation } from './core-client';
+import { CoreError, type CoreClient, type MutationItem as Mutation, type MutationResult } from '@pipeline/core-api';
 import type { KeepNewest } from './keep-newest';
 import { unlimited } from './token-bucket';
 import { WalApplySink } from './wal-apply.sink';
@@ -25,13 +25,18 @@ function rec(table: string, source: string, target: number, queue = true): Decod
   return { kind: 'wal', record, topic: 'wal', partition: 0, offset: offset++, key: `${source}:${target}`, timestamp: 0, value: Buffer.from(''), headers: {} };
 }
 
-/** A scripted core: `answer` decides per request; every request is recorded. */
+/** A scripted answer: the results, or what the core says when it refuses the request. */
+type MutateOutcome = { ok: true; results: MutationResult[] } | { ok: false; rejection: { status: number; code: string; message: string; field: string | null } };
+
+/** A scripted core: `answer` decides per request; every request is recorded; a refusal is thrown as the client does. */
 function sinkWith(answer: (table: string, m: Mutation[]) => MutateOutcome) {
   const calls: { table: string; sources: unknown[]; requestIds: string[] }[] = [];
   const core = {
-    mutate: async (_db: string, table: string, _multi: boolean, m: Mutation[], requestIds: string[]) => {
+    mutateForced: async (_db: string, table: string, _multi: boolean, m: Mutation[], requestIds: string[]) => {
       calls.push({ table, sources: m.map((x) => x.edge.source), requestIds });
-      return answer(table, m);
+      const o = answer(table, m);
+      if (!o.ok) throw new CoreError(`POST ${table}`, o.rejection.status, o.rejection);
+      return o.results;
     },
   } as unknown as CoreClient;
   const sink = new WalApplySink({
@@ -100,9 +105,9 @@ describe('WalApplySink', () => {
     ]);
   });
 
-  it('an outage (the client throws a retryable SinkError) fails the whole batch, so the stream retries it', async () => {
+  it('an outage (the client throws a retryable CoreError) fails the whole batch, so the stream retries it', async () => {
     const { sink } = sinkWith(() => {
-      throw new SinkError('CORE_UNAVAILABLE', 'down', { retryable: true });
+      throw new CoreError('POST x', null, { message: 'down' });
     });
     await expect(sink.write([rec('a', 'u1', 1)])).rejects.toMatchObject({ code: 'CORE_UNAVAILABLE', retryable: true });
   });

@@ -16,13 +16,16 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { safeEndpoint, type WalRecord } from '@pipeline/events';
 import { SinkError, type DecodedRecord, type FailedRecord, type Sink, type SinkResult } from '@pipeline/stream';
+import { CoreError, isMultiEdgeRecord, resultKey, resultKeyOfRecord, walToMutation, type CoreClient, type MutationResult } from '@pipeline/core-api';
 import { tableKey, type KeepNewestRule } from './config';
-import type { CoreClient, Rejection } from './core-client';
 import type { KeepNewest } from './keep-newest';
-import { isMultiEdge, isQueued, mutationOf, resultKey, resultKeyOfRecord } from './mutation-builder';
+import { isQueued } from './queue-mode';
 import type { RateLimiter } from './token-bucket';
 
 type Rec = DecodedRecord<WalRecord>;
+
+/** What the sink reads of a final answer: a CoreError, or a key the core answered ERROR for (status 200). */
+type Rejection = Pick<CoreError, 'code' | 'detail' | 'field'> & { status: number | null };
 
 interface TableGroup {
   database: string;
@@ -95,7 +98,7 @@ export class WalApplySink implements Sink<WalRecord> {
         const t = await this.o.keepNewest.trim(rule, sources);
         if (t.deleted) this.trimmed.inc({ table: tableKey(g.database, g.table) }, t.deleted);
       } catch (err) {
-        if (err instanceof SinkError && !err.retryable) {
+        if (err instanceof CoreError && !err.retryable) {
           // A misconfigured rule (unknown index) must not stop the applying; it is loud in the log instead.
           this.log.error({ err, rule }, 'keep-newest: cannot scan the index; views are applied but not trimmed');
         } else {
@@ -112,28 +115,36 @@ export class WalApplySink implements Sink<WalRecord> {
     const waited = await this.o.limiter.take(records.length);
     if (waited > 0) this.limiterWait.inc(waited / 1000);
     const label = tableKey(g.database, g.table);
-    const r = await this.o.core.mutate(
-      g.database,
-      g.table,
-      g.multi,
-      records.map((d) => mutationOf(d.record)),
-      records.map((d) => d.record.event.requestId || d.record.context.request.requestId),
-    );
-    if (r.ok) {
-      this.o.onApplied?.();
-      const now = Date.now();
-      const errorKeys = new Set<string>();
-      for (const res of r.results) {
-        this.applied.inc({ table: label, status: res.status }, res.count);
-        if (res.status === 'ERROR') errorKeys.add(resultKey(res));
-      }
-      for (const d of records) this.delay.observe({ table: label }, Math.max(0, now - d.record.processedAt) / 1000);
-      const failed = records
-        .filter((d) => errorKeys.has(resultKeyOfRecord(d.record)))
-        .map((d) => this.fail(label, d, { status: 200, code: 'MUTATION_REJECTED', message: 'the core answered ERROR for this key (see its CDC message)', field: null }));
-      return failed;
+    let results: MutationResult[];
+    try {
+      results = await this.o.core.mutateForced(
+        g.database,
+        g.table,
+        g.multi,
+        records.map((d) => walToMutation(d.record)),
+        records.map((d) => d.record.event.requestId || d.record.context.request.requestId),
+      );
+    } catch (err) {
+      // Outages and answers a retry can change are thrown on: the stream pauses and writes the batch again.
+      if (!(err instanceof CoreError) || err.retryable) throw err;
+      return this.narrow(g, records, err);
     }
-    const rej = r.rejection;
+    this.o.onApplied?.();
+    const now = Date.now();
+    const errorKeys = new Set<string>();
+    for (const res of results) {
+      this.applied.inc({ table: label, status: res.status }, res.count);
+      if (res.status === 'ERROR') errorKeys.add(resultKey(res));
+    }
+    for (const d of records) this.delay.observe({ table: label }, Math.max(0, now - d.record.processedAt) / 1000);
+    return records
+      .filter((d) => errorKeys.has(resultKeyOfRecord(d.record)))
+      .map((d) => this.fail(label, d, { status: 200, code: 'MUTATION_REJECTED', detail: 'the core answered ERROR for this key (see its CDC message)', field: null }));
+  }
+
+  /** A final rejection: the item it names is dead-lettered, or the records split in halves, or all dead-lettered. */
+  private async narrow(g: TableGroup, records: Rec[], rej: Rejection): Promise<FailedRecord<WalRecord>[]> {
+    const label = tableKey(g.database, g.table);
     const at = /^mutations\[(\d+)\]/.exec(rej.field ?? '');
     const index = at ? Number(at[1]) : -1;
     if (index >= 0 && index < records.length) {
@@ -150,10 +161,11 @@ export class WalApplySink implements Sink<WalRecord> {
   private fail(label: string, d: Rec, rej: Rejection): FailedRecord<WalRecord> {
     const code = rej.status === 200 ? rej.code : `CORE_${rej.status}_${rej.code}`;
     this.dead.inc({ table: label, code });
-    this.log.warn({ table: label, partition: d.partition, offset: String(d.offset), rejection: rej }, 'the core rejected a queued mutation: dead-lettered');
+    const rejection = { status: rej.status, code: rej.code, message: rej.detail, field: rej.field };
+    this.log.warn({ table: label, partition: d.partition, offset: String(d.offset), rejection }, 'the core rejected a queued mutation: dead-lettered');
     return {
       record: d,
-      error: new SinkError(code, `${rej.message}${rej.field ? ` (${rej.field})` : ''}`, { retryable: false }),
+      error: new SinkError(code, `${rej.detail}${rej.field ? ` (${rej.field})` : ''}`, { retryable: false }),
     };
   }
 }
@@ -163,7 +175,7 @@ export function groupByTable(records: Rec[]): TableGroup[] {
   const groups = new Map<string, TableGroup>();
   for (const d of records) {
     const { database, table } = d.record.context;
-    const multi = isMultiEdge(d.record);
+    const multi = isMultiEdgeRecord(d.record);
     const key = JSON.stringify([database, table, multi]);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { database, table, multi, records: [] }));

@@ -11,7 +11,7 @@ import { CdcSnapshot, stateKey } from './cdc-snapshot';
 import { readIcebergTable } from '@pipeline/iceberg';
 import type { CdcState } from '@pipeline/events';
 import { checkConsistency, type CheckReport } from './consistency-check';
-import { CoreClient, type MutationItem, type SchemaDump } from './core-client';
+import { CoreClient, type MutationItem, type SchemaDump } from '@pipeline/core-api';
 import { CoreSink, emptyCounters, type ApplyCounters } from './core.sink';
 import { stateToMutations } from './mutation-builder';
 import { loadSchema } from './schema-source';
@@ -26,7 +26,7 @@ export interface Deps {
 
 const targetOf = (cfg: Config): CoreClient => {
   if (!cfg.TARGET_URL) throw new Error('TARGET_URL (--target-url) is required');
-  return new CoreClient(cfg.TARGET_URL, { actor: cfg.ACTOR, token: cfg.API_TOKEN });
+  return new CoreClient({ baseUrl: cfg.TARGET_URL, actor: cfg.ACTOR, token: cfg.API_TOKEN });
 };
 const stateFileOf = (cfg: Config) => new CheckpointFile(cfg.STATE_FILE ?? `.data/wal-replay/${cfg.command}.state.json`);
 

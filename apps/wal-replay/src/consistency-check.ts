@@ -4,7 +4,7 @@
  * Every mismatch names its table and key (or start and index), so an operator can repair that one.
  */
 import { safeEndpoint, safeState, type CdcState } from '@pipeline/events';
-import type { CoreClient, EdgeView, Endpoint, TableBody } from './core-client';
+import type { CoreClient, EdgeView, Endpoint, TableBody } from '@pipeline/core-api';
 import { countKey, type CdcSnapshot, type TableSnapshot } from './cdc-snapshot';
 import { compareIndexRows, type IndexedRow } from './index-order';
 

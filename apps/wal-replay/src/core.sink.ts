@@ -7,8 +7,7 @@
 import type { Logger } from 'pino';
 import { decodeWal, isSystemRecord, isVertexRecord, type DecodedWal } from '@pipeline/events';
 import type { ConsumedMessage } from '@pipeline/kafka';
-import { CoreHttpError, type CoreClient, type MutationItem } from './core-client';
-import { walToMutation } from './mutation-builder';
+import { CoreError, walToMutation, type CoreClient, type MutationItem } from '@pipeline/core-api';
 
 export interface ApplyCounters {
   read: number;
@@ -77,13 +76,13 @@ export class CoreSink {
     for (let attempt = 1; ; attempt++) {
       try {
         this.counters.requests++;
-        const r = await this.core.mutateForced(db, table, multi, items);
-        const errors = r.results.filter((x) => x.status === 'ERROR').length;
+        const results = await this.core.mutateForced(db, table, multi, items);
+        const errors = results.filter((x) => x.status === 'ERROR').length;
         this.counters.rejected += errors;
         this.counters.applied += items.length;
         return;
       } catch (err) {
-        if (err instanceof CoreHttpError && !err.retryable) {
+        if (err instanceof CoreError && !err.retryable) {
           if (items.length === 1) {
             this.counters.rejected++;
             this.logger.warn({ db, table, item: items[0], err: err.message }, 'the core refused a WAL item; skipped');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { foldEvents, type EdgeEvent, type EdgeState, type TransitionSchema } from '@pipeline/edge-model';
-import { safeState, type CdcState, type WalRecord } from '@pipeline/events';
-import type { MutationItem } from './core-client';
-import { stateToMutations, walToMutation, type LoaderField } from './mutation-builder';
+import { safeState, type CdcState } from '@pipeline/events';
+import type { MutationItem } from '@pipeline/core-api';
+import { stateToMutations, type LoaderField } from './mutation-builder';
 
 const fields: LoaderField[] = [
   { name: 'x', type: 'LONG', nullable: false },
@@ -109,30 +109,5 @@ describe('stateToMutations', () => {
     ]);
     const multiSchema = { fields: multiFields.map((f) => ({ name: f.name, nullable: f.nullable })) };
     expect(foldEvents(null, load.items.map(toEvent), multiSchema).state).toEqual(asState(s));
-  });
-});
-
-describe('walToMutation', () => {
-  const wal = (event: WalRecord['event']): WalRecord => ({
-    version: '3',
-    type: 'e',
-    processedAt: 1,
-    context: { tenant: 't', database: 'shop', table: 'gifts', alias: null, request: { actor: 'a', requestId: 'r' } },
-    event,
-    mode: { table: 'ASYNC', request: null, queue: true },
-  });
-
-  it('sends a unique edge event as it was requested', () => {
-    expect(walToMutation(wal({ id: 'E', requestId: 'r', type: 'INSERT', version: 5, source: 'u1', target: 3, properties: { x: 1 } }))).toEqual({
-      type: 'INSERT',
-      edge: { version: 5, source: 'u1', target: 3, properties: { x: 1 } },
-    });
-  });
-
-  it('lifts multi-edge endpoints out of _source/_target and leaves them out when the UPDATE did not move the edge', () => {
-    const moved = walToMutation(wal({ id: 'E', requestId: 'r', type: 'UPDATE', version: 5, source: 's', target: 't', edgeId: 9, properties: { _source: 's', _target: 't', x: 1 } }));
-    expect(moved).toEqual({ type: 'UPDATE', edge: { version: 5, id: 9, source: 's', target: 't', properties: { x: 1 } } });
-    const kept = walToMutation(wal({ id: 'E', requestId: 'r', type: 'UPDATE', version: 6, source: '', target: '', edgeId: 9, properties: { x: null } }));
-    expect(kept).toEqual({ type: 'UPDATE', edge: { version: 6, id: 9, properties: { x: null } } });
   });
 });

@@ -1,31 +1,12 @@
 /**
- * Turns what wal-replay reads into request items of the core's mutation API:
- * - a WAL record into the item that was sent (the WAL is "the request as-is", docs/model.md);
- * - a stored state (a CDC `after`) into the items that reproduce it on a fresh core (migrate).
+ * A stored state (a CDC `after`) into the request items that reproduce it on a fresh core (migrate). A WAL
+ * record back into its item is libs/core-api's walToMutation.
  */
-import { safeEndpoint, safeNumber, safeState, type CdcState, type WalRecord } from '@pipeline/events';
-import type { Endpoint, MutationItem } from './core-client';
+import { safeState, type CdcState } from '@pipeline/events';
+import type { MutationItem } from '@pipeline/core-api';
 
+/** A multi-edge's ends, which the request carries as source/target, not as properties. */
 const ENDS = new Set(['_source', '_target']);
-
-/**
- * The request item of a WAL record. Multi-edge events carry their endpoints in `_source`/`_target` (absent on
- * an UPDATE that does not move the edge; the event's source/target are then empty), and their id in edgeId.
- */
-export function walToMutation(r: WalRecord): MutationItem {
-  const e = r.event;
-  // LONGs beyond 2^53 (bigint) are not replayed yet: LongRangeError stops the replay instead of rounding them.
-  const version = safeNumber(e.version, 'event.version');
-  if (e.edgeId !== undefined) {
-    const properties: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(e.properties)) if (!ENDS.has(k)) properties[k] = v;
-    const edge: MutationItem['edge'] = { version, id: safeEndpoint(e.edgeId, 'event.edgeId'), properties };
-    if (e.properties._source !== undefined && e.properties._source !== null) edge.source = e.properties._source as Endpoint;
-    if (e.properties._target !== undefined && e.properties._target !== null) edge.target = e.properties._target as Endpoint;
-    return { type: e.type, edge };
-  }
-  return { type: e.type, edge: { version, source: safeEndpoint(e.source, 'event.source'), target: safeEndpoint(e.target, 'event.target'), properties: { ...e.properties } } };
-}
 
 /** A field of the table schema as the loader needs it: a stand-in value for non-nullable fields (see below). */
 export interface LoaderField {

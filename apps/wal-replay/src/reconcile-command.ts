@@ -6,7 +6,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { Gauge, Registry } from 'prom-client';
 import { startHealthServer } from '@pipeline/stream';
 import type { Deps } from './commands';
-import { CoreClient } from './core-client';
+import { CoreClient } from '@pipeline/core-api';
 import { reconcile, type ReconcileReport } from './reconcile';
 import { CoreSide, ElasticsearchSide, IcebergSide, type SinkSide, type TableRef } from './reconcile-sinks';
 
@@ -51,7 +51,7 @@ export class ReconcileMetrics {
 function sidesOf(deps: Deps): { sides: SinkSide[]; iceberg?: IcebergSide; core: CoreClient } {
   const { cfg } = deps;
   if (!cfg.TARGET_URL) throw new Error('TARGET_URL (--target-url) is required: the core reconcile compares against');
-  const core = new CoreClient(cfg.TARGET_URL, { actor: cfg.ACTOR, token: cfg.API_TOKEN });
+  const core = new CoreClient({ baseUrl: cfg.TARGET_URL, actor: cfg.ACTOR, token: cfg.API_TOKEN });
   const wanted = cfg.RECONCILE_SINKS ?? ['core', ...(cfg.ES_URL ? ['elasticsearch' as const] : []), ...(existsSync(cfg.ICEBERG_WAREHOUSE) ? ['iceberg' as const] : [])];
   const sides: SinkSide[] = [];
   let iceberg: IcebergSide | undefined;

@@ -11,7 +11,7 @@ import type { CdcState } from '@pipeline/events';
 import { readIcebergTable } from '@pipeline/iceberg';
 import type { KafkaClient } from '@pipeline/kafka';
 import type { Point } from './cdc-history';
-import type { CoreClient, Endpoint } from './core-client';
+import type { CoreClient, Endpoint } from '@pipeline/core-api';
 import { edgeKey, restView, stateView } from './edge-view';
 
 export interface TableRef {

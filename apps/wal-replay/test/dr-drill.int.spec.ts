@@ -20,7 +20,7 @@ import { createKafka, type Admin } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import { api, CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
-import { CoreClient } from '../src/core-client';
+import { CoreClient } from '@pipeline/core-api';
 import { DB, deleteStorage, runCli, startCore } from './helpers';
 
 const SOURCES = Array.from({ length: 40 }, (_, i) => `u${i}`);
@@ -184,7 +184,7 @@ describe('disaster recovery drill', () => {
     const port = core.env.PORT!;
     await createSchema(core.url);
     const schemaFile = join(tmp, 'schema.json');
-    writeFileSync(schemaFile, JSON.stringify(await new CoreClient(core.url).schema()));
+    writeFileSync(schemaFile, JSON.stringify(await new CoreClient({ baseUrl: core.url, actor: 'WalReplay' }).schema()));
 
     const group = `${prefix}-idx`;
     const esHttp = await freePort();

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { api, CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
 import { readIcebergTable } from '@pipeline/iceberg';
 import { captureState, createTables, deleteStorage, processQueued, rng, runCli, runWorkload, startCore } from './helpers';
-import { CoreClient } from '../src/core-client';
+import { CoreClient } from '@pipeline/core-api';
 
 describe('wal-replay against real Kafka and real cores', () => {
   let bootstrap: string;
@@ -275,5 +275,5 @@ describe('wal-replay against real Kafka and real cores', () => {
 });
 
 async function schemaOf(url: string) {
-  return new CoreClient(url).schema();
+  return new CoreClient({ baseUrl: url, actor: 'WalReplay' }).schema();
 }

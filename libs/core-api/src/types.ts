@@ -1,0 +1,54 @@
+/** Request and answer shapes of the core's REST API (docs/api.md), as its callers read them. */
+export type Endpoint = string | number;
+export type Direction = 'OUT' | 'IN';
+
+export interface MutationItem {
+  type: 'INSERT' | 'UPDATE' | 'DELETE';
+  edge: { version: number; source?: Endpoint; target?: Endpoint; id?: Endpoint; properties: Record<string, unknown> };
+}
+
+export interface MutationResult {
+  source?: string | number;
+  target?: string | number;
+  id?: string | number;
+  status: string;
+  count: number;
+}
+
+export interface EdgeView {
+  version: number;
+  id?: string | number;
+  source: string | number;
+  target: string | number;
+  properties: Record<string, unknown>;
+}
+
+export interface ScanPage {
+  edges: EdgeView[];
+  total: number;
+  offset: string | null;
+  hasNext: boolean;
+}
+
+/** A table as replay tools read it (the core's earlier v3 body, which POST .../tables still accepts). */
+export interface TableBody {
+  database?: string;
+  table: string;
+  type: 'EDGE' | 'MULTI_EDGE';
+  schema: {
+    source: { type: string; comment?: string };
+    target: { type: string; comment?: string };
+    properties: { name: string; type: string; nullable: boolean; comment?: string }[];
+  };
+  direction: 'BOTH' | 'OUT' | 'IN';
+  indexes: { index: string; fields: { field: string; order: 'ASC' | 'DESC' }[] }[];
+  mode: string;
+  readOnly?: boolean;
+  [k: string]: unknown;
+}
+
+export interface SchemaDump {
+  databases: { database: string; [k: string]: unknown }[];
+  tables: TableBody[];
+  aliases: { database: string; alias: string; table: string; [k: string]: unknown }[];
+}
