@@ -23,7 +23,11 @@ export interface KafkaOptions {
   controllerPort?: number;
   /** Kafka version from Maven. Default $KAFKA_VERSION or DEFAULT_KAFKA_VERSION. */
   version?: string;
-  /** How long to wait for the broker to answer a metadata request. Default 90 s. */
+  /**
+   * How long to wait for the broker to answer a metadata request. Default 300 s: a broker that holds thousands of
+   * partitions (a developer's long-lived stack) takes minutes to load them on a busy machine, and one killed for
+   * being slow starts over from the beginning. A broker that exits is noticed at once, whatever this says.
+   */
   readyTimeoutMs?: number;
   /** How long `stop` waits after SIGTERM before SIGKILL. Default 30 s. */
   stopTimeoutMs?: number;
@@ -78,7 +82,7 @@ function resolve(opts: KafkaOptions = {}): Resolved {
     controllerPort,
     version: opts.version ?? process.env['KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION,
     bootstrap: `127.0.0.1:${port}`,
-    readyTimeoutMs: opts.readyTimeoutMs ?? 90_000,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 300_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
     progress: opts.onProgress ?? (() => undefined),
     pidFile: path.join(dir, 'kafka.pid'),
