@@ -17,5 +17,6 @@ describe('history', () => {
     expect(lagGrowing(series(1, 2, 3, 4, 5, 6, 7), 60_000, 500)).toBeUndefined(); // too small to matter
     expect(lagGrowing(series(100, 900, 3000), 60_000, 500)).toBeUndefined(); // 20 s of a 60 s window: too soon to tell
     expect(lagGrowing(series(800, 800, 800, 800, 800), 40_000, 500)).toBeUndefined(); // steady
+    expect(lagGrowing(series(100, 400, 900, 900, 2200, 3000, 3900), 60_000, 500)).toBeUndefined(); // held once: it works
   });
 });

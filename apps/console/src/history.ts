@@ -41,14 +41,15 @@ export class History {
 }
 
 /**
- * A lag that rose at every sample of the window (never fell), by more than nothing, and ends at `min` or more:
- * the consumer is falling behind rather than working through a burst. Returns the reason, or undefined.
+ * A lag that rose at every sample of the window (never fell nor held) and ends at `min` or more: the consumer is
+ * falling behind rather than working through a burst (a working consumer's lag drops or holds at some sample).
+ * Returns the reason, or undefined.
  */
 export function lagGrowing(points: Point[], windowMs: number, min: number): string | undefined {
   const vals = points.filter((p): p is [number, number] => p[1] !== null);
   if (vals.length < 3) return undefined;
   if (vals.at(-1)![0] - vals[0]![0] < windowMs * 0.6) return undefined;
-  for (let i = 1; i < vals.length; i++) if (vals[i]![1] < vals[i - 1]![1]) return undefined;
+  for (let i = 1; i < vals.length; i++) if (vals[i]![1] <= vals[i - 1]![1]) return undefined;
   const first = vals[0]![1];
   const last = vals.at(-1)![1];
   if (last <= first || last < min) return undefined;

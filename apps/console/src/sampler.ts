@@ -250,7 +250,11 @@ export class Sampler {
           try {
             const committed = await admin.committedOffsets(info.group, info.topic);
             let l = 0n;
-            for (const [p, end] of ends.get(info.topic)!) l += end - (committed.get(p) ?? 0n);
+            // The end offsets were read first: a commit since then may pass them, which is no lag at all.
+            for (const [p, end] of ends.get(info.topic)!) {
+              const d = end - (committed.get(p) ?? 0n);
+              if (d > 0n) l += d;
+            }
             lag = Number(l);
           } catch (err) {
             comp.reasons.push(`committed offsets of ${info.group}: ${(err as Error).message}`.slice(0, 200));
