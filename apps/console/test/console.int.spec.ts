@@ -7,7 +7,7 @@
  * Screenshots go to test-artifacts/ (console-under-load.png, console-after-load.png, console-consumer-down.png).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -259,6 +259,16 @@ describe('the console on a running pipeline', () => {
     expect(groupsSeen).toEqual(expect.arrayContaining([`${groups.esi}.wal`, `${groups.esi}.cdc`, groups.snap, groups.async]));
     const latency = await prometheusQuery(promUrl, 'count(actionbase_request_duration_seconds_bucket{kind="mutation"})');
     expect(Number(latency[0]?.value[1])).toBeGreaterThan(0);
+    // Every query of the provisioned Grafana dashboard is valid PromQL on this Prometheus (an invalid one throws),
+    // and every panel finds data but the dead letters' (a labelled counter appears at its first dead letter).
+    const dashboard = JSON.parse(readFileSync(join(repoRoot, 'docker/grafana/dashboards/pipeline.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const empty: string[] = [];
+    for (const panel of dashboard.panels) {
+      let rows = 0;
+      for (const t of panel.targets) rows += (await prometheusQuery(promUrl, t.expr)).length;
+      if (rows === 0) empty.push(panel.title);
+    }
+    expect(empty.filter((title) => title !== 'Dead letters (last hour)')).toEqual([]);
   }, 120_000);
 
   it('turns a consumer red with the reason when its app stops, and its lag growing under load', async () => {
