@@ -175,6 +175,8 @@ const SECRETS: Record<string, string> = {
   KAFKA_ASYNC_PROCESSOR_PASSWORD: 'kafka-async-processor-secret',
   KAFKA_WAL_REPLAY_PASSWORD: 'kafka-wal-replay-secret',
   KAFKA_DRUID_INGEST_PASSWORD: 'kafka-druid-ingest-secret',
+  KAFKA_CONSOLE_PASSWORD: 'kafka-console-secret',
+  CONSOLE_TOKENS: 'operator:console-token-secret-0001',
   ELASTIC_PASSWORD: 'elastic-secret',
   ES_INDEXER_PASSWORD: 'es-indexer-secret',
   ACTIONBASE_API_TOKEN: 'core-api-token-secret',

@@ -23,6 +23,8 @@ command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 # unzip: tools/stack unpacks Elasticsearch's zip; chromium: apps/es-indexer tests its support page headless.
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# prometheus: apps/console's integration test runs the repository's scrape configuration on a real one.
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
 need_hadolint=false
 if ! command -v hadolint >/dev/null 2>&1; then
   need_hadolint=true

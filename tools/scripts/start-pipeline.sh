@@ -24,6 +24,7 @@ DRUID_INGEST_PORT="${DRUID_INGEST_PORT:-8093}"
 SNAPSHOTTER_PORT="${SNAPSHOTTER_PORT:-8094}"
 ES_INDEXER_PORT="${ES_INDEXER_PORT:-8095}"
 ES_INDEXER_HEALTH_PORT="${ES_INDEXER_HEALTH_PORT:-8096}"
+CONSOLE_PORT="${CONSOLE_PORT:-8097}"
 WAREHOUSE_DIR="${WAREHOUSE_DIR:-.data/snapshotter/warehouse}"
 LOG_DIR="${LOG_DIR:-.data/logs}"
 # Local use: every listener on loopback only (the apps' container images set 0.0.0.0 themselves).
@@ -31,7 +32,7 @@ export HOST="${HOST:-127.0.0.1}" API_HOST="${API_HOST:-127.0.0.1}" HTTP_HOST="${
 export KAFKA_BROKERS="$BOOTSTRAP"
 mkdir -p "$LOG_DIR"
 # The previous run's logs stay one run as <app>.log.1.
-for name in actionbase async-processor druid-ingest snapshotter es-indexer; do
+for name in actionbase async-processor druid-ingest snapshotter es-indexer console; do
   if [ -s "$LOG_DIR/$name.log" ]; then mv -f "$LOG_DIR/$name.log" "$LOG_DIR/$name.log.1"; fi
 done
 
@@ -77,7 +78,7 @@ trap stop_all EXIT
 # Readable lines on the terminal while the apps start (the files keep the JSON).
 show_logs() { # minimum level, tail's -n (+1: from the start of each file, 0: only new lines)
   # tail is $! (the filter ends when its input closes), so killing it stops both.
-  tail -n "$2" -F "$LOG_DIR"/{actionbase,async-processor,snapshotter,es-indexer}.log \
+  tail -n "$2" -F "$LOG_DIR"/{actionbase,async-processor,snapshotter,es-indexer,console}.log \
     $([ "${WITH_DRUID:-0}" = "1" ] && echo "$LOG_DIR/druid-ingest.log") 2>/dev/null \
     > >(node tools/scripts/log-lines.mjs --min-level "$1") &
   tail_pid=$!
@@ -124,11 +125,20 @@ ES_URL="${ES_URL:-http://127.0.0.1:9200}" HTTP_PORT="$ES_INDEXER_HEALTH_PORT" AP
   LOOKUP_TOKENS="$LOOKUP_TOKENS" AUDIT_LOG_PATH="${AUDIT_LOG_PATH:-.data/es-indexer/audit.jsonl}" \
   start_app es-indexer node --import tsx apps/es-indexer/src/main.ts
 
+# The operations console reads every app's health and metrics, Kafka's offsets and the sinks; same token as the lookup.
+# (CORE_URL before PORT: an assignment sees the ones made before it on the same line.)
+CORE_URL="http://127.0.0.1:$PORT" PORT="$CONSOLE_PORT" CONSOLE_TOKENS="$LOOKUP_TOKENS" \
+  CONSUMERS="async-processor=http://127.0.0.1:$ASYNC_PROCESSOR_PORT,es-indexer=http://127.0.0.1:$ES_INDEXER_HEALTH_PORT,snapshotter=http://127.0.0.1:$SNAPSHOTTER_PORT" \
+  ES_URL="${ES_URL:-http://127.0.0.1:9200}" WAREHOUSE_DIR="$WAREHOUSE_DIR" \
+  start_app console env $([ "${WITH_DRUID:-0}" = "1" ] && echo "DRUID_INGEST_URL=http://127.0.0.1:$DRUID_INGEST_PORT") \
+  node --import tsx apps/console/src/main.ts
+
 for n in "${!names[@]}"; do
   case "${names[$n]}" in
     async-processor) wait_ready async-processor "http://127.0.0.1:$ASYNC_PROCESSOR_PORT/health/readiness" "${apps[$n]}" ;;
     druid-ingest) wait_ready druid-ingest "http://127.0.0.1:$DRUID_INGEST_PORT/health" "${apps[$n]}" ;;
     snapshotter) wait_ready snapshotter "http://127.0.0.1:$SNAPSHOTTER_PORT/health/readiness" "${apps[$n]}" ;;
+    console) wait_ready console "http://127.0.0.1:$CONSOLE_PORT/health" "${apps[$n]}" ;;
     es-indexer)
       wait_ready es-indexer "http://127.0.0.1:$ES_INDEXER_HEALTH_PORT/health/readiness" "${apps[$n]}"
       wait_ready es-indexer "http://127.0.0.1:$ES_INDEXER_PORT/" "${apps[$n]}"
@@ -144,14 +154,17 @@ kill "$tail_pid" 2>/dev/null || true
 wait "$tail_pid" 2>/dev/null || true
 if [ -n "${lookup_token:-}" ]; then
   lookup_link="http://127.0.0.1:$ES_INDEXER_PORT/#token=$lookup_token"
+  console_link="http://127.0.0.1:$CONSOLE_PORT/#token=$lookup_token"
   lookup_cli="LOOKUP_TOKEN=$lookup_token"
 else
   lookup_link="http://127.0.0.1:$ES_INDEXER_PORT/ (sign in with your token from LOOKUP_TOKENS)"
+  console_link="http://127.0.0.1:$CONSOLE_PORT/ (sign in with your token from LOOKUP_TOKENS)"
   lookup_cli="LOOKUP_TOKEN=<yours>"
 fi
 cat <<MSG
 
 The pipeline is running (apps on 127.0.0.1; JSON logs in $LOG_DIR/<app>.log).
+  console         $console_link
   support lookup  $lookup_link
                   signed in as $([ -n "${lookup_token:-}" ] && echo "$lookup_user; this token is shown only here" || echo "a LOOKUP_TOKENS user")
   lookup CLI      LOOKUP_URL=http://127.0.0.1:$ES_INDEXER_PORT $lookup_cli npx tsx apps/es-indexer/src/lookup.cli.ts user <id>

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
 import { parseConfig } from '@pipeline/stream';
 import { AuditLog, verifyAuditFiles } from './audit-log';
-import { mintToken } from './auth';
+import { mintToken } from '@pipeline/web-auth';
 import { ConfigSchema, esClientOptions } from './config';
 import { eraseSubject } from './erase';
 

@@ -3,7 +3,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
 import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
-import { parseTokenList, type JwtSettings } from './auth';
+import { parseTokenList, type JwtSettings } from '@pipeline/web-auth';
 
 /**
  * Configuration of the indexer and the support lookup, parsed once from the environment (the only file that

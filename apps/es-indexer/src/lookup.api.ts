@@ -16,7 +16,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuditLog } from './audit-log';
-import type { Authenticator } from './auth';
+import type { Authenticator } from '@pipeline/web-auth';
 import { CursorError, type EdgeRef, type LookupService } from './lookup.service';
 import { minimalPage, minimalState } from './minimize';
 

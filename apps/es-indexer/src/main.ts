@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { installSignalHandlers, streamOptionsFromEnv } from '@pipeline/stream';
 import { AuditLog } from './audit-log';
-import { Authenticator } from './auth';
+import { Authenticator } from '@pipeline/web-auth';
 import { esClientOptions, jwtSettings, loadConfig, type Config } from './config';
 import { startTombstoneExpiry } from './indices';
 import { startIndexer, type Indexer } from './indexer';

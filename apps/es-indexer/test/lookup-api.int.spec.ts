@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import { freePort, repoRoot, type CoreProcess } from '@pipeline/testing';
 import { AuditLog } from '../src/audit-log';
-import { Authenticator, parseTokenList } from '../src/auth';
+import { Authenticator, parseTokenList } from '@pipeline/web-auth';
 import type { Indexer } from '../src/indexer';
 import { buildLookupApi } from '../src/lookup.api';
 import { LookupService } from '../src/lookup.service';

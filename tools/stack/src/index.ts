@@ -51,3 +51,15 @@ export {
 } from './services/postgres';
 export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
 export { services, type Service, type ServiceStatus } from './services/index';
+export {
+  startPrometheus,
+  stopPrometheus,
+  cleanPrometheus,
+  prometheusStatus,
+  prometheusReady,
+  prometheusQuery,
+  rewriteScrapeConfig,
+  NPM_START_TARGETS,
+  type PrometheusOptions,
+  type PrometheusStatus,
+} from './services/prometheus';

@@ -12,6 +12,7 @@ import type { QueryService } from '../engine/query-service';
 import { registerDataRoutes } from './data.routes';
 import { registerHealthRoutes, type Health } from './health.routes';
 import { registerJsonBodyParser } from './json-body';
+import { registerRequestMetrics } from './request-metrics';
 import { registerSchemaV2Routes } from './schema-v2.routes';
 import { registerSchemaV3Routes } from './schema-v3.routes';
 
@@ -129,6 +130,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   registerJsonBodyParser(app, new Gate(deps.http.maxConcurrentBatches));
   app.addHook('onResponse', async (req) => req.releaseHeavy?.());
+  if (deps.metrics) registerRequestMetrics(app, deps.metrics);
   registerHealthRoutes(app, deps.health, deps.metrics, () => ({ requests: admission.requests, bodyBytes: admission.bytes }));
   registerDataRoutes(app, deps);
   registerSchemaV3Routes(app, deps.catalog);

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { ensureElasticsearch } from '@pipeline/stack';
 import { freePort, repoRoot, waitFor } from '@pipeline/testing';
 import { AuditLog } from '../../src/audit-log';
-import { Authenticator, parseTokenList } from '../../src/auth';
+import { Authenticator, parseTokenList } from '@pipeline/web-auth';
 import { buildLookupApi } from '../../src/lookup.api';
 import { LookupService } from '../../src/lookup.service';
 import { dropPrefix, newPrefix } from '../harness';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { Authenticator, mintToken, parseTokenList, tokenWeakness } from './auth';
-import { loadConfig } from './config';
 
 const A = 'alpha-Kq82mZx0Lp4w-token';
 const B = 'bravo-Wn37cVt5Hr9e-token';
@@ -19,15 +18,6 @@ describe('token rules', () => {
     expect(() => parseTokenList(`ann:${A},bob:${A}`)).toThrow('ann and bob have the same token');
     expect(() => parseTokenList(`ann:${A},:${B}`)).toThrow(/entry 2: expected user:token/);
     expect([...parseTokenList(`ann:${A},ann:${B}`).values()]).toEqual(['ann', 'ann']);
-  });
-
-  it('stops the service at start with a message naming LOOKUP_TOKENS', () => {
-    expect(() => loadConfig({ KAFKA_BROKERS: 'k:9092', LOOKUP_TOKENS: 'ann:password' })).toThrow(/LOOKUP_TOKENS: the token of ann is 8 characters long/);
-    expect(() => loadConfig({ KAFKA_BROKERS: 'k:9092', LOOKUP_TOKENS: `ann:${A},bob:${A}` })).toThrow(/LOOKUP_TOKENS: ann and bob have the same token/);
-    expect(() => loadConfig({ KAFKA_BROKERS: 'k:9092', LOOKUP_JWT_SECRET: 'short' })).toThrow(/LOOKUP_JWT_SECRET/);
-    expect(() => loadConfig({ KAFKA_BROKERS: 'k:9092', LOOKUP_JWT_SECRET: 'x'.repeat(40), LOOKUP_JWT_JWKS_URL: 'https://idp.example/jwks' })).toThrow(/set only one of/);
-    const c = loadConfig({ KAFKA_BROKERS: 'k:9092' });
-    expect([c.API_HOST, c.HTTP_HOST]).toEqual(['127.0.0.1', '127.0.0.1']);
   });
 });
 

@@ -1,0 +1,1 @@
+export { Authenticator, mintToken, parseTokenList, tokenWeakness, USER_PATTERN, type AuthResult, type JwtSettings, type Refusal } from './auth';
