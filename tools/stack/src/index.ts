@@ -50,4 +50,5 @@ export {
   type PostgresStatus,
 } from './services/postgres';
 export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
+export { ensureIcebergRest, startIcebergRest, stopIcebergRest, icebergRestStatus, type IcebergRestOptions } from './services/iceberg-rest';
 export { services, type Service, type ServiceStatus } from './services/index';

@@ -3,6 +3,7 @@ import { cleanKafka, kafkaStatus, startKafka, stopKafka } from './kafka';
 import { cleanElasticsearch, elasticsearchStatus, startElasticsearch, stopElasticsearch } from './elasticsearch';
 import { cleanPyiceberg, ensurePyiceberg, pyicebergStatus } from './pyiceberg';
 import { cleanPostgres, postgresStatus, startPostgres, stopPostgres } from './postgres';
+import { icebergRestService } from './iceberg-rest';
 
 /** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
 export interface ServiceStatus {
@@ -125,4 +126,5 @@ export const services: Record<string, Service> = {
       await cleanPostgres({ onProgress });
     },
   },
+  'iceberg-rest': icebergRestService,
 };
