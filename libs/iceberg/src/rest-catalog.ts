@@ -11,7 +11,7 @@
  * exists half made.
  *
  * Data, manifest and metadata files live on a file system the server and every writer and reader mount: table
- * locations are local paths (`warehouse`), as for the folder and JDBC catalogs.
+ * locations are `file://` URIs under `warehouse` (every path the table names then has a scheme, which Trino needs).
  */
 import { parse, stringify, isSafeNumber } from 'lossless-json';
 import { CommitConflictError, identString, tableLocation, type Catalog, type LoadedTable, type TableIdent } from './catalog';
@@ -22,6 +22,11 @@ export interface RestCatalogOptions {
   uri: string;
   /** Where new tables' files go: `<warehouse>/<namespace>/<table>` (a path the server can write too). */
   warehouse: string;
+  /**
+   * New tables' locations as `file://` URIs (default true), so every path in their metadata has a scheme: what
+   * engines that resolve paths by scheme (Trino) need. false: bare paths, as the folder and JDBC catalogs write.
+   */
+  locationUris?: boolean;
   /** Bearer token sent with every request, when the server wants one. */
   token?: string;
   /** Per-request timeout (default 30 s). */
@@ -125,7 +130,7 @@ export class RestCatalog implements Catalog {
   constructor(private readonly opts: RestCatalogOptions) {}
 
   defaultLocation(ident: TableIdent): string {
-    return tableLocation(this.opts.warehouse, ident);
+    return tableLocation(this.opts.warehouse, ident, this.opts.locationUris ?? true);
   }
 
   /** `GET /v1/config`: the server may put its routes under a prefix. */

@@ -76,6 +76,9 @@ describe('RestCatalog on the Iceberg REST reference server', () => {
     expect(t.metadata['current-snapshot-id']).toBe(big);
     expect(t.metadata.refs['main']?.['snapshot-id']).toBe(big);
     expect(t.metadata.location).toBe(c.defaultLocation(ident));
+    // Every path the table names has a scheme (Trino resolves them by scheme and refuses bare paths).
+    expect(t.metadata.location).toMatch(/^file:\/\/\//);
+    expect(currentSnapshot(t.metadata)!['manifest-list']).toMatch(/^file:\/\/\/.*\/metadata\/snap-.*\.avro$/);
     expect(t.metadata.schemas[0]!.fields.map((f) => [f.id, f.name])).toEqual(SNAPSHOT_COLUMNS.map((col, i) => [i + 1, col.name]));
     const order = t.metadata['sort-orders'].find((o) => o['order-id'] === t.metadata['default-sort-order-id']);
     expect(order?.fields).toHaveLength(3);
