@@ -4,7 +4,6 @@ import { cleanElasticsearch, elasticsearchStatus, startElasticsearch, stopElasti
 import { cleanPyiceberg, ensurePyiceberg, pyicebergStatus } from './pyiceberg';
 import { cleanPostgres, postgresStatus, startPostgres, stopPostgres } from './postgres';
 import { icebergRestService } from './iceberg-rest';
-import { trinoService } from './trino';
 
 /** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
 export interface ServiceStatus {
@@ -128,5 +127,4 @@ export const services: Record<string, Service> = {
     },
   },
   'iceberg-rest': icebergRestService,
-  trino: trinoService,
 };

@@ -12,13 +12,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { StackError } from '../errors';
 import { withLock } from '../lock';
 import { envPort, isAlive, ownedPid, portOpen, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
 import { stackDir } from '../paths';
 import { DEPENDENCY_PLUGIN } from '../maven';
 import { ensureIcebergRest } from './iceberg-rest';
-import type { Service } from './index';
 
 const SERVICE = 'trino';
 /** The Trino release the stack runs unless TRINO_VERSION says otherwise (476: the first that Java 24 runs). */
@@ -281,20 +281,34 @@ export async function cleanTrino(opts: TrinoOptions = {}): Promise<void> {
   r.progress(`removed data and log under ${r.dir} (the unpacked server stays)`);
 }
 
-/** The CLI's entry: opt-in (`stack up trino`); `npm test` does not start it. */
-export const trinoService: Service = {
-  name: SERVICE,
-  async up(onProgress) {
-    await startTrino({ onProgress });
-  },
-  async down(onProgress) {
-    await stopTrino({ onProgress });
-  },
-  async status() {
-    const s = await trinoStatus();
-    return { running: s.running, address: s.url, ...(s.pid !== undefined ? { pid: s.pid } : {}), ...(s.foreign ? { note: 'answered by a Trino this stack folder did not start' } : {}) };
-  },
-  async clean(onProgress) {
-    await cleanTrino({ onProgress });
-  },
-};
+/**
+ * Opt-in, so not among the CLI's services (`cli.ts up` without names must not fetch 820 MB):
+ * `npx tsx tools/stack/src/services/trino.ts up|down|status|clean`.
+ */
+async function main(command: string | undefined): Promise<number> {
+  const onProgress = (m: string) => console.log(`${SERVICE}: ${m}`);
+  try {
+    if (command === 'up') await startTrino({ onProgress });
+    else if (command === 'down') await stopTrino({ onProgress });
+    else if (command === 'clean') await cleanTrino({ onProgress });
+    else if (command === 'status') {
+      const s = await trinoStatus();
+      console.log(`${SERVICE}: ${s.running ? 'running' : 'not running'} at ${s.url}${s.pid !== undefined ? ` (pid ${s.pid})` : ''}`);
+      return s.running ? 0 : 3;
+    } else {
+      console.error('usage: npx tsx tools/stack/src/services/trino.ts <up|down|status|clean>');
+      return 2;
+    }
+    return 0;
+  } catch (err) {
+    console.error(err instanceof StackError ? err.message : String(err));
+    return 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv[2]).then((code) => process.exit(code), (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
