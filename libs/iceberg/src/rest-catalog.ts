@@ -220,8 +220,20 @@ export class RestCatalog implements Catalog {
     } catch (err) {
       // 409: a requirement failed (another writer committed) or the table was created meanwhile.
       if (err instanceof RestCatalogError && err.status === 409) throw new CommitConflictError(`${identString(ident)}: ${err.message}`);
+      // Anything else (a 5xx, a timeout, a lost connection) may have committed all the same: the caller would then
+      // delete files the table names. Ask the server: if the snapshots this commit adds are there, it landed.
+      const landed = await this.landed(ident, body.updates).catch(() => null);
+      if (landed) return landed;
       throw err;
     }
+  }
+
+  /** The table, if it holds every snapshot that `updates` add (null when they add none or one is missing). */
+  private async landed(ident: TableIdent, updates: RestUpdate[]): Promise<LoadedTable | null> {
+    const added = updates.filter((u) => u.action === 'add-snapshot').map((u) => (u['snapshot'] as { 'snapshot-id': SnapshotId })['snapshot-id']);
+    if (!added.length) return null;
+    const t = await this.loadTable(ident);
+    return t && added.every((id) => t.metadata.snapshots.some((s) => s['snapshot-id'] === id)) ? t : null;
   }
 
   /** Registers an existing metadata file as a table (e.g. a folder table moving to this catalog). */

@@ -7,6 +7,8 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -105,6 +107,37 @@ describe('RestCatalog on the Iceberg REST reference server', () => {
     expect(await append(a, ident, 5)).toBe(1);
     const cur = currentSnapshot((await a.loadTable(ident))!.metadata)!;
     expect((await liveFiles(cur)).map((f) => f.dataFile.record_count).sort()).toEqual([1, 2, 5]);
+  });
+
+  it('a commit whose answer is lost (502 after the server committed) is found on the server and kept, files and all', async () => {
+    const ident = freshIdent();
+    await append(catalog(), ident, 1);
+    // A proxy in front of the real server that forwards everything, but answers a table commit with 502 after
+    // the server has applied it: the client cannot know from the answer whether it landed.
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void fetch(`${uri}${req.url}`, { method: req.method!, headers: { 'content-type': 'application/json' }, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) }).then(async (r) => {
+          const text = await r.text();
+          const lost = req.method === 'POST' && /\/tables\/[^/]+$/.test(req.url ?? '');
+          res.writeHead(lost ? 502 : r.status, { 'content-type': 'application/json' }).end(lost ? '{"error":{"message":"bad gateway","type":"BadGateway","code":502}}' : text);
+        });
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const viaProxy = new RestCatalog({ uri: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, warehouse });
+      const id = (1n << 60n) + 99n;
+      expect(await append(viaProxy, ident, 7, id)).toBe(1);
+      const t = (await catalog().loadTable(ident))!;
+      expect(t.metadata['current-snapshot-id']).toBe(id);
+      // The manifests of the landed commit were not removed as those of a failed one would be.
+      const live = await liveFiles(currentSnapshot(t.metadata)!);
+      expect(live.map((f) => f.dataFile.record_count).sort()).toEqual([1, 7]);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('four committers appending 4 files each make one linear chain of 16 snapshots, every file live once', async () => {
