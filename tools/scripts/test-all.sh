@@ -17,7 +17,7 @@ cleanup() {
   for s in "${started[@]}"; do stack down "$s" || true; done
 }
 trap cleanup EXIT
-for s in kafka pyiceberg elasticsearch druid postgres; do
+for s in kafka pyiceberg elasticsearch druid postgres iceberg-rest; do
   if ! stack status "$s" >/dev/null 2>&1; then
     stack up "$s"
     started+=("$s")

@@ -11,18 +11,23 @@ const positiveInt = (def: number) => z.coerce.number().int().positive().default(
 /** Where tables are registered (README "Catalogs"); shared by the consumer and the maintenance commands. */
 export const CatalogEnvSchema = z.object({
   WAREHOUSE_DIR: z.string().min(1).default('.data/snapshotter/warehouse'),
-  CATALOG: z.enum(['folder', 'jdbc']).default('folder'),
-  CATALOG_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (the JDBC catalog runs on PostgreSQL)')
-    .optional(),
+  CATALOG: z.enum(['folder', 'jdbc', 'rest']).default('folder'),
+  /** jdbc: postgres://user@host:port/database; rest: the server's base URL (http://host:port, without /v1). */
+  CATALOG_URL: z.string().min(1).optional(),
   CATALOG_NAME: z.string().min(1).max(255).default('actionbase'),
   CATALOG_POOL_SIZE: positiveInt(4),
+  /** Bearer token for a REST catalog that wants one. */
+  CATALOG_TOKEN: z.string().min(1).optional(),
 });
 
-/** CATALOG=jdbc needs CATALOG_URL: said at start, naming the variable. */
+/** CATALOG=jdbc and CATALOG=rest need a CATALOG_URL of their kind: said at start, naming the variable. */
 export function requireCatalogUrl(c: { CATALOG: string; CATALOG_URL?: string | undefined }, ctx: z.RefinementCtx): void {
-  if (c.CATALOG === 'jdbc' && !c.CATALOG_URL) ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: 'required when CATALOG=jdbc (postgres://user@host:port/database)' });
+  if (c.CATALOG === 'jdbc' && !/^postgres(ql)?:\/\//.test(c.CATALOG_URL ?? '')) {
+    ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: `${c.CATALOG_URL ? 'must be' : 'required when CATALOG=jdbc:'} a postgres:// URL (the JDBC catalog runs on PostgreSQL: postgres://user@host:port/database)` });
+  }
+  if (c.CATALOG === 'rest' && !/^https?:\/\/[^/]/.test(c.CATALOG_URL ?? '')) {
+    ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: `${c.CATALOG_URL ? 'must be' : 'required when CATALOG=rest:'} the REST catalog's http(s):// base URL, without /v1 (e.g. http://127.0.0.1:8181)` });
+  }
 }
 
 export const CatalogConfigSchema = CatalogEnvSchema.superRefine(requireCatalogUrl);

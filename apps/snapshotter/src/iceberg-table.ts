@@ -22,6 +22,7 @@ import {
   icebergSchema,
   liveFiles,
   localPath,
+  locationLike,
   newSnapshotId,
   newTableMetadata,
   removeOrphans,
@@ -306,8 +307,8 @@ export class IcebergTable<R extends object> {
     base: LoadedTable | null,
     p: { keep: LiveFile[]; remove: LiveFile[]; rows: R[]; compacted: number; sortKey: (r: R) => string; summary: Record<string, string>; operation?: Operation },
   ): Promise<Omit<CommitResult, 'attempts'> & { files: DataFile[] }> {
-    const location = localPath(base?.metadata.location ?? this.catalog.defaultLocation(this.ident));
-    const dataDir = path.join(location, 'data');
+    const tableLocation = base?.metadata.location ?? this.catalog.defaultLocation(this.ident);
+    const dataDir = path.join(localPath(tableLocation), 'data');
     await mkdir(dataDir, { recursive: true });
     const written: string[] = [];
     const batch = randomUUID();
@@ -322,11 +323,12 @@ export class IcebergTable<R extends object> {
         const file = path.join(dataDir, `${batch}-${n}.parquet`);
         await writeDurable(file, pq.bytes);
         written.push(file);
-        this.rowsByFile.set(file, chunk);
+        const ref = locationLike(tableLocation, file);
+        this.rowsByFile.set(ref, chunk);
         const st = [...pq.stats];
         files.push({
           content: 0,
-          file_path: file,
+          file_path: ref,
           file_format: 'PARQUET',
           partition: {},
           record_count: chunk.length,
@@ -372,7 +374,7 @@ export class IcebergTable<R extends object> {
     } finally {
       // A failed or lost attempt removes what it wrote; nothing references those files.
       for (const f of written) {
-        this.rowsByFile.delete(f);
+        this.rowsByFile.delete(locationLike(tableLocation, f));
         await rm(f, { force: true });
       }
     }

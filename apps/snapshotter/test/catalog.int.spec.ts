@@ -6,45 +6,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDatabase, ensureKafka, ensurePostgres } from '@pipeline/stack';
-import { api, CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '@pipeline/testing';
-import { checkFiles, coreActiveEdges, duckdb, ensurePython, icebergEdges, maintain, readCatalog, SnapshotterProcess, sorted, tempDir, waitFor } from './helpers';
-
-const SOURCES = Array.from({ length: 8 }, (_, i) => `u${i}`);
-const TARGETS = Array.from({ length: 12 }, (_, i) => i + 1);
-const DAY = 86_400_000;
-const T0 = Date.UTC(2026, 0, 1);
-
-/** Inserts and deletes over SOURCES x TARGETS; versions (= created_at) 7 h apart, so edges spread over days. */
-async function workload(url: string, table: string, seed: number, requests: number, deleteShare: number): Promise<void> {
-  let x = seed;
-  const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  for (let i = 0; i < requests; i++) {
-    const mutations = Array.from({ length: 10 }, (_, j) => {
-      const version = T0 + seed * 40 * DAY + (i * 10 + j) * 7 * 3_600_000;
-      const del = rnd() < deleteShare;
-      const edge = { version, source: SOURCES[Math.floor(rnd() * SOURCES.length)]!, target: TARGETS[Math.floor(rnd() * TARGETS.length)]!, properties: del ? {} : { created_at: version } };
-      return { type: del ? 'DELETE' : 'INSERT', edge };
-    });
-    const r = await api(url, 'POST', `/graph/v3/databases/shop/tables/${table}/edges`, { mutations });
-    if (r.status !== 200) throw new Error(`workload on ${table}: ${r.status} ${JSON.stringify(r.body)}`);
-  }
-}
-
-/** The core's active edges of a table with their created_at: the reference every engine must match. */
-async function coreEdges(url: string, table: string): Promise<Edge[]> {
-  const m = await coreActiveEdges(url, table, SOURCES, TARGETS);
-  return [...m.entries()].map(([k, v]) => {
-    const [source, target] = k.split('|') as [string, string];
-    return { source, target, version: v.version, createdAt: Number(v.createdAt) };
-  });
-}
-
-interface Edge {
-  source: string;
-  target: string;
-  version: number;
-  createdAt: number;
-}
+import { CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '@pipeline/testing';
+import { coreEdges, expectAdhocQueriesMatch, icebergEdgesOf, workload } from './catalog-workload';
+import { checkFiles, duckdb, ensurePython, icebergEdges, maintain, readCatalog, SnapshotterProcess, sorted, tempDir, waitFor } from './helpers';
 
 describe('snapshotter: JDBC catalog on PostgreSQL, read by pyiceberg (SqlCatalog) and DuckDB', () => {
   let bootstrap: string;
@@ -147,21 +111,7 @@ describe('snapshotter: JDBC catalog on PostgreSQL, read by pyiceberg (SqlCatalog
     // Ad-hoc queries with DuckDB on the table the catalog names, against the core's answers.
     const edges = await coreEdges(core.url, 'likes');
     const q = (sql: string) => duckdb(python, likes.metadata, sql).then((r) => r.rows);
-    const perTarget = new Map<string, number>();
-    for (const e of edges) perTarget.set(e.target, (perTarget.get(e.target) ?? 0) + 1);
-    const top = [...perTarget.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 5);
-    expect(await q('SELECT target, count(*) AS n FROM t GROUP BY target ORDER BY n DESC, target LIMIT 5')).toEqual(top);
-    const perDay = new Map<string, number>();
-    for (const e of edges) {
-      const day = new Date(Math.floor(e.createdAt / DAY) * DAY).toISOString().slice(0, 10);
-      perDay.set(day, (perDay.get(day) ?? 0) + 1);
-    }
-    const days = await q(`SELECT strftime(make_timestamp(CAST(json_extract(properties, '$.created_at') AS BIGINT) * 1000), '%Y-%m-%d') AS day, count(*) AS n FROM t GROUP BY day ORDER BY day`);
-    expect(days).toEqual([...perDay.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
-    expect(days.length).toBeGreaterThan(3);
-    const user = 'u3';
-    const mine = edges.filter((e) => e.source === user).map((e) => [e.target, e.version]).sort((x, y) => (x[0]! < y[0]! ? -1 : 1));
-    expect(await q(`SELECT target, version FROM t WHERE source = '${user}' ORDER BY target`)).toEqual(mine);
+    await expectAdhocQueriesMatch(edges, q);
 
     // Stop the writers, then maintenance through the catalog.
     await Promise.all([a.stop('SIGTERM'), b.stop('SIGTERM')]);
@@ -203,8 +153,3 @@ describe('snapshotter: JDBC catalog on PostgreSQL, read by pyiceberg (SqlCatalog
     expect(bad.progress).toMatch(/is not in shop\.likes .*history command/);
   }, 600_000);
 });
-
-/** The core's edges in the shape icebergEdges gives pyiceberg's rows. */
-function icebergEdgesOf(edges: Edge[]) {
-  return new Map(edges.map((e) => [`${e.source}|${e.target}`, { version: e.version, createdAt: e.createdAt }]));
-}

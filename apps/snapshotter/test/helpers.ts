@@ -93,10 +93,10 @@ export class SnapshotterProcess {
 export const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), `snapshotter-it-${prefix}-`));
 
 /** Active edges of a likes-shaped table as the core answers them (edges/get over every source x target). */
-export async function coreActiveEdges(url: string, table: string, sources: string[], targets: number[]): Promise<Map<string, { version: number; createdAt: unknown }>> {
+export async function coreActiveEdges(url: string, table: string, sources: string[], targets: number[], db = 'shop'): Promise<Map<string, { version: number; createdAt: unknown }>> {
   const out = new Map<string, { version: number; createdAt: unknown }>();
   for (const s of sources) {
-    const r = await api(url, 'GET', `/graph/v3/databases/shop/tables/${table}/edges/get?source=${encodeURIComponent(s)}&target=${targets.join(',')}`);
+    const r = await api(url, 'GET', `/graph/v3/databases/${db}/tables/${table}/edges/get?source=${encodeURIComponent(s)}&target=${targets.join(',')}`);
     if (r.status !== 200) throw new Error(`edges/get ${table}: ${r.status} ${JSON.stringify(r.body)}`);
     for (const e of r.body.edges as { source: string; target: number; version: number; properties: Record<string, unknown> }[]) {
       out.set(`${e.source}|${e.target}`, { version: e.version, createdAt: e.properties['created_at'] });

@@ -1,12 +1,14 @@
-"""Independent reader through the JDBC catalog: pyiceberg's SqlCatalog on the same PostgreSQL tables
-(iceberg_tables / iceberg_namespace_properties) the snapshotter commits to; scans like read_iceberg.py.
+"""Independent reader through a catalog: pyiceberg's SqlCatalog on the same PostgreSQL tables
+(iceberg_tables / iceberg_namespace_properties) the snapshotter commits to, or pyiceberg's RestCatalog on an
+Iceberg REST catalog server (an http(s):// URL); scans like read_iceberg.py.
 
-usage: read_catalog.py <postgres url> <catalog name> <namespace.table> [--snapshots]
+usage: read_catalog.py <postgres url | REST catalog URL> <catalog name> <namespace.table> [--snapshots]
 prints the JSON of read_iceberg.py, plus "tables": every table the catalog lists
 """
 import json
 import sys
 
+from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.catalog.sql import SqlCatalog
 
 from read_iceberg import rows_of
@@ -15,8 +17,10 @@ from read_iceberg import rows_of
 def main() -> None:
     url, name, ident = sys.argv[1], sys.argv[2], sys.argv[3]
     with_snapshots = "--snapshots" in sys.argv[4:]
-    uri = "postgresql+psycopg2://" + url.split("://", 1)[1]
-    catalog = SqlCatalog(name, uri=uri, init_catalog_tables="false")
+    if url.startswith(("http://", "https://")):
+        catalog = RestCatalog(name, uri=url)
+    else:
+        catalog = SqlCatalog(name, uri="postgresql+psycopg2://" + url.split("://", 1)[1], init_catalog_tables="false")
     table = catalog.load_table(ident)
     current = table.current_snapshot()
     namespaces = [".".join(n) for n in catalog.list_namespaces()]

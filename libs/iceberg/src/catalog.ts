@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { localPath, writeDurable, syncDir } from './io';
 import { parseMetadata, stringifyMetadata, type TableMetadata } from './metadata';
 
@@ -60,8 +61,18 @@ export function parseIdent(s: string): TableIdent {
   return { namespace: s.slice(0, dot), name: s.slice(dot + 1) };
 }
 
-export function tableLocation(warehouse: string, t: TableIdent): string {
-  return path.resolve(warehouse, encodeURIComponent(t.namespace), encodeURIComponent(t.name));
+/** `<warehouse>/<namespace>/<table>`, as a bare path or (`uri`) a `file://` URI. */
+export function tableLocation(warehouse: string, t: TableIdent, uri = false): string {
+  const p = path.resolve(warehouse, encodeURIComponent(t.namespace), encodeURIComponent(t.name));
+  return uri ? pathToFileURL(p).href : p;
+}
+
+/**
+ * A local file named in the form of the table's location: a `file://` URI when the location is a URI (engines
+ * such as Trino resolve every path of a table through a scheme and refuse bare paths), else the bare path.
+ */
+export function locationLike(tableLocationOrFile: string, localFile: string): string {
+  return /^(file|local):/.test(tableLocationOrFile) ? pathToFileURL(localFile).href : localFile;
 }
 
 const FOLDER_VERSION = /^v(\d+)\.metadata\.json$/;

@@ -9,3 +9,4 @@ export * from './table-ops';
 export * from './maintenance';
 export * from './reader';
 export { writeDurable, syncDir, localPath } from './io';
+export { RestCatalog, RestCatalogError, restUpdates, restCreateUpdates, type RestCatalogOptions, type TableRequirement, type RestUpdate } from './rest-catalog';

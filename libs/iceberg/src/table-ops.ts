@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { CommitConflictError, type Catalog, type LoadedTable, type TableIdent } from './catalog';
+import { CommitConflictError, locationLike, type Catalog, type LoadedTable, type TableIdent } from './catalog';
 import { localPath, syncDir, writeDurable } from './io';
 import { EntryStatus, readManifest, readManifestList, writeManifest, writeManifestList, type DataFile, type ManifestEntry } from './manifest';
 import {
@@ -124,7 +124,7 @@ export async function commitSnapshot(catalog: Catalog, ident: TableIdent, base: 
     const listBytes = await writeManifestList(
       [
         {
-          manifest_path: manifestPath,
+          manifest_path: locationLike(meta.location, manifestPath),
           manifest_length: manifestBytes.length,
           partition_spec_id: meta['default-spec-id'],
           content: 0,
@@ -155,7 +155,7 @@ export async function commitSnapshot(catalog: Catalog, ident: TableIdent, base: 
       ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
       'sequence-number': sequenceNumber,
       'timestamp-ms': now,
-      'manifest-list': listPath,
+      'manifest-list': locationLike(meta.location, listPath),
       'schema-id': meta['current-schema-id'],
       summary: snapshotSummary(operation, { added: change.added, kept: keptFiles, removed: removedFiles }, change.summary),
     };

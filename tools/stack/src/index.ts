@@ -50,6 +50,8 @@ export {
   type PostgresStatus,
 } from './services/postgres';
 export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
+export { ensureIcebergRest, startIcebergRest, stopIcebergRest, icebergRestStatus, type IcebergRestOptions } from './services/iceberg-rest';
+export { ensureTrino, startTrino, stopTrino, trinoStatus, trinoQuery, DEFAULT_TRINO_VERSION, type TrinoOptions } from './services/trino';
 export { services, type Service, type ServiceStatus } from './services/index';
 export {
   startPrometheus,

@@ -4,6 +4,7 @@ import { cleanElasticsearch, elasticsearchStatus, startElasticsearch, stopElasti
 import { cleanPyiceberg, ensurePyiceberg, pyicebergStatus } from './pyiceberg';
 import { cleanPostgres, postgresStatus, startPostgres, stopPostgres } from './postgres';
 import { prometheusService } from './prometheus';
+import { icebergRestService } from './iceberg-rest';
 
 /** What the CLI needs of a service. Elasticsearch, Druid, the Iceberg readers... get an entry beside Kafka. */
 export interface ServiceStatus {
@@ -127,4 +128,5 @@ export const services: Record<string, Service> = {
     },
   },
   prometheus: prometheusService,
+  'iceberg-rest': icebergRestService,
 };
