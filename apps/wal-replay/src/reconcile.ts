@@ -179,7 +179,6 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
 
   for (const id of [...ids].sort()) {
     const def = defs.get(id);
-    const h = history.tables.get(id);
     if (!def) {
       o.logger.warn({ table: id }, 'in CDC but not in the core schema: skipped (wal-replay check reports it)');
       continue;
