@@ -8,8 +8,7 @@
 import { parseArgs } from 'node:util';
 import { createKafka } from '@pipeline/kafka';
 import { waitFor } from '@pipeline/testing';
-import { DruidClient } from '../apps/druid-ingest/src/druid.client';
-import { ident } from '../apps/druid-ingest/src/dashboard.queries';
+import { DruidClient, ident } from '@pipeline/druid';
 import { applySupervisor } from '../apps/druid-ingest/src/supervisor.apply';
 import { buildSupervisorSpec } from '../apps/druid-ingest/src/supervisor.spec-builder';
 import { dropAll, like, mutate, newDataSource, startEnv, supervisorOptions } from '../apps/druid-ingest/test/harness';

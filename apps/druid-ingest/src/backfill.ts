@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { buildBackfillSpec, type BackfillSpec } from './backfill.spec-builder';
 import { exportCdcRange, type ExportResult } from './cdc.export';
 import { exportSnapshot, parseSnapshotPath, type SnapshotExportResult } from './snapshot.export';
-import type { DruidClient } from './druid.client';
+import type { DruidClient } from '@pipeline/druid';
 import { validateBatchSpec } from './spec.validation';
 import type { DataSchemaOptions } from './supervisor.spec-builder';
 

@@ -21,7 +21,7 @@ import { createKafka } from '@pipeline/kafka';
 import { runBackfill, runSnapshotBackfill } from './backfill';
 import { loadConfig, supervisorOptions } from './config';
 import { likesPerTargetPerMinute, netChangePerTable, runQuery, topTargetsLastHour } from './dashboard.queries';
-import { DruidClient } from './druid.client';
+import { DruidClient } from '@pipeline/druid';
 import { formatChanges } from './spec.diff';
 import { InvalidSpecError, validateBatchSpec, validateSupervisorSpec } from './spec.validation';
 import { applySupervisor, changesAgainstServed, supervisorHealth } from './supervisor.apply';

@@ -1,12 +1,8 @@
 /**
- * Dashboard queries in Druid SQL over a CDC datasource (columns from cdc-columns.ts). Values are bound as
+ * Dashboard queries in Druid SQL over a CDC datasource (columns from @pipeline/druid). Values are bound as
  * SQL parameters; the datasource name, which SQL cannot bind, is quoted as an identifier.
  */
-import type { DruidClient } from './druid.client';
-import { METRICS } from './cdc-columns';
-
-/** A Druid SQL identifier: double quotes, inner quotes doubled. */
-export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+import { ident, METRICS, type DruidClient, type DruidQuery } from '@pipeline/druid';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
@@ -17,10 +13,7 @@ export interface LikesPerMinuteRow {
   events: number;
 }
 
-export interface DashboardQuery {
-  sql: string;
-  parameters: { type: 'VARCHAR' | 'BIGINT' | 'TIMESTAMP'; value: string | number }[];
-}
+export type DashboardQuery = DruidQuery;
 
 /** Net likes (created minus deleted) per target per minute of one table, since `sinceMs`. */
 export function likesPerTargetPerMinute(dataSource: string, table: string, sinceMs: number): DashboardQuery {

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { likesPerTargetPerMinute, netChangePerTable, runQuery, topTargetsLastHour } from './dashboard.queries';
-import { DruidApiError, type DruidClient } from './druid.client';
+import { DruidApiError, type DruidClient } from '@pipeline/druid';
 import { supervisorHealth } from './supervisor.apply';
 import type { SupervisorSpec } from './supervisor.spec-builder';
 

@@ -4,7 +4,7 @@
  */
 import pino from 'pino';
 import { loadConfig, supervisorOptions } from './config';
-import { DruidApiError, DruidClient } from './druid.client';
+import { DruidApiError, DruidClient } from '@pipeline/druid';
 import { InvalidSpecError } from './spec.validation';
 import { buildHttp } from './http';
 import { applySupervisor, supervisorHealth } from './supervisor.apply';

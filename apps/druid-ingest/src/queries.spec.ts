@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ident, likesPerTargetPerMinute, netChangePerTable, topTargetsLastHour } from './dashboard.queries';
+import { ident } from '@pipeline/druid';
+import { likesPerTargetPerMinute, netChangePerTable, topTargetsLastHour } from './dashboard.queries';
 import { buildBackfillSpec, segmentAlignedInterval } from './backfill.spec-builder';
 import { baseOptions } from './spec-fixtures';
 

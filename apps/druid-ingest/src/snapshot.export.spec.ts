@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
-import { ACCUMULATOR_FIELD, DIMENSIONS } from './cdc-columns';
+import { ACCUMULATOR_FIELD, DIMENSIONS } from '@pipeline/druid';
 import { parseSnapshotPath, snapshotFact } from './snapshot.export';
 
 /** Reads the simple JSONPaths of cdc-columns.ts (`$.a.b`, `$.a[0].b`) from a value. */

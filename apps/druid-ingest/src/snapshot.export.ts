@@ -28,6 +28,7 @@ export function parseSnapshotPath(p: string): SnapshotTablePath {
 /** One snapshot edge as the CDC-shaped fact the spec ingests. */
 export function snapshotFact(database: string, table: string, edge: { source: string | number | bigint; target: string | number | bigint }, timestampMs: number) {
   return {
+    type: 'e',
     processedAt: timestampMs,
     status: 'CREATED',
     accumulator: 1,

@@ -74,10 +74,10 @@ describe('spec validation', () => {
     expect(rejection(s).issues[0]?.message).toBe('DAY is coarser than segmentGranularity HOUR; rollup buckets must fit in a segment');
   });
 
-  it('rejects a filter on a column that is not a dimension', () => {
+  it('rejects a filter on a column that is neither a dimension nor a flattened field', () => {
     const s = good();
     s.spec.dataSchema.transformSpec.filter = { type: 'selector', dimension: 'label', value: 'x' };
-    expect(rejection(s).issues[0]?.message).toBe('filters on "label", which is not a dimension of the spec');
+    expect(rejection(s).issues[0]?.message).toBe('filters on "label", which is neither a dimension nor a field the flattenSpec produces');
   });
 
   it('rejects metrics with rollup off, and a bad topic name', () => {

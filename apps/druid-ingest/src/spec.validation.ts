@@ -5,7 +5,7 @@
  */
 import { CdcRecordSchema } from '@pipeline/events';
 import { z } from 'zod';
-import { pathExistsInSchema } from './cdc-columns';
+import { pathExistsInSchema } from '@pipeline/druid';
 
 const GRANULARITY_ORDER = ['NONE', 'SECOND', 'MINUTE', 'FIVE_MINUTE', 'TEN_MINUTE', 'FIFTEEN_MINUTE', 'THIRTY_MINUTE', 'HOUR', 'SIX_HOUR', 'DAY', 'WEEK', 'MONTH', 'QUARTER', 'YEAR', 'ALL'];
 const GranularitySchema = z
@@ -87,6 +87,7 @@ export const SupervisorSpecSchema = z.object({
       taskCount: z.number().int().positive(),
       replicas: z.number().int().positive(),
       taskDuration: Iso8601Period,
+      offsetFetchPeriod: Iso8601Period.optional(),
       pollTimeout: z.number().int().positive().optional(),
     }),
     tuningConfig: z.object({ type: z.literal('kafka') }).catchall(z.unknown()),
@@ -196,9 +197,11 @@ function semanticIssues(ds: DataSchema, inputFormat: InputFormat, base: string):
       }
     }
   }
+  // The transform filter sees the input row: a dimension, or any field the flattenSpec produces.
+  const inputFields = new Set([...dims, ...(flatten && !flatten.useFieldDiscovery ? flatten.fields.map((f) => f.name) : [])]);
   const filterCols = filterColumns(ds.transformSpec?.filter);
   for (const col of filterCols) {
-    if (!dims.includes(col)) at('dataSchema.transformSpec.filter', `filters on "${col}", which is not a dimension of the spec`);
+    if (!inputFields.has(col)) at('dataSchema.transformSpec.filter', `filters on "${col}", which is neither a dimension nor a field the flattenSpec produces`);
   }
   return issues;
 }

@@ -9,7 +9,7 @@
  * created elsewhere (no stored spec) is compared with the served spec cut down to our keys.
  */
 import type { Logger } from 'pino';
-import type { DruidClient, SupervisorStatus } from './druid.client';
+import type { DruidClient, SupervisorStatus } from '@pipeline/druid';
 import { canonicalJson, diffSpecs, projectOnto, type SpecChange } from './spec.diff';
 import { validateSupervisorSpec } from './spec.validation';
 import type { SupervisorSpec } from './supervisor.spec-builder';

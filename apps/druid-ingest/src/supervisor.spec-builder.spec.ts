@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { columnsMissingFromSchema, DIMENSIONS, pathExistsInSchema } from './cdc-columns';
+import { columnsMissingFromSchema, DIMENSIONS, pathExistsInSchema } from '@pipeline/druid';
 import { CdcRecordSchema } from '@pipeline/events';
 import { buildSupervisorSpec } from './supervisor.spec-builder';
 import { baseOptions } from './spec-fixtures';
@@ -25,7 +25,7 @@ describe('supervisor spec builder', () => {
   it('flattens exactly the nested fields it needs, every one of them a field of the shared CDC schema', () => {
     const fields = spec.spec.ioConfig.inputFormat.flattenSpec.fields;
     expect(spec.spec.ioConfig.inputFormat.flattenSpec.useFieldDiscovery).toBe(false);
-    expect(fields.map((f) => f.name)).toEqual(['processedAt', ...DIMENSIONS.map((d) => d.name), 'accumulator']);
+    expect(fields.map((f) => f.name)).toEqual(['processedAt', ...DIMENSIONS.map((d) => d.name), 'accumulator', 'recordType']);
     expect(fields.find((f) => f.name === 'actor')?.expr).toBe('$.context.request.actor');
     expect(columnsMissingFromSchema()).toEqual([]);
   });
@@ -35,17 +35,24 @@ describe('supervisor spec builder', () => {
     expect(s.spec.dataSchema.granularitySpec).toEqual({ type: 'uniform', segmentGranularity: 'DAY', queryGranularity: 'FIFTEEN_MINUTE', rollup: true });
   });
 
-  it('filters system records (database sys, v2 labels sys.*) out in the transformSpec', () => {
+  it('keeps edge records only in the transformSpec: no vertex records, no system records (database sys, v2 labels sys.*)', () => {
     expect(ds.transformSpec.filter).toEqual({
-      type: 'not',
-      field: {
-        type: 'or',
-        fields: [
-          { type: 'selector', dimension: 'database', value: 'sys' },
-          { type: 'like', dimension: 'table', pattern: 'sys.%' },
-        ],
-      },
+      type: 'and',
+      fields: [
+        { type: 'selector', dimension: 'recordType', value: 'e' },
+        {
+          type: 'not',
+          field: {
+            type: 'or',
+            fields: [
+              { type: 'selector', dimension: 'database', value: 'sys' },
+              { type: 'like', dimension: 'table', pattern: 'sys.%' },
+            ],
+          },
+        },
+      ],
     });
+    expect(spec.spec.ioConfig.inputFormat.flattenSpec.fields).toContainEqual({ type: 'path', name: 'recordType', expr: '$.type' });
   });
 
   it('reads the configured topic from the configured brokers and passes validation', () => {

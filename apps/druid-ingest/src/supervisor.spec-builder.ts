@@ -4,7 +4,7 @@
  * "Ingestion spec reference" (timestampSpec, dimensionsSpec, metricsSpec, granularitySpec, transformSpec).
  */
 import { SYSTEM_DATABASE } from '@pipeline/events';
-import { ACCUMULATOR_FIELD, DIMENSIONS, METRICS, TIMESTAMP_COLUMN } from './cdc-columns';
+import { ACCUMULATOR_FIELD, DIMENSIONS, METRICS, RECORD_TYPE_FIELD, TIMESTAMP_COLUMN } from '@pipeline/druid';
 
 export const GRANULARITIES = ['second', 'minute', 'fifteen_minute', 'thirty_minute', 'hour', 'day'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
@@ -46,25 +46,34 @@ export function cdcInputFormat() {
         { type: 'path', name: TIMESTAMP_COLUMN, expr: `$.${TIMESTAMP_COLUMN}` },
         ...DIMENSIONS.map((d) => ({ type: 'path', name: d.name, expr: d.path })),
         { type: 'path', name: ACCUMULATOR_FIELD.name, expr: ACCUMULATOR_FIELD.path },
+        { type: 'path', name: RECORD_TYPE_FIELD.name, expr: RECORD_TYPE_FIELD.path },
       ],
     },
   };
 }
 
 /**
- * Drops system records (heartbeats, schema changes: database `sys`, docs/records.md) and, for v2-style tables
- * named `sys.*`, those too, before they reach a segment.
+ * Keeps edge records only, before they reach a segment: drops vertex records (`type` other than `e`: their
+ * accumulator counts vertices, not edges) and system records (heartbeats, schema changes: database `sys`,
+ * docs/records.md; for v2-style tables named `sys.*`, those too). The record type is a flattened field, not a
+ * dimension: Druid's transform filter sees every field of the input row.
  */
-export function systemRecordFilter() {
+export function edgeRecordFilter() {
   return {
-    type: 'not',
-    field: {
-      type: 'or',
-      fields: [
-        { type: 'selector', dimension: 'database', value: SYSTEM_DATABASE },
-        { type: 'like', dimension: 'table', pattern: `${SYSTEM_DATABASE}.%` },
-      ],
-    },
+    type: 'and',
+    fields: [
+      { type: 'selector', dimension: RECORD_TYPE_FIELD.name, value: RECORD_TYPE_FIELD.edge },
+      {
+        type: 'not',
+        field: {
+          type: 'or',
+          fields: [
+            { type: 'selector', dimension: 'database', value: SYSTEM_DATABASE },
+            { type: 'like', dimension: 'table', pattern: `${SYSTEM_DATABASE}.%` },
+          ],
+        },
+      },
+    ],
   };
 }
 
@@ -84,7 +93,7 @@ export function cdcDataSchema(o: DataSchemaOptions, intervals?: string[]) {
       rollup: o.rollup,
       ...(intervals ? { intervals } : {}),
     },
-    transformSpec: { filter: systemRecordFilter() },
+    transformSpec: { filter: edgeRecordFilter() },
   };
 }
 
@@ -109,6 +118,9 @@ export function buildSupervisorSpec(o: SupervisorOptions) {
         taskCount: o.taskCount,
         replicas: o.replicas,
         taskDuration: o.taskDuration,
+        // How often the supervisor asks its tasks for their offsets (Druid's default PT30S, its minimum PT5S):
+        // the offsets reported in the status are what `wal-replay reconcile` waits on before comparing.
+        offsetFetchPeriod: 'PT5S',
         ...(o.pollTimeoutMs !== undefined ? { pollTimeout: o.pollTimeoutMs } : {}),
       },
       tuningConfig: {

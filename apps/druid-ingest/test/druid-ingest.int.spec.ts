@@ -4,11 +4,11 @@
  * the core's own counts. Druid is started once per run (tools/stack, `npm test` starts it).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createKafka } from '@pipeline/kafka';
-import { waitFor } from '@pipeline/testing';
+import { repoRoot, waitFor } from '@pipeline/testing';
 import { runBackfill } from '../src/backfill';
 import { buildHttp } from '../src/http';
 import { netChangePerTable, runQuery, topTargetsLastHour } from '../src/dashboard.queries';
@@ -50,6 +50,18 @@ beforeAll(async () => {
   env = await startEnv({ HEARTBEAT_INTERVAL_MS: '1000' });
   workloadStart = Date.now();
   await workload();
+  // A vertex record (Actionbase v3) of the same table, with a count delta of its own: the spec keeps edge
+  // records only, so the per-table figures below stay those of the edges.
+  const kafka = createKafka({ brokers: [env.bootstrap], clientId: 'druid-ingest-it-vertex' });
+  const producer = await kafka.producer();
+  try {
+    const vertex = JSON.parse(readFileSync(path.join(repoRoot, 'libs/events/samples/v3-actionbase/cdc-vertex.json'), 'utf8'));
+    vertex.processedAt = Date.now();
+    vertex.context = { ...vertex.context, database: 'shop', table: env.table, alias: null };
+    await producer.send(env.cdc, [{ key: 'u-100', value: JSON.stringify(vertex) }]);
+  } finally {
+    await producer.close();
+  }
 }, 300_000);
 
 afterAll(async () => {
@@ -83,7 +95,7 @@ describe('druid-ingest on a real Druid', () => {
     const net = [...expected.values()].reduce((a, b) => a + b, 0);
     expect(net).toBe(12 * 4 - 2 + 1);
 
-    // Heartbeats (database sys) reached the topic but not the datasource.
+    // Heartbeats (database sys) and the vertex record reached the topic but not the datasource.
     const perTable = await runQuery<{ database: string; table: string; net: number; events: number }>(env.druid, netChangePerTable(dataSource));
     expect(perTable).toEqual([{ database: 'shop', table: env.table, net, events: cdcCount }]);
 

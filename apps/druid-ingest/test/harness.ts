@@ -1,7 +1,7 @@
 /** Shared set-up of the druid-ingest integration tests and the bench: a real core, real Kafka, real Druid. */
 import { ensureDruid, ensureKafka } from '@pipeline/stack';
 import { CoreProcess, createLikes, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
-import { DruidClient } from '../src/druid.client';
+import { DruidClient } from '@pipeline/druid';
 import { totalsPerTarget, runQuery } from '../src/dashboard.queries';
 import type { SupervisorOptions } from '../src/supervisor.spec-builder';
 

@@ -29,6 +29,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['dlq', 'purge'], { KAFKA_BROKERS: 'k' })).toThrow(/dlq needs one of list, show, redrive/);
     expect(() => loadConfig(['check', 'extra'], { KAFKA_BROKERS: 'k' })).toThrow(/unexpected argument/);
     expect(loadConfig(['reconcile', '--reconcile-sinks', 'core,iceberg'], { KAFKA_BROKERS: 'k' }).RECONCILE_SINKS).toEqual(['core', 'iceberg']);
-    expect(() => loadConfig(['reconcile', '--reconcile-sinks', 'druid'], { KAFKA_BROKERS: 'k' })).toThrow(/RECONCILE_SINKS/);
+    expect(() => loadConfig(['reconcile', '--reconcile-sinks', 'hbase'], { KAFKA_BROKERS: 'k' })).toThrow(/RECONCILE_SINKS/);
+    const druid = loadConfig(['reconcile', '--reconcile-sinks', 'core,druid', '--druid-url', 'http://127.0.0.1:8081/'], { KAFKA_BROKERS: 'k' });
+    expect({ sinks: druid.RECONCILE_SINKS, url: druid.DRUID_URL, ds: druid.DRUID_DATASOURCE, wait: druid.DRUID_CATCHUP_MS }).toEqual({
+      sinks: ['core', 'druid'],
+      url: 'http://127.0.0.1:8081',
+      ds: 'actionbase_cdc',
+      wait: 120_000,
+    });
   });
 });

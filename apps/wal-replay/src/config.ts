@@ -66,9 +66,13 @@ export const EnvSchema = z.object({
   RECONCILE_SINKS: z
     .string()
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['core', 'elasticsearch', 'iceberg'])).min(1))
+    .pipe(z.array(z.enum(['core', 'elasticsearch', 'iceberg', 'druid'])).min(1))
     .optional()
-    .describe('reconcile: what to compare; default core, elasticsearch when ES_URL is set, iceberg when ICEBERG_WAREHOUSE exists'),
+    .describe('reconcile: what to compare; default core, elasticsearch when ES_URL is set, iceberg when ICEBERG_WAREHOUSE exists, druid when DRUID_URL is set'),
+  DRUID_URL: url.optional().describe('reconcile: the Druid Overlord (a coordinator acting as Overlord, or a router) holding the druid-ingest supervisor (unset: not compared)'),
+  DRUID_BROKER_URL: url.optional().describe('reconcile: the Druid broker (or router) for Druid SQL; default DRUID_URL'),
+  DRUID_DATASOURCE: z.string().min(1).default('actionbase_cdc').describe('reconcile: the druid-ingest DATASOURCE (also the supervisor id)'),
+  DRUID_CATCHUP_MS: z.coerce.number().int().min(0).default(120_000).describe('reconcile: how long to wait for Druid to ingest the CDC read before comparing'),
   SAMPLE_THRESHOLD: z.coerce.number().int().min(1).default(50_000).describe('reconcile: tables with more keys are sampled'),
   SAMPLE_SIZE: z.coerce.number().int().min(10).default(5_000).describe('reconcile: keys sampled per large table'),
   SETTLE_ROUNDS: z.coerce.number().int().min(0).default(5),
@@ -92,8 +96,9 @@ export const USAGE = `usage: wal-replay <rebuild|migrate|check|reconcile|dlq> [-
   rebuild   replay the WAL (from --from-offset or --from-time) into --target-url
   migrate   load the CDC snapshot into --target-url, then replay the WAL from the cut minus --overlap-ms
   check     compare --target-url with the state accumulated from CDC; exit 1 on any mismatch
-  reconcile compare the core, Elasticsearch (--es-url) and the Iceberg tables (--iceberg-warehouse) with the
-            CDC state at the offsets each committed; exit 1 on any divergent key (--every-ms: scheduled)
+  reconcile compare the core, Elasticsearch (--es-url), the Iceberg tables (--iceberg-warehouse) and Druid's
+            sums (--druid-url) with the CDC state at the offsets each committed; exit 1 on any divergent key
+            or a Druid that did not catch up (--every-ms: scheduled)
   dlq list | dlq show <partition>:<offset> | dlq redrive [<partition>:<offset> ...]   --dlq-topic <group>.dlq
 flags (each also an environment variable, e.g. --target-url = TARGET_URL):
   --kafka-brokers --wal-topic --cdc-topic --target-url --source-url --schema-file --state-file
@@ -101,6 +106,7 @@ flags (each also an environment variable, e.g. --target-url = TARGET_URL):
   --batch-size --retries --actor --log-level
   --es-url --es-index-prefix --es-cdc-group --reconcile-sinks --sample-threshold --sample-size --settle-rounds
   --settle-ms --max-reported --every-ms --metrics-port --metrics-host --metrics-file
+  --druid-url --druid-broker-url --druid-datasource --druid-catchup-ms
   --dlq-topic --dlq-code --dlq-limit --redrive-topic --dry-run`;
 
 const FLAGS = Object.keys(EnvSchema.shape).map((v) => v.toLowerCase().replaceAll('_', '-'));

@@ -8,7 +8,7 @@ import { createKafka } from '@pipeline/kafka';
 import { loadConfig, USAGE } from './config';
 import { check, migrate, rebuild, type Deps } from './commands';
 import { dlqList, dlqRedrive, dlqShow } from './dlq-commands';
-import { printReport, ReconcileMetrics, runReconcile, runScheduled, writeMetricsFile } from './reconcile-command';
+import { exitCodeOf, printReport, ReconcileMetrics, runReconcile, runScheduled, writeMetricsFile } from './reconcile-command';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
         metrics.update(r);
         writeMetricsFile(cfg.METRICS_FILE, await metrics.registry.metrics());
       }
-      return r.divergences.length ? 1 : 0;
+      return exitCodeOf(r);
     }
     case 'dlq': {
       const action = cfg.args[0];

@@ -8,6 +8,7 @@ import { startHealthServer } from '@pipeline/stream';
 import type { Deps } from './commands';
 import { CoreClient } from '@pipeline/core-api';
 import { reconcile, type ReconcileReport } from './reconcile';
+import { DruidSide } from './reconcile-druid';
 import { CoreSide, ElasticsearchSide, IcebergSide, type SinkSide, type TableRef } from './reconcile-sinks';
 
 export class ReconcileMetrics {
@@ -24,10 +25,11 @@ export class ReconcileMetrics {
   readonly lastRun = new Gauge({ name: 'reconcile_last_run_timestamp_seconds', help: 'End of the last finished run', registers: [this.registry] });
   readonly lastDuration = new Gauge({ name: 'reconcile_last_run_duration_seconds', help: 'Duration of the last finished run', registers: [this.registry] });
   readonly lastOk = new Gauge({ name: 'reconcile_last_run_success', help: '1 when the last run finished (whatever it found), 0 when it failed', registers: [this.registry] });
+  readonly caughtUp = new Gauge({ name: 'reconcile_sink_caught_up', help: 'Sinks waited on before comparing (Druid): 1 when they reached the CDC read within the bound', labelNames: this.labels, registers: [this.registry] });
   readonly total = new Gauge({ name: 'reconcile_divergent_keys_total', help: 'Divergent keys over every sink and table in the last run', registers: [this.registry] });
 
   update(r: ReconcileReport): void {
-    for (const g of [this.divergent, this.compared, this.lagging, this.behind, this.lag, this.estimate, this.stdError, this.upper]) g.reset();
+    for (const g of [this.divergent, this.compared, this.lagging, this.behind, this.lag, this.estimate, this.stdError, this.upper, this.caughtUp]) g.reset();
     for (const x of r.results) {
       const l = { sink: x.sink, table: x.table };
       this.divergent.set(l, x.divergent);
@@ -35,6 +37,7 @@ export class ReconcileMetrics {
       this.lagging.set(l, x.lagging);
       this.behind.set(l, x.behind);
       this.lag.set(l, x.lagRecords);
+      if (x.caughtUp !== undefined) this.caughtUp.set(l, x.caughtUp ? 1 : 0);
       if (x.sample) {
         this.estimate.set(l, x.sample.estimate);
         this.stdError.set(l, x.sample.stdError);
@@ -52,7 +55,12 @@ function sidesOf(deps: Deps): { sides: SinkSide[]; iceberg?: IcebergSide; core: 
   const { cfg } = deps;
   if (!cfg.TARGET_URL) throw new Error('TARGET_URL (--target-url) is required: the core reconcile compares against');
   const core = new CoreClient({ baseUrl: cfg.TARGET_URL, actor: cfg.ACTOR, token: cfg.API_TOKEN });
-  const wanted = cfg.RECONCILE_SINKS ?? ['core', ...(cfg.ES_URL ? ['elasticsearch' as const] : []), ...(existsSync(cfg.ICEBERG_WAREHOUSE) ? ['iceberg' as const] : [])];
+  const wanted = cfg.RECONCILE_SINKS ?? [
+    'core',
+    ...(cfg.ES_URL ? ['elasticsearch' as const] : []),
+    ...(existsSync(cfg.ICEBERG_WAREHOUSE) ? ['iceberg' as const] : []),
+    ...(cfg.DRUID_URL ? ['druid' as const] : []),
+  ];
   const sides: SinkSide[] = [];
   let iceberg: IcebergSide | undefined;
   for (const w of wanted) {
@@ -62,6 +70,19 @@ function sidesOf(deps: Deps): { sides: SinkSide[]; iceberg?: IcebergSide; core: 
       sides.push(new ElasticsearchSide(cfg.ES_URL, `${cfg.ES_INDEX_PREFIX}-edges`, cfg.ES_CDC_GROUP, cfg.CDC_TOPIC, deps.kafka));
     }
     if (w === 'iceberg') sides.push((iceberg = new IcebergSide(cfg.ICEBERG_WAREHOUSE, cfg.CDC_TOPIC)));
+    if (w === 'druid') {
+      if (!cfg.DRUID_URL) throw new Error('RECONCILE_SINKS names druid: set DRUID_URL (--druid-url), and DRUID_BROKER_URL when the broker is elsewhere');
+      sides.push(
+        new DruidSide({
+          overlordUrl: cfg.DRUID_URL,
+          brokerUrl: cfg.DRUID_BROKER_URL ?? cfg.DRUID_URL,
+          dataSource: cfg.DRUID_DATASOURCE,
+          cdcTopic: cfg.CDC_TOPIC,
+          catchUpMs: cfg.DRUID_CATCHUP_MS,
+          logger: deps.logger,
+        }),
+      );
+    }
   }
   return { sides, ...(iceberg ? { iceberg } : {}), core };
 }
@@ -90,13 +111,23 @@ export async function runReconcile(deps: Deps): Promise<ReconcileReport> {
   }
 }
 
+/** Sinks that did not reach the CDC read within their bound (compared at their own point). */
+export const notCaughtUp = (r: ReconcileReport): string[] => [...new Set(r.results.filter((x) => x.caughtUp === false).map((x) => x.sink))];
+
+/** 0: every sink agrees; 1: a divergent key, or a sink that did not catch up. */
+export const exitCodeOf = (r: ReconcileReport): 0 | 1 => (r.divergences.length || notCaughtUp(r).length ? 1 : 0);
+
 /** One line per divergent key (at most MAX_REPORTED), then the summary as one JSON line. */
 export function printReport(r: ReconcileReport, maxReported: number, write: (line: string) => void): void {
   for (const d of r.divergences.slice(0, maxReported)) {
     write(`DIVERGENT ${d.sink} ${d.table} ${d.key} ${d.kind}: sink ${d.got ?? 'absent'}; CDC at its point ${d.expected ?? 'absent'}`);
   }
   if (r.divergences.length > maxReported) write(`... and ${r.divergences.length - maxReported} more divergent keys`);
-  write(JSON.stringify({ command: 'reconcile', seconds: r.seconds, cdcRecords: r.cdcRecords, tables: r.tables, divergent: r.divergences.length, results: r.results }));
+  for (const sink of notCaughtUp(r)) {
+    const skipped = r.results.find((x) => x.sink === sink && x.skipped)?.skipped;
+    write(`NOT CAUGHT UP ${sink}: did not ingest the CDC read within its bound; ${skipped ? `not compared: ${skipped}` : 'compared at its own offsets'}`);
+  }
+  write(JSON.stringify({ command: 'reconcile', seconds: r.seconds, cdcRecords: r.cdcRecords, tables: r.tables, divergent: r.divergences.length, notCaughtUp: notCaughtUp(r), results: r.results }));
 }
 
 export function writeMetricsFile(path: string, text: string): void {

@@ -10,7 +10,7 @@ import { Client } from '@elastic/elasticsearch';
 import type { CdcState } from '@pipeline/events';
 import { readIcebergTable } from '@pipeline/iceberg';
 import type { KafkaClient } from '@pipeline/kafka';
-import type { Point } from './cdc-history';
+import type { Point, TableHistory } from './cdc-history';
 import type { CoreClient, Endpoint } from '@pipeline/core-api';
 import { edgeKey, restView, stateView } from './edge-view';
 
@@ -31,6 +31,17 @@ export interface SinkSide {
   point(t: TableRef): Promise<Point | undefined>;
   /** Views per key: every key it holds when `keys` is undefined, else at least those keys (null: absent or inactive). */
   read(t: TableRef, keys: string[] | undefined): Promise<Map<string, string | null>>;
+  /**
+   * For a sink holding something derived from the edges rather than the edges (Druid: counts per source and
+   * target): the CDC history in the sink's own keys and views. Undefined: the sink holds edge views.
+   */
+  derive?(t: TableHistory): TableHistory;
+  /** Called once after the first CDC read with its end: a side may wait there for its sink to reach it. */
+  prepare?(ends: Point): Promise<void>;
+  /** For a side that waited in prepare(): whether its sink reached the offsets within the bound. */
+  caughtUp?(): boolean;
+  /** Why the sink cannot be compared this run (e.g. no offsets known to compare at); undefined: it can. */
+  unusable?(): string | undefined;
   close?(): Promise<void>;
 }
 

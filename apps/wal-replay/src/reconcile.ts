@@ -55,6 +55,13 @@ export interface SinkTableResult {
   behind: number;
   /** CDC records not yet committed into the sink (end read minus its point, summed over partitions). */
   lagRecords: number;
+  /**
+   * Sides that wait for their sink to reach the CDC read first (Druid): whether it got there within the bound.
+   * When not, the comparison is still made at the sink's own point, and the run counts as failed.
+   */
+  caughtUp?: boolean;
+  /** Why the sink was not compared this run (its point is unknown); nothing else in the result is measured. */
+  skipped?: string;
   sample?: SampleEstimate;
 }
 
@@ -164,86 +171,118 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
   const history = new CdcHistory();
   await readMore(o, history);
   o.logger.info({ records: history.records, tables: history.tables.size, undecodable: history.undecodable }, 'CDC read');
+  // A side that waits for its sink to reach a known offset waits for the end of this first read.
+  for (const side of o.sides) await side.prepare?.(new Map(history.ends));
   const report: ReconcileReport = { startedAt, seconds: 0, cdcRecords: history.records, tables: 0, results: [], divergences: [] };
   const defs = new Map(o.tables.map((t) => [`${t.database}.${t.table}`, t]));
   const ids = new Set([...history.tables.keys(), ...defs.keys()]);
 
   for (const id of [...ids].sort()) {
     const def = defs.get(id);
-    const h = history.tables.get(id);
     if (!def) {
       o.logger.warn({ table: id }, 'in CDC but not in the core schema: skipped (wal-replay check reports it)');
       continue;
     }
     report.tables++;
     const tableHistory = (): TableHistory => history.tables.get(id) ?? { database: def.database, table: def.table, multi: def.multi, keys: new Map() };
-    // The keys to compare: every key CDC knows and every key a listing sink holds.
-    const listed = new Map<string, Map<string, string | null>>();
-    const points = new Map<string, Point | undefined>();
+    // Sides that hold the edges themselves share one set of keys; a side that holds something derived from
+    // them (Druid: counts per source and target) compares in its own key space, derived from the same history.
+    const groups: { sides: SinkSide[]; hist: () => TableHistory }[] = [{ sides: o.sides.filter((s) => !s.derive), hist: tableHistory }];
     for (const side of o.sides) {
-      points.set(side.name, await side.point(def));
-      if (side.lists) listed.set(side.name, await side.read(def, undefined));
+      if (!side.derive) continue;
+      let cached: { records: number; t: TableHistory } | undefined;
+      const derive = side.derive.bind(side);
+      groups.push({
+        sides: [side],
+        hist: () => {
+          if (!cached || cached.records !== history.records) cached = { records: history.records, t: derive(tableHistory()) };
+          return cached.t;
+        },
+      });
     }
-    const strata = new Map<number, string[]>();
-    const seen = new Set<string>();
-    const addKey = (k: string, partition: number) => {
-      if (seen.has(k)) return;
-      seen.add(k);
-      strata.set(partition, [...(strata.get(partition) ?? []), k]);
-    };
-    for (const [k, kh] of h?.keys ?? []) addKey(k, kh.partition);
-    for (const views of listed.values()) for (const k of views.keys()) addKey(k, -1);
-    const sampled = seen.size > o.sampleThreshold;
-    const chosen = sampled ? stratifiedSample(strata, o.sampleSize, random) : strata;
-    const keys = [...chosen.values()].flat();
-    const stratumOf = new Map<string, number>();
-    for (const [s, ks] of chosen) for (const k of ks) stratumOf.set(k, s);
-
-    for (const side of o.sides) {
-      let views = listed.get(side.name) ?? (await side.read(def, keys));
-      let point = points.get(side.name);
-      const judge = (k: string): { ok: boolean; lagging: boolean; expected: string | null; got: string | null } => {
-        const kh: KeyHistory | undefined = tableHistory().keys.get(k);
-        const got = views.get(k) ?? null;
-        const { expected, later } = acceptableViews(kh, point);
-        if (got === expected) return { ok: true, lagging: false, expected, got };
-        return { ok: later.has(got), lagging: later.has(got), expected, got };
+    for (const group of groups) {
+      const g = { ...group, sides: [] as SinkSide[] };
+      for (const side of group.sides) {
+        const why = side.unusable?.();
+        if (!why) {
+          g.sides.push(side);
+          continue;
+        }
+        const skipped: SinkTableResult = { sink: side.name, table: id, compared: 0, divergent: 0, lagging: 0, behind: 0, lagRecords: 0, skipped: why };
+        const caughtUp = side.caughtUp?.();
+        if (caughtUp !== undefined) skipped.caughtUp = caughtUp;
+        report.results.push(skipped);
+        o.logger.warn(skipped, 'sink not compared');
+      }
+      if (!g.sides.length) continue;
+      // The keys to compare: every key CDC knows and every key a listing sink holds.
+      const listed = new Map<string, Map<string, string | null>>();
+      const points = new Map<string, Point | undefined>();
+      for (const side of g.sides) {
+        points.set(side.name, await side.point(def));
+        if (side.lists) listed.set(side.name, await side.read(def, undefined));
+      }
+      const strata = new Map<number, string[]>();
+      const seen = new Set<string>();
+      const addKey = (k: string, partition: number) => {
+        if (seen.has(k)) return;
+        seen.add(k);
+        strata.set(partition, [...(strata.get(partition) ?? []), k]);
       };
-      let pending = keys.filter((k) => !judge(k).ok);
-      for (let round = 1; round <= o.settleRounds && pending.length; round++) {
-        o.logger.info({ sink: side.name, table: id, round, keys: pending.length }, 'keys do not match yet; reading again');
-        await new Promise((r) => setTimeout(r, o.settleMs));
-        o.beforeRound?.();
-        await readMore(o, history);
-        point = await side.point(def);
-        const again = await side.read(def, side.lists ? undefined : pending);
-        views = side.lists ? again : new Map([...views, ...again]);
-        pending = pending.filter((k) => !judge(k).ok);
+      for (const [k, kh] of g.hist().keys) addKey(k, kh.partition);
+      for (const views of listed.values()) for (const k of views.keys()) addKey(k, -1);
+      const sampled = seen.size > o.sampleThreshold;
+      const chosen = sampled ? stratifiedSample(strata, o.sampleSize, random) : strata;
+      const keys = [...chosen.values()].flat();
+
+      for (const side of g.sides) {
+        let views = listed.get(side.name) ?? (await side.read(def, keys));
+        let point = points.get(side.name);
+        const judge = (k: string): { ok: boolean; lagging: boolean; expected: string | null; got: string | null } => {
+          const kh: KeyHistory | undefined = g.hist().keys.get(k);
+          const got = views.get(k) ?? null;
+          const { expected, later } = acceptableViews(kh, point);
+          if (got === expected) return { ok: true, lagging: false, expected, got };
+          return { ok: later.has(got), lagging: later.has(got), expected, got };
+        };
+        let pending = keys.filter((k) => !judge(k).ok);
+        for (let round = 1; round <= o.settleRounds && pending.length; round++) {
+          o.logger.info({ sink: side.name, table: id, round, keys: pending.length }, 'keys do not match yet; reading again');
+          await new Promise((r) => setTimeout(r, o.settleMs));
+          o.beforeRound?.();
+          await readMore(o, history);
+          point = await side.point(def);
+          const again = await side.read(def, side.lists ? undefined : pending);
+          views = side.lists ? again : new Map([...views, ...again]);
+          pending = pending.filter((k) => !judge(k).ok);
+        }
+        let lagging = 0;
+        let behind = 0;
+        for (const k of keys) {
+          const j = judge(k);
+          if (j.lagging) lagging++;
+          const kh = g.hist().keys.get(k);
+          if (point && kh && j.expected !== viewAt(kh, undefined)) behind++;
+        }
+        const bad = new Set(pending);
+        for (const k of pending) {
+          const j = judge(k);
+          report.divergences.push({ sink: side.name, table: id, key: k, kind: kindOf(j.got, j.expected), got: j.got, expected: j.expected });
+        }
+        const result: SinkTableResult = { sink: side.name, table: id, compared: keys.length, divergent: pending.length, lagging, behind, lagRecords: lagOf(history, point) };
+        const caughtUp = side.caughtUp?.();
+        if (caughtUp !== undefined) result.caughtUp = caughtUp;
+        if (sampled) {
+          result.sample = estimate(
+            [...strata].map(([s, all]) => {
+              const picked = chosen.get(s) ?? [];
+              return { N: all.length, n: picked.length, d: picked.filter((k) => bad.has(k)).length };
+            }),
+          );
+        }
+        report.results.push(result);
+        o.logger.info(result, 'sink compared');
       }
-      let lagging = 0;
-      let behind = 0;
-      for (const k of keys) {
-        const j = judge(k);
-        if (j.lagging) lagging++;
-        const kh = tableHistory().keys.get(k);
-        if (point && kh && j.expected !== viewAt(kh, undefined)) behind++;
-      }
-      const bad = new Set(pending);
-      for (const k of pending) {
-        const j = judge(k);
-        report.divergences.push({ sink: side.name, table: id, key: k, kind: kindOf(j.got, j.expected), got: j.got, expected: j.expected });
-      }
-      const result: SinkTableResult = { sink: side.name, table: id, compared: keys.length, divergent: pending.length, lagging, behind, lagRecords: lagOf(history, point) };
-      if (sampled) {
-        result.sample = estimate(
-          [...strata].map(([s, all]) => {
-            const picked = chosen.get(s) ?? [];
-            return { N: all.length, n: picked.length, d: picked.filter((k) => bad.has(k)).length };
-          }),
-        );
-      }
-      report.results.push(result);
-      o.logger.info(result, 'sink compared');
     }
   }
   report.cdcRecords = history.records;

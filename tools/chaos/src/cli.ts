@@ -1,6 +1,7 @@
 /**
  * `npx tsx tools/chaos/src/cli.ts [--rounds 3] [--clients 4] [--load-ms 20000] [--down-ms 3000]
- *  [--kill-elasticsearch] [--work-dir .stack/chaos] [--settle-timeout-ms 300000]`
+ *  [--kill-elasticsearch] [--work-dir .stack/chaos] [--settle-timeout-ms 300000]
+ *  [--druid-url http://127.0.0.1:8081 [--druid-broker-url http://127.0.0.1:8082] | --private-druid]`
  * Prints progress as JSON lines on stderr and the report as one JSON line on stdout; exit 0 when nothing was
  * lost or divergent and check found nothing, 1 otherwise.
  */
@@ -20,6 +21,9 @@ const { values } = parseArgs({
     'work-dir': { type: 'string' },
     'settle-timeout-ms': { type: 'string', default: '300000' },
     keep: { type: 'boolean', default: false },
+    'druid-url': { type: 'string' },
+    'druid-broker-url': { type: 'string' },
+    'private-druid': { type: 'boolean', default: false },
   },
 });
 const num = (name: string, v: string | undefined): number => {
@@ -30,6 +34,10 @@ const num = (name: string, v: string | undefined): number => {
   }
   return n;
 };
+if (values['druid-url'] && values['private-druid']) {
+  process.stderr.write('chaos: --druid-url (an existing Druid, never killed) and --private-druid (started and killed by the drill) exclude each other\n');
+  process.exit(2);
+}
 const workDir = values['work-dir'] ?? join(repoRoot(), '.stack', `chaos-${process.pid}`);
 const report = await runChaos({
   workDir,
@@ -39,6 +47,8 @@ const report = await runChaos({
   downMs: num('down-ms', values['down-ms']),
   killElasticsearch: values['kill-elasticsearch'] ?? false,
   settleTimeoutMs: num('settle-timeout-ms', values['settle-timeout-ms']),
+  ...(values['druid-url'] ? { druid: { overlordUrl: values['druid-url'], brokerUrl: values['druid-broker-url'] ?? values['druid-url'] } } : {}),
+  privateDruid: values['private-druid'] ?? false,
   log: (msg, data) => process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), msg, ...data })}\n`),
 });
 if (!values.keep) rmSync(workDir, { recursive: true, force: true });

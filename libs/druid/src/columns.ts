@@ -38,6 +38,12 @@ export const DIMENSIONS: readonly CdcColumn[] = [
 /** Raw input fields the metrics aggregate. */
 export const ACCUMULATOR_FIELD = { name: 'accumulator', path: '$.accumulator' } as const;
 
+/**
+ * The record type, read only to filter: `e` for edges. Vertex records (`v`, Actionbase's v3) share the topic and
+ * carry an accumulator of their own, which must not count in an edge table's sums.
+ */
+export const RECORD_TYPE_FIELD = { name: 'recordType', path: '$.type', edge: 'e' } as const;
+
 /** Metric column names in the datasource. */
 export const METRICS = {
   /** SUM of `accumulator`: net change of edge counts (+1 created, -1 deleted). */
@@ -98,6 +104,6 @@ export function pathExistsInSchema(schema: AnySchema, jsonPath: string): boolean
 }
 
 /** Paths of the columns that the CDC schema does not define (empty when they all line up). */
-export function columnsMissingFromSchema(columns: readonly { path: string }[] = [...DIMENSIONS, ACCUMULATOR_FIELD]): string[] {
+export function columnsMissingFromSchema(columns: readonly { path: string }[] = [...DIMENSIONS, ACCUMULATOR_FIELD, RECORD_TYPE_FIELD]): string[] {
   return columns.filter((c) => !pathExistsInSchema(CdcRecordSchema, c.path)).map((c) => c.path);
 }

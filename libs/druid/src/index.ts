@@ -1,0 +1,13 @@
+export { DruidApiError, DruidClient, type DruidOffsets, type SqlParameter, type SupervisorStatus, type SupervisorTask, type TaskState } from './client';
+export {
+  ACCUMULATOR_FIELD,
+  columnsMissingFromSchema,
+  DIMENSIONS,
+  METRICS,
+  pathExistsInSchema,
+  RECORD_TYPE_FIELD,
+  TIMESTAMP_COLUMN,
+  type CdcColumn,
+} from './columns';
+export { ingestedOffsets, recordsBehind, type IngestedOffsets } from './offsets';
+export { activeEdgeCounts, ident, isUnknownDatasource, type DruidQuery, type EdgeCountRow } from './sql';
