@@ -1,0 +1,55 @@
+// Record builders for this app's unit and integration tests (not used by main.ts, so not in the build).
+import { encodeCdc, heartbeatCdc, kafkaKey, type CdcRecord } from '@pipeline/events';
+import type { DecodedRecord } from '@pipeline/stream';
+
+const T0 = 1_764_115_200_000;
+const context = (n: number) => ({ tenant: 'demo', database: 'shop', table: 'likes', alias: null, request: { actor: 'test', requestId: `req-${n}` } });
+const event = (n: number) => ({
+  id: `evt-${n}`,
+  requestId: `req-${n}`,
+  type: 'INSERT' as const,
+  version: T0 + n,
+  source: `u-${n % 7}`,
+  target: n,
+  properties: { created_at: T0 + n },
+});
+
+/** The CDC record of item n: user u-<n%7> liked item n (CREATED, count +1, seq n+1). */
+export function record(n: number): CdcRecord {
+  return {
+    version: '3',
+    type: 'e',
+    processedAt: T0 + n,
+    lockAt: T0 + n,
+    seq: n + 1,
+    status: 'CREATED',
+    accumulator: 1,
+    message: null,
+    context: context(n),
+    events: [event(n)],
+    before: null,
+    after: {
+      source: `u-${n % 7}`,
+      target: n,
+      active: true,
+      version: T0 + n,
+      createdAt: T0 + n,
+      deletedAt: null,
+      properties: { created_at: { value: T0 + n, version: T0 + n } },
+    },
+  } as CdcRecord;
+}
+
+/** The event id a record carries. */
+export const eventIdOf = (r: CdcRecord): string => r.events[0]!.id;
+export const encode = (r: CdcRecord): string => encodeCdc(r);
+export const heartbeat = (n: number): string => encodeCdc(heartbeatCdc('demo', 'core-1', T0 + n));
+
+/** The Kafka key the core gives item n (`source:target`). */
+export const keyOf = (n: number): string => kafkaKey(`u-${n % 7}`, n);
+
+/** Item n as the runtime hands it to the sink. */
+export function decoded(n: number, partition = 0): DecodedRecord<CdcRecord> {
+  const r = record(n);
+  return { kind: 'cdc', record: r, topic: 'test', partition, offset: BigInt(n), key: keyOf(n), timestamp: T0 + n, value: Buffer.from(encode(r)), headers: {} };
+}
