@@ -9,16 +9,19 @@ describe('abuse-detector config', () => {
     expect(c.CONSUMER_GROUP).toBe('abuse-detector');
     expect(c.CDC_TOPIC).toBe('actionbase.cdc');
     expect(c.HTTP_PORT).toBe(9470);
+    expect(c.ALERTS_TOPIC).toBe('actionbase.alerts');
+    expect(c.IGNORED_ACTORS).toEqual(['AsyncRequestProcessor', 'WalReplay']);
+    expect(c.STATE_MAX_KEYS).toBe(200_000);
   });
 
   it('names every bad variable', () => {
     let err: unknown;
     try {
-      loadConfig({ HTTP_PORT: 'eighty' });
+      loadConfig({ HTTP_PORT: 'eighty', STATE_MAX_KEYS: '10' });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['HTTP_PORT', 'KAFKA_BROKERS']);
+    expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['HTTP_PORT', 'KAFKA_BROKERS', 'STATE_MAX_KEYS']);
   });
 });

@@ -12,7 +12,22 @@ export const ConfigSchema = StreamEnvSchema.extend({
   CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName).describe('The CDC topic this app consumes'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9470).describe('Health probes and /metrics; 0 picks a free port'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // Add the sink's own settings here (URLs, credentials, sizes), each with a default or a clear message.
+  RULES_FILE: z.string().min(1).default('apps/abuse-detector/rules.json').describe('The rules per table (JSON, see README)'),
+  STATE_PATH: z.string().min(1).default('.data/abuse-detector/state.db').describe('SQLite file of the windows and the offsets they cover'),
+  STATE_MAX_KEYS: z.coerce.number().int().min(100).default(200_000).describe('Most state entries (rule x subject) kept in memory and on disk'),
+  WINDOW_GRACE_MS: z.coerce.number().int().min(0).default(5_000).describe('How late (event time) a record may come before its window closes'),
+  PARTITION_IDLE_MS: z.coerce.number().int().min(1_000).default(60_000).describe('A partition this far behind the newest no longer holds the watermark'),
+  IGNORED_ACTORS: z
+    .string()
+    .default('AsyncRequestProcessor,WalReplay')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .describe('Actors never counted (the pipeline replaying requests on behalf of their users)'),
+  ALERTS_TOPIC: z.string().min(1).default(TOPICS.alerts.defaultName).describe('Where alerts are sent'),
+  ES_URL: z.url().default('http://127.0.0.1:9200'),
+  ES_API_KEY: z.string().optional(),
+  ES_USERNAME: z.string().optional(),
+  ES_PASSWORD: z.string().optional(),
+  ES_ALERTS_INDEX: z.string().min(1).default('actionbase-alerts').describe('Elasticsearch index of the alerts; the lookup reads <INDEX_PREFIX>-alerts'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -53,3 +53,51 @@ export function decoded(n: number, partition = 0): DecodedRecord<CdcRecord> {
   const r = record(n);
   return { kind: 'cdc', record: r, topic: 'test', partition, offset: BigInt(n), key: keyOf(n), timestamp: T0 + n, value: Buffer.from(encode(r)), headers: {} };
 }
+
+export interface CdcOptions {
+  at: number;
+  actor?: string;
+  source?: string;
+  target?: string | number;
+  status?: CdcRecord['status'];
+  accumulator?: -1 | 0 | 1;
+  database?: string;
+  table?: string;
+  events?: number;
+}
+
+/** A CDC record of any shape the rules look at: who (actor), which edge, what happened, when (processedAt). */
+export function cdc(o: CdcOptions): CdcRecord {
+  const source = o.source ?? o.actor ?? 'u';
+  const target = o.target ?? 1;
+  const status = o.status ?? 'CREATED';
+  const active = status !== 'DELETED';
+  const events = Array.from({ length: o.events ?? 1 }, (_, i) => ({
+    id: `evt-${o.at}-${i}`,
+    requestId: 'req',
+    type: (active ? 'INSERT' : 'DELETE') as 'INSERT' | 'DELETE',
+    version: o.at + i,
+    source,
+    target,
+    properties: {},
+  }));
+  return {
+    version: '3',
+    type: 'e',
+    processedAt: o.at,
+    lockAt: o.at,
+    seq: o.at,
+    status,
+    accumulator: o.accumulator ?? (status === 'CREATED' ? 1 : status === 'DELETED' ? -1 : 0),
+    message: null,
+    context: { tenant: 'demo', database: o.database ?? 'shop', table: o.table ?? 'likes', alias: null, request: { actor: o.actor ?? source, requestId: 'req' } },
+    events,
+    before: null,
+    after: { source, target, active, version: o.at, createdAt: o.at, deletedAt: active ? null : o.at, properties: {} },
+  } as CdcRecord;
+}
+
+/** A record as the runtime hands it to the sink, at an explicit partition and offset. */
+export function at(record: CdcRecord, partition: number, offset: number, topic = 'cdc'): DecodedRecord<CdcRecord> {
+  return { kind: 'cdc', record, topic, partition, offset: BigInt(offset), key: null, timestamp: record.processedAt, value: Buffer.alloc(0), headers: {} };
+}
