@@ -32,9 +32,10 @@ class MemoryOutput implements AlertOutput {
 function sink(statePath: string, output: AlertOutput, registry = new Registry()) {
   return new AbuseDetectorSink({
     rules,
-    limits: { maxKeys: 1000, graceMs: 0, idleMs: 60_000 },
+    limits: { maxKeys: 1000, graceMs: 0 },
     ignoredActors: [],
     statePath,
+    offsets: { endOffsets: async () => new Map([[0, 1000n]]), committedOffsets: async () => new Map() },
     output,
     metrics: new DetectorMetrics(registry),
     logger: pino({ level: 'silent' }),

@@ -36,11 +36,22 @@ export class DetectorMetrics {
   }
 }
 
+/** Where the sink learns how far each partition goes: the broker's end offsets and the group's committed offsets. */
+export interface PartitionOffsets {
+  endOffsets(topic: string): Promise<Map<number, bigint>>;
+  committedOffsets(topic: string): Promise<Map<number, bigint>>;
+  close?(): Promise<void>;
+}
+
+/** End offsets are asked again at most this often while a partition looks read to its end (a live tail). */
+const END_OFFSETS_REFRESH_MS = 200;
+
 export interface AbuseDetectorSinkOptions {
   rules: RulesFile;
   limits: DetectorLimits;
   ignoredActors: string[];
   statePath: string;
+  offsets: PartitionOffsets;
   output: AlertOutput;
   metrics: DetectorMetrics;
   logger: Logger;
@@ -55,6 +66,7 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
   private readonly now: () => number;
   private lastLate = 0;
   private lastEvicted = 0;
+  private readonly ends = new Map<string, { at: number; ends: Map<number, bigint>; committed: Map<number, bigint> }>();
 
   constructor(private readonly o: AbuseDetectorSinkOptions) {
     this.now = o.now ?? Date.now;
@@ -87,6 +99,7 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
         drafts.push(...this.detector.observe(d.record, pk));
         touched.set(pk, { nextOffset: d.offset + 1n, maxTime: this.detector.partitions.get(pk)!.maxTime });
       }
+      for (const topic of new Set(batch.map((d) => d.topic))) await this.markPartitions(topic, touched);
       drafts.push(...this.detector.advance());
       const emittedAt = this.now();
       const alerts: AlertRecord[] = drafts.map((a) => ({ ...a, emittedAt }));
@@ -112,8 +125,32 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
 
   async close(): Promise<void> {
     await this.o.output.close();
+    await this.o.offsets.close?.();
     this.store?.close();
     this.store = undefined;
+  }
+
+  /**
+   * Tells the detector which partitions of the topic still have records to read. Asked from the broker when a
+   * partition looks read to its end by the last answer (or the last answer is missing): while a backlog is read
+   * no partition does, so a backlog costs no extra requests. A partition never read by this store but committed
+   * by the group (a store started afresh) counts from the committed offset: what lies before it will not come.
+   */
+  private async markPartitions(topic: string, touched: Map<string, PartitionCheckpoint>): Promise<void> {
+    const next = (p: number) => {
+      const pk = `${topic}:${p}`;
+      const own = (touched.get(pk) ?? this.progress.get(pk))?.nextOffset ?? 0n;
+      const committed = cached?.committed.get(p) ?? 0n;
+      return own > committed ? own : committed;
+    };
+    let cached = this.ends.get(topic);
+    const looksDone = !cached || [...cached.ends].some(([p, end]) => next(p) >= end);
+    if (looksDone && (!cached || Date.now() - cached.at >= END_OFFSETS_REFRESH_MS)) {
+      const [ends, committed] = await Promise.all([this.o.offsets.endOffsets(topic), this.o.offsets.committedOffsets(topic)]);
+      cached = { at: Date.now(), ends, committed };
+      this.ends.set(topic, cached);
+    }
+    for (const [p, end] of cached!.ends) this.detector.partitionState(`${topic}:${p}`, next(p) >= end);
   }
 
   private newDetector(): Detector {

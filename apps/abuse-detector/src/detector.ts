@@ -8,8 +8,10 @@
  *   alert is the same whatever the order of the window's records (the count at firing is the limit itself);
  * - a target's growth per bucket is only judged once the watermark passed the bucket, i.e. once every partition
  *   that is still active is past it: a partition read later (a backlog, a restart) cannot have missed records.
- * The watermark is the smallest of the partitions' newest event times, leaving out partitions idle for longer
- * than `idleMs` (otherwise one quiet partition would hold every window open).
+ * The watermark is the smallest of the newest event times of the partitions that still have records to read
+ * (a partition not read at all holds it at the beginning of time); a partition read to its end does not hold it,
+ * or one quiet partition would keep every window open. Which partitions are read to their end is told by the
+ * caller (`partitionState`), from the broker's end offsets.
  */
 import type { AlertRecord, CdcRecord } from '@pipeline/events';
 import { rulesFor, type BurstRule, type FanOutRule, type FlappingRule, type RulesFile, type TableRules, type TargetSpikeRule } from './rules';
@@ -19,8 +21,6 @@ export interface DetectorLimits {
   maxKeys: number;
   /** How long after a window's end its records may still come (event time), before the window is closed. */
   graceMs: number;
-  /** A partition whose newest record is this much older than the newest of all no longer holds the watermark. */
-  idleMs: number;
 }
 
 /** Counts per window (burst, flapping): [window start, count, fired]. */
@@ -77,6 +77,9 @@ export class Detector {
   /** Keys of target-spike entries holding open buckets. */
   private readonly openBuckets = new Set<string>();
   readonly partitions = new Map<string, PartitionProgress>();
+  /** Every partition of the topics read, seen or not; and those read to their end. */
+  private readonly known = new Set<string>();
+  private readonly caughtUp = new Set<string>();
   readonly stats: DetectorStats = { late: 0, evicted: 0 };
   private watermarkMs = 0;
   private sweptAt = 0;
@@ -116,13 +119,21 @@ export class Detector {
 
   restorePartition(partitionKey: string, progress: PartitionProgress): void {
     this.partitions.set(partitionKey, { ...progress });
-    this.updateWatermark();
+    this.known.add(partitionKey);
+  }
+
+  /** A partition of the topic, and whether every record it holds was read (then it does not hold the watermark). */
+  partitionState(partitionKey: string, caughtUp: boolean): void {
+    this.known.add(partitionKey);
+    if (caughtUp) this.caughtUp.add(partitionKey);
+    else this.caughtUp.delete(partitionKey);
   }
 
   /** Feeds one CDC record (of `partitionKey`, `topic:partition`); returns the alerts it fired. */
   observe(record: CdcRecord, partitionKey: string): AlertDraft[] {
     const t = record.processedAt;
     const p = this.partitions.get(partitionKey);
+    this.known.add(partitionKey);
     if (!p) this.partitions.set(partitionKey, { maxTime: t });
     else if (t > p.maxTime) p.maxTime = t;
 
@@ -241,12 +252,16 @@ export class Detector {
   }
 
   private updateWatermark(): void {
-    let newest = 0;
-    for (const p of this.partitions.values()) newest = Math.max(newest, p.maxTime);
+    let newest = -Infinity;
     let wm = Infinity;
-    for (const p of this.partitions.values()) if (p.maxTime >= newest - this.limits.idleMs) wm = Math.min(wm, p.maxTime);
-    // Never backwards: a partition coming back from idle must not reopen closed windows.
-    if (wm !== Infinity && wm > this.watermarkMs) this.watermarkMs = wm;
+    for (const pk of this.known) {
+      const t = this.partitions.get(pk)?.maxTime ?? -Infinity;
+      newest = Math.max(newest, t);
+      if (!this.caughtUp.has(pk)) wm = Math.min(wm, t);
+    }
+    if (wm === Infinity) wm = newest;
+    // Never backwards: closed windows stay closed.
+    if (Number.isFinite(wm) && wm > this.watermarkMs) this.watermarkMs = wm;
   }
 
   private touch(key: string, entry: StateEntry): void {

@@ -11,6 +11,7 @@ import { installSignalHandlers, runConsumer, streamOptionsFromEnv } from '@pipel
 import { KafkaEsAlertOutput } from './alert-publisher';
 import { loadConfig } from './config';
 import { AbuseDetectorSink, DetectorMetrics } from './abuse-detector.sink';
+import { KafkaPartitionOffsets } from './partition-offsets';
 import { loadRulesFile } from './rules';
 
 /** Served by the runtime; docker/health-paths.json points the image healthcheck at it. */
@@ -35,9 +36,10 @@ const es = new Client({
 const registry = new Registry();
 const sink = new AbuseDetectorSink({
   rules,
-  limits: { maxKeys: config.STATE_MAX_KEYS, graceMs: config.WINDOW_GRACE_MS, idleMs: config.PARTITION_IDLE_MS },
+  limits: { maxKeys: config.STATE_MAX_KEYS, graceMs: config.WINDOW_GRACE_MS },
   ignoredActors: config.IGNORED_ACTORS,
   statePath: config.STATE_PATH,
+  offsets: new KafkaPartitionOffsets(kafka, config.CONSUMER_GROUP),
   output: new KafkaEsAlertOutput({ kafka, topic: config.ALERTS_TOPIC, es, index: config.ES_ALERTS_INDEX }),
   metrics: new DetectorMetrics(registry),
   logger: logger.child({ component: 'abuse-detector.sink' }),
