@@ -12,6 +12,12 @@ export const ConfigSchema = StreamEnvSchema.extend({
   CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName).describe('The CDC topic this app consumes'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9470).describe('Health probes and /metrics; 0 picks a free port'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(6_000)
+    .default(30_000)
+    .describe('How long the group waits for a member that stopped answering (a killed process) before its partitions move'),
   RULES_FILE: z.string().min(1).default('apps/abuse-detector/rules.json').describe('The rules per table (JSON, see README)'),
   STATE_PATH: z.string().min(1).default('.data/abuse-detector/state.db').describe('SQLite file of the windows and the offsets they cover'),
   STATE_MAX_KEYS: z.coerce.number().int().min(100).default(200_000).describe('Most state entries (rule x subject) kept in memory and on disk'),

@@ -51,6 +51,7 @@ const consumer = await runConsumer({
   sink,
   logger,
   metrics: registry,
+  consumer: { sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
 }).catch((err: unknown) => {
   logger.fatal({ err }, 'could not start');
   process.exit(1);
