@@ -18,7 +18,10 @@ const rules = parseRules({ tables: { '*': { burst: [{ name: 'b', by: 'actor', li
 class MemoryOutput implements AlertOutput {
   alerts: AlertRecord[] = [];
   failNext = false;
-  async start() {}
+  started = false;
+  async start() {
+    this.started = true;
+  }
   async publish(alerts: AlertRecord[]) {
     if (this.failNext) {
       this.failNext = false;
@@ -26,7 +29,9 @@ class MemoryOutput implements AlertOutput {
     }
     this.alerts.push(...alerts.map((a) => AlertRecordSchema.parse(a)));
   }
-  async close() {}
+  async close() {
+    this.started = false;
+  }
 }
 
 function sink(statePath: string, output: AlertOutput, registry = new Registry()) {

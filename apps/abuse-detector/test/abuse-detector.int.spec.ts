@@ -14,7 +14,8 @@ import type { AlertRecord } from '@pipeline/events';
 import { createKafka, type Admin, type Producer } from '@pipeline/kafka';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import { createLikes, kcatRead, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess, type KcatRecord } from '@pipeline/testing';
-import { comparable, DetectorProcess, readAlerts, waitCaughtUp } from './detector-process';
+import { chromium } from 'playwright-core';
+import { comparable, DetectorProcess, LOOKUP_TOKEN, readAlerts, startLookup, waitCaughtUp } from './detector-process';
 import { rulesFile, runWorkload, SPIKE_TARGET, TEST_RULES, type Truth } from './workload';
 
 let bootstrap: string;
@@ -72,7 +73,8 @@ afterAll(async () => {
 function detector(topic: string, extra: Record<string, string> = {}) {
   const group = uniqueName('abuse-detector-it');
   const alerts = uniqueName('abuse.alerts');
-  const index = `abuse-it-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const prefix = `abuse-it-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const index = `${prefix}-alerts`;
   topics.push(alerts, `${group}.dlq`);
   indices.push(index);
   const env = {
@@ -91,7 +93,7 @@ function detector(topic: string, extra: Record<string, string> = {}) {
   };
   const p = new DetectorProcess(env);
   processes.push(p);
-  return { p, group, alerts, index, env };
+  return { p, group, alerts, index, prefix, env };
 }
 
 function groupBy<T, K>(xs: Iterable<T>, key: (x: T) => K): Map<K, T[]> {
@@ -200,6 +202,32 @@ describe('abuse-detector on the real core, Kafka and Elasticsearch', () => {
     expect(new Set(hits.hits.hits.map((h) => h._id))).toEqual(new Set(alerts.keys()));
     const burstBot = await es.search<AlertRecord>({ index: d.index, query: { term: { users: 'bot-burst-0' } } });
     expect(burstBot.hits.hits.map((h) => h._source!.rule)).toContain('burst');
+
+    // The support page (apps/es-indexer's lookup, its own process) shows a bot's alerts, in a real browser.
+    const lookup = await startLookup({ bootstrap, esUrl, prefix: d.prefix, auditFile: join(mkdtempSync(join(tmpdir(), 'abuse-audit-')), 'audit.jsonl') });
+    try {
+      const api = await fetch(`${lookup.url}/api/users/bot-flap-1/alerts`, { headers: { authorization: `Bearer ${LOOKUP_TOKEN.split(':')[1]}` } });
+      expect(api.status).toBe(200);
+      expect(((await api.json()) as { items: AlertRecord[] }).items.map((a) => a.rule)).toContain('flapping');
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${lookup.url}/`);
+        await page.fill('#token', LOOKUP_TOKEN.split(':')[1]!);
+        await page.fill('#alerts-of-user input[name=user]', 'bot-burst-2');
+        await page.click('#alerts-of-user button');
+        await page.locator('#alerts tbody tr').first().waitFor();
+        const rules = await page.$$eval('#alerts tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+        expect(rules).toContain('burst (actor-burst)');
+        await page.fill('#alerts-of-user input[name=user]', 'user-0');
+        await page.click('#alerts-of-user button');
+        await waitFor('no alerts for a human', async () => (await page.textContent('#alerts-status')) === 'No alerts.');
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      lookup.stop();
+    }
 
     const metrics = await d.p.metrics();
     const counted = [...metrics.matchAll(/^abuse_detector_alerts_total\{[^}]*\} (\d+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);

@@ -73,3 +73,40 @@ export async function readAlerts(bootstrap: string, topic: string): Promise<{ al
 
 /** An alert without the one field a reprocessing changes. */
 export const comparable = ({ emittedAt: _, ...rest }: AlertRecord) => rest;
+
+export const LOOKUP_TOKEN = 'abuse.agent:abuse-token-Xq7vZ2mX9pL4-0001';
+
+/** The support lookup of apps/es-indexer (ROLE=api) as its own process, reading `<prefix>-*`. */
+export async function startLookup(o: { bootstrap: string; esUrl: string; prefix: string; auditFile: string }): Promise<{ url: string; stop: () => void }> {
+  const [apiPort, httpPort] = [await freePort(), await freePort()];
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../es-indexer/src/main.ts', import.meta.url))], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ROLE: 'api',
+      KAFKA_BROKERS: o.bootstrap,
+      ES_URL: o.esUrl,
+      INDEX_PREFIX: o.prefix,
+      API_PORT: String(apiPort),
+      API_HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      LOOKUP_TOKENS: LOOKUP_TOKEN,
+      AUDIT_LOG_PATH: o.auditFile,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${apiPort}`;
+  await waitFor(
+    'the lookup API answering',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`lookup exited ${child.exitCode}: ${output.slice(-2000)}`);
+      return (await fetch(`${url}/`).catch(() => undefined))?.ok;
+    },
+    90_000,
+  );
+  return { url, stop: () => child.kill('SIGKILL') };
+}
