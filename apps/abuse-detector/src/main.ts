@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { createKafka } from '@pipeline/kafka';
 import { installSignalHandlers, runConsumer, streamOptionsFromEnv } from '@pipeline/stream';
 import { KafkaEsAlertOutput } from './alert-publisher';
-import { loadConfig } from './config';
+import { esClientOptions, loadConfig } from './config';
 import { AbuseDetectorSink, DetectorMetrics } from './abuse-detector.sink';
 import { KafkaPartitionOffsets } from './partition-offsets';
 import { loadRulesFile } from './rules';
@@ -28,11 +28,7 @@ try {
 }
 const stream = streamOptionsFromEnv(config);
 const kafka = createKafka({ ...stream.kafka, clientId: `${stream.kafka.clientId}.alerts` });
-const es = new Client({
-  node: config.ES_URL,
-  requestTimeout: 30_000,
-  ...(config.ES_API_KEY ? { auth: { apiKey: config.ES_API_KEY } } : config.ES_USERNAME ? { auth: { username: config.ES_USERNAME, password: config.ES_PASSWORD ?? '' } } : {}),
-});
+const es = new Client(esClientOptions(config));
 const registry = new Registry();
 const sink = new AbuseDetectorSink({
   rules,
