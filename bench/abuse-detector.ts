@@ -27,7 +27,7 @@ import { KafkaEsAlertOutput } from '../apps/abuse-detector/src/alert-publisher';
 import { AbuseDetectorSink, DetectorMetrics } from '../apps/abuse-detector/src/abuse-detector.sink';
 import { KafkaPartitionOffsets } from '../apps/abuse-detector/src/partition-offsets';
 import { loadRulesFile } from '../apps/abuse-detector/src/rules';
-import { cdc } from '../apps/abuse-detector/src/spec-helpers';
+import { cdc, seededRandom } from '../apps/abuse-detector/src/spec-helpers';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 50_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 6);
@@ -48,8 +48,7 @@ const cleanup = { topics: [topic], indices: [] as string[] };
 
 // Humans act now and then; 1% of the records are 10 bots hammering (bursts, fan-out, flapping on one edge).
 // Event time moves 5 ms per record, so the 60 s windows of the shipped rules open and close along the topic.
-let seed = 3;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rnd = seededRandom(3);
 const producer = await kafka.producer();
 let bytes = 0;
 for (let i = 0; i < N; i += 1_000) {

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import type { CdcRecord } from '@pipeline/events';
 import { Detector, type AlertDraft, type DetectorLimits, type StateEntry } from './detector';
 import { parseRules, type RulesFile } from './rules';
-import { cdc } from './spec-helpers';
+import { cdc, seededRandom } from './spec-helpers';
 
 const T = 1_764_115_200_000; // a window boundary for every window length used here
 const limits: DetectorLimits = { maxKeys: 10_000, graceMs: 0 };
@@ -131,8 +131,7 @@ describe('order independence, bounds, restore', () => {
   });
   /** A seeded workload over 3 partitions: each partition's records in event-time order, as the core writes them. */
   function workload(seed: number): CdcRecord[][] {
-    let x = seed;
-    const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = seededRandom(seed);
     const parts: CdcRecord[][] = [[], [], []];
     for (let i = 0; i < 3000; i++) {
       const actor = `u${Math.floor(rnd() * 12)}`;
@@ -197,6 +196,16 @@ describe('order independence, bounds, restore', () => {
     const kept = d.takeChanges().upserts.map(([k]) => k.split('\u0000')[2]);
     expect(kept).toContain('a999');
     expect(kept).not.toContain('a0');
+  });
+
+  it('drops every window the watermark closed, so the state shrinks back once traffic moves on', () => {
+    const d = new Detector(mixed, limits);
+    run(d, Array.from({ length: 500 }, (_, i) => cdc({ at: T + i, actor: `a${i}`, target: i })));
+    expect(d.size).toBeGreaterThan(1000);
+    run(d, [cdc({ at: T + 60_000, actor: 'late-comer', target: 1, status: 'UPDATED' })]);
+    // Only the newest record's windows remain (and targets whose baseline has not decayed yet).
+    const left = d.takeChanges().upserts.map(([k]) => k.split('\u0000')[1]);
+    expect(left.filter((rule) => rule !== 's')).toEqual(['b', 'o']);
   });
 
   it('does not count a record whose window the watermark already closed', () => {

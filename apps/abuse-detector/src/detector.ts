@@ -74,26 +74,25 @@ export class Detector {
   private readonly entries = new Map<string, StateEntry>();
   private readonly dirty = new Set<string>();
   private readonly deleted = new Set<string>();
-  /** Keys of target-spike entries holding open buckets. */
-  private readonly openBuckets = new Set<string>();
+  /**
+   * Keys by the end of a window they hold (start + length): the watermark closes windows in this order without
+   * reading every entry, so the cost of a batch follows the windows it closes, not the size of the state.
+   */
+  private readonly closing = new Map<number, Set<string>>();
+  /** The rule of each `<table>\0<rule name>` key prefix (rules apply per table, `*` included). */
+  private readonly ruleCache = new Map<string, AnyRule | undefined>();
   readonly partitions = new Map<string, PartitionProgress>();
   /** Every partition of the topics read, seen or not; and those read to their end. */
   private readonly known = new Set<string>();
   private readonly caughtUp = new Set<string>();
   readonly stats: DetectorStats = { late: 0, evicted: 0 };
   private watermarkMs = 0;
-  private sweptAt = 0;
-  /** Closed windows are swept when the watermark moved by this much: a sweep reads every entry. */
-  private readonly sweepEveryMs: number;
 
   constructor(
     private readonly rules: RulesFile,
     private readonly limits: DetectorLimits,
     private readonly ignoredActors: ReadonlySet<string> = new Set(),
-  ) {
-    const windows = Object.values(rules.tables).flatMap((r) => [...r.burst, ...r.flapping, ...r.fanOut].map((x) => x.windowMs));
-    this.sweepEveryMs = Math.max(1, Math.min(...windows, 60_000) / 4);
-  }
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -105,15 +104,13 @@ export class Detector {
 
   /** Puts back a saved entry (in the order they were last updated); entries of rules no longer in the file are dropped. */
   restore(key: string, entry: StateEntry): boolean {
-    const [table, ruleName] = key.split(SEP);
-    const [db, tbl] = (table ?? '').split('.');
-    const rules = db && tbl ? rulesFor(this.rules, db, tbl) : undefined;
-    if (!rules || !findRule(rules, ruleName ?? '')) {
+    const rule = this.ruleOf(key);
+    if (!rule) {
       this.deleted.add(key);
       return false;
     }
     this.entries.set(key, entry);
-    if (entry.t === 'ewma' && entry.open.length > 0) this.openBuckets.add(key);
+    for (const start of windowStarts(entry)) this.closesAt(start + windowLength(rule), key);
     return true;
   }
 
@@ -178,53 +175,21 @@ export class Detector {
   advance(): AlertDraft[] {
     this.updateWatermark();
     const alerts: AlertDraft[] = [];
-    for (const key of [...this.openBuckets]) {
-      const entry = this.entries.get(key);
-      if (entry?.t !== 'ewma') {
-        this.openBuckets.delete(key);
-        continue;
-      }
-      const [table, ruleName, target] = key.split(SEP) as [string, string, string];
-      const [database, tbl] = table.split('.') as [string, string];
-      const rule = findRule(rulesFor(this.rules, database, tbl)!, ruleName) as TargetSpikeRule;
-      const closing = entry.open.filter(([start]) => this.closed(start, rule.bucketMs));
-      if (closing.length === 0) continue;
-      for (const [start, growth] of closing.sort((a, b) => a[0] - b[0])) {
-        if (entry.last !== null) {
-          const gaps = Math.min(MAX_ZERO_FOLDS, Math.max(0, (start - entry.last) / rule.bucketMs - 1));
-          for (let i = 0; i < gaps; i++) fold(entry, 0, rule.alpha);
+    const due = [...this.closing.keys()].filter((end) => end + this.limits.graceMs <= this.watermarkMs).sort((a, b) => a - b);
+    for (const end of due) {
+      const keys = this.closing.get(end)!;
+      this.closing.delete(end);
+      for (const key of keys) {
+        const entry = this.entries.get(key);
+        if (!entry) continue;
+        if (entry.t === 'ewma') this.judge(key, entry, alerts);
+        else {
+          const rule = this.ruleOf(key) as BurstRule | FlappingRule | FanOutRule;
+          entry.w = (entry.w as [number, unknown, boolean][]).filter(([start]) => !this.closed(start, rule.windowMs)) as typeof entry.w;
+          if (entry.w.length === 0) this.remove(key);
+          else this.dirty.add(key);
         }
-        const stddev = Math.sqrt(entry.variance);
-        const zScore = (growth - entry.mean) / Math.max(stddev, rule.minStddev);
-        if (growth >= rule.minGrowth && zScore >= rule.zScore) {
-          alerts.push({
-            version: '1',
-            alertId: `${rule.name}:${table}:target:${target}:${start}`,
-            rule: 'target-spike',
-            ruleName: rule.name,
-            database,
-            table: tbl,
-            subject: { kind: 'target', id: target },
-            users: [target],
-            windowStart: start,
-            windowEnd: start + rule.bucketMs,
-            observed: growth,
-            threshold: rule.minGrowth,
-            baseline: { mean: round(entry.mean), stddev: round(stddev), zScore: round(zScore) },
-          });
-        }
-        fold(entry, growth, rule.alpha);
-        entry.last = start;
       }
-      entry.open = entry.open.filter(([start]) => !this.closed(start, rule.bucketMs));
-      if (entry.open.length === 0) this.openBuckets.delete(key);
-      // A baseline decayed to nothing is the same as none: forget it so idle targets do not hold memory.
-      if (entry.open.length === 0 && entry.mean < 0.01 && entry.variance < 0.01) this.remove(key);
-      else this.dirty.add(key);
-    }
-    if (this.watermarkMs - this.sweptAt >= this.sweepEveryMs) {
-      this.sweptAt = this.watermarkMs;
-      this.dropClosedWindows();
     }
     while (this.entries.size > this.limits.maxKeys) {
       const oldest = this.entries.keys().next().value as string;
@@ -232,6 +197,46 @@ export class Detector {
       this.stats.evicted++;
     }
     return alerts;
+  }
+
+  /** Folds a target's closed buckets into its baseline, oldest first, judging each against the baseline before it. */
+  private judge(key: string, entry: EwmaEntry, alerts: AlertDraft[]): void {
+    const [table, ruleName, target] = key.split(SEP) as [string, string, string];
+    const [database, tbl] = table.split('.') as [string, string];
+    const rule = this.ruleOf(key) as TargetSpikeRule;
+    const closing = entry.open.filter(([start]) => this.closed(start, rule.bucketMs));
+    if (closing.length === 0) return;
+    for (const [start, growth] of closing.sort((a, b) => a[0] - b[0])) {
+      if (entry.last !== null) {
+        const gaps = Math.min(MAX_ZERO_FOLDS, Math.max(0, (start - entry.last) / rule.bucketMs - 1));
+        for (let i = 0; i < gaps; i++) fold(entry, 0, rule.alpha);
+      }
+      const stddev = Math.sqrt(entry.variance);
+      const zScore = (growth - entry.mean) / Math.max(stddev, rule.minStddev);
+      if (growth >= rule.minGrowth && zScore >= rule.zScore) {
+        alerts.push({
+          version: '1',
+          alertId: `${ruleName}:${table}:target:${target}:${start}`,
+          rule: 'target-spike',
+          ruleName,
+          database,
+          table: tbl,
+          subject: { kind: 'target', id: target },
+          users: [target],
+          windowStart: start,
+          windowEnd: start + rule.bucketMs,
+          observed: growth,
+          threshold: rule.minGrowth,
+          baseline: { mean: round(entry.mean), stddev: round(stddev), zScore: round(zScore) },
+        });
+      }
+      fold(entry, growth, rule.alpha);
+      entry.last = start;
+    }
+    entry.open = entry.open.filter(([start]) => !this.closed(start, rule.bucketMs));
+    // A baseline decayed to nothing is the same as none: forget it so idle targets do not hold memory.
+    if (entry.open.length === 0 && entry.mean < 0.01 && entry.variance < 0.01) this.remove(key);
+    else this.dirty.add(key);
   }
 
   /** The entries changed or removed since the last call. */
@@ -273,8 +278,10 @@ export class Detector {
   }
 
   private remove(key: string): void {
+    const entry = this.entries.get(key);
+    const rule = entry && this.ruleOf(key);
+    if (entry && rule) for (const start of windowStarts(entry)) this.closing.get(start + windowLength(rule))?.delete(key);
     this.entries.delete(key);
-    this.openBuckets.delete(key);
     this.dirty.delete(key);
     this.deleted.add(key);
   }
@@ -296,7 +303,10 @@ export class Detector {
     const key = `${table}${SEP}${rule.name}${SEP}${subject}`;
     const entry = (this.entries.get(key) as CountEntry | undefined) ?? { t: 'count', w: [] };
     let w = entry.w.find((x) => x[0] === start);
-    if (!w) entry.w.push((w = [start, 0, false]));
+    if (!w) {
+      entry.w.push((w = [start, 0, false]));
+      this.closesAt(start + rule.windowMs, key);
+    }
     w[1] += n;
     this.touch(key, entry);
     if (w[2] || w[1] < limit) return undefined;
@@ -321,7 +331,10 @@ export class Detector {
     const key = `${table}${SEP}${rule.name}${SEP}${source}`;
     const entry = (this.entries.get(key) as SetEntry | undefined) ?? { t: 'set', w: [] };
     let w = entry.w.find((x) => x[0] === start);
-    if (!w) entry.w.push((w = [start, [], false]));
+    if (!w) {
+      entry.w.push((w = [start, [], false]));
+      this.closesAt(start + rule.windowMs, key);
+    }
     if (w[2]) {
       this.touch(key, entry);
       return undefined;
@@ -355,24 +368,35 @@ export class Detector {
     const entry = (this.entries.get(key) as EwmaEntry | undefined) ?? { t: 'ewma', mean: 0, variance: 0, last: null, open: [] };
     const b = entry.open.find((x) => x[0] === start);
     if (b) b[1] += delta;
-    else entry.open.push([start, delta]);
-    this.openBuckets.add(key);
+    else {
+      entry.open.push([start, delta]);
+      this.closesAt(start + rule.bucketMs, key);
+    }
     this.touch(key, entry);
   }
 
-  private dropClosedWindows(): void {
-    for (const [key, entry] of this.entries) {
-      if (entry.t === 'ewma') continue;
-      const ruleName = key.split(SEP)[1]!;
-      const [database, tbl] = key.split(SEP)[0]!.split('.') as [string, string];
-      const rule = findRule(rulesFor(this.rules, database, tbl)!, ruleName) as BurstRule | FlappingRule | FanOutRule;
-      const before = entry.w.length;
-      entry.w = (entry.w as [number, unknown, boolean][]).filter(([start]) => !this.closed(start, rule.windowMs)) as typeof entry.w;
-      if (entry.w.length === 0) this.remove(key);
-      else if (entry.w.length !== before) this.dirty.add(key);
-    }
+  private closesAt(end: number, key: string): void {
+    let keys = this.closing.get(end);
+    if (!keys) this.closing.set(end, (keys = new Set()));
+    keys.add(key);
+  }
+
+  private ruleOf(key: string): AnyRule | undefined {
+    const cut = key.indexOf(SEP, key.indexOf(SEP) + 1);
+    const prefix = key.slice(0, cut);
+    if (this.ruleCache.has(prefix)) return this.ruleCache.get(prefix);
+    const [table, ruleName] = prefix.split(SEP) as [string, string];
+    const dot = table.indexOf('.');
+    const rules = dot > 0 ? rulesFor(this.rules, table.slice(0, dot), table.slice(dot + 1)) : undefined;
+    const rule = rules ? findRule(rules, ruleName) : undefined;
+    this.ruleCache.set(prefix, rule);
+    return rule;
   }
 }
+
+type AnyRule = BurstRule | FlappingRule | FanOutRule | TargetSpikeRule;
+const windowLength = (rule: AnyRule) => ('bucketMs' in rule ? rule.bucketMs : rule.windowMs);
+const windowStarts = (e: StateEntry): number[] => (e.t === 'ewma' ? e.open.map(([start]) => start) : e.w.map(([start]) => start));
 
 function findRule(rules: TableRules, name: string): BurstRule | FlappingRule | FanOutRule | TargetSpikeRule | undefined {
   return [...rules.burst, ...rules.flapping, ...rules.fanOut, ...rules.targetSpike].find((r) => r.name === name);

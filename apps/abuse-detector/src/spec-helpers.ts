@@ -101,3 +101,15 @@ export function cdc(o: CdcOptions): CdcRecord {
 export function at(record: CdcRecord, partition: number, offset: number, topic = 'cdc'): DecodedRecord<CdcRecord> {
   return { kind: 'cdc', record, topic, partition, offset: BigInt(offset), key: null, timestamp: record.processedAt, value: Buffer.alloc(0), headers: {} };
 }
+
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32: 32-bit integer steps, so no precision is lost in doubles). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -5,6 +5,7 @@
  * returns the ground truth: which users are bots and what each is expected to trip.
  */
 import type { AlertRule } from '@pipeline/events';
+import { seededRandom } from '../src/spec-helpers';
 
 export interface WorkloadRules {
   burstLimit: number;
@@ -65,8 +66,7 @@ export const SPIKE_TARGET = 999_999;
 export async function runWorkload(o: WorkloadOptions): Promise<Truth> {
   const nUsers = o.normalUsers ?? 40;
   const durationMs = o.durationMs ?? 12_000;
-  let seed = o.seed ?? 17;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = seededRandom(o.seed ?? 17);
   let clock = Date.now() * 1000;
   const version = () => ++clock; // microseconds: strictly increasing per edge whatever the request rate
   const truth: Truth = { bots: new Map(), normalUsers: [], requests: 0, mutations: 0 };
