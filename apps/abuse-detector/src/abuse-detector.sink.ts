@@ -104,7 +104,8 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
       const emittedAt = this.now();
       const alerts: AlertRecord[] = drafts.map((a) => ({ ...a, emittedAt }));
       await this.o.output.publish(alerts);
-      store.save(this.detector.takeChanges(), touched);
+      const detector = this.detector;
+      store.save(detector.takeChanges(), touched, () => detector.all());
       for (const [pk, cp] of touched) this.progress.set(pk, cp);
       for (const a of alerts) this.o.metrics.alerts.inc({ rule: a.rule, table: `${a.database}.${a.table}` });
       if (alerts.length > 0) this.o.logger.info({ alerts: alerts.length, ids: alerts.slice(0, 10).map((a) => a.alertId) }, 'alerts emitted');

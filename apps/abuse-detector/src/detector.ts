@@ -239,6 +239,11 @@ export class Detector {
     else this.dirty.add(key);
   }
 
+  /** Every entry, least recently updated first. */
+  all(): Iterable<[string, StateEntry]> {
+    return this.entries.entries();
+  }
+
   /** The entries changed or removed since the last call. */
   takeChanges(): StateChanges {
     const upserts: [string, StateEntry][] = [];

@@ -18,36 +18,56 @@ export interface PartitionCheckpoint extends PartitionProgress {
   nextOffset: bigint;
 }
 
+/** Batches of changes between two compactions: each compaction rewrites the whole state once. */
+const COMPACT_EVERY = 500;
+/** Entries per row of a compacted state. */
+const CHUNK = 5_000;
+
+/**
+ * The state as a log: one row per batch holding the entries it changed and removed, appended in the batch's
+ * transaction with the offsets (one insert per batch instead of one per entry, the bulk of a batch's cost
+ * otherwise). Every COMPACT_EVERY batches the log is replaced by the current state, so its size stays near
+ * the state's.
+ */
 export class StateStore {
   private readonly db: Database.Database;
-  private readonly upsert: Database.Statement<[string, string, number]>;
-  private readonly remove: Database.Statement<[string]>;
+  private readonly append: Database.Statement<[string]>;
   private readonly saveOffset: Database.Statement<[string, string, number]>;
-  private seq = 0;
+  private rowsSinceCompaction: number;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly compactEvery = COMPACT_EVERY,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // FULL: a transaction the runtime was told about (and then committed offsets behind) survives a power loss.
     this.db.pragma('synchronous = FULL');
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, seq INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS changes (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS progress (partition_key TEXT PRIMARY KEY, next_offset TEXT NOT NULL, max_time INTEGER NOT NULL);
     `);
-    this.upsert = this.db.prepare('INSERT INTO state (key, value, seq) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, seq = excluded.seq');
-    this.remove = this.db.prepare('DELETE FROM state WHERE key = ?');
+    this.append = this.db.prepare('INSERT INTO changes (body) VALUES (?)');
     this.saveOffset = this.db.prepare(
       'INSERT INTO progress (partition_key, next_offset, max_time) VALUES (?, ?, ?) ON CONFLICT(partition_key) DO UPDATE SET next_offset = excluded.next_offset, max_time = excluded.max_time',
     );
-    this.seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM state').get() as { s: number }).s;
+    this.rowsSinceCompaction = (this.db.prepare('SELECT COUNT(*) AS n FROM changes').get() as { n: number }).n;
   }
 
   /** Every saved entry, least recently updated first (the detector's eviction order). */
   *entries(): Generator<[string, StateEntry]> {
-    for (const row of this.db.prepare('SELECT key, value FROM state ORDER BY seq').iterate() as Iterable<{ key: string; value: string }>) {
-      yield [row.key, JSON.parse(row.value) as StateEntry];
+    const state = new Map<string, StateEntry>();
+    for (const row of this.db.prepare('SELECT body FROM changes ORDER BY id').iterate() as Iterable<{ body: string }>) {
+      const { u, d } = JSON.parse(row.body) as { u: [string, StateEntry][]; d: string[] };
+      // Deleted first, then set: a later update moves the entry to the end, as the detector's touch does.
+      for (const [key, entry] of u) {
+        state.delete(key);
+        state.set(key, entry);
+      }
+      for (const key of d) state.delete(key);
     }
+    yield* state;
   }
 
   progress(): Map<string, PartitionCheckpoint> {
@@ -55,13 +75,30 @@ export class StateStore {
     return new Map(rows.map((r) => [r.partition_key, { nextOffset: BigInt(r.next_offset), maxTime: r.max_time }]));
   }
 
-  /** The changed entries and the partitions' progress, all or nothing. */
-  save(changes: StateChanges, progress: Map<string, PartitionCheckpoint>): void {
+  /**
+   * The changed entries and the partitions' progress, all or nothing. `all` gives the whole state in eviction
+   * order, for a compaction.
+   */
+  save(changes: StateChanges, progress: Map<string, PartitionCheckpoint>, all?: () => Iterable<[string, StateEntry]>): void {
+    const compact = all !== undefined && this.rowsSinceCompaction >= this.compactEvery;
     this.db.transaction(() => {
-      for (const [key, entry] of changes.upserts) this.upsert.run(key, JSON.stringify(entry), ++this.seq);
-      for (const key of changes.deletes) this.remove.run(key);
+      if (compact) {
+        this.db.exec('DELETE FROM changes');
+        let chunk: [string, StateEntry][] = [];
+        for (const e of all()) {
+          chunk.push(e);
+          if (chunk.length === CHUNK) {
+            this.append.run(JSON.stringify({ u: chunk, d: [] }));
+            chunk = [];
+          }
+        }
+        if (chunk.length > 0) this.append.run(JSON.stringify({ u: chunk, d: [] }));
+      } else if (changes.upserts.length > 0 || changes.deletes.length > 0) {
+        this.append.run(JSON.stringify({ u: changes.upserts, d: changes.deletes }));
+      }
       for (const [p, c] of progress) this.saveOffset.run(p, c.nextOffset.toString(), c.maxTime);
     })();
+    this.rowsSinceCompaction = compact ? 0 : this.rowsSinceCompaction + 1;
   }
 
   close(): void {
