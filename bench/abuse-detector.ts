@@ -12,13 +12,13 @@
  * consumer group from the beginning of the topic (the detector also a fresh state file, alerts topic and index);
  * the clock starts once it joined and stops at its last record.
  *
- * Results on the project machine (2 cores shared with other test runs, load average 27-30), 50000 records, medians
- * of 3 rounds: plain 92248/s, runtime 29368/s (0.32 of plain), detector 2286/s (0.08 of runtime; per-round
- * ratio 0.07), 3 alerts (the 3 flapping bots; the other bots stay under the shipped limits at this rate). In
- * process, without Kafka, the same records split the detector's time about 30% rules and windows, 70% saving the
- * changed entries (~5 rows per record: one per rule that counts it) in the SQLite transaction of each batch;
- * `synchronous = NORMAL` instead of FULL saves little (~15%): the cost is rows, not fsyncs. The next step is a
- * store that appends one row of changes per batch and compacts now and then.
+ * Results on the project machine (2 cores shared with other test runs, load average 19-25), 50000 records, medians
+ * of 3 rounds: plain 98666/s, runtime 26669/s (0.27 of plain), detector 4593/s (0.17 of runtime, per-round ratio
+ * 0.17), 3 alerts (the 3 flapping bots; the other bots stay under the shipped limits at this rate). In process,
+ * without Kafka, the same records split the detector's time about 60% rules and windows (five rules touch each
+ * record), 40% saving each batch's changes in its SQLite transaction. With one row per changed entry instead of
+ * one row per batch, saving took 70% and the detector ran at 0.07-0.08 of the runtime; `synchronous = NORMAL`
+ * instead of FULL saves little (~15%): the cost is rows and JSON, not fsyncs.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
