@@ -213,6 +213,17 @@ export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstan
         return minimalPage(page);
       });
 
+      /** The abuse alerts about a user (apps/abuse-detector): rule, window, what was counted; no record content. */
+      api.get('/users/:user/alerts', async (req) => {
+        audited(req, 'user-alerts', {});
+        const { user } = z.object({ user: z.string().min(1) }).parse(req.params);
+        const q = z.object(pageQuery).parse(req.query);
+        info(req).params = { user, ...q };
+        const page = await o.lookup.alertsByUser(user, q.size, q.cursor);
+        info(req).results = page.items.length;
+        return page;
+      });
+
       api.get('/edges/history', async (req) => {
         audited(req, 'edge-history', {});
         const q = edgeQuery.parse(req.query);

@@ -40,6 +40,26 @@ export interface MutationItem {
   kafka?: unknown;
 }
 
+/** An abuse alert as apps/abuse-detector indexes it (AlertRecordSchema of @pipeline/events). */
+export interface AlertItem {
+  id: string;
+  rule: string;
+  ruleName: string;
+  database: string;
+  table: string;
+  subject: { kind: string; id: string };
+  users: string[];
+  windowStart: number;
+  windowEnd: number;
+  observed: number;
+  threshold: number;
+  baseline?: { mean: number; stddev: number; zScore: number };
+  emittedAt: number;
+}
+
+/** `<prefix>-alerts`: written by apps/abuse-detector (its ES_ALERTS_INDEX), read here. */
+export const alertsIndex = (prefix: string) => `${prefix}-alerts`;
+
 export interface TimeRange {
   from?: number;
   to?: number;
@@ -204,6 +224,35 @@ export class LookupService {
     });
     const hit = res.hits.hits[0];
     return hit?._source ? { ...hit._source, esVersion: hit._version } : null;
+  }
+
+  /** The abuse alerts that concern a user (as actor, source or target), newest window first. */
+  async alertsByUser(user: string, size: number, cursor?: string): Promise<Page<AlertItem>> {
+    const after = decodeCursor(cursor, 'ns');
+    const res = await this.client
+      .search<Omit<AlertItem, 'id'> & { alertId: string; version?: string }>({
+        index: alertsIndex(this.prefix),
+        // No detector has written yet: no alerts rather than an error.
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        query: { bool: { filter: [{ term: { users: user } }] } },
+        sort: [{ windowStart: 'desc' }, { alertId: 'asc' }] as never,
+        size: size + 1,
+        track_total_hits: false,
+        ...(after ? { search_after: after as never } : {}),
+      })
+      .catch((err: unknown) => {
+        if (after && (err as { statusCode?: number }).statusCode === 400) throw new CursorError('cursor is not one this API returned');
+        throw err;
+      });
+    const hits = res.hits.hits;
+    const items = hits.slice(0, size).flatMap((h) => {
+      if (!h._source) return [];
+      const { alertId, version: _v, ...rest } = h._source;
+      return [{ id: alertId, ...rest }];
+    });
+    const last = hits[size - 1];
+    return { items, next: hits.length > size && last?.sort ? encodeCursor(last.sort) : null };
   }
 
   /** One whole document (mutation-log record or current state) by its docId, or null: what a reveal returns. */

@@ -49,5 +49,13 @@ export {
   type HeartbeatOptions,
 } from './system-records';
 export { kafkaKey, keyOfWal, keyOfCdc } from './keys';
+export {
+  AlertRecordSchema,
+  AlertRuleSchema,
+  AlertSubjectKindSchema,
+  type AlertRecord,
+  type AlertRule,
+  type AlertSubjectKind,
+} from './alert.schema';
 export { TOPICS, dlqTopicName, type TopicDefinition, type TopicId } from './topics';
 export { toJsonSchemas } from './json-schema';

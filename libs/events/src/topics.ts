@@ -44,7 +44,15 @@ export const TOPICS = {
     description:
       'Dead-letter queue of one consumer group: records it could not decode or apply, with the original key and value.',
   },
-} as const satisfies Record<'wal' | 'cdc' | 'dlq', TopicDefinition>;
+  alerts: {
+    envVar: 'ALERTS_TOPIC',
+    defaultName: 'actionbase.alerts',
+    defaultPartitions: 3,
+    // Alerts are indexed into Elasticsearch for the support lookup; the topic only needs to outlive an outage.
+    defaultRetentionMs: 30 * DAY_MS,
+    description: 'Abuse alerts of apps/abuse-detector (AlertRecordSchema), keyed by the alert subject; deduplicate on alertId.',
+  },
+} as const satisfies Record<'wal' | 'cdc' | 'dlq' | 'alerts', TopicDefinition>;
 
 export type TopicId = keyof typeof TOPICS;
 

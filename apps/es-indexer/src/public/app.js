@@ -167,6 +167,33 @@ async function load(url, append, title) {
   status.textContent = visible(`${title ? `${title}: ` : ''}${tbody.children.length} record(s)${nextPage ? ', more available' : ''}.`);
 }
 
+// The abuse alerts about the user (apps/abuse-detector), shown above their mutations.
+async function loadAlerts(user) {
+  const section = $('#alerts');
+  const status = $('#alerts-status');
+  const tbody = $('#alerts tbody');
+  tbody.replaceChildren();
+  $('#alerts-user').textContent = visible(user);
+  section.hidden = false;
+  const res = await fetch(`/api/users/${encodeURIComponent(user)}/alerts?size=50`, { headers: { authorization: `Bearer ${token()}` } });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    status.textContent = visible(`Alerts could not be read (error ${res.status}: ${body.message ?? ''}).`);
+    status.className = 'error';
+    return;
+  }
+  status.className = '';
+  status.textContent = body.items.length === 0 ? 'No alerts.' : visible(`${body.items.length} alert(s)${body.next ? ', more exist' : ''}.`);
+  for (const a of body.items) {
+    const tr = document.createElement('tr');
+    const b = a.baseline ? `mean ${a.baseline.mean}, sd ${a.baseline.stddev}, z ${a.baseline.zScore}` : '';
+    for (const text of [`${when(a.windowStart)} – ${when(a.windowEnd)}`, `${a.rule} (${a.ruleName})`, `${a.database}.${a.table}`, `${a.subject.kind} ${a.subject.id}`, `${a.observed} / ${a.threshold}`, b]) {
+      tr.append(cell(text));
+    }
+    tbody.append(tr);
+  }
+}
+
 // datetime-local values carry no zone: they are the viewer's local time, like the times shown.
 const iso = (v) => (v ? new Date(v).toISOString() : undefined);
 function query(params) {
@@ -180,6 +207,16 @@ $('#by-user').addEventListener('submit', (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
   void load(`/api/users/${encodeURIComponent(f.get('user'))}/mutations?${query({ from: iso(f.get('from')), to: iso(f.get('to')) })}`, false);
+});
+$('#alerts-of-user').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const status = $('#status');
+  if (!token()) {
+    status.textContent = 'Enter your access token first.';
+    status.className = 'error';
+    return;
+  }
+  void loadAlerts(new FormData(e.target).get('user'));
 });
 $('#by-edge').addEventListener('submit', (e) => {
   e.preventDefault();

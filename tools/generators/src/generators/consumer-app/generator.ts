@@ -114,6 +114,9 @@ export async function consumerAppGenerator(tree: Tree, schema: ConsumerAppSchema
         `  npx nx serve ${o.name}                       # against the local stack (npm run stack -- up kafka), probes on :${o.port}`,
         `  npx nx test ${o.name} && npx nx run ${o.name}:test-integration`,
         `  write the real sink, then its config in src/config.ts and the table in apps/${o.name}/README.md`,
+        `  give it its own Kafka principal in docker/compose.secure.yaml (a kafka-format SCRAM user, kafka-acls for its`,
+        `  topic, groups and DLQ, a ${o.name} override with KAFKA_SASL_*) and KAFKA_${o.name.toUpperCase().replace(/-/g, '_')}_PASSWORD in the SECRETS of`,
+        `  docker/src/compose.spec.ts: \`npx nx test docker\` fails until then`,
       ].join('\n'),
     );
   };

@@ -1,0 +1,55 @@
+/**
+ * The app's whole configuration, parsed once from the environment at start: the variables every consumer
+ * shares (StreamEnvSchema: brokers, group, batch, retry, probes) plus this app's own. parseConfig names every
+ * bad variable and the process stops. The only file that reads process.env.
+ */
+import { readFileSync } from 'node:fs';
+import type { Client } from '@elastic/elasticsearch';
+import { z } from 'zod';
+import { TOPICS } from '@pipeline/events';
+import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
+
+export const ConfigSchema = StreamEnvSchema.extend({
+  CONSUMER_GROUP: z.string().min(1).default('abuse-detector').describe('Consumer group; also names the DLQ topic (<group>.dlq)'),
+  CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName).describe('The CDC topic this app consumes'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9470).describe('Health probes and /metrics; 0 picks a free port'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(6_000)
+    .default(30_000)
+    .describe('How long the group waits for a member that stopped answering (a killed process) before its partitions move'),
+  RULES_FILE: z.string().min(1).default('apps/abuse-detector/rules.json').describe('The rules per table (JSON, see README)'),
+  STATE_PATH: z.string().min(1).default('.data/abuse-detector/state.db').describe('SQLite file of the windows and the offsets they cover'),
+  STATE_MAX_KEYS: z.coerce.number().int().min(100).default(200_000).describe('Most state entries (rule x subject) kept in memory and on disk'),
+  WINDOW_GRACE_MS: z.coerce.number().int().min(0).default(5_000).describe('How late (event time) a record may come before its window closes'),
+  IGNORED_ACTORS: z
+    .string()
+    .default('AsyncRequestProcessor,WalReplay')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .describe('Actors never counted (the pipeline replaying requests on behalf of their users)'),
+  ALERTS_TOPIC: z.string().min(1).default(TOPICS.alerts.defaultName).describe('Where alerts are sent'),
+  ES_URL: z.url().default('http://127.0.0.1:9200'),
+  ES_API_KEY: z.string().optional(),
+  ES_USERNAME: z.string().optional(),
+  ES_PASSWORD: z.string().optional(),
+  ES_CA_FILE: z.string().min(1).optional().describe("PEM of the CA that signed Elasticsearch's HTTP certificate (https ES_URL); always verified"),
+  ES_ALERTS_INDEX: z.string().min(1).default('actionbase-alerts').describe('Elasticsearch index of the alerts; the lookup reads <INDEX_PREFIX>-alerts'),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+
+/** The Elasticsearch client's options: one way to authenticate, and the CA when given. */
+export function esClientOptions(c: Config): ConstructorParameters<typeof Client>[0] {
+  return {
+    node: c.ES_URL,
+    requestTimeout: 30_000,
+    ...(c.ES_API_KEY ? { auth: { apiKey: c.ES_API_KEY } } : c.ES_USERNAME ? { auth: { username: c.ES_USERNAME, password: c.ES_PASSWORD ?? '' } } : {}),
+    ...(c.ES_CA_FILE !== undefined ? { tls: { ca: readFileSync(c.ES_CA_FILE), rejectUnauthorized: true } } : {}),
+  };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  return parseConfig(ConfigSchema, env);
+}
