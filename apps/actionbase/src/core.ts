@@ -30,7 +30,7 @@ export interface CoreOptions {
 
 export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions = {}): Promise<RunningCore> {
   const store = new SqliteEdgeStore(cfg.STORAGE_PATH, { synchronous: cfg.STORAGE_SYNC });
-  const catalog = new Catalog(store, cfg.TENANT);
+  const catalog = await Catalog.open(store, cfg.TENANT);
   const { sink, walMaxMessageBytes, cdcMaxMessageBytes } = await createSink(cfg, logger, opts.logOut ?? process.stdout);
   const metrics = new Registry();
   const relay = new CdcRelay(store, sink, logger.child({ component: 'cdc-relay' }), {
@@ -101,7 +101,7 @@ export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions =
       await server.close(); // stops accepting, lets in-flight requests finish
       await relay.stop(); // sends what was committed
       await sink.close();
-      store.close();
+      await store.close();
     },
   };
 }
