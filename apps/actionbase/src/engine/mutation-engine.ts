@@ -12,7 +12,6 @@ import { encodeCdc, encodeWal, kafkaKey, type CdcRecord, type CdcState, type Rec
 import { transitionSchemaOf, type ResolvedTable } from '../catalog/catalog';
 import type { MutationMode } from '../catalog/model';
 import { ApiError, badRequest } from '../errors';
-import type { CdcRelay } from '../publish/cdc-relay';
 import type { RecordSink } from '../publish/record-sink';
 import type { EdgeRow, EdgeStore, IndexRowWrite, KeyWrite } from '../storage/edge-store';
 import { encodeSortKey } from '../storage/sort-key';
@@ -69,7 +68,8 @@ export class MutationEngine {
   constructor(
     private readonly store: EdgeStore,
     private readonly sink: RecordSink,
-    private readonly relay: CdcRelay,
+    /** Told of each commit's CDC records (the relay, or the leader election that runs it). */
+    private readonly relay: { notify(records?: number): void },
     private readonly cfg: { tenant: string; systemMode: MutationMode | null; recordLimits: RecordLimits; afterCommit?: () => void },
   ) {}
 

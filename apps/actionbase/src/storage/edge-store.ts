@@ -61,6 +61,11 @@ export interface IndexHit {
   row: EdgeRow;
 }
 
+export interface RelayLease {
+  lost: Promise<void>;
+  release(): Promise<void>;
+}
+
 export interface CatalogSnapshot {
   databases: DatabaseDef[];
   tables: TableDef[];
@@ -136,6 +141,11 @@ export interface EdgeStore {
   /** Every stored row of a table, in key order, page by page (consistency checks, exports). */
   scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): Promise<EdgeRow[]>;
 
+  /**
+   * The right to relay the outbox, held by one instance among those sharing the store; null when
+   * another holds it. `lost` settles when the right is gone (the connection holding it died).
+   */
+  tryLeadRelay(): Promise<RelayLease | null>;
   readOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
   deleteOutbox(uptoSeq: number): Promise<void>;
   outboxSize(): Promise<number>;

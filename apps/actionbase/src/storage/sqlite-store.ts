@@ -14,6 +14,7 @@ import type {
   IndexScan,
   KeyWrite,
   OutboxRow,
+  RelayLease,
 } from './edge-store';
 
 /**
@@ -335,6 +336,10 @@ export class SqliteEdgeStore implements EdgeStore {
     return (this.stmt.scanRows.all(table, afterKey ?? '', limit) as RawRow[]).map(toRow);
   }
 
+  async tryLeadRelay(): Promise<RelayLease> {
+    // One process owns the file: it always leads, and only closing ends that.
+    return { lost: new Promise<void>(() => undefined), release: async () => undefined };
+  }
   async readOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]> {
     return this.stmt.readOutbox.all(afterSeq, limit) as OutboxRow[];
   }
