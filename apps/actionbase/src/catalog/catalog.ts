@@ -77,7 +77,9 @@ export class Catalog {
   static async open(store: EdgeStore, tenant = 'default', now: () => number = Date.now): Promise<Catalog> {
     const c = new Catalog(store, tenant, now);
     await c.reload();
-    store.onCatalogChange(() => void c.reload().catch(() => undefined));
+    // Queued with this instance's own changes: a reload read before one of them commits must not
+    // replace the maps after it updated them.
+    store.onCatalogChange(() => void c.exclusive(() => c.reload()).catch(() => undefined));
     c.purgeInBackground();
     return c;
   }
