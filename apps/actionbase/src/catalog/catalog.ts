@@ -79,7 +79,7 @@ export class Catalog {
     await c.reload();
     // Queued with this instance's own changes: a reload read before one of them commits must not
     // replace the maps after it updated them.
-    store.onCatalogChange(() => void c.exclusive(() => c.reload()).catch(() => undefined));
+    store.onCatalogChange(() => void c.exclusive(() => c.reload(), false).catch(() => undefined));
     c.purgeInBackground();
     return c;
   }
@@ -103,10 +103,17 @@ export class Catalog {
 
   /**
    * Catalog changes run one at a time: each checks the maps, awaits the store, then updates the maps,
-   * and two interleaved changes would both pass the checks.
+   * and two interleaved changes would both pass the checks. Across instances the window is narrowed
+   * (a reload first), not closed: two instances changing the same entry at once, the last one wins.
    */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+  private exclusive<T>(fn: () => Promise<T>, reloadFirst = this.store.kind !== 'sqlite'): Promise<T> {
+    // A store other instances share: check a change against the stored catalog, not against what
+    // this instance last heard (a NOTIFY may still be on its way).
+    const step = async () => {
+      if (reloadFirst) await this.reload();
+      return fn();
+    };
+    const run = this.queue.then(step, step);
     this.queue = run.catch(() => undefined);
     return run;
   }
