@@ -55,10 +55,10 @@ function makeBatches(seed: number): unknown[] {
 async function engineOnly(batches: unknown[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
   const store = new SqliteEdgeStore(join(dir, 'core.db'));
-  const catalog = new Catalog(store, 'bench');
-  catalog.createDatabase('shop', { comment: '' }, 'bench');
+  const catalog = await Catalog.open(store, 'bench');
+  await catalog.createDatabase('shop', { comment: '' }, 'bench');
   const b = LegacyTableBody.parse(tableBody);
-  catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'bench');
+  await catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'bench');
   // Records go nowhere: this path measures the engine and storage alone.
   const noop: RecordSink = { kind: 'log', publishWal: async () => undefined, publishCdc: async () => undefined, close: async () => undefined };
   const relay = new CdcRelay(store, noop, pino({ level: 'silent' }), { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
@@ -69,7 +69,7 @@ async function engineOnly(batches: unknown[]): Promise<number> {
   for (const body of batches) await engine.mutate(table, body, { requestMode: null, force: false, actor: 'bench', requestId: 'r' });
   const secs = (performance.now() - t0) / 1000;
   await relay.stop();
-  store.close();
+  await store.close();
   return total / secs;
 }
 

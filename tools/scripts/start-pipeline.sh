@@ -16,6 +16,25 @@ npx tsx tools/stack/src/cli.ts up kafka
 # Elasticsearch for apps/es-indexer (about 30 s on first start; the distribution is cached under .stack/).
 npx tsx tools/stack/src/cli.ts up elasticsearch
 if [ "${WITH_DRUID:-0}" = "1" ]; then npx tsx tools/stack/src/cli.ts up druid; fi
+# STORAGE=postgres: the core keeps its state in PostgreSQL (tools/stack), database `actionbase` unless
+# DATABASE_URL names another; the core creates its tables at start.
+if [ "${STORAGE:-sqlite}" = "postgres" ]; then
+  npx tsx tools/stack/src/cli.ts up postgres
+  export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:${PGPORT:-5432}/actionbase}"
+  node -e '
+    const pg = require("pg");
+    const target = new URL(process.env.DATABASE_URL);
+    const name = decodeURIComponent(target.pathname.slice(1));
+    const admin = new URL(target); admin.pathname = "/postgres";
+    (async () => {
+      const c = new pg.Client({ connectionString: admin.toString() });
+      await c.connect();
+      const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+      if (r.rowCount === 0) await c.query(`CREATE DATABASE "${name.replace(/"/g, "\"\"")}"`);
+      await c.end();
+    })().catch((e) => { console.error(`cannot prepare the database ${name}: ${e.message}; check DATABASE_URL`); process.exit(1); });
+  '
+fi
 
 BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 PORT="${PORT:-8080}"

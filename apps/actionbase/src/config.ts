@@ -11,6 +11,15 @@ const int = (def: number) => z.coerce.number().int().positive().default(def);
 export const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
+  /**
+   * The store: `sqlite` (embedded, one process) or `postgres` (several instances over one database,
+   * at DATABASE_URL).
+   */
+  STORAGE: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  /** PostgreSQL connection string when STORAGE=postgres, e.g. postgres://user@127.0.0.1:5432/actionbase. */
+  DATABASE_URL: z.string().min(1).optional(),
+  /** Connections per instance to PostgreSQL. */
+  PG_POOL_SIZE: int(16),
   /** SQLite database file of the embedded storage (WAL mode: a -wal and -shm file sit beside it). */
   STORAGE_PATH: z.string().default('.data/actionbase/actionbase.db'),
   /** SQLite `synchronous`: NORMAL survives process crashes; FULL also power loss, at a cost per commit. */
@@ -71,5 +80,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}\nFix the environment variable(s) above and start again.`);
   }
+  if (r.data.STORAGE === 'postgres' && !r.data.DATABASE_URL)
+    throw new Error('invalid configuration:\n  DATABASE_URL: required with STORAGE=postgres (e.g. postgres://postgres@127.0.0.1:5432/actionbase)\nSet it and start again.');
   return r.data;
 }

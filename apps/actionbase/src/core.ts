@@ -5,10 +5,13 @@ import { encodeCdc, encodeWal, heartbeatCdc, heartbeatWal } from '@pipeline/even
 import { Catalog } from './catalog/catalog';
 import type { Config } from './config';
 import { MutationEngine } from './engine/mutation-engine';
+import { RelayLeader } from './engine/relay-leader';
 import { QueryService } from './engine/query-service';
 import { buildServer } from './http/server';
 import { CdcRelay } from './publish/cdc-relay';
 import { KafkaRecordSink, LogRecordSink, type RecordSink } from './publish/record-sink';
+import type { EdgeStore } from './storage/edge-store';
+import { PgEdgeStore } from './storage/pg-store';
 import { SqliteEdgeStore } from './storage/sqlite-store';
 import { Registry } from 'prom-client';
 import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytes, RECORD_OVERHEAD_BYTES, recordLimitsOf } from './publish/topic-limits';
@@ -16,7 +19,7 @@ import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytes, RECORD_OVERHEAD_BYTES
 export interface RunningCore {
   url: string;
   engine: MutationEngine;
-  relay: CdcRelay;
+  relay: RelayLeader;
   close(): Promise<void>;
 }
 
@@ -29,17 +32,25 @@ export interface CoreOptions {
 }
 
 export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions = {}): Promise<RunningCore> {
-  const store = new SqliteEdgeStore(cfg.STORAGE_PATH, { synchronous: cfg.STORAGE_SYNC });
-  const catalog = new Catalog(store, cfg.TENANT);
+  const store = await openStore(cfg);
+  const catalog = await Catalog.open(store, cfg.TENANT);
   const { sink, walMaxMessageBytes, cdcMaxMessageBytes } = await createSink(cfg, logger, opts.logOut ?? process.stdout);
   const metrics = new Registry();
-  const relay = new CdcRelay(store, sink, logger.child({ component: 'cdc-relay' }), {
-    batchSize: 2000,
-    maxBackoffMs: 5000,
-    maxRecordBytes: cdcMaxMessageBytes - RECORD_OVERHEAD_BYTES,
-    parkDir: `${cfg.STORAGE_PATH}.cdc-parked`,
-    metrics,
-  });
+  // One instance relays the outbox at a time (with SQLite, the only one); a new leader gets a new relay.
+  const relay = new RelayLeader(
+    store,
+    () => {
+      metrics.removeSingleMetric('actionbase_cdc_parked_total'); // registered again by the new relay
+      return new CdcRelay(store, sink, logger.child({ component: 'cdc-relay' }), {
+        batchSize: 2000,
+        maxBackoffMs: 5000,
+        maxRecordBytes: cdcMaxMessageBytes - RECORD_OVERHEAD_BYTES,
+        parkDir: `${cfg.STORAGE_PATH}.cdc-parked`,
+        metrics,
+      });
+    },
+    logger.child({ component: 'relay-leader' }),
+  );
   relay.start();
   const crashAfterCommit = cfg.FAULT_CRASH_AFTER_COMMIT ? () => process.kill(process.pid, 'SIGKILL') : undefined;
   const engine = new MutationEngine(store, sink, relay, {
@@ -85,11 +96,11 @@ export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions =
     metrics,
     health: {
       // O(1): a probe must answer at once whatever the load (no count over the outbox).
-      ready: () => ({ ready: !stopping, details: { wal: sink.kind, cdcBacklog: relay.backlog(), cdcParked: relay.parked } }),
+      ready: () => ({ ready: !stopping, details: { wal: sink.kind, storage: store.kind, relayLeader: relay.leading, cdcBacklog: relay.backlog(), cdcParked: relay.parked } }),
     },
   });
   const address = await server.listen({ port: cfg.PORT, host: cfg.HOST });
-  logger.info({ address, storage: cfg.STORAGE_PATH, wal: sink.kind === 'kafka' ? cfg.WAL_TOPIC : 'log', cdc: sink.kind === 'kafka' ? cfg.CDC_TOPIC : 'log' }, 'actionbase core listening');
+  logger.info({ address, storage: store.kind === 'postgres' ? redactUrl(cfg.DATABASE_URL!) : cfg.STORAGE_PATH, wal: sink.kind === 'kafka' ? cfg.WAL_TOPIC : 'log', cdc: sink.kind === 'kafka' ? cfg.CDC_TOPIC : 'log' }, 'actionbase core listening');
 
   return {
     url: address.replace('0.0.0.0', '127.0.0.1'),
@@ -101,9 +112,25 @@ export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions =
       await server.close(); // stops accepting, lets in-flight requests finish
       await relay.stop(); // sends what was committed
       await sink.close();
-      store.close();
+      await store.close();
     },
   };
+}
+
+function openStore(cfg: Config): Promise<EdgeStore> {
+  if (cfg.STORAGE === 'postgres') return PgEdgeStore.open({ connectionString: cfg.DATABASE_URL!, poolSize: cfg.PG_POOL_SIZE });
+  return Promise.resolve(new SqliteEdgeStore(cfg.STORAGE_PATH, { synchronous: cfg.STORAGE_SYNC }));
+}
+
+/** A connection string without its password, for the log. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres (unparsable DATABASE_URL)';
+  }
 }
 
 interface CreatedSink {

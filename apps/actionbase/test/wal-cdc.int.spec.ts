@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureKafka, startKafka, stopKafka } from '@pipeline/stack';
-import { api, CoreProcess, createLikes, dataRecords, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { api, CoreProcess, createLikes, dataRecords, freePort, repoRoot, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
 
 const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,
@@ -25,7 +27,7 @@ describe('core -> real Kafka', () => {
 
   afterEach(async () => core?.stop('SIGKILL'));
   afterAll(async () => {
-    // leave the broker running for the next suite, as ensureKafka found it
+    // leave the shared broker running for the next suite, as ensureKafka found it
   });
 
   it('one request gives one WAL record per item and one CDC record per key, read back with kcat', async () => {
@@ -134,17 +136,34 @@ describe('core -> real Kafka', () => {
   });
 
   it('with the broker stopped, mutations fail with 503 and change nothing; they succeed once it is back', async () => {
+    // A private broker (own folder and ports): the shared one is never stopped.
+    const stackDir = join(repoRoot, '.stack', `it-core-broker-${process.pid}`);
+    const broker = { dir: join(stackDir, 'kafka'), port: await freePort(), controllerPort: await freePort(), readyTimeoutMs: 120_000 };
+    const shared = bootstrap;
+    try {
+      await startKafka(broker);
+      bootstrap = `127.0.0.1:${broker.port}`;
+      await brokerStopped(broker);
+    } finally {
+      bootstrap = shared;
+      await core?.stop('SIGKILL');
+      await stopKafka({ ...broker, stopTimeoutMs: 10_000 }).catch(() => undefined);
+      rmSync(stackDir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  async function brokerStopped(broker: { dir: string; port: number; controllerPort: number; readyTimeoutMs: number }): Promise<void> {
     await newCore();
     await createLikes(core.url, 'likes');
     expect((await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 1, 100)] })).status).toBe(200);
-    await stopKafka();
+    await stopKafka(broker);
     try {
       const r = await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 2, 100)] });
       expect(r.status).toBe(503);
       expect(r.body.code).toBe('WAL_UNAVAILABLE');
       expect((await api(core.url, 'GET', '/graph/v3/databases/shop/tables/likes/edges/count?start=u1&direction=OUT')).body.count).toBe(1);
     } finally {
-      await startKafka();
+      await startKafka(broker);
     }
     const ok = await waitFor('a successful mutation after the broker returned', async () => {
       const r = await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 2, 100)] });
@@ -157,5 +176,5 @@ describe('core -> real Kafka', () => {
       return recs.length >= 2 && recs;
     }, 30_000);
     expect(cdcRecords.map((x) => x.key).sort()).toEqual(['u1:1', 'u1:2']);
-  });
+  }
 });

@@ -64,6 +64,44 @@ export async function freePort(): Promise<number> {
 export const uniqueName = (prefix: string) => `${prefix}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 export const tempStorage = () => join(mkdtempSync(join(tmpdir(), 'actionbase-it-')), 'core.db');
 
+/**
+ * The store integration tests run the core on: `TEST_STORAGE=postgres` runs every core a test starts on
+ * its own fresh PostgreSQL database (at `PG_TEST_URL`, default the local server), else on a fresh SQLite
+ * file. A test that names its store (STORAGE or DATABASE_URL in the core's env) keeps it.
+ */
+export const testStorage = (): 'sqlite' | 'postgres' => (process.env.TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite');
+const pgAdminUrl = () => process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const createdDatabases = new Set<string>();
+
+async function adminQuery(sql: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: pgAdminUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty PostgreSQL database; its connection string. Dropped by `dropTestDatabases`. */
+export async function createTestDatabase(prefix = 'actionbase_it'): Promise<string> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  createdDatabases.add(name);
+  const url = new URL(pgAdminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Drops the databases `createTestDatabase` made in this process (connections still open are ended). */
+export async function dropTestDatabases(): Promise<void> {
+  for (const name of [...createdDatabases]) {
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    createdDatabases.delete(name);
+  }
+}
+
 /** The core as its own OS process, so a test can kill -9 it. */
 export class CoreProcess {
   child: ChildProcess | null = null;
@@ -75,6 +113,11 @@ export class CoreProcess {
   }
 
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
+    // One database per core, kept across restarts of that core.
+    if (testStorage() === 'postgres' && !this.env.STORAGE && !this.env.DATABASE_URL) {
+      this.env.STORAGE = 'postgres';
+      this.env.DATABASE_URL = await createTestDatabase();
+    }
     this.output = '';
     this.child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/actionbase/src/main.ts')], {
       cwd: repoRoot,

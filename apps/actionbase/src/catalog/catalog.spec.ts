@@ -19,10 +19,10 @@ const spec = (over: Partial<TableSpec> = {}): TableSpec => ({
   ...over,
 });
 
-function fresh(): { store: SqliteEdgeStore; catalog: Catalog } {
+async function fresh(): Promise<{ store: SqliteEdgeStore; catalog: Catalog }> {
   const store = new SqliteEdgeStore(':memory:');
-  const catalog = new Catalog(store, 'tenant-1', () => 1_700_000_000_000);
-  catalog.createDatabase('db', { comment: '' }, 'tester');
+  const catalog = await Catalog.open(store, 'tenant-1', () => 1_700_000_000_000);
+  await catalog.createDatabase('db', { comment: '' }, 'tester');
   return { store, catalog };
 }
 
@@ -34,76 +34,76 @@ describe('names', () => {
 });
 
 describe('Catalog', () => {
-  it('assigns every table a tablespace never handed out before, also across delete and create', () => {
-    const { catalog } = fresh();
-    const a = catalog.createTable('db', 'a', spec(), 'tester');
-    const b = catalog.createTable('db', 'b', spec(), 'tester');
-    catalog.updateTable('db', 'a', { active: false }, 'tester');
-    catalog.deleteTable('db', 'a');
-    const again = catalog.createTable('db', 'a', spec(), 'tester');
+  it('assigns every table a tablespace never handed out before, also across delete and create', async () => {
+    const { catalog } = await fresh();
+    const a = await catalog.createTable('db', 'a', spec(), 'tester');
+    const b = await catalog.createTable('db', 'b', spec(), 'tester');
+    await catalog.updateTable('db', 'a', { active: false }, 'tester');
+    await catalog.deleteTable('db', 'a');
+    const again = await catalog.createTable('db', 'a', spec(), 'tester');
     expect(new Set([a.tid, b.tid, again.tid]).size).toBe(3);
     expect(catalog.resolve('db', 'a').id).toBe(`db.a#${again.tid}`);
   });
 
-  it('keeps the audit: revision from 1, author and times', () => {
-    const { catalog } = fresh();
-    const t = catalog.createTable('db', 't', spec(), 'alice');
+  it('keeps the audit: revision from 1, author and times', async () => {
+    const { catalog } = await fresh();
+    const t = await catalog.createTable('db', 't', spec(), 'alice');
     expect(t.audit).toEqual({ revision: 1, createdAt: 1_700_000_000_000, createdBy: 'alice', updatedAt: 1_700_000_000_000, updatedBy: 'alice' });
-    expect(catalog.updateTable('db', 't', { comment: 'x' }, 'bob').audit).toMatchObject({ revision: 2, createdBy: 'alice', updatedBy: 'bob' });
+    expect((await catalog.updateTable('db', 't', { comment: 'x' }, 'bob')).audit).toMatchObject({ revision: 2, createdBy: 'alice', updatedBy: 'bob' });
   });
 
-  it('refuses to resolve inactive entries and names outside the rule; 404 for unknown ones', () => {
-    const { catalog } = fresh();
-    catalog.createTable('db', 't', spec(), 'x');
+  it('refuses to resolve inactive entries and names outside the rule; 404 for unknown ones', async () => {
+    const { catalog } = await fresh();
+    await catalog.createTable('db', 't', spec(), 'x');
     expect(() => catalog.resolve('db', 't.x')).toThrow(expect.objectContaining({ status: 400, field: 'table' }));
     expect(() => catalog.resolve('d.b', 't')).toThrow(expect.objectContaining({ status: 400, field: 'database' }));
     expect(() => catalog.resolve('db', 'nope')).toThrow(expect.objectContaining({ status: 404 }));
-    catalog.updateTable('db', 't', { active: false }, 'x');
+    await catalog.updateTable('db', 't', { active: false }, 'x');
     expect(() => catalog.resolve('db', 't')).toThrow(expect.objectContaining({ status: 400 }));
   });
 
-  it('a database is deleted only when it and all its tables are inactive; its tables go with it', () => {
-    const { store, catalog } = fresh();
-    const t = catalog.createTable('db', 't', spec(), 'x');
-    catalog.updateTable('db', 't', { active: false }, 'x');
-    catalog.updateDatabase('db', { active: false }, 'x');
-    catalog.updateTable('db', 't', { active: true }, 'x'); // reactivated inside the inactive database
-    expect(() => catalog.deleteDatabase('db')).toThrow(expect.objectContaining({ status: 400 }));
-    catalog.updateTable('db', 't', { active: false }, 'x');
-    expect(catalog.deleteDatabase('db')).toBe(true);
+  it('a database is deleted only when it and all its tables are inactive; its tables go with it', async () => {
+    const { store, catalog } = await fresh();
+    const t = await catalog.createTable('db', 't', spec(), 'x');
+    await catalog.updateTable('db', 't', { active: false }, 'x');
+    await catalog.updateDatabase('db', { active: false }, 'x');
+    await catalog.updateTable('db', 't', { active: true }, 'x'); // reactivated inside the inactive database
+    await expect(catalog.deleteDatabase('db')).rejects.toThrow(expect.objectContaining({ status: 400 }));
+    await catalog.updateTable('db', 't', { active: false }, 'x');
+    expect(await catalog.deleteDatabase('db')).toBe(true);
     expect(catalog.listTables('db')).toEqual([]);
-    expect(store.pendingPurges()).toEqual([String(t.tid)]);
-    expect(catalog.deleteDatabase('db')).toBe(false);
+    expect(await store.pendingPurges()).toEqual([String(t.tid)]);
+    expect(await catalog.deleteDatabase('db')).toBe(false);
   });
 
-  it('a deleted table is queued for purge and its rows are removed slice by slice', () => {
-    const { store, catalog } = fresh();
-    const t = catalog.createTable('db', 't', spec(), 'x');
+  it('a deleted table is queued for purge and its rows are removed slice by slice', async () => {
+    const { store, catalog } = await fresh();
+    const t = await catalog.createTable('db', 't', spec(), 'x');
     const ts = String(t.tid);
-    store.applyMutations(ts, ['["a","b"]'], () => [
+    await store.applyMutations(ts, ['["a","b"]'], () => [
       { row: { key: '["a","b"]', source: 'a', target: 'b', state: { active: true, version: 1, createdAt: 1, deletedAt: null, properties: {} } }, counts: [{ direction: 'OUT', start: 'a', delta: 1 }], removeIndex: [], addIndex: [] },
     ]);
-    catalog.updateTable('db', 't', { active: false }, 'x');
-    catalog.deleteTable('db', 't');
-    expect(store.pendingPurges()).toEqual([ts]);
-    while (store.purgeSome(ts, 1) > 0);
-    expect(store.hasRows(ts)).toBe(false);
-    expect(store.count(ts, 'OUT', 'a')).toBe(0);
-    expect(store.pendingPurges()).toEqual([]);
+    await catalog.updateTable('db', 't', { active: false }, 'x');
+    await catalog.deleteTable('db', 't');
+    expect(await store.pendingPurges()).toEqual([ts]);
+    while ((await store.purgeSome(ts, 1)) > 0);
+    expect(await store.hasRows(ts)).toBe(false);
+    expect(await store.count(ts, 'OUT', 'a')).toBe(0);
+    expect(await store.pendingPurges()).toEqual([]);
   });
 
-  it('schema checks: EDGE <-> MULTI_EDGE and new non-nullable properties always refused; the rest allowed on an empty table', () => {
-    const { catalog } = fresh();
-    catalog.createTable('db', 't', spec(), 'x');
+  it('schema checks: EDGE <-> MULTI_EDGE and new non-nullable properties always refused; the rest allowed on an empty table', async () => {
+    const { catalog } = await fresh();
+    await catalog.createTable('db', 't', spec(), 'x');
     const schema = (over: Partial<TableSpec>) => {
       const { mode: _m, comment: _c, storage: _s, readOnly: _r, event: _e, ...s } = spec(over);
       return s;
     };
-    expect(() => catalog.updateTable('db', 't', { schema: schema({ kind: 'MULTI_EDGE' }) }, 'x')).toThrow(expect.objectContaining({ field: 'schema.type' }));
-    expect(() => catalog.updateTable('db', 't', { schema: schema({ fields: [...spec().fields, { name: 'n', type: 'LONG', nullable: false, comment: '' }] }) }, 'x')).toThrow(
+    await expect(catalog.updateTable('db', 't', { schema: schema({ kind: 'MULTI_EDGE' }) }, 'x')).rejects.toThrow(expect.objectContaining({ field: 'schema.type' }));
+    await expect(catalog.updateTable('db', 't', { schema: schema({ fields: [...spec().fields, { name: 'n', type: 'LONG', nullable: false, comment: '' }] }) }, 'x')).rejects.toThrow(
       expect.objectContaining({ field: 'schema.properties[1].nullable' }),
     );
-    const changed = catalog.updateTable('db', 't', { schema: schema({ source: { type: 'LONG', comment: '' }, directionType: 'OUT', fields: [{ name: 'ts', type: 'STRING', nullable: true, comment: '' }] }) }, 'x');
+    const changed = await catalog.updateTable('db', 't', { schema: schema({ source: { type: 'LONG', comment: '' }, directionType: 'OUT', fields: [{ name: 'ts', type: 'STRING', nullable: true, comment: '' }] }) }, 'x');
     expect(changed).toMatchObject({ source: { type: 'LONG' }, directionType: 'OUT' });
   });
 });

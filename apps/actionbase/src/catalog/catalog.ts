@@ -64,17 +64,86 @@ export class Catalog {
   private readonly aliases = new Map<string, AliasDef>();
   private readonly resolved = new Map<string, ResolvedTable>();
   private purging = false;
+  private loads = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: EdgeStore,
     readonly tenant = 'default',
     private readonly now: () => number = Date.now,
-  ) {
-    const snap = store.loadCatalog();
+  ) {}
+
+  /** A catalog loaded from the store, following changes other instances make to it. */
+  static async open(store: EdgeStore, tenant = 'default', now: () => number = Date.now): Promise<Catalog> {
+    const c = new Catalog(store, tenant, now);
+    await c.reload();
+    // Queued with this instance's own changes: a reload read before one of them commits must not
+    // replace the maps after it updated them.
+    store.onCatalogChange(() => void c.exclusive(() => c.reload(), false).catch(() => undefined));
+    c.purgeInBackground();
+    return c;
+  }
+
+  /**
+   * Replaces the in-memory catalog with the stored one. Called at start and whenever another instance
+   * sharing the store changed it; the maps are swapped in one step, so a request sees the old or the new.
+   */
+  async reload(): Promise<void> {
+    const seq = ++this.loads;
+    const snap = await this.store.loadCatalog();
+    if (seq !== this.loads) return; // a later reload is on its way and will see at least as much
+    this.databases.clear();
+    this.tables.clear();
+    this.aliases.clear();
     for (const d of snap.databases) this.databases.set(d.name, d);
     for (const t of snap.tables) this.tables.set(qualified(t.database, t.name), t);
     for (const a of snap.aliases) this.aliases.set(qualified(a.database, a.name), a);
-    this.purgeInBackground();
+    this.resolved.clear();
+  }
+
+  /**
+   * Catalog changes run one at a time: each checks the maps, awaits the store, then updates the maps,
+   * and two interleaved changes would both pass the checks. Across instances the window is narrowed
+   * (a reload first), not closed: two instances changing the same entry at once, the last one wins.
+   */
+  private exclusive<T>(fn: () => Promise<T>, reloadFirst = this.store.kind !== 'sqlite'): Promise<T> {
+    // A store other instances share: check a change against the stored catalog, not against what
+    // this instance last heard (a NOTIFY may still be on its way).
+    const step = async () => {
+      if (reloadFirst) await this.reload();
+      return fn();
+    };
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  createDatabase(...args: Parameters<Catalog['createDatabaseNow']>): ReturnType<Catalog['createDatabaseNow']> {
+    return this.exclusive(() => this.createDatabaseNow(...args)) as ReturnType<Catalog['createDatabaseNow']>;
+  }
+  updateDatabase(...args: Parameters<Catalog['updateDatabaseNow']>): ReturnType<Catalog['updateDatabaseNow']> {
+    return this.exclusive(() => this.updateDatabaseNow(...args)) as ReturnType<Catalog['updateDatabaseNow']>;
+  }
+  deleteDatabase(...args: Parameters<Catalog['deleteDatabaseNow']>): ReturnType<Catalog['deleteDatabaseNow']> {
+    return this.exclusive(() => this.deleteDatabaseNow(...args)) as ReturnType<Catalog['deleteDatabaseNow']>;
+  }
+  createTable(...args: Parameters<Catalog['createTableNow']>): ReturnType<Catalog['createTableNow']> {
+    return this.exclusive(() => this.createTableNow(...args)) as ReturnType<Catalog['createTableNow']>;
+  }
+  updateTable(...args: Parameters<Catalog['updateTableNow']>): ReturnType<Catalog['updateTableNow']> {
+    return this.exclusive(() => this.updateTableNow(...args)) as ReturnType<Catalog['updateTableNow']>;
+  }
+  deleteTable(...args: Parameters<Catalog['deleteTableNow']>): ReturnType<Catalog['deleteTableNow']> {
+    return this.exclusive(() => this.deleteTableNow(...args)) as ReturnType<Catalog['deleteTableNow']>;
+  }
+  createAlias(...args: Parameters<Catalog['createAliasNow']>): ReturnType<Catalog['createAliasNow']> {
+    return this.exclusive(() => this.createAliasNow(...args)) as ReturnType<Catalog['createAliasNow']>;
+  }
+  updateAlias(...args: Parameters<Catalog['updateAliasNow']>): ReturnType<Catalog['updateAliasNow']> {
+    return this.exclusive(() => this.updateAliasNow(...args)) as ReturnType<Catalog['updateAliasNow']>;
+  }
+  deleteAlias(...args: Parameters<Catalog['deleteAliasNow']>): ReturnType<Catalog['deleteAliasNow']> {
+    return this.exclusive(() => this.deleteAliasNow(...args)) as ReturnType<Catalog['deleteAliasNow']>;
   }
 
   private audit(prev: Audit | undefined, actor: string): Audit {
@@ -97,23 +166,23 @@ export class Catalog {
   hasDatabase(name: string): boolean {
     return this.databases.has(name);
   }
-  createDatabase(name: string, p: { comment: string; active?: boolean }, actor: string): DatabaseDef {
+  private async createDatabaseNow(name: string, p: { comment: string; active?: boolean }, actor: string): Promise<DatabaseDef> {
     checkName(name, 'database');
     if (this.databases.has(name)) throw exists(`database ${name}`);
     const d: DatabaseDef = { name, comment: p.comment, active: p.active ?? true, audit: this.audit(undefined, actor) };
-    this.store.saveDatabase(d);
+    await this.store.saveDatabase(d);
     this.databases.set(name, d);
     this.resolved.clear();
     return d;
   }
-  updateDatabase(name: string, p: { active?: boolean | undefined; comment?: string | undefined }, actor: string): DatabaseDef {
+  private async updateDatabaseNow(name: string, p: { active?: boolean | undefined; comment?: string | undefined }, actor: string): Promise<DatabaseDef> {
     const prev = this.getDatabase(name);
     if (p.active === false && prev.active) {
       const live = this.listTables(name, 'ACTIVE').map((t) => t.name);
       if (live.length) throw refused('active', `database ${name} cannot be deactivated: its tables ${live.join(', ')} are active; deactivate them first`);
     }
     const d: DatabaseDef = { ...prev, ...(p.active !== undefined ? { active: p.active } : {}), ...(p.comment !== undefined ? { comment: p.comment } : {}), audit: this.audit(prev.audit, actor) };
-    this.store.saveDatabase(d);
+    await this.store.saveDatabase(d);
     this.databases.set(name, d);
     this.resolved.clear();
     return d;
@@ -122,7 +191,7 @@ export class Catalog {
    * Deletes a deactivated database with its tables and aliases (their data is fenced at once and
    * purged in the background). Returns false when there was nothing to delete (Actionbase answers 204).
    */
-  deleteDatabase(name: string): boolean {
+  private async deleteDatabaseNow(name: string): Promise<boolean> {
     checkName(name, 'database');
     const d = this.databases.get(name);
     if (!d) return false;
@@ -130,10 +199,10 @@ export class Catalog {
     // A table can be reactivated inside an inactive database; it is never deleted while active.
     const live = this.listTables(name, 'ACTIVE').map((t) => t.name);
     if (live.length) throw refused('database', `database ${name} still has active tables ${live.join(', ')}; deactivate them first`);
-    this.store.atomically(() => {
-      for (const a of this.listAliases(name)) this.store.deleteAlias(name, a.name);
-      for (const t of this.listTables(name)) this.dropTable(t);
-      this.store.deleteDatabase(name);
+    await this.store.atomically(async (tx) => {
+      for (const a of this.listAliases(name)) await tx.deleteAlias(name, a.name);
+      for (const t of this.listTables(name)) await this.dropTable(tx, t);
+      await tx.deleteDatabase(name);
     });
     for (const a of this.listAliases(name)) this.aliases.delete(qualified(name, a.name));
     for (const t of this.listTables(name)) this.tables.delete(qualified(name, t.name));
@@ -155,7 +224,7 @@ export class Catalog {
     if (!t) throw notFound(`table ${qualified(database, name)}`);
     return t;
   }
-  createTable(database: string, name: string, spec: TableSpec, actor: string): TableDef {
+  private async createTableNow(database: string, name: string, spec: TableSpec, actor: string): Promise<TableDef> {
     checkName(database, 'database');
     checkName(name, 'table');
     const db = this.databases.get(database);
@@ -167,15 +236,15 @@ export class Catalog {
     const { active, ...rest } = spec;
     const t: TableDef = { ...rest, tid: 0, database, name, active: active ?? true, audit: this.audit(undefined, actor) };
     validateTable(t);
-    this.store.atomically(() => {
-      t.tid = this.store.allocateTableId();
-      this.store.saveTable(t);
+    await this.store.atomically(async (tx) => {
+      t.tid = await tx.allocateTableId();
+      await tx.saveTable(t);
     });
     this.tables.set(id, t);
     this.resolved.clear();
     return t;
   }
-  updateTable(database: string, name: string, patch: TablePatch, actor: string): TableDef {
+  private async updateTableNow(database: string, name: string, patch: TablePatch, actor: string): Promise<TableDef> {
     const prev = this.getTable(database, name);
     const id = qualified(database, name);
     if (patch.active === false && prev.active) {
@@ -194,12 +263,12 @@ export class Catalog {
       audit: this.audit(prev.audit, actor),
     };
     if (!patch.schema) {
-      this.store.saveTable(next);
+      await this.store.saveTable(next);
     } else {
       validateTable(next);
-      this.store.atomically(() => {
-        this.applySchemaChange(prev, next);
-        this.store.saveTable(next);
+      await this.store.atomically(async (tx) => {
+        await this.applySchemaChange(tx, prev, next);
+        await tx.saveTable(next);
       });
     }
     this.tables.set(id, next);
@@ -207,7 +276,7 @@ export class Catalog {
     return next;
   }
   /** Deletes a deactivated table: its rows are unreachable at once and purged in the background. */
-  deleteTable(database: string, name: string): boolean {
+  private async deleteTableNow(database: string, name: string): Promise<boolean> {
     checkName(database, 'database');
     checkName(name, 'table');
     const id = qualified(database, name);
@@ -216,22 +285,22 @@ export class Catalog {
     if (t.active) throw refused('table', `table ${id} is active; deactivate it first (PUT {"active": false})`);
     const users = this.listAliases(database).filter((a) => a.table === name);
     if (users.length) throw refused('table', `table ${id} is the target of alias ${users[0]!.name}; delete the alias first`);
-    this.store.atomically(() => this.dropTable(t));
+    await this.store.atomically((tx) => this.dropTable(tx, t));
     this.tables.delete(id);
     this.resolved.clear();
     this.purgeInBackground();
     return true;
   }
-  private dropTable(t: TableDef): void {
-    this.store.deleteTable(t.database, t.name);
-    this.store.schedulePurge(String(t.tid));
+  private async dropTable(tx: EdgeStore, t: TableDef): Promise<void> {
+    await tx.deleteTable(t.database, t.name);
+    await tx.schedulePurge(String(t.tid));
   }
 
   /**
    * Checks a schema change against the rows the table holds, and rebuilds the indexes it changes.
    * A change that would make stored rows answer wrongly is refused with the field that would break.
    */
-  private applySchemaChange(prev: TableDef, next: TableDef): void {
+  private async applySchemaChange(tx: EdgeStore, prev: TableDef, next: TableDef): Promise<void> {
     if (prev.kind !== next.kind) throw refused('schema.type', `table ${qualified(prev.database, prev.name)} is ${prev.kind}; a table cannot change between EDGE and MULTI_EDGE (create a new table)`);
     next.fields.forEach((f, i) => {
       const old = prev.fields.find((o) => o.name === f.name);
@@ -239,7 +308,7 @@ export class Catalog {
         throw refused(`schema.properties[${i}].nullable`, `only optional (nullable) properties can be added; ${f.name} is not nullable`);
     });
     const tablespace = String(prev.tid);
-    if (this.store.hasRows(tablespace)) {
+    if (await tx.hasRows(tablespace)) {
       const why = 'the table holds rows written with the old definition; create a new table and copy the data';
       if (prev.source.type !== next.source.type) throw refused('schema.source.type', `cannot change from ${prev.source.type} to ${next.source.type}: ${why}`);
       if (prev.target.type !== next.target.type) throw refused('schema.target.type', `cannot change from ${prev.target.type} to ${next.target.type}: ${why}`);
@@ -255,15 +324,15 @@ export class Catalog {
       });
     }
     const same = (a: TableDef['indexes'][number], b: TableDef['indexes'][number]) => a.name === b.name && deepEqual(a.fields, b.fields);
-    for (const old of prev.indexes) if (!next.indexes.some((i) => same(i, old))) this.store.dropIndex(tablespace, old.name);
+    for (const old of prev.indexes) if (!next.indexes.some((i) => same(i, old))) await tx.dropIndex(tablespace, old.name);
     const added = next.indexes.filter((i) => !prev.indexes.some((o) => same(i, o)));
-    if (added.length) this.buildIndexes(next, added);
+    if (added.length) await this.buildIndexes(tx, next, added);
   }
 
   /** Builds new or changed indexes from the stored rows, inside the caller's transaction. */
-  private buildIndexes(t: TableDef, indexes: TableDef['indexes']): void {
+  private async buildIndexes(tx: EdgeStore, t: TableDef, indexes: TableDef['indexes']): Promise<void> {
     const tablespace = String(t.tid);
-    const rows = this.store.countRows(tablespace, ONLINE_INDEX_BUILD_LIMIT + 1);
+    const rows = await tx.countRows(tablespace, ONLINE_INDEX_BUILD_LIMIT + 1);
     if (rows > ONLINE_INDEX_BUILD_LIMIT)
       throw refused(
         'schema.indexes',
@@ -272,7 +341,7 @@ export class Catalog {
     const shape: TableShape = { kind: t.kind, directionType: t.directionType, indexes, fields: allFields(t) };
     let after: string | null = null;
     for (;;) {
-      const page = this.store.scanRows(tablespace, after, 1000);
+      const page = await tx.scanRows(tablespace, after, 1000);
       if (page.length === 0) break;
       const writes: IndexRowAdd[] = [];
       for (const r of page) {
@@ -282,7 +351,7 @@ export class Catalog {
           writes.push({ index: e.index, direction: e.direction, start: e.start, sortKey: encodeSortKey(e.values, spec.fields.map((f) => f.order)), key: r.key });
         }
       }
-      this.store.addIndexRows(tablespace, writes);
+      await tx.addIndexRows(tablespace, writes);
       after = page[page.length - 1]!.key;
     }
   }
@@ -291,19 +360,19 @@ export class Catalog {
   private purgeInBackground(): void {
     if (this.purging) return;
     this.purging = true;
-    const step = () => {
+    const step = async () => {
       try {
         if (!this.store.isOpen()) return void (this.purging = false);
-        const next = this.store.pendingPurges()[0];
+        const next = (await this.store.pendingPurges())[0];
         if (next === undefined) return void (this.purging = false);
-        this.store.purgeSome(next, PURGE_SLICE);
-        setTimeout(step, 0).unref();
+        await this.store.purgeSome(next, PURGE_SLICE);
+        setTimeout(() => void step(), 0).unref();
       } catch {
         // The store closed under us, or a slice failed: the queue is durable, the next start resumes it.
         this.purging = false;
       }
     };
-    setTimeout(step, 0).unref();
+    setTimeout(() => void step(), 0).unref();
   }
 
   // ---- aliases -----------------------------------------------------------------------------------
@@ -317,7 +386,7 @@ export class Catalog {
     if (!a) throw notFound(`alias ${qualified(database, name)}`);
     return a;
   }
-  createAlias(database: string, name: string, p: { table: string; comment: string; active?: boolean }, actor: string): AliasDef {
+  private async createAliasNow(database: string, name: string, p: { table: string; comment: string; active?: boolean }, actor: string): Promise<AliasDef> {
     checkName(database, 'database');
     checkName(name, 'alias');
     checkName(p.table, 'table');
@@ -327,12 +396,17 @@ export class Catalog {
     if (this.tables.has(id)) throw exists(`table ${id} (a table and an alias cannot share a name)`);
     if (!this.tables.has(qualified(database, p.table))) throw refused('table', `table ${qualified(database, p.table)} does not exist; an alias points at a table of its own database`);
     const a: AliasDef = { database, name, table: p.table, comment: p.comment, active: p.active ?? true, audit: this.audit(undefined, actor) };
-    this.store.saveAlias(a);
+    await this.store.saveAlias(a);
     this.aliases.set(id, a);
     this.resolved.clear();
     return a;
   }
-  updateAlias(database: string, name: string, p: { active?: boolean | undefined; table?: string | undefined; comment?: string | undefined }, actor: string): AliasDef {
+  private async updateAliasNow(
+    database: string,
+    name: string,
+    p: { active?: boolean | undefined; table?: string | undefined; comment?: string | undefined },
+    actor: string,
+  ): Promise<AliasDef> {
     const prev = this.getAlias(database, name);
     if (p.table !== undefined && !this.tables.has(qualified(database, checkName(p.table, 'table'))))
       throw refused('table', `table ${qualified(database, p.table)} does not exist`);
@@ -343,20 +417,20 @@ export class Catalog {
       ...(p.comment !== undefined ? { comment: p.comment } : {}),
       audit: this.audit(prev.audit, actor),
     };
-    this.store.saveAlias(a);
+    await this.store.saveAlias(a);
     this.aliases.set(qualified(database, name), a);
     this.resolved.clear();
     return a;
   }
   /** Deletes a deactivated alias; false when there was none. `force` skips the check (v2 API). */
-  deleteAlias(database: string, name: string, opts: { force?: boolean } = {}): boolean {
+  private async deleteAliasNow(database: string, name: string, opts: { force?: boolean } = {}): Promise<boolean> {
     checkName(database, 'database');
     checkName(name, 'alias');
     const id = qualified(database, name);
     const a = this.aliases.get(id);
     if (!a) return false;
     if (a.active && !opts.force) throw refused('alias', `alias ${id} is active; deactivate it first (PUT {"active": false})`);
-    this.store.deleteAlias(database, name);
+    await this.store.deleteAlias(database, name);
     this.aliases.delete(id);
     this.resolved.clear();
     return true;

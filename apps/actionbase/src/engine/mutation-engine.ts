@@ -12,7 +12,6 @@ import { encodeCdc, encodeWal, kafkaKey, type CdcRecord, type CdcState, type Rec
 import { transitionSchemaOf, type ResolvedTable } from '../catalog/catalog';
 import type { MutationMode } from '../catalog/model';
 import { ApiError, badRequest } from '../errors';
-import type { CdcRelay } from '../publish/cdc-relay';
 import type { RecordSink } from '../publish/record-sink';
 import type { EdgeRow, EdgeStore, IndexRowWrite, KeyWrite } from '../storage/edge-store';
 import { encodeSortKey } from '../storage/sort-key';
@@ -69,7 +68,8 @@ export class MutationEngine {
   constructor(
     private readonly store: EdgeStore,
     private readonly sink: RecordSink,
-    private readonly relay: CdcRelay,
+    /** Told of each commit's CDC records (the relay, or the leader election that runs it). */
+    private readonly relay: { notify(records?: number): void },
     private readonly cfg: { tenant: string; systemMode: MutationMode | null; recordLimits: RecordLimits; afterCommit?: () => void },
   ) {}
 
@@ -77,7 +77,7 @@ export class MutationEngine {
     if (table.def.readOnly) throw new ApiError(403, 'READ_ONLY', `table ${table.id} is read-only`);
     const multi = table.def.kind === 'MULTI_EDGE';
     const items = await prepareMutations(body, table, () => this.newId());
-    if (multi) this.fillMultiEdgeEnds(table, items);
+    if (multi) await this.fillMultiEdgeEnds(table, items);
     const context = this.contextOf(table, opts);
 
     // Mode resolution (docs/model.md step 4): force ? request : (system ?? request ?? table).
@@ -124,7 +124,7 @@ export class MutationEngine {
       for (let i = 0; i < groups.length; i += LIMITS.sliceItems) {
         if (i > 0) await yieldToEventLoop();
         const slice = groups.slice(i, i + LIMITS.sliceItems);
-        const rows = this.store.getRows(table.id, slice.map((g) => g.key));
+        const rows = await this.store.getRows(table.id, slice.map((g) => g.key));
         for (const g of slice) {
           const before = rows.get(g.key) ?? null;
           planned.push({ group: g, before, write: this.processKey(table, g, before, context, lockAt, statuses) });
@@ -137,7 +137,7 @@ export class MutationEngine {
       for (let i = 0; i < planned.length; i += LIMITS.sliceItems) {
         if (i > 0) await yieldToEventLoop();
         const slice = planned.slice(i, i + LIMITS.sliceItems);
-        const seqs = this.store.applyMutations(
+        const seqs = await this.store.applyMutations(
           table.id,
           slice.map((p) => p.group.key),
           (current) =>
@@ -246,10 +246,10 @@ export class MutationEngine {
    * lands in one partition. An UPDATE or DELETE may omit the endpoints: take them from an earlier
    * item of the same request, else from the stored row.
    */
-  private fillMultiEdgeEnds(table: ResolvedTable, items: PreparedItem[]): void {
+  private async fillMultiEdgeEnds(table: ResolvedTable, items: PreparedItem[]): Promise<void> {
     const missing = items.filter((i) => i.endsMissing);
     if (missing.length === 0) return;
-    const stored = this.store.getRows(table.id, [...new Set(missing.map((i) => i.key))]);
+    const stored = await this.store.getRows(table.id, [...new Set(missing.map((i) => i.key))]);
     const known = new Map<string, { source: string | number; target: string | number }>();
     for (const it of items) {
       const prev = known.get(it.key) ?? stored.get(it.key);

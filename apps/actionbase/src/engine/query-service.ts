@@ -56,7 +56,7 @@ function distinct(values: string[], max: number, field: string, what: string): s
 export class QueryService {
   constructor(private readonly store: EdgeStore) {}
 
-  get(table: ResolvedTable, sources: string[], targets: string[], opts: LookupOptions = {}): EdgePage {
+  async get(table: ResolvedTable, sources: string[], targets: string[], opts: LookupOptions = {}): Promise<EdgePage> {
     checkFeatures(opts.features);
     const filters = parsePredicates(opts.filters, table, 'filters');
     if (sources.length === 0) throw badRequest('source', 'required: one or more comma-separated sources');
@@ -80,8 +80,8 @@ export class QueryService {
   }
 
   /** Active rows of `keys` that pass `filters`; `total` is the number returned, as Actionbase's get. */
-  private lookup(table: ResolvedTable, keys: string[], filters: Predicate[]): EdgePage {
-    const rows = this.store.getRows(table.id, keys);
+  private async lookup(table: ResolvedTable, keys: string[], filters: Predicate[]): Promise<EdgePage> {
+    const rows = await this.store.getRows(table.id, keys);
     const edges = keys.flatMap((k) => {
       const r = rows.get(k);
       return r && r.state.active && filters.every((p) => matches(p, r.state.properties[p.field]?.value)) ? [view(r)] : [];
@@ -89,7 +89,7 @@ export class QueryService {
     return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
   }
 
-  multiEdgeIds(table: ResolvedTable, ids: string[], opts: LookupOptions = {}): EdgePage {
+  async multiEdgeIds(table: ResolvedTable, ids: string[], opts: LookupOptions = {}): Promise<EdgePage> {
     if (table.def.kind !== 'MULTI_EDGE') throw badRequest('table', `${table.id} is not a MULTI_EDGE table`);
     if (ids.length === 0) throw badRequest('ids', 'required: one or more comma-separated ids');
     ids = distinct(ids, LIMITS.multiEdgeIds, 'ids', 'ids');
@@ -100,22 +100,28 @@ export class QueryService {
     return this.lookup(table, keys, filters);
   }
 
-  count(table: ResolvedTable, start: string, direction: Direction): { start: string | number | bigint; direction: Direction; count: number; context: Record<string, unknown> } {
+  async count(
+    table: ResolvedTable,
+    start: string,
+    direction: Direction,
+  ): Promise<{ start: string | number | bigint; direction: Direction; count: number; context: Record<string, unknown> }> {
     const s = this.castStart(table, start, direction, 'start');
-    return { start: s, direction, count: this.countOf(table, direction, s), context: {} };
+    return { start: s, direction, count: await this.countOf(table, direction, s), context: {} };
   }
 
-  private countOf(table: ResolvedTable, direction: Direction, start: string | number | bigint): number {
+  private async countOf(table: ResolvedTable, direction: Direction, start: string | number | bigint): Promise<number> {
     return typeof start === 'bigint' ? 0 : this.store.count(table.id, direction, start);
   }
 
-  counts(table: ResolvedTable, starts: string[], direction: Direction) {
+  async counts(table: ResolvedTable, starts: string[], direction: Direction) {
     if (starts.length === 0) throw badRequest('start', 'required: one or more comma-separated values');
     starts = distinct(starts, LIMITS.countsStarts, 'start', 'start values');
-    const counts = starts.map((raw, i) => {
-      const s = this.castStart(table, raw, direction, `start[${i}]`);
-      return { start: s, direction, count: this.countOf(table, direction, s), context: {} };
-    });
+    const cast = starts.map((raw, i) => this.castStart(table, raw, direction, `start[${i}]`));
+    // One storage call for every start; a 64-bit start beyond ±(2^53-1) has no stored edges (cast.ts).
+    const storable = cast.filter((s): s is string | number => typeof s !== 'bigint');
+    const found = await this.store.counts(table.id, direction, storable);
+    let at = 0;
+    const counts = cast.map((s) => ({ start: s, direction, count: typeof s === 'bigint' ? 0 : found[at++]!, context: {} }));
     return { counts, count: counts.length, context: {} };
   }
 
@@ -152,7 +158,7 @@ export class QueryService {
     let stoppedAt: { sortKey: Buffer; key: string } | undefined;
     // A 64-bit start beyond ±(2^53-1) has no stored edges yet (cast.ts, storable).
     while (typeof start !== 'bigint') {
-      const hits = this.store.scanIndex({ table: table.id, index: index.name, direction: q.direction, start, ...bounds, after, limit: chunk });
+      const hits = await this.store.scanIndex({ table: table.id, index: index.name, direction: q.direction, start, ...bounds, after, limit: chunk });
       examined += hits.length;
       for (const h of hits) if (predicates.every((p) => matches(p, h.row.state.properties[p.field]?.value))) out.push(h);
       if (out.length > limit || hits.length < chunk) break;
@@ -172,7 +178,7 @@ export class QueryService {
     return {
       edges: page.map((h) => view(h.row)),
       count: page.length,
-      total: features.has('total') ? this.countOf(table, q.direction, start) : TOTAL_NOT_ASKED,
+      total: features.has('total') ? await this.countOf(table, q.direction, start) : TOTAL_NOT_ASKED,
       offset: hasNext && resumeAt ? encodeCursor(resumeAt.sortKey, resumeAt.key) : null,
       hasNext,
       context: {},

@@ -27,10 +27,10 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
     const s = checkName((req.params as { s: string }).s, 'database', 's');
     const b = parseBody(V2ServiceBody, req.body);
     if (create) {
-      const d = catalog.createDatabase(s, { comment: b.desc, active: b.active ?? true }, req.actor);
+      const d = await catalog.createDatabase(s, { comment: b.desc, active: b.active ?? true }, req.actor);
       return { status: 'CREATED', result: serviceToV2(d) };
     }
-    const d = catalog.updateDatabase(s, { ...(b.desc ? { comment: b.desc } : {}), ...(b.active !== undefined ? { active: b.active } : {}) }, req.actor);
+    const d = await catalog.updateDatabase(s, { ...(b.desc ? { comment: b.desc } : {}), ...(b.active !== undefined ? { active: b.active } : {}) }, req.actor);
     return { status: 'UPDATED', result: serviceToV2(d) };
   };
   app.post(`${svc}/:s`, putService(true));
@@ -51,9 +51,9 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
     let body = req.body as Record<string, unknown> | undefined;
     if (!create) body = { ...tableToV2(catalog.getTable(p.s, p.l)), ...(body ?? {}) };
     const b = labelFromV2(parseBody(V2LabelBody, body));
-    if (create) return { status: 'CREATED', result: tableToV2(catalog.createTable(p.s, p.l, b, req.actor)) };
+    if (create) return { status: 'CREATED', result: tableToV2(await catalog.createTable(p.s, p.l, b, req.actor)) };
     const { active, mode, comment, storage, readOnly, event, ...schema } = b;
-    const t = catalog.updateTable(p.s, p.l, { active, mode, comment, storage, readOnly, event, schema }, req.actor);
+    const t = await catalog.updateTable(p.s, p.l, { active, mode, comment, storage, readOnly, event, schema }, req.actor);
     return { status: 'UPDATED', result: tableToV2(t) };
   };
   app.post(`${svc}/:s/label/:l`, putLabel(true));
@@ -88,8 +88,8 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
     const b = parseBody(V2AliasBody, body);
     const [targetService, targetLabel] = b.target.includes('.') ? b.target.split('.', 2) : [p.s, b.target];
     if (targetService !== p.s) throw badRequest('target', `an alias points at a label of its own service (${p.s})`);
-    if (create) catalog.createAlias(p.s, p.a, { table: targetLabel!, comment: b.desc, active: b.active }, req.actor);
-    else catalog.updateAlias(p.s, p.a, { table: targetLabel!, comment: b.desc, active: b.active }, req.actor);
+    if (create) await catalog.createAlias(p.s, p.a, { table: targetLabel!, comment: b.desc, active: b.active }, req.actor);
+    else await catalog.updateAlias(p.s, p.a, { table: targetLabel!, comment: b.desc, active: b.active }, req.actor);
     return { status: create ? 'CREATED' : 'UPDATED', result: aliasV2(p.s, p.a) };
   };
   app.post(`${svc}/:s/alias/:a`, putAlias(true));
@@ -97,7 +97,7 @@ export function registerSchemaV2Routes(app: FastifyInstance, catalog: Catalog, t
   app.delete(`${svc}/:s/alias/:a`, async (req) => {
     const p = req.params as { s: string; a: string };
     const result = aliasV2(p.s, p.a);
-    catalog.deleteAlias(p.s, p.a, { force: true });
+    await catalog.deleteAlias(p.s, p.a, { force: true });
     return { status: 'DELETED', result };
   });
 

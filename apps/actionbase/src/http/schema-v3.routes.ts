@@ -45,16 +45,16 @@ export function registerSchemaV3Routes(app: FastifyInstance, catalog: Catalog): 
   app.get(`${dbs}/:db`, async (req) => databaseDescriptor(catalog.getDatabase((req.params as { db: string }).db), tenant));
   app.post(dbs, async (req) => {
     const b = parseBody(V3DatabaseCreate, req.body);
-    return databaseDescriptor(catalog.createDatabase(b.database, { comment: b.comment, active: b.active }, req.actor), tenant);
+    return databaseDescriptor(await catalog.createDatabase(b.database, { comment: b.comment, active: b.active }, req.actor), tenant);
   });
   app.put(`${dbs}/:db`, async (req) => {
     const { db } = req.params as { db: string };
     checkName(db, 'database');
     const b = parseBody(V3DatabaseUpdate, req.body);
-    return databaseDescriptor(catalog.updateDatabase(db, b, req.actor), tenant);
+    return databaseDescriptor(await catalog.updateDatabase(db, b, req.actor), tenant);
   });
   app.delete(`${dbs}/:db`, async (req, reply) => {
-    catalog.deleteDatabase((req.params as { db: string }).db);
+    await catalog.deleteDatabase((req.params as { db: string }).db);
     return noContent(reply);
   });
 
@@ -73,11 +73,11 @@ export function registerSchemaV3Routes(app: FastifyInstance, catalog: Catalog): 
     checkName(db, 'database');
     if (isActionbaseTableBody(req.body)) {
       const b = parseBody(V3TableCreate, req.body);
-      const t = catalog.createTable(db, b.table, { ...schemaFromV3(b.schema), mode: modeFromV3(b.mode), comment: b.comment, storage: b.storage, readOnly: false, event: false }, req.actor);
+      const t = await catalog.createTable(db, b.table, { ...schemaFromV3(b.schema), mode: modeFromV3(b.mode), comment: b.comment, storage: b.storage, readOnly: false, event: false }, req.actor);
       return tableDescriptor(t, tenant);
     }
     const b = parseBody(LegacyTableBody, req.body);
-    const t = catalog.createTable(db, b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false, active: b.active }, req.actor);
+    const t = await catalog.createTable(db, b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false, active: b.active }, req.actor);
     return tableDescriptor(t, tenant);
   });
   app.put(`${tables}/:table`, async (req) => {
@@ -85,7 +85,7 @@ export function registerSchemaV3Routes(app: FastifyInstance, catalog: Catalog): 
     checkName(p.db, 'database');
     checkName(p.table, 'table');
     const b = parseBody(V3TableUpdate, req.body);
-    const t = catalog.updateTable(
+    const t = await catalog.updateTable(
       p.db,
       p.table,
       {
@@ -100,7 +100,7 @@ export function registerSchemaV3Routes(app: FastifyInstance, catalog: Catalog): 
   });
   app.delete(`${tables}/:table`, async (req, reply) => {
     const p = req.params as { db: string; table: string };
-    catalog.deleteTable(p.db, p.table);
+    await catalog.deleteTable(p.db, p.table);
     return noContent(reply);
   });
 
@@ -118,18 +118,18 @@ export function registerSchemaV3Routes(app: FastifyInstance, catalog: Catalog): 
     const { db } = req.params as { db: string };
     checkName(db, 'database');
     const b = parseBody(V3AliasCreate, req.body);
-    return aliasDescriptor(catalog.createAlias(db, b.alias, { table: b.table, comment: b.comment }, req.actor), tenant);
+    return aliasDescriptor(await catalog.createAlias(db, b.alias, { table: b.table, comment: b.comment }, req.actor), tenant);
   });
   app.put(`${aliases}/:alias`, async (req) => {
     const p = req.params as { db: string; alias: string };
     checkName(p.db, 'database');
     checkName(p.alias, 'alias');
     const b = parseBody(V3AliasUpdate, req.body);
-    return aliasDescriptor(catalog.updateAlias(p.db, p.alias, b, req.actor), tenant);
+    return aliasDescriptor(await catalog.updateAlias(p.db, p.alias, b, req.actor), tenant);
   });
   app.delete(`${aliases}/:alias`, async (req, reply) => {
     const p = req.params as { db: string; alias: string };
-    catalog.deleteAlias(p.db, p.alias);
+    await catalog.deleteAlias(p.db, p.alias);
     return noContent(reply);
   });
 }

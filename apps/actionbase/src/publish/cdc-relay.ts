@@ -55,7 +55,7 @@ export class CdcRelay {
     private readonly log: Logger,
     private readonly opts: CdcRelayOptions,
   ) {
-    this.unsent = store.outboxSize(); // once, at start
+    this.unsent = 0; // counted once, when the loop starts
     this.parkedCounter = opts.metrics
       ? new Counter({ name: 'actionbase_cdc_parked_total', help: 'CDC records the broker refused, set aside in the park directory', registers: [opts.metrics] })
       : undefined;
@@ -80,7 +80,7 @@ export class CdcRelay {
   /** Stops after sending what is already committed (bounded by `timeoutMs`). */
   async stop(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.store.readOutbox(this.lastSeq, 1).length > 0 && Date.now() < deadline && this.failures === 0) {
+    while ((await this.store.readOutbox(this.lastSeq, 1)).length > 0 && Date.now() < deadline && this.failures === 0) {
       this.notify();
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -90,16 +90,17 @@ export class CdcRelay {
   }
 
   private async run(): Promise<void> {
+    this.unsent += await this.store.outboxSize();
     while (!this.stopping) {
       this.pending = false;
-      const rows = this.store.readOutbox(this.lastSeq, this.opts.batchSize);
+      const rows = await this.store.readOutbox(this.lastSeq, this.opts.batchSize);
       if (rows.length === 0) {
         if (!this.pending) await this.sleep(1000);
         continue;
       }
       try {
         const sent = await this.publish(rows);
-        this.done(rows[rows.length - 1]!.seq, sent);
+        await this.done(rows[rows.length - 1]!.seq, sent);
         if (this.failures > 0) this.log.info({ backlog: this.backlog() }, 'CDC relay recovered');
         this.failures = 0;
       } catch (err) {
@@ -131,7 +132,7 @@ export class CdcRelay {
         const before = ok.splice(0); // the ones before it, in order
         await this.sink.publishCdc(before);
         sent += before.length;
-        this.park(r, `${bytes} bytes, over the CDC topic's limit of ${this.opts.maxRecordBytes}`);
+        await this.park(r, `${bytes} bytes, over the CDC topic's limit of ${this.opts.maxRecordBytes}`);
       } else ok.push(r);
     }
     await this.sink.publishCdc(ok);
@@ -142,22 +143,22 @@ export class CdcRelay {
     for (const r of rows) {
       try {
         await this.sink.publishCdc([r]);
-        this.done(r.seq, 1);
+        await this.done(r.seq, 1);
       } catch (err) {
         if (!refusesRecord(err)) throw err;
-        this.park(r, `refused by the broker: ${(err as Error).message}`);
+        await this.park(r, `refused by the broker: ${(err as Error).message}`);
       }
     }
   }
 
-  private done(upto: number, sent: number): void {
-    this.store.deleteOutbox(upto);
+  private async done(upto: number, sent: number): Promise<void> {
+    await this.store.deleteOutbox(upto);
     this.lastSeq = Math.max(this.lastSeq, upto);
     this.unsent = Math.max(0, this.unsent - sent);
     this.relayed += sent;
   }
 
-  private park(r: OutboxRow, reason: string): void {
+  private async park(r: OutboxRow, reason: string): Promise<void> {
     mkdirSync(this.opts.parkDir, { recursive: true });
     const file = join(this.opts.parkDir, `${r.seq}.json`);
     const tmp = `${file}.tmp`;
@@ -169,7 +170,7 @@ export class CdcRelay {
       closeSync(fd);
     }
     renameSync(tmp, file);
-    this.store.deleteOutbox(r.seq);
+    await this.store.deleteOutbox(r.seq);
     this.lastSeq = Math.max(this.lastSeq, r.seq);
     this.unsent = Math.max(0, this.unsent - 1);
     this.parked++;

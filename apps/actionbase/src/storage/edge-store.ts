@@ -61,6 +61,11 @@ export interface IndexHit {
   row: EdgeRow;
 }
 
+export interface RelayLease {
+  lost: Promise<void>;
+  release(): Promise<void>;
+}
+
 export interface CatalogSnapshot {
   databases: DatabaseDef[];
   tables: TableDef[];
@@ -80,48 +85,71 @@ export interface IndexRowAdd extends IndexRowWrite {
 export const tableHandle = (name: string, tablespace: number): string => `${name}#${tablespace}`;
 export const tablespaceOf = (handle: string): string => handle.slice(handle.lastIndexOf('#') + 1);
 
+/**
+ * Every method that reaches storage returns a promise: the embedded SQLite store answers at once
+ * (resolved promises), a networked store (PostgreSQL) does I/O. Callers await once per call, never per
+ * row, so the embedded store keeps its speed.
+ */
 export interface EdgeStore {
-  loadCatalog(): CatalogSnapshot;
-  saveDatabase(db: DatabaseDef): void;
-  deleteDatabase(name: string): void;
-  saveTable(table: TableDef): void;
-  deleteTable(database: string, name: string): void;
-  saveAlias(alias: AliasDef): void;
-  deleteAlias(database: string, name: string): void;
+  /** Which engine: `sqlite` or `postgres` (logs, health details). */
+  readonly kind: string;
+  loadCatalog(): Promise<CatalogSnapshot>;
+  saveDatabase(db: DatabaseDef): Promise<void>;
+  deleteDatabase(name: string): Promise<void>;
+  saveTable(table: TableDef): Promise<void>;
+  deleteTable(database: string, name: string): Promise<void>;
+  saveAlias(alias: AliasDef): Promise<void>;
+  deleteAlias(database: string, name: string): Promise<void>;
   /** A new tablespace number, never handed out before (persisted). */
-  allocateTableId(): number;
-  /** Runs `fn` as one atomic unit (catalog changes with the index rows they imply). */
-  atomically<T>(fn: () => T): T;
+  allocateTableId(): Promise<number>;
+  /**
+   * Runs `fn` as one atomic unit (catalog changes with the index rows they imply). `fn` must do its
+   * storage work through `tx`, the store bound to that unit; other callers wait for it or do not see it.
+   */
+  atomically<T>(fn: (tx: EdgeStore) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` when another instance sharing this storage changed the catalog. A store that only
+   * one process can open (SQLite) never calls it.
+   */
+  onCatalogChange(listener: () => void): void;
 
   /** Whether a tablespace holds any edge row (live or tombstone). */
-  hasRows(table: string): boolean;
+  hasRows(table: string): Promise<boolean>;
   /** Rows of a tablespace, counted up to `cap` (a bound on the work of the check). */
-  countRows(table: string, cap: number): number;
-  dropIndex(table: string, index: string): void;
-  addIndexRows(table: string, rows: IndexRowAdd[]): void;
+  countRows(table: string, cap: number): Promise<number>;
+  dropIndex(table: string, index: string): Promise<void>;
+  addIndexRows(table: string, rows: IndexRowAdd[]): Promise<void>;
   /** Queues a dropped tablespace for removal; `purgeSome` removes it in bounded slices. */
-  schedulePurge(table: string): void;
-  pendingPurges(): string[];
+  schedulePurge(table: string): Promise<void>;
+  pendingPurges(): Promise<string[]>;
   /** Deletes up to `limit` rows of a queued tablespace; returns how many were deleted (0: done, dequeued). */
-  purgeSome(table: string, limit: number): number;
+  purgeSome(table: string, limit: number): Promise<number>;
   isOpen(): boolean;
 
   /**
    * Reads the current rows of `keys`, hands them to `compute`, and writes what it returns (state,
-   * index rows, counts and CDC outbox records) in one atomic unit. The caller holds the key locks.
+   * index rows, counts and CDC outbox records) in one atomic unit. The caller holds the in-process key
+   * locks; a store shared by several processes also serializes the keys across them for the unit.
    */
-  applyMutations(table: string, keys: EdgeStorageKey[], compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[]): number[];
+  applyMutations(table: string, keys: EdgeStorageKey[], compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[]): Promise<number[]>;
 
-  getRows(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow>;
-  scanIndex(scan: IndexScan): IndexHit[];
-  count(table: string, direction: Direction, start: string | number): number;
+  getRows(table: string, keys: EdgeStorageKey[]): Promise<Map<EdgeStorageKey, EdgeRow>>;
+  scanIndex(scan: IndexScan): Promise<IndexHit[]>;
+  count(table: string, direction: Direction, start: string | number): Promise<number>;
+  /** Counts of several starts in one call. */
+  counts(table: string, direction: Direction, starts: (string | number)[]): Promise<number[]>;
   /** Every stored row of a table, in key order, page by page (consistency checks, exports). */
-  scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): EdgeRow[];
+  scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): Promise<EdgeRow[]>;
 
-  readOutbox(afterSeq: number, limit: number): OutboxRow[];
-  deleteOutbox(uptoSeq: number): void;
-  outboxSize(): number;
-  close(): void;
+  /**
+   * The right to relay the outbox, held by one instance among those sharing the store; null when
+   * another holds it. `lost` settles when the right is gone (the connection holding it died).
+   */
+  tryLeadRelay(): Promise<RelayLease | null>;
+  readOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]>;
+  deleteOutbox(uptoSeq: number): Promise<void>;
+  outboxSize(): Promise<number>;
+  close(): Promise<void>;
 }
 
 /**

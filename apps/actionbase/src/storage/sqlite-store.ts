@@ -14,6 +14,7 @@ import type {
   IndexScan,
   KeyWrite,
   OutboxRow,
+  RelayLease,
 } from './edge-store';
 
 /**
@@ -23,8 +24,14 @@ import type {
  * "Mutation flow", step 6).
  */
 export class SqliteEdgeStore implements EdgeStore {
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
-  private seq: number;
+  /** Shared with the transaction view (see `atomically`), so both see one sequence. */
+  private readonly clock: { seq: number };
+  /** Settles when the open `atomically` unit ends; writes from outside it wait for that. */
+  private gate: Promise<void> | null = null;
+  /** True on the view handed to an `atomically` callback: its writes belong to the open unit. */
+  private inUnit = false;
   private readonly scanStatements = new Map<string, Database.Statement>();
   private readonly stmt;
 
@@ -63,7 +70,16 @@ export class SqliteEdgeStore implements EdgeStore {
       scanRows: this.db.prepare('SELECT ekey, source, target, eid, state FROM edge_state WHERE tbl = ? AND ekey > ? ORDER BY ekey LIMIT ?'),
     };
     const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").get() as { seq: number } | undefined;
-    this.seq = row?.seq ?? 0;
+    this.clock = { seq: row?.seq ?? 0 };
+  }
+
+  /**
+   * An `atomically` unit spans awaits, and SQLite has one connection: a write from another request in
+   * between would join the open transaction (and be rolled back with it). Writes outside the unit wait
+   * for it to end; with no unit open this costs nothing.
+   */
+  private async writable(): Promise<void> {
+    while (!this.inUnit && this.gate) await this.gate;
   }
 
   private migrate(): void {
@@ -97,7 +113,7 @@ export class SqliteEdgeStore implements EdgeStore {
     if (old.length === 0) return;
     this.db.transaction(() => {
       for (const r of old) {
-        const tid = this.allocateTableId();
+        const tid = this.nextTableId();
         const from = `${r.db}.${r.name}`;
         for (const table of ['edge_state', 'edge_index', 'edge_count']) this.db.prepare(`UPDATE ${table} SET tbl = ? WHERE tbl = ?`).run(String(tid), from);
         this.db.prepare('UPDATE meta_table SET def = ? WHERE db = ? AND name = ?').run(JSON.stringify({ ...r.t, tid }), r.db, r.name);
@@ -105,47 +121,77 @@ export class SqliteEdgeStore implements EdgeStore {
     })();
   }
 
-  allocateTableId(): number {
+  async allocateTableId(): Promise<number> {
+    await this.writable();
+    return this.nextTableId();
+  }
+
+  private nextTableId(): number {
     const row = this.db
       .prepare("INSERT INTO meta_counter (name, value) VALUES ('table', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value")
       .get() as { value: number };
     return row.value;
   }
 
-  atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  async atomically<T>(fn: (tx: EdgeStore) => Promise<T>): Promise<T> {
+    if (this.inUnit) return fn(this);
+    await this.writable();
+    let release!: () => void;
+    this.gate = new Promise<void>((r) => (release = r));
+    const tx = Object.create(this) as SqliteEdgeStore;
+    tx.inUnit = true;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn(tx);
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.gate = null;
+      release();
+    }
   }
 
-  hasRows(table: string): boolean {
+  onCatalogChange(): void {
+    // One process owns the file: there is no other instance to hear from.
+  }
+
+  async hasRows(table: string): Promise<boolean> {
     table = tablespaceOf(table);
     return this.db.prepare('SELECT 1 FROM edge_state WHERE tbl = ? LIMIT 1').get(table) !== undefined;
   }
 
-  countRows(table: string, cap: number): number {
+  async countRows(table: string, cap: number): Promise<number> {
     table = tablespaceOf(table);
     return (this.db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM edge_state WHERE tbl = ? LIMIT ?)').get(table, cap) as { n: number }).n;
   }
 
-  dropIndex(table: string, index: string): void {
+  async dropIndex(table: string, index: string): Promise<void> {
+    await this.writable();
     table = tablespaceOf(table);
     this.db.prepare('DELETE FROM edge_index WHERE tbl = ? AND idx = ?').run(table, index);
   }
 
-  addIndexRows(table: string, rows: IndexRowAdd[]): void {
+  async addIndexRows(table: string, rows: IndexRowAdd[]): Promise<void> {
+    await this.writable();
     table = tablespaceOf(table);
     for (const e of rows) this.stmt.addIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, e.key);
   }
 
-  schedulePurge(table: string): void {
+  async schedulePurge(table: string): Promise<void> {
+    await this.writable();
     table = tablespaceOf(table);
     this.db.prepare('INSERT OR IGNORE INTO purge_queue (tbl) VALUES (?)').run(table);
   }
 
-  pendingPurges(): string[] {
+  async pendingPurges(): Promise<string[]> {
     return (this.db.prepare('SELECT tbl FROM purge_queue').all() as { tbl: string }[]).map((r) => r.tbl);
   }
 
-  purgeSome(table: string, limit: number): number {
+  async purgeSome(table: string, limit: number): Promise<number> {
+    await this.writable();
     table = tablespaceOf(table);
     return this.db.transaction(() => {
       let n = 0;
@@ -166,7 +212,7 @@ export class SqliteEdgeStore implements EdgeStore {
     return this.db.open;
   }
 
-  loadCatalog(): CatalogSnapshot {
+  async loadCatalog(): Promise<CatalogSnapshot> {
     const parse = <T>(rows: unknown[]): T[] => (rows as { def: string }[]).map((r) => JSON.parse(r.def) as T);
     return {
       databases: parse<DatabaseDef>(this.db.prepare('SELECT def FROM meta_database').all()),
@@ -174,33 +220,41 @@ export class SqliteEdgeStore implements EdgeStore {
       aliases: parse<AliasDef>(this.db.prepare('SELECT def FROM meta_alias').all()),
     };
   }
-  saveDatabase(db: DatabaseDef): void {
+  async saveDatabase(db: DatabaseDef): Promise<void> {
+    await this.writable();
     this.db.prepare('INSERT OR REPLACE INTO meta_database (name, def) VALUES (?, ?)').run(db.name, JSON.stringify(db));
   }
-  deleteDatabase(name: string): void {
+  async deleteDatabase(name: string): Promise<void> {
+    await this.writable();
     this.db.prepare('DELETE FROM meta_database WHERE name = ?').run(name);
   }
-  saveTable(t: TableDef): void {
+  async saveTable(t: TableDef): Promise<void> {
+    await this.writable();
     this.db.prepare('INSERT OR REPLACE INTO meta_table (db, name, def) VALUES (?, ?, ?)').run(t.database, t.name, JSON.stringify(t));
   }
-  deleteTable(database: string, name: string): void {
+  async deleteTable(database: string, name: string): Promise<void> {
+    await this.writable();
     this.db.prepare('DELETE FROM meta_table WHERE db = ? AND name = ?').run(database, name);
   }
-  saveAlias(a: AliasDef): void {
+  async saveAlias(a: AliasDef): Promise<void> {
+    await this.writable();
     this.db.prepare('INSERT OR REPLACE INTO meta_alias (db, name, def) VALUES (?, ?, ?)').run(a.database, a.name, JSON.stringify(a));
   }
-  deleteAlias(database: string, name: string): void {
+  async deleteAlias(database: string, name: string): Promise<void> {
+    await this.writable();
     this.db.prepare('DELETE FROM meta_alias WHERE db = ? AND name = ?').run(database, name);
   }
 
-  applyMutations(
+  async applyMutations(
     table: string,
     keys: EdgeStorageKey[],
     compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[],
-  ): number[] {
+  ): Promise<number[]> {
+    if (this.gate && !this.inUnit) await this.writable();
     table = tablespaceOf(table);
+    const clock = this.clock;
     const run = this.db.transaction(() => {
-      const writes = compute(this.getRows(table, keys));
+      const writes = compute(this.rowsOf(table, keys));
       const seqs: number[] = [];
       for (const w of writes) {
         const r = w.row;
@@ -211,30 +265,33 @@ export class SqliteEdgeStore implements EdgeStore {
         }
         for (const c of w.counts) this.stmt.addCount.run(table, c.direction, JSON.stringify(c.start), c.delta);
         if (w.cdc) {
-          const seq = (this.seq = nextSeq(this.seq));
+          const seq = (clock.seq = nextSeq(clock.seq));
           this.stmt.addOutbox.run(seq, w.cdc.kafkaKey, w.cdc.build(seq));
           seqs.push(seq);
         }
       }
       return seqs;
     });
-    const before = this.seq;
+    const before = clock.seq;
     try {
       return run.immediate();
     } catch (err) {
-      this.seq = before; // rolled back: reuse the sequence numbers
+      clock.seq = before; // rolled back: reuse the sequence numbers
       throw err;
     }
   }
 
-  getRows(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow> {
-    table = tablespaceOf(table);
+  async getRows(table: string, keys: EdgeStorageKey[]): Promise<Map<EdgeStorageKey, EdgeRow>> {
+    return this.rowsOf(tablespaceOf(table), keys);
+  }
+
+  private rowsOf(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow> {
     const out = new Map<EdgeStorageKey, EdgeRow>();
     for (const r of this.stmt.getRows.all(table, JSON.stringify(keys)) as RawRow[]) out.set(r.ekey, toRow(r));
     return out;
   }
 
-  scanIndex(scan: IndexScan): IndexHit[] {
+  async scanIndex(scan: IndexScan): Promise<IndexHit[]> {
     const where = ['i.tbl = ?', 'i.idx = ?', 'i.dir = ?', 'i.start = ?'];
     const args: unknown[] = [tablespaceOf(scan.table), scan.index, scan.direction, JSON.stringify(scan.start)];
     if (scan.lower) {
@@ -260,27 +317,41 @@ export class SqliteEdgeStore implements EdgeStore {
     return rows.map((r) => ({ sortKey: r.sortkey, key: r.ekey, row: toRow(r) }));
   }
 
-  count(table: string, direction: Direction, start: string | number): number {
+  async count(table: string, direction: Direction, start: string | number): Promise<number> {
+    return this.countOf(tablespaceOf(table), direction, start);
+  }
+
+  async counts(table: string, direction: Direction, starts: (string | number)[]): Promise<number[]> {
     table = tablespaceOf(table);
+    return starts.map((s) => this.countOf(table, direction, s));
+  }
+
+  private countOf(table: string, direction: Direction, start: string | number): number {
     const r = this.stmt.getCount.get(table, direction, JSON.stringify(start)) as { n: number } | undefined;
     return r?.n ?? 0;
   }
 
-  scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): EdgeRow[] {
+  async scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): Promise<EdgeRow[]> {
     table = tablespaceOf(table);
     return (this.stmt.scanRows.all(table, afterKey ?? '', limit) as RawRow[]).map(toRow);
   }
 
-  readOutbox(afterSeq: number, limit: number): OutboxRow[] {
+  async tryLeadRelay(): Promise<RelayLease> {
+    // One process owns the file: it always leads, and only closing ends that.
+    return { lost: new Promise<void>(() => undefined), release: async () => undefined };
+  }
+  async readOutbox(afterSeq: number, limit: number): Promise<OutboxRow[]> {
     return this.stmt.readOutbox.all(afterSeq, limit) as OutboxRow[];
   }
-  deleteOutbox(uptoSeq: number): void {
+  async deleteOutbox(uptoSeq: number): Promise<void> {
+    await this.writable();
     this.stmt.deleteOutbox.run(uptoSeq);
   }
-  outboxSize(): number {
+  async outboxSize(): Promise<number> {
     return (this.stmt.outboxSize.get() as { n: number }).n;
   }
-  close(): void {
+  async close(): Promise<void> {
+    while (this.gate) await this.gate;
     this.db.close();
   }
 }

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { createTestDatabase, testStorage } from '@pipeline/testing';
 import { loadConfig } from '../config';
 import { startCore, type CoreOptions, type RunningCore } from '../core';
 
@@ -13,9 +14,13 @@ export interface TestCore extends RunningCore {
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-/** Starts a core in-process on a random port with a fresh SQLite file. */
+/**
+ * Starts a core in-process on a random port with a fresh SQLite file, or, under `TEST_STORAGE=postgres`,
+ * a fresh PostgreSQL database (see @pipeline/testing).
+ */
 export async function startTestCore(env: Record<string, string> = {}, opts: CoreOptions = {}): Promise<TestCore> {
   const storagePath = env.STORAGE_PATH ?? join(mkdtempSync(join(tmpdir(), 'actionbase-')), 'core.db');
+  if (testStorage() === 'postgres' && !env.STORAGE) env = { ...env, STORAGE: 'postgres', DATABASE_URL: await createTestDatabase() };
   const cfg = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', HEARTBEAT_INTERVAL_MS: '3600000', ...env, STORAGE_PATH: storagePath });
   const out = new PassThrough();
   const logged: TestCore['logged'] = [];
