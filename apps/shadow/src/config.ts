@@ -14,6 +14,11 @@ export const ConfigSchema = StreamEnvSchema.extend({
   WAL_TOPIC: z.string().min(1).default(TOPICS.wal.defaultName).describe("The primary core's WAL topic"),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9470).describe('Health probes and /metrics; 0 picks a free port'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  START_AT: z
+    .enum(['earliest', 'latest'])
+    .default('latest')
+    .describe('Where a group without committed offsets starts: latest (what came before is the backfill\'s job) or earliest (the whole WAL)'),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(10_000).describe('How soon a killed instance\'s partitions move to another one'),
   PRIMARY_URL: url.describe('The core that writes the WAL (the one clients use), e.g. http://127.0.0.1:8080'),
   TARGET_URL: url.describe('The second core the WAL is mirrored into (new version or new store)'),
   PRIMARY_API_TOKEN: z.string().min(1).optional().describe('Bearer token for the primary, when it requires one'),

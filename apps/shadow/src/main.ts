@@ -42,6 +42,7 @@ const consumer = await runConsumer({
   kind: 'wal',
   sink,
   metrics: registry,
+  consumer: { fromBeginning: config.START_AT === 'earliest', sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
   logger,
 }).catch((err: unknown) => {
   logger.fatal({ err }, 'could not start');

@@ -75,6 +75,8 @@ class ShadowProcess {
         TARGET_URL: target.core.url,
         HTTP_PORT: String(port),
         BATCH_MAX_WAIT_MS: '50',
+        START_AT: 'earliest',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
         SETTLE_MS: '300',
         SETTLE_ROUNDS: '3',
         COMPARE_INTERVAL_MS: '200',
