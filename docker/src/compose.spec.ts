@@ -175,6 +175,7 @@ const SECRETS: Record<string, string> = {
   KAFKA_ASYNC_PROCESSOR_PASSWORD: 'kafka-async-processor-secret',
   KAFKA_WAL_REPLAY_PASSWORD: 'kafka-wal-replay-secret',
   KAFKA_DRUID_INGEST_PASSWORD: 'kafka-druid-ingest-secret',
+  KAFKA_SHADOW_PASSWORD: 'kafka-shadow-secret',
   ELASTIC_PASSWORD: 'elastic-secret',
   ES_INDEXER_PASSWORD: 'es-indexer-secret',
   ACTIONBASE_API_TOKEN: 'core-api-token-secret',
@@ -252,6 +253,7 @@ describe('docker/compose.secure.yaml (compose.yaml with authentication on)', () 
     expect(env('actionbase')['API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
     expect(env('async-processor')['CORE_API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
     expect(env('wal-replay')['API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
+    expect(env('shadow')['PRIMARY_API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
   });
 
   it('still publishes every port on the host loopback only', () => {

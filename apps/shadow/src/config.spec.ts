@@ -26,4 +26,8 @@ describe('shadow config', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['COUNT_SAMPLE_RATE', 'HTTP_PORT', 'KAFKA_BROKERS', 'PRIMARY_URL', 'TARGET_URL']);
   });
+
+  it('refuses a target that is the primary', () => {
+    expect(() => loadConfig({ ...required, TARGET_URL: 'http://p:8080' })).toThrow(/TARGET_URL: is PRIMARY_URL/);
+  });
 });

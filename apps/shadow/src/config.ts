@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
-import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
+import { ConfigError, parseConfig, StreamEnvSchema } from '@pipeline/stream';
 
 const url = z.url().transform((u) => u.replace(/\/+$/, ''));
 
@@ -36,5 +36,8 @@ export const ConfigSchema = StreamEnvSchema.extend({
 export type Config = z.output<typeof ConfigSchema>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  return parseConfig(ConfigSchema, env);
+  const c = parseConfig(ConfigSchema, env);
+  // Mirroring a core's WAL into itself would write every record again, and its new WAL records again, forever.
+  if (c.TARGET_URL === c.PRIMARY_URL) throw new ConfigError([{ variable: 'TARGET_URL', message: 'is PRIMARY_URL; point it at a second core, with its own store and its own WAL/CDC topics' }]);
+  return c;
 }
