@@ -232,6 +232,7 @@ describe('shadow mirrors the primary into a second core and compares them', () =
     expect(await metric('shadow_divergent_keys')).toBe(0);
     expect(await metric('shadow_records_applied_total')).toBeGreaterThan(50);
     expect(await metric('shadow_records_skipped_total')).toBeGreaterThan(0); // the queued ones
+    expect(await metric('shadow_lag_seconds')).toBeGreaterThanOrEqual(0);
     await bothCoresAgree();
     await walReplayCheck();
   }, 120_000);
@@ -283,5 +284,8 @@ describe('shadow mirrors the primary into a second core and compares them', () =
     expect(report.divergent.map((d) => d.key).sort()).toEqual([countKey, edgeKey].sort());
     expect(await metric('shadow_divergent_keys')).toBe(2);
     expect(shadow!.output).toContain('divergent key');
+    // SIGTERM drains and exits 0; the last report still names both keys.
+    expect(await shadow!.stop('SIGTERM')).toBe(0);
+    expect(readReport()!.divergent.map((d) => d.key).sort()).toEqual([countKey, edgeKey].sort());
   }, 60_000);
 });
