@@ -178,6 +178,7 @@ const SECRETS: Record<string, string> = {
   KAFKA_CONSOLE_PASSWORD: 'kafka-console-secret',
   CONSOLE_TOKENS: 'operator:console-token-secret-0001',
   KAFKA_ABUSE_DETECTOR_PASSWORD: 'kafka-abuse-detector-secret',
+  KAFKA_SHADOW_PASSWORD: 'kafka-shadow-secret',
   ELASTIC_PASSWORD: 'elastic-secret',
   ES_INDEXER_PASSWORD: 'es-indexer-secret',
   ES_ABUSE_DETECTOR_PASSWORD: 'es-abuse-detector-secret',
@@ -256,6 +257,7 @@ describe('docker/compose.secure.yaml (compose.yaml with authentication on)', () 
     expect(env('actionbase')['API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
     expect(env('async-processor')['CORE_API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
     expect(env('wal-replay')['API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
+    expect(env('shadow')['PRIMARY_API_TOKEN']).toBe(SECRETS['ACTIONBASE_API_TOKEN']);
   });
 
   it('still publishes every port on the host loopback only', () => {
