@@ -1,7 +1,7 @@
 /**
  * What every benchmark reports the same way: min/median/max over rounds, the machine's load while it ran, and
  * one final JSON line (`BENCH_RESULT {...}`) that bench/run-all.ts collects into bench/results/. With
- * `--json <file>` the same object is also written to that file.
+ * `--json <file>` (or BENCH_JSON=<file>) the same object is also written to that file.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -65,10 +65,10 @@ export interface BenchResult {
 
 export const RESULT_PREFIX = 'BENCH_RESULT ';
 
-/** `--json <file>` from argv, if given. */
+/** `--json <file>` from argv, else BENCH_JSON (how bench/run-all.ts asks), if either is given. */
 export function jsonOutArg(argv: readonly string[] = process.argv): string | undefined {
   const i = argv.indexOf('--json');
-  return i >= 0 ? argv[i + 1] : undefined;
+  return i >= 0 ? argv[i + 1] : process.env['BENCH_JSON'] || undefined;
 }
 
 /** Positional arguments (everything but `--json <file>`). */
