@@ -32,7 +32,7 @@ const BENCHES: Bench[] = [
   { name: 'es-indexer', args: ['es-indexer.ts', '--rate', '500', '--seconds', '10'], needs: 'Kafka, Elasticsearch' },
   { name: 'wal-replay', args: ['wal-replay.ts', '--mutations', '20000'], needs: 'Kafka' },
   { name: 'async-processor', args: ['async-processor.ts'], needs: 'Kafka' },
-  { name: 'snapshotter-commit', args: ['snapshotter-commit.ts'], needs: 'nothing' },
+  { name: 'snapshotter-commit', args: ['snapshotter-commit.ts'], needs: 'PostgreSQL (concurrent committers)' },
   { name: 'druid-ingest', args: ['druid-ingest.ts'], needs: 'Kafka, Druid' },
   { name: 'kafka-clients', args: ['kafka-clients.ts'], needs: 'Kafka' },
   { name: 'sqlite-drivers', args: ['sqlite-drivers.ts'], needs: 'nothing' },
