@@ -129,7 +129,12 @@ for (const o of outcomes) {
     continue;
   }
   const r = o.result;
-  const load = `${r.load.before.load1} → ${r.load.after.load1}`;
+  // A result in another shape than bench/lib/report.ts's is kept whole in the JSON and only named here.
+  if (!Array.isArray(r.rows) || !r.rows.every((row) => row?.value && typeof row.value.median === 'number')) {
+    md.push(`| ${o.name} | result not in bench/lib/report.ts's shape: see the JSON | ${o.seconds.toFixed(0)} s | | | |`);
+    continue;
+  }
+  const load = r.load ? `${r.load.before?.load1} → ${r.load.after?.load1}` : '';
   for (const row of r.rows) {
     const met = row.target !== undefined && row.ratio ? (row.ratio.median >= row.target ? ' ✓' : ' ✗') : '';
     md.push(
