@@ -3,7 +3,7 @@
  * REST API (`edges/counts`), on the real Kafka and a real core, with the processor as its own process.
  * Baseline, measured in the same run: the same write on a SYNC table (visible when answered).
  *
- *   npx tsx bench/async-processor.ts [seconds per scenario, default 6]
+ *   npx tsx bench/async-processor.ts [seconds per scenario, default 6] [catchup] [--json <file>]
  *
  * Every view has its own user, so one `edges/counts?start=...` call tells which pending views became visible;
  * the poller runs continuously (one call in flight), which bounds the measurement's resolution by that
@@ -13,10 +13,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureKafka } from '@pipeline/stack';
 import { api, CoreProcess, freePort, repoRoot, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
+import { emitResult, positionalArgs, printLoad, spread, type ResultRow } from './lib/report';
 
-const SECONDS = Number(process.argv[2] ?? 6);
+const args = positionalArgs();
+const SECONDS = Number(args[0] ?? 6);
 /** `npx tsx bench/async-processor.ts 6 catchup`: only the catch-up figure. */
-const CATCHUP_ONLY = process.argv[3] === 'catchup';
+const CATCHUP_ONLY = args[1] === 'catchup';
+const loadBefore = printLoad('before');
+const resultRows: ResultRow[] = [];
 const { bootstrap } = await ensureKafka();
 const wal = uniqueName('bench.ap.wal');
 const core = new CoreProcess({
@@ -210,6 +214,8 @@ if (!CATCHUP_ONLY) {
   });
   const asyncRate = BACKLOG / ((performance.now() - t) / 1000);
   await stop(p);
+  resultRows.push({ name: `SYNC writes, one client, requests of 50`, unit: 'views/s', value: spread([syncRate]) });
+  resultRows.push({ name: `catch-up of ${BACKLOG} queued views`, unit: 'views/s', value: spread([asyncRate]), ratio: spread([asyncRate / syncRate]), baseline: 'SYNC writes, one client, requests of 50' });
   console.log(`\ncatch-up of ${BACKLOG} queued views (from readiness): ${asyncRate.toFixed(0)} views/s; SYNC writes by one client in requests of 50: ${syncRate.toFixed(0)} views/s (x${(asyncRate / syncRate).toFixed(2)})`);
 }
 
@@ -218,5 +224,19 @@ for (const r of rows.slice(2)) {
   const b = rows[r.per === 1 ? 0 : 1]!;
   console.log(`  ${r.name.padEnd(58)} p50 x${(r.p50 / b.p50).toFixed(1)}  p99 x${(r.p99 / b.p99).toFixed(1)}`);
 }
+for (const r of rows) {
+  const b = rows[r.per === 1 ? 0 : 1]!;
+  const base = r === b ? undefined : b.name;
+  resultRows.push({ name: `${r.name}, p50`, unit: 'ms', value: spread([r.p50]), ...(base && { ratio: spread([r.p50 / b.p50]), baseline: `${base}, p50` }) });
+  resultRows.push({ name: `${r.name}, p99`, unit: 'ms', value: spread([r.p99]), ...(base && { ratio: spread([r.p99 / b.p99]), baseline: `${base}, p99` }) });
+}
+emitResult({
+  bench: 'async-processor',
+  rounds: 1,
+  params: { secondsPerScenario: SECONDS },
+  load: { before: loadBefore, after: printLoad('after') },
+  rows: resultRows,
+  notes: ['one run per scenario (latency percentiles over every view of it); the catch-up runs after the SYNC writes, not alternated'],
+});
 await core.stop();
 process.exit(0);

@@ -2,7 +2,7 @@
  * Druid ingestion lag: from a mutation acknowledged by the core to its CDC row visible in Druid SQL, on the
  * real core, Kafka and Druid (Kafka supervisor from apps/druid-ingest). Baseline in the same run: from the
  * same acknowledgement to the CDC record delivered to a plain Kafka consumer (what any consumer could see).
- *   npx tsx bench/druid-ingest.ts [--samples 40] [--poll-ms 25]
+ *   npx tsx bench/druid-ingest.ts [--samples 40] [--poll-ms 25] [--json <file>]
  * Prints p50/p99 of both, and their ratio. The poll interval bounds the resolution of the Druid figure.
  */
 import { parseArgs } from 'node:util';
@@ -12,8 +12,9 @@ import { DruidClient, ident } from '@pipeline/druid';
 import { applySupervisor } from '../apps/druid-ingest/src/supervisor.apply';
 import { buildSupervisorSpec } from '../apps/druid-ingest/src/supervisor.spec-builder';
 import { dropAll, like, mutate, newDataSource, startEnv, supervisorOptions } from '../apps/druid-ingest/test/harness';
+import { emitResult, printLoad, spread } from './lib/report';
 
-const { values } = parseArgs({ options: { samples: { type: 'string', default: '40' }, 'poll-ms': { type: 'string', default: '25' } } });
+const { values } = parseArgs({ options: { samples: { type: 'string', default: '40' }, 'poll-ms': { type: 'string', default: '25' }, json: { type: 'string' } } });
 const samples = Number(values.samples);
 const pollMs = Number(values['poll-ms']);
 
@@ -23,6 +24,7 @@ const pct = (xs: number[], p: number) => {
 };
 
 async function main(): Promise<void> {
+  const loadBefore = printLoad('before');
   const env = await startEnv();
   const druid: DruidClient = env.druid;
   const ds = newDataSource('bench_lag');
@@ -65,6 +67,18 @@ async function main(): Promise<void> {
     console.log(row('ack -> CDC on a Kafka consumer', kafkaLag));
     console.log(row('ack -> visible in Druid SQL', druidLag));
     console.log(`ratio Druid / Kafka consumer: p50 x${(pct(druidLag, 50) / Math.max(1, pct(kafkaLag, 50))).toFixed(1)}, p99 x${(pct(druidLag, 99) / Math.max(1, pct(kafkaLag, 99))).toFixed(1)}`);
+    // Each sample is its own round: the same mutation timed to both ends.
+    emitResult({
+      bench: 'druid-ingest',
+      rounds: samples,
+      params: { samples, pollMs },
+      load: { before: loadBefore, after: printLoad('after') },
+      rows: [
+        { name: 'ack -> CDC on a Kafka consumer', unit: 'ms', value: spread(kafkaLag) },
+        { name: 'ack -> visible in Druid SQL', unit: 'ms', value: spread(druidLag) },
+      ],
+      notes: [`Druid p99 ${pct(druidLag, 99)} ms against the Kafka consumer's p99 ${pct(kafkaLag, 99)} ms`],
+    });
   } finally {
     await consumer.close();
     await running.catch(() => undefined);

@@ -1,12 +1,15 @@
 /**
  * es-indexer against the real core, Kafka and Elasticsearch (the stack's, on 127.0.0.1:9200).
- *   npx tsx bench/es-indexer.ts [--mutations 20000] [--rate 500,2000] [--seconds 15] [--refresh 1s] [--wait 200]
+ *   npx tsx bench/es-indexer.ts [--mutations 20000] [--rate 500,2000] [--seconds 15] [--refresh 1s] [--wait 200] [--rounds 3] [--json <file>]
  *
- * 1. Throughput: the core writes --mutations mutations (not timed); then the indexer (two stream consumers,
- *    per-item bulk handling) indexes both topics from the beginning, timed until every document is in. Baseline,
- *    same run: the raw client's bulk helper (client.helpers.bulk) sending the same documents (built by the same
- *    functions from the same records, read once from Kafka beforehand) into a fresh prefix. Prints documents/s of
- *    both and the ratio (target >= 0.8x).
+ * 1. Throughput: the core writes --mutations mutations (not timed); then, each round, the indexer (two stream
+ *    consumers, per-item bulk handling) indexes both topics from the beginning into a fresh prefix, timed until
+ *    every document is in. Baseline, same rounds: the raw client's bulk helper (client.helpers.bulk) sending the
+ *    same documents (built by the same functions from the same records, read once from Kafka beforehand) into a
+ *    fresh prefix of its own. Round 0 warms both up and is not counted; the order alternates round by round.
+ *    Both sides are timed twice: with start-up (index creation; for the indexer also joining two groups) and
+ *    after it (from the first document acknowledged to the last, counting only the documents after the first
+ *    acknowledgement). Per-round ratios, min/median/max (target >= 0.8x).
  * 2. Freshness: the indexer live, the core driven at each --rate (mutations/s) for --seconds; for sampled requests, the
  *    time from the core's answer (mutation acknowledged) to the moment a search finds its CDC document. p50/p99.
  */
@@ -22,6 +25,7 @@ import { CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '@pi
 import { cdcDocument, edgeDocument, mutationIndexPattern, walDocument, type BulkDoc } from '../apps/es-indexer/src/documents';
 import { ensureIndices } from '../apps/es-indexer/src/indices';
 import { startIndexer } from '../apps/es-indexer/src/indexer';
+import { emitResult, pairedRatios, printLoad, spread, type BenchResult, type ResultRow } from './lib/report';
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +34,12 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     refresh: { type: 'string', default: '1s' },
     wait: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '3' },
+    json: { type: 'string' },
   },
 });
+const rounds = Number(values.rounds);
+let result: BenchResult | undefined;
 const total = Number(values.mutations);
 const rates = values.rate.split(',').map(Number);
 const seconds = Number(values.seconds);
@@ -115,63 +123,114 @@ try {
   console.log(`workload: ${total} mutations -> ${walMsgs.length} WAL + ${cdcMsgs.length} CDC records -> ${expected} bulk documents (${stored} stored)`);
 
   const settings = { refreshInterval: values.refresh, shards: 1, replicas: 0 };
-  // Baseline: the raw client's bulk helper, same documents, same index settings and versioning.
-  prefixes.push(basePrefix);
-  await ensureIndices(client, { prefix: basePrefix, ...settings });
-  let t = performance.now();
-  const stats = await client.helpers.bulk({
-    datasource: docs,
-    flushBytes: 5 * 1024 * 1024,
-    concurrency: 2,
-    onDocument: (d: BulkDoc) => [
-      { index: { _index: d.index, _id: d.id, ...(d.version !== undefined ? { version: d.version, version_type: 'external_gte' as const } : {}) } },
-      d.body,
-    ],
-    onDrop: () => undefined,
-  });
-  const baseMs = performance.now() - t;
-  const baseRate = (expected / baseMs) * 1000;
-  console.log(`bulk helper:  ${expected} docs in ${(baseMs / 1000).toFixed(2)} s = ${baseRate.toFixed(0)} docs/s (failed ${stats.failed}, stored ${await count(basePrefix)})`);
+  type Side = { rate: number; steadyRate: number; stored: number };
 
-  const appPrefix = `${prefixBase}-app`;
-  prefixes.push(appPrefix);
-  const registry = new Registry();
-  t = performance.now();
-  const indexer = await startIndexer({
-    kafka: { brokers: [bootstrap], clientId: 'bench-esi' },
-    groupId: uniqueName('bench.esi'),
-    walTopic: wal,
-    cdcTopic: cdc,
-    client,
-    prefix: appPrefix,
-    retentionDays: 21,
-    retentionCheckMs: 3_600_000,
-    ...settings,
-    batch: { maxRecords: 2_000, maxBytes: 8 * 1024 * 1024, maxWaitMs: Number(values.wait) },
-    retry: { baseMs: 100, maxMs: 2_000 },
-    consumer: { fromBeginning: true },
-    logger,
-    registry,
-  });
-  const written = async () => {
-    const m = registry.getSingleMetric('es_indexer_documents_total');
-    const c = registry.getSingleMetric('es_indexer_version_conflicts_total');
-    const sum = async (x: typeof m) => (x ? (await x.get()).values.reduce((s, v) => s + v.value, 0) : 0);
-    return (await sum(m)) + (await sum(c));
-  };
-  let firstAt: number | undefined;
-  for (let w = await written(); w < expected; w = await written()) {
-    if (firstAt === undefined && w > 0) firstAt = performance.now();
-    await sleep(20);
+  /** Baseline: the raw client's bulk helper, same documents (rewritten to the round's prefix), same index settings and versioning. */
+  async function baseline(prefix: string): Promise<Side> {
+    prefixes.push(prefix);
+    const t = performance.now();
+    await ensureIndices(client, { prefix, ...settings });
+    let acked = 0;
+    let firstAt: number | undefined;
+    let firstCount = 0;
+    const stats = await client.helpers.bulk({
+      datasource: docs.map((d) => ({ ...d, index: d.index.replace(basePrefix, prefix) })),
+      flushBytes: 5 * 1024 * 1024,
+      concurrency: 2,
+      onDocument: (d: BulkDoc) => [
+        { index: { _index: d.index, _id: d.id, ...(d.version !== undefined ? { version: d.version, version_type: 'external_gte' as const } : {}) } },
+        d.body,
+      ],
+      onSuccess: () => {
+        acked++;
+        if (firstAt !== undefined) return;
+        firstAt = performance.now();
+        // The first response's documents are acknowledged in one go: count them as the indexer's first batch is.
+        setImmediate(() => (firstCount = acked));
+      },
+      onDrop: () => {
+        acked++;
+      },
+    });
+    const end = performance.now();
+    if (stats.failed > 0 && stats.failed !== docs.length - stored) console.log(`  bulk helper: ${stats.failed} dropped (version conflicts of superseded edge documents are expected)`);
+    return { rate: (expected / (end - t)) * 1000, steadyRate: ((expected - firstCount) / (end - (firstAt ?? t))) * 1000, stored: await count(prefix) };
   }
-  const appMs = performance.now() - t;
-  // Without start-up (joining two consumer groups, first fetch): from the first document written to the last.
-  const steadyMs = performance.now() - (firstAt ?? t);
-  const appRate = (expected / appMs) * 1000;
-  console.log(`es-indexer:   ${expected} docs in ${(appMs / 1000).toFixed(2)} s = ${appRate.toFixed(0)} docs/s (stored ${await count(appPrefix)}; includes joining two consumer groups)`);
-  const steadyRate = (expected / steadyMs) * 1000;
-  console.log(`es-indexer after start-up: ${steadyRate.toFixed(0)} docs/s (first to last document)`);
-  console.log(`ratio app/bulk helper: ${(appRate / baseRate).toFixed(2)}x with start-up, ${(steadyRate / baseRate).toFixed(2)}x after start-up (target >= 0.8x)`);
+
+  let indexer: Awaited<ReturnType<typeof startIndexer>> | undefined;
+  let livePrefix = '';
+  /** es-indexer: two stream consumers from the beginning of both topics; running on after the last round for the freshness part. */
+  async function app(prefix: string, keep: boolean): Promise<Side> {
+    prefixes.push(prefix);
+    const registry = new Registry();
+    const t = performance.now();
+    const started = await startIndexer({
+      kafka: { brokers: [bootstrap], clientId: 'bench-esi' },
+      groupId: uniqueName('bench.esi'),
+      walTopic: wal,
+      cdcTopic: cdc,
+      client,
+      prefix,
+      retentionDays: 21,
+      retentionCheckMs: 3_600_000,
+      ...settings,
+      batch: { maxRecords: 2_000, maxBytes: 8 * 1024 * 1024, maxWaitMs: Number(values.wait) },
+      retry: { baseMs: 100, maxMs: 2_000 },
+      consumer: { fromBeginning: true },
+      logger,
+      registry,
+    });
+    const written = async () => {
+      const m = registry.getSingleMetric('es_indexer_documents_total');
+      const c = registry.getSingleMetric('es_indexer_version_conflicts_total');
+      const sum = async (x: typeof m) => (x ? (await x.get()).values.reduce((s, v) => s + v.value, 0) : 0);
+      return (await sum(m)) + (await sum(c));
+    };
+    let firstAt: number | undefined;
+    let firstCount = 0;
+    for (let w = await written(); w < expected; w = await written()) {
+      if (firstAt === undefined && w > 0) {
+        firstAt = performance.now();
+        firstCount = w;
+      }
+      await sleep(20);
+    }
+    const end = performance.now();
+    if (keep) {
+      indexer = started;
+      livePrefix = prefix;
+    }
+    else await started.stop();
+    return { rate: (expected / (end - t)) * 1000, steadyRate: ((expected - firstCount) / (end - (firstAt ?? t))) * 1000, stored: await count(prefix) };
+  }
+
+  // Round 0 warms both sides up (a freshly started Elasticsearch is much slower on its first indices) and is not
+  // counted; then the order alternates, so neither side always meets the other's merges and refreshes.
+  const sides = { 'bulk helper': [] as Side[], 'es-indexer': [] as Side[] };
+  const loadBefore = printLoad('before the throughput rounds');
+  for (let r = 0; r <= rounds; r++) {
+    const order = r % 2 === 0 ? (['bulk helper', 'es-indexer'] as const) : (['es-indexer', 'bulk helper'] as const);
+    const line: string[] = [];
+    for (const side of order) {
+      const prefix = `${prefixBase}-r${r}-${side === 'bulk helper' ? 'raw' : 'app'}`;
+      const res = side === 'bulk helper' ? await baseline(prefix) : await app(prefix, r === rounds);
+      if (res.stored !== stored) throw new Error(`${side} stored ${res.stored} documents, expected ${stored}`);
+      if (r > 0) sides[side].push(res);
+      line.push(`${side} ${res.rate.toFixed(0)} docs/s (${res.steadyRate.toFixed(0)} after start-up)`);
+      // The last round's indexer stays up for the freshness part, with its indices.
+      if (prefix !== livePrefix) await dropPrefix(prefix).catch(() => undefined);
+    }
+    console.log(`${r === 0 ? 'warm-up' : `round ${r}`}: ${line.join(', ')}`);
+  }
+  const loadAfter = printLoad('after');
+  const rowsOut: ResultRow[] = [];
+  for (const [what, key] of [['with start-up', 'rate'], ['after start-up', 'steadyRate']] as const) {
+    const base = sides['bulk helper'].map((x) => x[key]);
+    const ours = sides['es-indexer'].map((x) => x[key]);
+    rowsOut.push({ name: `bulk helper, ${what}`, unit: 'docs/s', value: spread(base) });
+    rowsOut.push({ name: `es-indexer, ${what}`, unit: 'docs/s', value: spread(ours), ratio: spread(pairedRatios(ours, base)), baseline: `bulk helper, ${what}`, target: 0.8 });
+  }
+  result = { bench: 'es-indexer', rounds, params: { mutations: total, documents: expected, refresh: values.refresh, batchWaitMs: Number(values.wait) }, load: { before: loadBefore, after: loadAfter }, rows: rowsOut, notes: [] };
 
   // ---- 2. freshness at ~rate mutations/s ----------------------------------------------------------------
   for (const rate of rates) {
@@ -197,7 +256,7 @@ try {
       // record: the core awaits the WAL before answering, while CDC goes through its outbox relay after commit).
       const seen = async (kind: string) => {
         for (;;) {
-          const r = await client.count({ index: mutationIndexPattern(appPrefix), query: { bool: { filter: [{ term: { requestIds: requestId } }, { term: { kind } }] } } });
+          const r = await client.count({ index: mutationIndexPattern(livePrefix), query: { bool: { filter: [{ term: { requestIds: requestId } }, { term: { kind } }] } } });
           if (r.count > 0) return performance.now() - acked;
           await sleep(25);
         }
@@ -216,10 +275,12 @@ try {
       `p50 ${pct(samples, 50).toFixed(0)} ms, p99 ${pct(samples, 99).toFixed(0)} ms, max ${Math.max(...samples).toFixed(0)} ms (target p99 <= 2000 ms; refresh_interval ${values.refresh}, batch wait ${values.wait} ms)`,
   );
   console.log(`  (WAL record of the same requests: p50 ${pct(walSamples, 50).toFixed(0)} ms, p99 ${pct(walSamples, 99).toFixed(0)} ms)`);
+  result?.rows.push({ name: `CDC freshness p99 at ${achieved.toFixed(0)} mutations/s`, unit: 'ms', value: spread([pct(samples, 99)]) });
   }
-  await indexer.stop();
+  await indexer?.stop();
 } finally {
   await core.stop('SIGKILL');
   for (const p of prefixes) await dropPrefix(p).catch(() => undefined);
   await client.close();
 }
+if (result) emitResult(result);

@@ -20,6 +20,7 @@ import {
 } from '@platformatic/kafka';
 import { createKafka, partitionForKey, positiveKeyHash, type Consumer as PipelineConsumer } from '@pipeline/kafka';
 import { ensureKafka } from '@pipeline/stack';
+import { emitResult, pairedRatios, printLoad, spread } from './lib/report';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 100_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 1_000);
@@ -631,6 +632,7 @@ function table(headers: string[], rows: (string | number)[][]): string {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main() {
+  const loadBefore = printLoad('before');
   const t0 = now();
   const { bootstrap } = await ensureKafka({ onProgress: (m) => console.log(`kafka: ${m}`) });
   console.log(`broker ${bootstrap} (ready after ${Math.round(now() - t0)} ms); node ${process.version}\n`);
@@ -724,6 +726,21 @@ async function main() {
         ]),
       ),
   );
+  const ratesOf = (client: string, phase: Row['phase']) => rows.filter((r) => r.client === client && r.phase === phase).sort((a, b) => a.round - b.round).map((r) => (r.msgs / r.ms) * 1000);
+  emitResult({
+    bench: 'kafka-clients',
+    rounds: ROUNDS,
+    params: { messages: N, batch: BATCH, partitions: PARTITIONS, valueBytes: Math.round(avg) },
+    load: { before: loadBefore, after: printLoad('after') },
+    rows: (['produce', 'consume'] as const).flatMap((phase) =>
+      contenders.map((c) => ({
+        name: `${c.name}, ${phase}`,
+        unit: 'msg/s',
+        value: spread(ratesOf(c.name, phase)),
+        ...(c.name !== base && { ratio: spread(pairedRatios(ratesOf(c.name, phase), ratesOf(base, phase))), baseline: `${base}, ${phase}` }),
+      })),
+    ),
+  });
 }
 
 main().then(

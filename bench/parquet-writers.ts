@@ -1,13 +1,18 @@
 /**
- * Parquet writers for the snapshotter, measured in one run on the same rows:
- *   hyparquet-writer, parquet-wasm (from an apache-arrow table), @dsnp/parquetjs, parquetjs-lite,
- *   and pyarrow (the baseline, timed inside Python on the same rows).
- * For each: rows/s, file size, and what pyarrow reads back (Iceberg field ids, logical types).
- * apache-arrow (JS) writes Arrow IPC only, not Parquet: it appears as parquet-wasm's input format.
+ * Parquet writers for the snapshotter, measured in one run on the same rows: the app's writer (hyparquet-writer
+ * with native snappy; with hyparquet-writer's JavaScript snappy, as before; uncompressed) and pyarrow (the
+ * baseline, timed inside one long-lived Python process on the same rows, from Python lists to the file, as
+ * ours goes from row objects to the file). With `--all`, the other JS writers the choice rested on as well:
+ * hyparquet-writer with an automatic schema, parquet-wasm (from an apache-arrow table), @dsnp/parquetjs,
+ * parquetjs-lite. apache-arrow (JS) writes Arrow IPC only, not Parquet: it appears as parquet-wasm's input.
+ * Every writer runs once per round, the order rotating (round 0 warms up and is not counted); the ratio to
+ * pyarrow at the same codec is taken per round. Each file is read back by pyarrow (field ids, logical types).
  *
- *   npx tsx bench/parquet-writers.ts [rows]      (needs `npm run stack -- up pyiceberg` for pyarrow)
+ *   npx tsx bench/parquet-writers.ts [rows] [--all] [--json <file>]   (needs `npm run stack -- up pyiceberg` for pyarrow)
+ *
+ * Env: BENCH_ROUNDS (5).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,12 +23,17 @@ import dsnp from '@dsnp/parquetjs';
 // eslint-disable-next-line @typescript-eslint/ban-ts-comment
 // @ts-ignore no types for parquetjs-lite
 import lite from 'parquetjs-lite';
+import { venvPython } from '@pipeline/stack';
+import { emitResult, fmtSpread, pairedRatios, positionalArgs, printLoad, spread, type ResultRow } from './lib/report';
 import { writeSnapshotParquet, SNAPSHOT_COLUMNS, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
 
-const ROWS = Number(process.argv[2] ?? 100_000);
-const RUNS = 3;
+const args = positionalArgs();
+const ROWS = Number(args[0] ?? 100_000);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+/** `--all`: the other JS writers too (slow; the choice of hyparquet-writer rests on them). */
+const ALL = process.argv.includes('--all');
 const dir = mkdtempSync(path.join(tmpdir(), 'parquet-bench-'));
-const python = path.resolve(import.meta.dirname, '../.stack/venv/bin/python');
+const python = venvPython();
 
 function makeRows(n: number): SnapshotRow[] {
   const rows: SnapshotRow[] = [];
@@ -46,7 +56,7 @@ function makeRows(n: number): SnapshotRow[] {
 
 type Writer = (rows: SnapshotRow[], file: string) => Promise<void>;
 
-const writers: Record<string, Writer> = {
+const appWriters: Record<string, Writer> = {
   // The app's own writer: hyparquet-writer with Iceberg field ids in the schema.
   'hyparquet-writer (app, snappy)': async (rows, file) => {
     const { bytes } = writeSnapshotParquet(rows, 'SNAPPY');
@@ -56,6 +66,14 @@ const writers: Record<string, Writer> = {
     const { bytes } = writeSnapshotParquet(rows, 'UNCOMPRESSED');
     writeFileSync(file, bytes);
   },
+  // The app's writer as it was before native snappy.
+  'hyparquet-writer (app, JS snappy)': async (rows, file) => {
+    const { bytes } = writeSnapshotParquet(rows, 'SNAPPY', { jsSnappy: true });
+    writeFileSync(file, bytes);
+  },
+};
+
+const otherWriters: Record<string, Writer> = {
   'hyparquet-writer (auto schema, no ids)': async (rows, file) => {
     const buf = parquetWriteBuffer({
       columnData: SNAPSHOT_COLUMNS.map((c) => ({
@@ -117,6 +135,8 @@ const writers: Record<string, Writer> = {
   },
 };
 
+const writers: Record<string, Writer> = ALL ? { ...appWriters, ...otherWriters } : appWriters;
+
 function stripNulls(r: SnapshotRow): Record<string, unknown> {
   return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null));
 }
@@ -137,67 +157,101 @@ for f in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
+// A persistent pyarrow process, so that each round can time it right before or after the JS writers (same
+// load): it reads the rows once, then for each line `<codec> <file>` on stdin writes the file and prints seconds.
 const PYARROW = `
 import json, sys, time, pyarrow as pa, pyarrow.parquet as pq
 rows = json.load(open(sys.argv[1]))
-runs = int(sys.argv[3])
-out = {}
-for codec in ('snappy', 'none'):
-    best = None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        cols = {k: [r[k] for r in rows] for k in rows[0].keys()}
-        t = pa.table(cols)
-        pq.write_table(t, sys.argv[2] + '.' + codec, compression=codec)
-        dt = time.perf_counter() - t0
-        best = dt if best is None else min(best, dt)
-    out[codec] = best
-print(json.dumps(out))
+print("ready", flush=True)
+for line in sys.stdin:
+    codec, out = line.split()
+    t0 = time.perf_counter()
+    cols = {k: [r[k] for r in rows] for k in rows[0].keys()}
+    t = pa.table(cols)
+    pq.write_table(t, out, compression=codec)
+    print(time.perf_counter() - t0, flush=True)
 `;
+
+function pyarrowServer(rowsFile: string): { write: (codec: 'snappy' | 'none', file: string) => Promise<number>; close: () => void } {
+  const child = spawn(python, ['-c', PYARROW, rowsFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  const waiters: ((l: string) => void)[] = [];
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiters.shift();
+      if (w) w(l);
+      else lines.push(l);
+    }
+  });
+  const next = () => new Promise<string>((r) => (lines.length ? r(lines.shift()!) : waiters.push(r)));
+  const ready = next();
+  return {
+    async write(codec, file) {
+      await ready;
+      child.stdin.write(`${codec} ${file}\n`);
+      return Number(await next());
+    },
+    close: () => child.stdin.end(),
+  };
+}
 
 async function main(): Promise<void> {
   const rows = makeRows(ROWS);
-  console.log(`parquet writers: ${ROWS} rows x ${SNAPSHOT_COLUMNS.length} columns, best of ${RUNS} runs, node ${process.version}`);
-  const results: { name: string; rowsPerSec: number; bytes: number; file: string }[] = [];
-  for (const [name, write] of Object.entries(writers)) {
-    const file = path.join(dir, `${name.replace(/[^a-z0-9]+/gi, '_')}.parquet`);
-    let best = Infinity;
-    for (let i = 0; i < RUNS; i++) {
-      const t0 = performance.now();
-      await write(rows, file);
-      best = Math.min(best, performance.now() - t0);
+  const loadBefore = printLoad('before');
+  console.log(`parquet writers: ${ROWS} rows x ${SNAPSHOT_COLUMNS.length} columns, ${ROUNDS} rounds after a warm-up round, node ${process.version}`);
+  const havePython = existsSync(python);
+  if (havePython) writeFileSync(path.join(dir, 'rows.json'), JSON.stringify(rows));
+  const server = havePython ? pyarrowServer(path.join(dir, 'rows.json')) : undefined;
+  if (!havePython) console.log(`(no ${python}: run 'npm run stack -- up pyiceberg' for the pyarrow baseline and read-back checks)`);
+  const all: Record<string, Writer> = { ...writers };
+  if (server) {
+    all['pyarrow, snappy (baseline)'] = async (_rows, file) => void (await server.write('snappy', file));
+    all['pyarrow, uncompressed (baseline)'] = async (_rows, file) => void (await server.write('none', file));
+  }
+  const names = Object.keys(all);
+  const fileOf = (name: string) => path.join(dir, `${name.replace(/[^a-z0-9]+/gi, '_')}.parquet`);
+  const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  // Every writer once per round, the order rotating; pyarrow's own clock (inside Python) excludes the pipe.
+  for (let r = 0; r <= ROUNDS; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + r) % names.length]!;
+      const file = fileOf(name);
+      let seconds: number;
+      if (server && name.startsWith('pyarrow')) seconds = await server.write(name.includes('snappy') ? 'snappy' : 'none', file);
+      else {
+        const t0 = performance.now();
+        await all[name]!(rows, file);
+        seconds = (performance.now() - t0) / 1000;
+      }
+      if (r > 0) rates[name]!.push(ROWS / seconds);
     }
-    results.push({ name, rowsPerSec: ROWS / (best / 1000), bytes: readFileSync(file).length, file });
   }
-  let baseline: number | undefined;
-  let baselineNone: number | undefined;
+  server?.close();
+  const loadAfter = printLoad('after');
   let inspected: Record<string, { rows?: number; field_ids?: boolean; types?: Record<string, string>; stats?: boolean; error?: string }> = {};
-  if (existsSync(python)) {
-    const json = path.join(dir, 'rows.json');
-    writeFileSync(json, JSON.stringify(rows));
-    const out = path.join(dir, 'pyarrow.parquet');
-    const r = JSON.parse(execFileSync(python, ['-c', PYARROW, json, out, String(RUNS)]).toString()) as { snappy: number; none: number };
-    baseline = ROWS / r.snappy;
-    baselineNone = ROWS / r.none;
-    results.push({ name: 'pyarrow, snappy (baseline)', rowsPerSec: baseline, bytes: readFileSync(`${out}.snappy`).length, file: `${out}.snappy` });
-    results.push({ name: 'pyarrow, uncompressed (baseline)', rowsPerSec: baselineNone, bytes: readFileSync(`${out}.none`).length, file: `${out}.none` });
-    inspected = JSON.parse(execFileSync(python, ['-c', INSPECT, ...results.map((x) => x.file)], { maxBuffer: 1 << 24 }).toString());
-  } else {
-    console.log(`(no ${python}: run 'npm run stack -- up pyiceberg' for the pyarrow baseline and read-back checks)`);
-  }
-  console.log('\n| writer | rows/s | vs pyarrow (same codec) | file bytes | pyarrow reads | field ids | version/updated types |');
+  if (havePython) inspected = JSON.parse(execFileSync(python, ['-c', INSPECT, ...names.map(fileOf)], { maxBuffer: 1 << 24 }).toString());
+  console.log('\n| writer | rows/s, median (min–max) | vs pyarrow, same codec, per round | file bytes | pyarrow reads | field ids | version/updated types |');
   console.log('|---|---:|---:|---:|---|---|---|');
-  for (const r of results) {
-    const i = inspected[r.file];
+  const resultRows: ResultRow[] = [];
+  for (const name of names) {
+    const i = inspected[fileOf(name)];
     // Compared with pyarrow at the same codec: uncompressed writers against uncompressed pyarrow.
-    const base = /uncompressed/.test(r.name) ? baselineNone : baseline;
-    const ratio = base ? (r.rowsPerSec / base).toFixed(2) + 'x' : 'n/a';
+    const base = /uncompressed/.test(name) ? 'pyarrow, uncompressed (baseline)' : 'pyarrow, snappy (baseline)';
+    const ratio = server && !name.startsWith('pyarrow') ? spread(pairedRatios(rates[name]!, rates[base]!)) : undefined;
     const reads = !i ? 'n/a' : i.error ? `no: ${i.error}` : `yes (${i.rows} rows)`;
+    if (i?.error && name.startsWith('hyparquet-writer (app')) throw new Error(`pyarrow cannot read the app's file: ${i.error}`);
     console.log(
-      `| ${r.name} | ${Math.round(r.rowsPerSec).toLocaleString('en')} | ${ratio} | ${r.bytes.toLocaleString('en')} | ${reads} | ${i?.field_ids ? 'yes' : 'no'} | ${i?.types ? `${i.types['version']}, ${i.types['updated_at_ms']}` : ''} |`,
+      `| ${name} | ${fmtSpread(spread(rates[name]!))} | ${ratio ? fmtSpread(ratio, 2) : 'n/a'} | ${readFileSync(fileOf(name)).length.toLocaleString('en')} | ${reads} | ${i?.field_ids ? 'yes' : 'no'} | ${i?.types ? `${i.types['version']}, ${i.types['updated_at_ms']}` : ''} |`,
     );
+    resultRows.push({ name, unit: 'rows/s', value: spread(rates[name]!), ...(ratio && { ratio, baseline: base, ...(name.startsWith('hyparquet-writer (app') && { target: 0.5 }) }) });
   }
   rmSync(dir, { recursive: true, force: true });
+  emitResult({ bench: 'parquet-writers', rounds: ROUNDS, params: { rows: ROWS, columns: SNAPSHOT_COLUMNS.length, allWriters: ALL }, load: { before: loadBefore, after: loadAfter }, rows: resultRows });
 }
 
 await main();

@@ -9,7 +9,7 @@
  * catalog connection, as separate instances would have), through the folder catalog and the JDBC catalog on the
  * stack's PostgreSQL; the baseline is one committer on the folder catalog in the same run.
  *
- *   npx tsx bench/snapshotter-commit.ts [rows,rows,...] [--no-concurrency]
+ *   npx tsx bench/snapshotter-commit.ts [rows,rows,...] [--no-concurrency] [--json <file>]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +19,12 @@ import { JdbcCatalog, type Catalog } from '@pipeline/iceberg';
 import { writeSnapshotParquet, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
 import { SnapshotTables } from '../apps/snapshotter/src/snapshot-tables';
 import type { PendingChange } from '../apps/snapshotter/src/staging-store';
+import { emitResult, positionalArgs, printLoad, spread, type ResultRow } from './lib/report';
 
-const sizes = (process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '10000,100000').split(',').map(Number);
+const loadBefore = printLoad('before');
+const resultRows: ResultRow[] = [];
+
+const sizes = (positionalArgs().find((a) => !a.startsWith('--')) ?? '10000,100000').split(',').map(Number);
 const COMMITS = 5;
 /** Rows per data file: a state of 100k rows is 4 files, so a commit rewrites only the files it touches. */
 const FILE_ROWS = 25_000;
@@ -90,6 +94,12 @@ for (const n of sizes) {
   console.log(
     `| ${n.toLocaleString('en')} | ${first.toFixed(0)} | ${median(cached).toFixed(0)} | ${median(appends).toFixed(0)} | ${median(cold).toFixed(0)} | ${median(alone).toFixed(0)} | ${(median(cached) / median(alone)).toFixed(2)}x | ${(median(appends) / median(alone)).toFixed(2)}x |`,
   );
+  const aloneMs = median(alone);
+  const vsAlone = (xs: number[]) => spread(xs.map((x) => x / aloneMs));
+  resultRows.push({ name: `state to Parquet alone, ${n} rows`, unit: 'ms', value: spread(alone) });
+  resultRows.push({ name: `commit of 1% random updates, ${n} rows`, unit: 'ms', value: spread(cached), ratio: vsAlone(cached), baseline: 'state to Parquet alone' });
+  resultRows.push({ name: `commit of 1% new edges, ${n} rows`, unit: 'ms', value: spread(appends), ratio: vsAlone(appends), baseline: 'state to Parquet alone' });
+  resultRows.push({ name: `commit of 1% updates, state read back, ${n} rows`, unit: 'ms', value: spread(cold), ratio: vsAlone(cold), baseline: 'state to Parquet alone' });
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -141,6 +151,7 @@ if (!process.argv.includes('--no-concurrency')) {
       const sorted = [...latencies].sort((a, b) => a - b);
       const med = median(latencies);
       if (kind === 'folder' && k === 1) baseline = med;
+      resultRows.push({ name: `${kind} catalog, ${k} committer(s), commit latency`, unit: 'ms', value: spread(latencies) });
       console.log(
         `| ${kind} | ${k} | ${med.toFixed(0)} | ${sorted[Math.floor(sorted.length * 0.9)]!.toFixed(0)} | ${retried} | ${((k * PER) / (wall / 1000)).toFixed(1)} | ${(med / baseline).toFixed(2)}x |`,
       );
@@ -150,3 +161,5 @@ if (!process.argv.includes('--no-concurrency')) {
     }
   }
 }
+
+emitResult({ bench: 'snapshotter-commit', rounds: COMMITS, params: { sizes, fileRows: FILE_ROWS }, load: { before: loadBefore, after: printLoad('after') }, rows: resultRows });

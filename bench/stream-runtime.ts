@@ -1,37 +1,29 @@
 /**
  * Records/s through the consumer runtime (@pipeline/stream: decode with the event schemas, batching, sink,
- * commit after the sink, metrics) into a no-op sink, against a plain consumer of the same client
- * (@pipeline/kafka's consumer, committing after each fetch batch, nothing decoded) reading the same topic in
- * the same run. A third row, the plain consumer plus decodeCdc on every record, splits the gap between
- * decoding (which every real app needs) and the runtime's own machinery.
+ * commit after the sink, metrics) into a sink that reads every record, against Kafka's own Java
+ * ConsumerPerformance (org.apache.kafka:kafka-tools, bench/lib/kafka-tools.ts) on the same topic in the same
+ * rounds. Other rows split the gap: the plain JS consumer (@pipeline/kafka, committing after each fetch batch,
+ * nothing decoded), the plain consumer plus decodeCdc on every record, and the runtime with its Kafka consumer
+ * on a worker thread (fetchWorker).
  *
- *   npx tsx bench/stream-runtime.ts
+ *   npx tsx bench/stream-runtime.ts [--json <file>]
  *
- * Env: BENCH_MESSAGES (default 100000 CDC records, ~0.7 KB each), BENCH_PARTITIONS (6), BENCH_ROUNDS (3,
- * alternating the three readers; medians reported), BENCH_BATCH_MAX_RECORDS (500, StreamEnvSchema's default),
- * BENCH_BATCH_MAX_WAIT_MS (50), BENCH_READERS (comma-separated subset of plain,decode,before,runtime, e.g. to profile one;
- * `none`: the in-process decode table only). Each reader is a fresh consumer group from the beginning of the topic; the clock
- * starts once it has joined the group (kafka.consumer() / runConsumer() resolved) and stops at its last record.
+ * Env: BENCH_MESSAGES (default 100000 CDC records, ~0.64 KB each), BENCH_PARTITIONS (6), BENCH_ROUNDS (3),
+ * BENCH_BATCH_MAX_RECORDS (500, StreamEnvSchema's default), BENCH_BATCH_MAX_WAIT_MS (50), BENCH_READERS
+ * (comma-separated subset of java,plain,decode,before,worker,runtime,runtime-worker; default
+ * java,plain,decode,runtime,runtime-worker; `none`: the in-process decode table only), KAFKA_TOOLS_JAR /
+ * KAFKA_TOOLS_CLASSPATH (where the Java tools are; without them the baseline is the plain JS consumer).
+ * Each reader is a fresh consumer group from the beginning of the topic; the JS clocks start once it has joined
+ * the group and stop at its last record; Java's is its own fetch.nMsg.sec (group join and JVM start excluded).
+ * Round 0 warms every reader up and is not counted; the order of the readers rotates every round; ratios are
+ * taken per round. Every reader's rate counts every message (heartbeats included).
  *
- * Lossless LONGs (libs/events json.ts): the `before` reader decodes as decodeCdc did before LONGs were parsed
- * losslessly (JSON.parse, then the same checks), so `plain + decodeCdc` / `plain + decode before` is the cost in
- * the same run. The in-process decode table, first, splits it without Kafka (BENCH_DECODE_RECORDS, 10000, records
- * per row and round, BENCH_DECODE_ROUNDS, 25, rounds): the native parse, decodeCdc on the same records (the 16-digit scan is all it adds), decodeCdc on
- * records that hold a LONG beyond 2^53 (they go through lossless-json), and every record through lossless-json
- * (what the scan saves).
+ * The in-process decode table, first, times decoding without Kafka (BENCH_DECODE_RECORDS, 10000, records per row
+ * and round, BENCH_DECODE_ROUNDS, 25): the JSON.parse path decodeCdc had before LONGs were parsed losslessly,
+ * decodeCdc (JSON.parse after a scan for 16-digit runs), decodeCdc on records holding LONGs beyond 2^53 (through
+ * lossless-json), and every record through lossless-json (what the scan saves).
  *
- * Results on the project machine (2 cores, shared with other test runs), 100000 records, 5 rounds, medians:
- * plain 213794/s, plain + decodeCdc 106171/s (0.50), runtime 104519/s (0.49 of plain, 0.99 of plain +
- * decode). The 0.8 target is out of reach while every record goes through JSON.parse (~3.2 us for a 0.6 KB
- * CDC record, ~95% of decoding); the runtime's own machinery now costs almost nothing beyond decoding
- * (decoding overlaps the sink write, commits merge while one is in flight).
- *
- * Lossless LONGs, same machine under heavy shared load (load average above 20 on 2 cores), so the spread is wide:
- * in-process, decodeCdc ran at 0.81 to 0.92 of the JSON.parse path it replaced (three runs, 25 rotating rounds
- * each); a randomly interleaved micro-run put the scan itself at ~1 us of ~21 us per 0.6 KB record (+2.5%).
- * Records that do hold a LONG beyond 2^53 decode at ~0.3 (lossless-json), as every record would without the
- * scan (0.34). Through Kafka (30000 records, 3 rounds) plain + decodeCdc / plain + decode before was 0.83 to
- * 1.10 (per-round medians 0.80 to 0.99): within the noise of the consumer path.
+ * Figures: bench/README.md.
  */
 import pino from 'pino';
 import { parse as parseLossless, isInteger } from 'lossless-json';
@@ -42,15 +34,18 @@ import { longOf } from '../libs/events/src/long';
 import { createKafka } from '../libs/kafka/src/index';
 import { uniqueTopic } from '../libs/kafka/src/testing';
 import { runConsumer, type DecodedRecord, type Sink } from '../libs/stream/src/index';
+import { workerConsumer } from '../libs/stream/src/worker-consumer';
 import { cdcHeartbeat, cdcValue, keyOf } from '../libs/stream/src/spec-helpers';
 import { ensureKafka } from '../tools/stack/src/index';
+import { consumerPerformance, kafkaToolsClasspath } from './lib/kafka-tools';
+import { emitResult, pairedRatios, printLoad, spread, type ResultRow } from './lib/report';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 100_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 6);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const MAX_RECORDS = Number(process.env['BENCH_BATCH_MAX_RECORDS'] ?? 500);
 const MAX_WAIT_MS = Number(process.env['BENCH_BATCH_MAX_WAIT_MS'] ?? 50);
-const READERS = new Set((process.env['BENCH_READERS'] ?? 'plain,decode,before,runtime').split(','));
+const READERS = new Set((process.env['BENCH_READERS'] ?? 'java,plain,decode,runtime,runtime-worker').split(','));
 const DECODE_RECORDS = Number(process.env['BENCH_DECODE_RECORDS'] ?? 10_000);
 const DECODE_ROUNDS = Number(process.env['BENCH_DECODE_ROUNDS'] ?? 25);
 const HEARTBEAT_EVERY = 10_000;
@@ -138,15 +133,17 @@ await producer.close();
 const total = N + heartbeats;
 console.log(`topic ${topic}: ${N} CDC records (${(bytes / N).toFixed(0)} B each) + ${heartbeats} heartbeats over ${PARTITIONS} partitions`);
 
+
 interface Run {
   rate: number;
   seconds: number;
 }
 
 /** The plain consumer: counts messages (optionally decoding each) and commits after each fetch batch. */
-async function plain(decode: boolean | ((b: Uint8Array) => unknown)): Promise<Run> {
+async function plain(decode: boolean | ((b: Uint8Array) => unknown), inWorker = false): Promise<Run> {
   const decoder = decode === true ? decodeCdc : decode || undefined;
-  const consumer = await kafka.consumer({ groupId: uniqueTopic('bench-plain'), topics: [topic], fromBeginning: true, maxWaitMs: 100 });
+  const options = { groupId: uniqueTopic('bench-plain'), topics: [topic], fromBeginning: true, maxWaitMs: 100 };
+  const consumer = inWorker ? await workerConsumer({ brokers: [bootstrap], clientId: 'bench-stream-runtime' }, options) : await kafka.consumer(options);
   const t0 = performance.now();
   let count = 0;
   let t1 = 0;
@@ -168,14 +165,16 @@ async function plain(decode: boolean | ((b: Uint8Array) => unknown)): Promise<Ru
   return { rate: count / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
 }
 
-/** The runtime with a sink that does nothing. */
-async function runtime(): Promise<Run> {
+/** The runtime with a sink that does nothing; it reads every record's decoded fields, as a real sink would. */
+async function runtime(fetchWorker = false): Promise<Run> {
   let count = 0;
   let t1 = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
+  let seqs = 0;
   const sink: Sink<CdcRecord> = {
     async write(batch: DecodedRecord<CdcRecord>[]) {
+      for (const r of batch) seqs += r.record.after ? 1 : 0;
       count += batch.length;
       if (count >= N && t1 === 0) {
         t1 = performance.now();
@@ -195,41 +194,66 @@ async function runtime(): Promise<Run> {
     retry: { baseMs: 200, maxMs: 30_000 },
     logger,
     consumer: { maxWaitMs: 100 },
+    fetchWorker,
   });
   const t0 = performance.now();
   await finished;
   await consumer.stop();
-  return { rate: N / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
+  if (seqs !== N) throw new Error(`runtime sink saw ${seqs} records with an after state, expected ${N}`);
+  // Heartbeats are read, decoded and skipped too: the rate counts every message, as the other readers' do.
+  return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
 }
 
-const rows = { plain: [] as Run[], 'plain + decodeCdc': [] as Run[], 'plain + decode before': [] as Run[], runtime: [] as Run[] };
-for (let r = 1; r <= ROUNDS; r++) {
-  if (READERS.has('plain')) rows.plain.push(await plain(false));
-  if (READERS.has('decode')) rows['plain + decodeCdc'].push(await plain(true));
-  if (READERS.has('before')) rows['plain + decode before'].push(await plain((b) => decodeBefore(b)));
-  if (READERS.has('runtime')) rows.runtime.push(await runtime());
-  console.log(
-    `round ${r}: ` +
-      Object.entries(rows)
-        .filter(([, v]) => v.length > 0)
-        .map(([k, v]) => `${k} ${Math.round(v.at(-1)!.rate)}/s`)
-        .join(', '),
-  );
+const tools = READERS.has('java') ? kafkaToolsClasspath() : {};
+if (READERS.has('java') && !tools.classpath) console.log(`Java ConsumerPerformance left out: ${tools.why}`);
+const readers: Record<string, () => Promise<Run>> = {};
+if (tools.classpath) {
+  const cp = tools.classpath;
+  readers['Java ConsumerPerformance'] = async () => {
+    const r = await consumerPerformance(cp, bootstrap, topic, total);
+    return { rate: r.fetchRate, seconds: r.messages / r.fetchRate };
+  };
 }
+if (READERS.has('plain')) readers['plain JS consumer'] = () => plain(false);
+if (READERS.has('decode')) readers['plain + decodeCdc'] = () => plain(true);
+if (READERS.has('before')) readers['plain + decode before'] = () => plain((b) => decodeBefore(b));
+if (READERS.has('runtime')) readers['runtime (decode included)'] = () => runtime(false);
+if (READERS.has('worker')) readers['plain, fetch worker + decodeCdc'] = () => plain(true, true);
+if (READERS.has('runtime-worker')) readers['runtime, fetch worker (decode included)'] = () => runtime(true);
+const names = Object.keys(readers);
+const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+const loadBefore = printLoad('before the Kafka rounds');
+// Round 0 warms every reader up (JIT, broker page cache, JVM class loading) and is not counted; then the order
+// rotates each round, so no reader always runs first on a cold broker or last on a hot machine.
+for (let r = 0; r <= ROUNDS; r++) {
+  const order = names.map((_, i) => names[(i + r) % names.length]!);
+  const line: string[] = [];
+  for (const name of order) {
+    const run = await readers[name]!();
+    if (r > 0) rates[name]!.push(run.rate);
+    line.push(`${name} ${Math.round(run.rate)}/s`);
+  }
+  console.log(`${r === 0 ? 'warm-up' : `round ${r}`}: ${line.join(', ')}`);
+}
+const loadAfter = printLoad('after');
 await admin.deleteTopics([topic]).catch(() => undefined);
 await admin.close();
 
-const median = med;
-const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v.map((x) => x.rate))])) as Record<keyof typeof rows, number>;
-console.log(`\nmedian of ${ROUNDS} rounds, ${N} records, batch ${MAX_RECORDS} records / ${MAX_WAIT_MS} ms:`);
-console.log('| reader | records/s | ratio to plain |');
-console.log('|---|---:|---:|');
-for (const [k, v] of Object.entries(m)) console.log(`| ${k} | ${Math.round(v)} | ${(v / m.plain).toFixed(2)} |`);
-// Ratios within each round as well: on a loaded 2-core machine the rounds drift together, the pairs less.
-const paired = (a: Run[], b: Run[]) => median(a.map((x, i) => (b[i] ? x.rate / b[i]!.rate : NaN)));
-console.log(
-  `\nruntime / plain consumer = ${(m.runtime / m.plain).toFixed(2)} (target >= 0.8; median of per-round ratios ${paired(rows.runtime, rows.plain).toFixed(2)}); ` +
-    `runtime / (plain + decode) = ${(m.runtime / m['plain + decodeCdc']).toFixed(2)} (per round ${paired(rows.runtime, rows['plain + decodeCdc']).toFixed(2)}); ` +
-    `lossless decode / decode before = ${(m['plain + decodeCdc'] / m['plain + decode before']).toFixed(2)} (per round ${paired(rows['plain + decodeCdc'], rows['plain + decode before']).toFixed(2)})`,
-);
+const baseline = tools.classpath ? 'Java ConsumerPerformance' : 'plain JS consumer';
+const rows: ResultRow[] = names.map((name) => ({
+  name,
+  unit: 'records/s',
+  value: spread(rates[name]!),
+  ...(name !== baseline && rates[baseline] && { ratio: spread(pairedRatios(rates[name]!, rates[baseline]!)), baseline }),
+  ...(name.startsWith('runtime') && tools.classpath && { target: 0.8 }),
+}));
+const decodeRow = (name: string, rs: number[]): ResultRow => ({ name: `in-process: ${name}`, unit: 'records/s', value: spread(rs), ratio: spread(pairedRatios(rs, decodeRows['JSON.parse path (before)']!.rates)), baseline: 'JSON.parse path' });
+emitResult({
+  bench: 'stream-runtime',
+  rounds: ROUNDS,
+  params: { messages: N, partitions: PARTITIONS, recordBytes: Math.round(bytes / N), maxRecords: MAX_RECORDS, maxWaitMs: MAX_WAIT_MS },
+  load: { before: loadBefore, after: loadAfter },
+  rows: [...rows, ...Object.entries(decodeRows).map(([k, v]) => decodeRow(k, v.rates))],
+  notes: tools.why ? [`no Java anchor: ${tools.why}`] : [],
+});
 process.exit(0);

@@ -4,6 +4,7 @@
  * in Iceberg's single-value binary serialization, spec "Appendix D: Single-value serialization").
  */
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { compressSync } from 'snappy';
 import { SNAPSHOT_COLUMNS, type ColumnSpec, type IcebergType, type SnapshotRow } from '@pipeline/iceberg';
 
 /** hyparquet-writer's own SchemaElement (it pins a hyparquet of its own, whose types differ from the root one). */
@@ -110,13 +111,24 @@ function utf8Views(values: unknown[]): unknown[] {
 }
 
 /**
+ * Snappy in native code (the snappy package, prebuilt): hyparquet-writer's own compressor is JavaScript and
+ * took a third of a snappy file's time, most of the gap to pyarrow that compression adds (bench/parquet-writers.ts).
+ */
+const SNAPPY_NATIVE = { SNAPPY: (bytes: Uint8Array): Uint8Array => compressSync(bytes) };
+
+/**
  * Writes rows (objects keyed by column name; long/timestamptz as numbers or bigints, timestamptz in ms) to one
  * Parquet file in memory, SNAPPY, one row group per 100k rows. hyparquet's own
  * Parquet statistics are off: computing them twice halved the rate, and Iceberg readers prune on the manifest's.
  */
 export type ParquetCodec = 'SNAPPY' | 'UNCOMPRESSED';
 
-export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec: ParquetCodec = 'SNAPPY'): WrittenParquet {
+export interface ParquetWriteOptions {
+  /** Snappy in hyparquet-writer's JavaScript instead of native code (how files were written before; bench/parquet-writers.ts compares the two). */
+  jsSnappy?: boolean;
+}
+
+export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec: ParquetCodec = 'SNAPPY', options: ParquetWriteOptions = {}): WrittenParquet {
   const stats = new Map<number, ColumnStats>();
   const columnData = columns.map((c) => {
     const data: unknown[] = new Array(rows.length);
@@ -160,10 +172,10 @@ export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec
     return { name: c.name, data: c.type === 'string' && mostlyDistinct(data) ? utf8Views(data) : data };
   });
   const schema: SchemaElement[] = [{ name: 'table', num_children: columns.length }, ...columns.map(physical)];
-  const buf = parquetWriteBuffer({ columnData: columnData as never, schema, codec, rowGroupSize: 100_000, statistics: false });
+  const buf = parquetWriteBuffer({ columnData: columnData as never, schema, codec, compressors: options.jsSnappy ? {} : SNAPPY_NATIVE, rowGroupSize: 100_000, statistics: false });
   return { bytes: new Uint8Array(buf), rowCount: rows.length, stats };
 }
 
-export function writeSnapshotParquet(rows: readonly SnapshotRow[], codec: ParquetCodec = 'SNAPPY'): WrittenParquet {
-  return writeParquet(SNAPSHOT_COLUMNS, rows, codec);
+export function writeSnapshotParquet(rows: readonly SnapshotRow[], codec: ParquetCodec = 'SNAPPY', options: ParquetWriteOptions = {}): WrittenParquet {
+  return writeParquet(SNAPSHOT_COLUMNS, rows, codec, options);
 }

@@ -51,6 +51,12 @@ describe('StreamEnvSchema', () => {
     });
   });
 
+  it('turns the fetch worker on with STREAM_FETCH_WORKER=true, and refuses a value that is not a boolean', () => {
+    const env = parseConfig(StreamEnvSchema, { KAFKA_BROKERS: 'a:9092', CONSUMER_GROUP: 'g', STREAM_FETCH_WORKER: 'true' });
+    expect(streamOptionsFromEnv(env).fetchWorker).toBe(true);
+    expect(() => parseConfig(StreamEnvSchema, { KAFKA_BROKERS: 'a:9092', CONSUMER_GROUP: 'g', STREAM_FETCH_WORKER: 'sometimes' })).toThrow(/STREAM_FETCH_WORKER/);
+  });
+
   it('names the missing group and a bad batch size', () => {
     expect(() => parseConfig(StreamEnvSchema, { KAFKA_BROKERS: 'a:9092', BATCH_MAX_RECORDS: '0' })).toThrow(/CONSUMER_GROUP: required[\s\S]*BATCH_MAX_RECORDS|BATCH_MAX_RECORDS[\s\S]*CONSUMER_GROUP: required/);
   });

@@ -65,12 +65,13 @@ export const StreamEnvSchema = z.object({
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9464).describe('Health probes and /metrics'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface of the probes and /metrics; 0.0.0.0 in a container'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+  STREAM_FETCH_WORKER: z.stringbool().default(false).describe('Kafka fetching on a worker thread (needs the sources and tsx)'),
 });
 
 export type StreamEnv = z.output<typeof StreamEnvSchema>;
 
 /** The runtime options that come from StreamEnvSchema; the app adds topic, kind, sink, logger and metrics. */
-export function streamOptionsFromEnv(env: StreamEnv): Pick<StreamConsumerOptions, 'kafka' | 'groupId' | 'batch' | 'retry' | 'dlqTopic' | 'http' | 'shutdownTimeoutMs'> {
+export function streamOptionsFromEnv(env: StreamEnv): Pick<StreamConsumerOptions, 'kafka' | 'groupId' | 'batch' | 'retry' | 'dlqTopic' | 'http' | 'shutdownTimeoutMs' | 'fetchWorker'> {
   return {
     kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? env.CONSUMER_GROUP },
     groupId: env.CONSUMER_GROUP,
@@ -79,5 +80,6 @@ export function streamOptionsFromEnv(env: StreamEnv): Pick<StreamConsumerOptions
     ...(env.DLQ_TOPIC !== undefined ? { dlqTopic: env.DLQ_TOPIC } : {}),
     http: { port: env.HTTP_PORT, host: env.HTTP_HOST },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    ...(env.STREAM_FETCH_WORKER ? { fetchWorker: true } : {}),
   };
 }

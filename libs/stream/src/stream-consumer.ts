@@ -19,6 +19,7 @@ import { errorMessage, isRetryable, StreamError } from './errors';
 import { startHealthServer, type HealthReport, type HealthServer } from './http';
 import { StreamMetrics } from './metrics';
 import { Pipeline } from './pipeline';
+import { workerConsumer } from './worker-consumer';
 import type { RecordOf, StreamConsumerOptions, StreamKind } from './types';
 
 /** `starting` and `reconnecting` last until the group is joined, however many attempts that takes. */
@@ -210,12 +211,8 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
           this.producer = await kafka.producer();
         }
         stage = `join the group ${opts.groupId}`;
-        const consumer = await kafka.consumer({
-          ...opts.consumer,
-          groupId: opts.groupId,
-          topics: [opts.topic],
-          onRebalance: (e) => this.onRebalance(e),
-        });
+        const consumerOptions = { ...opts.consumer, groupId: opts.groupId, topics: [opts.topic], onRebalance: (e: RebalanceEvent) => this.onRebalance(e) };
+        const consumer = opts.fetchWorker ? await workerConsumer(opts.kafka, consumerOptions) : await kafka.consumer(consumerOptions);
         if (this.stopRequested) {
           await within(CLOSE_TIMEOUT_MS, consumer.close());
           return false;

@@ -111,4 +111,9 @@ export interface StreamConsumerOptions<K extends StreamKind = StreamKind> {
   shutdownTimeoutMs?: number;
   /** Passed to the Kafka consumer. */
   consumer?: ConsumerTuning;
+  /**
+   * Runs the Kafka consumer's fetching on a worker thread (worker-consumer.ts), beside decoding and the sink.
+   * Needs the TypeScript sources (tsx); default false.
+   */
+  fetchWorker?: boolean;
 }

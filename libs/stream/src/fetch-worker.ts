@@ -1,0 +1,125 @@
+/**
+ * The worker side of worker-consumer.ts: a Kafka consumer on its own thread. It fetches and parses record
+ * batches (the Kafka client's share of the work, about half of a consumer's CPU) and hands each partition batch
+ * to the main thread packed into one transferred buffer, so the main thread only decodes records and runs the
+ * sink. A batch's handler is awaited across the threads before the next batch of that partition, as in-thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createKafka, type Consumer, type ConsumerOptions, type KafkaConfig, type PartitionBatch, type RebalanceEvent } from '@pipeline/kafka';
+import { errorToWire, type FromWorker, type PackedBatch, type ToWorker } from './worker-protocol';
+
+const port = parentPort;
+if (!port) throw new Error('fetch-worker.ts runs as a worker thread of worker-consumer.ts');
+const { config, options } = workerData as { config: KafkaConfig; options: Omit<ConsumerOptions, 'onRebalance'> };
+
+const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+
+let nextId = 1;
+const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+const answer = (id: number) => new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
+
+function pack(batch: PartitionBatch, id: number): { packed: PackedBatch; transfer: ArrayBuffer[] } {
+  const n = batch.messages.length;
+  let size = 0;
+  for (const m of batch.messages) size += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  const data = new Uint8Array(size);
+  const offsets = new BigInt64Array(n);
+  const timestamps = new Float64Array(n);
+  const keyLens = new Int32Array(n);
+  const valueLens = new Int32Array(n);
+  let headers: PackedBatch['headers'];
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const m = batch.messages[i]!;
+    offsets[i] = m.offset;
+    timestamps[i] = m.timestamp;
+    if (m.key === null) keyLens[i] = -1;
+    else {
+      data.set(m.key, at);
+      at += keyLens[i] = m.key.length;
+    }
+    if (m.value === null) valueLens[i] = -1;
+    else {
+      data.set(m.value, at);
+      at += valueLens[i] = m.value.length;
+    }
+    for (const name in m.headers) {
+      headers ??= new Array(n);
+      (headers[i] ??= []).push([name, new Uint8Array(m.headers[name]!)]);
+    }
+  }
+  const packed: PackedBatch = { type: 'batch', id, topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, data: data.buffer, offsets, timestamps, keyLens, valueLens, headers };
+  return { packed, transfer: [data.buffer, offsets.buffer as ArrayBuffer, timestamps.buffer as ArrayBuffer, keyLens.buffer as ArrayBuffer, valueLens.buffer as ArrayBuffer] };
+}
+
+async function onRebalance(event: RebalanceEvent): Promise<void> {
+  const id = nextId++;
+  const done = answer(id);
+  post({ type: 'rebalance', id, event });
+  await done;
+}
+
+let consumer: Consumer;
+try {
+  consumer = await createKafka(config).consumer({ ...options, onRebalance });
+  post({ type: 'joined', assignment: consumer.assignment() });
+} catch (err) {
+  post({ type: 'join-failed', error: errorToWire(err) });
+  port.close();
+  throw err;
+}
+
+async function reply(id: number, work: () => unknown): Promise<void> {
+  try {
+    post({ type: 'reply', id, ok: true, value: await work() });
+  } catch (err) {
+    post({ type: 'reply', id, ok: false, error: errorToWire(err) });
+  }
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'ack': {
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (!w) return;
+      if (m.error) w.reject(Object.assign(new Error(m.error.message), m.error));
+      else w.resolve();
+      return;
+    }
+    case 'run':
+      consumer
+        .run(async (batch) => {
+          const id = nextId++;
+          const done = answer(id);
+          const { packed, transfer } = pack(batch, id);
+          post(packed, transfer);
+          await done;
+        })
+        .then(
+          () => post({ type: 'run-ended' }),
+          (err: unknown) => post({ type: 'run-ended', error: errorToWire(err) }),
+        );
+      return;
+    case 'commit':
+      void reply(m.id, () => consumer.commit(m.offsets));
+      return;
+    case 'pause':
+      consumer.pause(m.topic, m.partitions);
+      return;
+    case 'resume':
+      consumer.resume(m.topic, m.partitions);
+      return;
+    case 'lag':
+      void reply(m.id, () => consumer.lag());
+      return;
+    case 'close':
+      void reply(m.id, async () => {
+        await consumer.close();
+        // Handlers still waiting for an answer will not get one: the main thread is done with this consumer.
+        for (const w of waiting.values()) w.reject(new Error('consumer closed'));
+        waiting.clear();
+      }).then(() => port.close());
+      return;
+  }
+});
