@@ -56,6 +56,8 @@ export const ConfigSchema = z.object({
   CATALOG_URL: z.string().min(1).optional(),
   CATALOG_NAME: z.string().min(1).default('actionbase'),
   DRUID_INGEST_URL: z.url().optional().describe('druid-ingest; unset: no Druid in the drawing'),
+  RECONCILE_URL: z.url().optional().describe('a scheduled `wal-replay reconcile --every-ms` (its METRICS_HOST:METRICS_PORT); unset: no reconcile box'),
+  RECONCILE_STALE_MS: ms(1_800_000).describe('a reconcile whose last run finished longer ago turns yellow'),
   SAMPLE_INTERVAL_MS: ms(5_000),
   HISTORY_MS: ms(3_600_000),
   REQUEST_TIMEOUT_MS: ms(2_000),

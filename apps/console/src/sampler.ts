@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { History, lagGrowing, type SeriesInfo } from './history';
 import { probe } from './probe';
+import { reconcileStatus } from './reconcile-status';
 import { bucketsOf, parsePrometheusText, quantileBetween, sumOf, type Sample } from './prom-text';
 
 export type Status = 'ok' | 'warn' | 'down';
@@ -305,6 +306,12 @@ export class Sampler {
         links.push({ from: 'topic:cdc', to: druid.id });
         sinks.set(druid.id, druid);
       }
+      if (c.RECONCILE_URL) {
+        const rec: Component = { id: 'check:reconcile', label: 'reconcile (wal-replay)', kind: 'sink', status: 'ok', reasons: [], figures: [] };
+        await this.sampleReconcile(rec, sinks, now);
+        links.push({ from: 'core', to: rec.id });
+        sinks.set(rec.id, rec);
+      }
       components.push(...sinks.values());
       this.state = { at: now, intervalMs: c.SAMPLE_INTERVAL_MS, components, links, series: {} };
     } finally {
@@ -366,6 +373,34 @@ export class Sampler {
       comp.reasons.push(`catalog (${c.CATALOG}): ${(err as Error).message}`.slice(0, 200));
     }
     comp.figures.push({ label: 'newest snapshot', value: age === undefined ? '–' : `${fmtAge(age)} old`, series: this.push('sink.iceberg.age', { label: 'Iceberg: age of the newest snapshot', unit: 's' }, now, age) });
+  }
+
+  /** The last run of a scheduled reconcile; each sink it found divergent turns red too, with the count. */
+  private async sampleReconcile(comp: Component, sinks: Map<string, Component>, now: number): Promise<void> {
+    const c = this.cfg;
+    const r = await probe<string>(`${c.RECONCILE_URL}/metrics`, c.REQUEST_TIMEOUT_MS, 'text');
+    let divergent: number | undefined;
+    let age: number | undefined;
+    if (!r.ok) {
+      comp.status = 'down';
+      comp.reasons.push(`reconcile: ${r.reason}`);
+    } else {
+      const s = reconcileStatus(parsePrometheusText(r.value), now, c.RECONCILE_STALE_MS);
+      comp.status = s.status;
+      comp.reasons.push(...s.reasons);
+      divergent = s.divergent;
+      age = s.ageS;
+      for (const [sink, n] of s.bySink) {
+        const target = sinks.get(`sink:${sink}`);
+        if (!target) continue;
+        target.status = 'down';
+        target.reasons.push(`reconcile: ${fmt(n)} divergent keys`);
+      }
+    }
+    comp.figures.push(
+      { label: 'divergent keys', value: fmt(divergent), series: this.push('reconcile.divergent', { label: 'reconcile: divergent keys', unit: 'keys' }, now, divergent) },
+      { label: 'last run', value: age === undefined ? '–' : `${fmtAge(age)} ago` },
+    );
   }
 
   private async sampleDruid(comp: Component, now: number): Promise<void> {
