@@ -51,3 +51,4 @@ export {
 } from './services/postgres';
 export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
 export { services, type Service, type ServiceStatus } from './services/index';
+export { kafkaToolsClasspath, runKafkaTool, producerPerformance, parseProducerPerf, kafkaToolsArtifacts, type ProducerPerfResult } from './kafka-tools';
