@@ -1,6 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ensureKafka, startKafka, stopKafka } from '@pipeline/stack';
-import { api, CoreProcess, createLikes, dataRecords, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
+import { api, CoreProcess, createLikes, dataRecords, freePort, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
 
 const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,
@@ -134,28 +137,38 @@ describe('core -> real Kafka', () => {
   });
 
   it('with the broker stopped, mutations fail with 503 and change nothing; they succeed once it is back', async () => {
-    await newCore();
-    await createLikes(core.url, 'likes');
-    expect((await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 1, 100)] })).status).toBe(200);
-    await stopKafka();
+    // A private broker: the shared one serves every other suite (and `npm start`), which must not see it go down.
+    const dir = mkdtempSync(path.join(tmpdir(), 'wal-cdc-kafka-'));
+    const broker = { dir, port: await freePort(), controllerPort: await freePort(), readyTimeoutMs: 180_000 };
     try {
-      const r = await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 2, 100)] });
-      expect(r.status).toBe(503);
-      expect(r.body.code).toBe('WAL_UNAVAILABLE');
-      expect((await api(core.url, 'GET', '/graph/v3/databases/shop/tables/likes/edges/count?start=u1&direction=OUT')).body.count).toBe(1);
+      const { bootstrap: own } = await startKafka(broker);
+      ({ core, wal, cdc } = await startCoreOnFreshTopics(own, 'it', { LOG_LEVEL: 'info' }));
+      await createLikes(core.url, 'likes');
+      expect((await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 1, 100)] })).status).toBe(200);
+      await stopKafka(broker);
+      try {
+        const r = await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 2, 100)] });
+        expect(r.status).toBe(503);
+        expect(r.body.code).toBe('WAL_UNAVAILABLE');
+        expect((await api(core.url, 'GET', '/graph/v3/databases/shop/tables/likes/edges/count?start=u1&direction=OUT')).body.count).toBe(1);
+      } finally {
+        await startKafka(broker);
+      }
+      const ok = await waitFor('a successful mutation after the broker returned', async () => {
+        const r = await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 2, 100)] });
+        return r.status === 200 && r;
+      }, 60_000);
+      expect(ok.body.results[0].status).toBe('CREATED');
+      expect((await api(core.url, 'GET', '/graph/v3/databases/shop/tables/likes/edges/count?start=u1&direction=OUT')).body.count).toBe(2);
+      const cdcRecords = await waitFor('both CDC records', async () => {
+        const recs = await dataRecords(own, cdc);
+        return recs.length >= 2 && recs;
+      }, 30_000);
+      expect(cdcRecords.map((x) => x.key).sort()).toEqual(['u1:1', 'u1:2']);
     } finally {
-      await startKafka();
+      await core?.stop('SIGKILL');
+      await stopKafka(broker);
+      rmSync(dir, { recursive: true, force: true });
     }
-    const ok = await waitFor('a successful mutation after the broker returned', async () => {
-      const r = await api(core.url, 'POST', '/graph/v3/databases/shop/tables/likes/edges', { mutations: [like('u1', 2, 100)] });
-      return r.status === 200 && r;
-    }, 60_000);
-    expect(ok.body.results[0].status).toBe('CREATED');
-    expect((await api(core.url, 'GET', '/graph/v3/databases/shop/tables/likes/edges/count?start=u1&direction=OUT')).body.count).toBe(2);
-    const cdcRecords = await waitFor('both CDC records', async () => {
-      const recs = await dataRecords(bootstrap, cdc);
-      return recs.length >= 2 && recs;
-    }, 30_000);
-    expect(cdcRecords.map((x) => x.key).sort()).toEqual(['u1:1', 'u1:2']);
-  });
+  }, 420_000);
 });
