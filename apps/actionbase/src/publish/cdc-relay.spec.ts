@@ -36,7 +36,9 @@ class RecordingSink implements RecordSink {
   cdc: KeyedRecord[] = [];
   calls = 0;
   failNext = 0;
-  async publishWal(): Promise<void> {}
+  publishWal(): Promise<void> {
+    return Promise.resolve();
+  }
   async publishCdc(records: KeyedRecord[]): Promise<void> {
     this.calls++;
     await new Promise((r) => setTimeout(r, 2));
@@ -46,7 +48,9 @@ class RecordingSink implements RecordSink {
     }
     this.cdc.push(...records);
   }
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 const seqs = (records: KeyedRecord[]) => records.map((r) => (JSON.parse(r.value) as { seq: number }).seq);
