@@ -197,6 +197,7 @@ const { bootstrap } = broker;
         walBytes = row.http.walRecordBytes;
       } else row.anchor = await anchor(bootstrap, Math.min(timed.mutations, 500_000), walBytes);
     }
+    perRound.push(row);
     const h = row.http!;
     console.log(
       `round ${r + 1} [${order.join(' → ')}] load ${row.load1}: engine ${Math.round(row.engine!.rate)}/s; HTTP acked ${Math.round(h.ackRate)}/s, ` +
