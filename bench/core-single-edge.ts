@@ -67,7 +67,7 @@ interface Lat {
   probe: number[];
   errors: number;
 }
-const summary = (xs: number[]) => ({ n: xs.length, p50Ms: +pct(xs, 50).toFixed(2), p99Ms: +pct(xs, 99).toFixed(2), maxMs: +Math.max(...xs, NaN).toFixed(1) });
+const summary = (xs: number[]) => ({ n: xs.length, p50Ms: +pct(xs, 50).toFixed(2), p99Ms: +pct(xs, 99).toFixed(2), maxMs: +xs.reduce((a, b) => Math.max(a, b), 0).toFixed(1) });
 
 /** Open loop: request i is due at start + i / rate, sent then whatever came before; timed from its due time. */
 async function fixedRate(client: HttpClient, probeOnly: boolean): Promise<{ lat: Lat; achieved: number }> {
