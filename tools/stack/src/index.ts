@@ -51,4 +51,4 @@ export {
 } from './services/postgres';
 export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
 export { services, type Service, type ServiceStatus } from './services/index';
-export { kafkaToolsClasspath, runKafkaTool, producerPerformance, parseProducerPerf, kafkaToolsArtifacts, type ProducerPerfResult } from './kafka-tools';
+export { kafkaToolsClasspath, runKafkaTool, producerPerformance, parseProducerPerf, consumerPerformance, parseConsumerPerf, kafkaToolsArtifacts, type ProducerPerfResult, type ConsumerPerfResult } from './kafka-tools';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { kafkaToolsArtifacts, parseProducerPerf } from './kafka-tools';
+import { kafkaToolsArtifacts, parseConsumerPerf, parseProducerPerf } from './kafka-tools';
 
 describe('kafka-tools', () => {
   it("parses ProducerPerformance's summary line, not its progress lines", () => {
@@ -13,6 +13,15 @@ describe('kafka-tools', () => {
 
   it('says what it got when the tool printed no summary', () => {
     expect(() => parseProducerPerf('Exception in thread "main" org.apache.kafka.common.errors.TimeoutException')).toThrow(/no summary line/);
+  });
+
+  it("parses ConsumerPerformance's result line by its header", () => {
+    const out = [
+      'start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec',
+      '2026-11-29 19:00:00:000, 2026-11-29 19:00:04:000, 61.2, 15.3, 100000, 25000.0, 3012, 988, 61.9, 101214.6',
+    ].join('\n');
+    expect(parseConsumerPerf(out)).toEqual({ records: 100000, recordsPerSec: 25000, mbPerSec: 15.3, fetchRecordsPerSec: 101214.6 });
+    expect(() => parseConsumerPerf('WARN no records')).toThrow(/no result/);
   });
 
   it('fetches the tools of the broker version with an slf4j binding', () => {

@@ -107,3 +107,48 @@ export async function producerPerformance(opts: {
   ]);
   return parseProducerPerf(out);
 }
+
+export interface ConsumerPerfResult {
+  records: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  /** Records per second of fetching alone (rebalance time left out). */
+  fetchRecordsPerSec: number;
+}
+
+/**
+ * Parses ConsumerPerformance's result: a header line of column names, then one line of values
+ * (`start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...`).
+ */
+export function parseConsumerPerf(output: string): ConsumerPerfResult {
+  const lines = output.split('\n').map((l) => l.trim());
+  const h = lines.findIndex((l) => l.startsWith('start.time,'));
+  const values = h >= 0 ? lines[h + 1] : undefined;
+  if (h < 0 || !values) throw new StackError(NAME, `no result in ConsumerPerformance's output:\n${output.slice(-2000)}`, { hint: 'run the tool by hand to see what it prints' });
+  const names = lines[h]!.split(',').map((s) => s.trim());
+  const cols = values.split(',').map((s) => s.trim());
+  const col = (name: string) => Number(cols[names.indexOf(name)] ?? NaN);
+  return {
+    records: col('data.consumed.in.nMsg'),
+    recordsPerSec: col('nMsg.sec'),
+    mbPerSec: col('MB.sec'),
+    fetchRecordsPerSec: col('fetch.nMsg.sec'),
+  };
+}
+
+/** Kafka's ConsumerPerformance: reads `records` records of `topic` from the beginning in a fresh group. */
+export async function consumerPerformance(opts: { bootstrap: string; topic: string; records: number; timeoutMs?: number }): Promise<ConsumerPerfResult> {
+  const out = await runKafkaTool('org.apache.kafka.tools.ConsumerPerformance', [
+    '--bootstrap-server',
+    opts.bootstrap,
+    '--topic',
+    opts.topic,
+    '--messages',
+    String(opts.records),
+    '--group',
+    `perf-anchor-${Date.now().toString(36)}`,
+    '--timeout',
+    String(opts.timeoutMs ?? 60_000),
+  ]);
+  return parseConsumerPerf(out);
+}
