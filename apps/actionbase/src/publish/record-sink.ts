@@ -37,7 +37,9 @@ interface Lane {
  * partition: the client advances a partition's sequence only when a request is answered, so two
  * requests to the same partition at once made the broker answer OUT_OF_ORDER_SEQUENCE_NUMBER under load
  * (bench/core-mutations.ts). The WAL and the CDC topics have separate partitions, hence separate
- * sequences: their lanes run side by side, and the CDC relay never waits behind the WAL's requests.
+ * sequences: their lanes run side by side, so a CDC batch is sent without waiting for the WAL request in
+ * flight to be answered. Both lanes still share the producer's connection, on which the broker takes
+ * one request at a time; a producer of its own would give the CDC lane its own connection.
  */
 export class KafkaRecordSink implements RecordSink {
   readonly kind = 'kafka';
