@@ -3,9 +3,9 @@
  * while a prober calls /graph/health/readiness and /graph/health/liveness every 10 ms. Measured in the
  * same run: the same load without the prober (baseline), so the throughput ratio shows what probing
  * costs, and the probe latency shows whether the event loop stays responsive under the heaviest load.
- *   npx tsx bench/core-health-under-load.ts [--clients 8] [--rounds 1] [--items 10000]
- * Prints health p50/p99/max, mutations/s with and without the prober and their ratio, and the core's
- * peak RSS (VmHWM).
+ *   npx tsx bench/core-health-under-load.ts [--clients 8] [--rounds 1] [--items 10000] [--json out.json]
+ * Prints health p50/p99/max, mutations/s with and without the prober and their ratio, the core's
+ * peak RSS (VmHWM) and the machine's load; the last line is the JSON result (also written to --json).
  *
  * Measured on a 2-core machine shared with other workloads (load average ~20, so the core got a small
  * share of one core), three runs as the core changed:
@@ -24,12 +24,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureKafka } from '@pipeline/stack';
 import { api, CoreProcess, freePort, uniqueName } from '@pipeline/testing';
+import { emit, machine } from './core-common';
 
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '1' },
     items: { type: 'string', default: '10000' },
+    json: { type: 'string' },
   },
 });
 const clients = Number(values.clients);
@@ -149,6 +151,8 @@ try {
 
   const rate = (x: { mutations: number; secs: number }) => x.mutations / x.secs;
   const result = {
+    bench: 'core-health-under-load',
+    machine: machine(),
     healthProbes: latencies.length,
     healthP50Ms: +pct(latencies, 50).toFixed(1),
     healthP99Ms: +pct(latencies, 99).toFixed(1),
@@ -158,7 +162,7 @@ try {
     throughputRatio: +(rate(probed) / rate(baseline)).toFixed(3),
     corePeakRssMiB: Math.round(hwmKb / 1024),
   };
-  console.log(JSON.stringify(result, null, 2));
+  emit(values.json, result);
 } finally {
   await core.stop('SIGTERM');
 }

@@ -1,33 +1,57 @@
 /**
- * Core mutation throughput: HTTP batch requests with WAL and CDC on the real Kafka, against the same
- * mutations applied straight to the engine with no Kafka and no HTTP (baseline, same run).
- *   npx tsx bench/core-mutations.ts [--mutations 200000] [--batch 500] [--concurrency 8]
- * Prints mutations/s of both paths, their ratio, and p50/p99 request latency of the HTTP path.
+ * The core end to end: HTTP batch requests until the last CDC record is on Kafka, against two baselines
+ * measured in the same run:
+ *   - the engine alone (same batches, no HTTP, no Kafka; its clock also stops when the relay has
+ *     handed the last outbox row on, to a sink that drops it);
+ *   - Kafka's own ProducerPerformance (org.apache.kafka:kafka-tools, fetched by tools/stack), acks=all,
+ *     records of the WAL records' average size, on a topic with the core's partition count: the
+ *     anchor for what the broker takes on this machine at this load.
+ * Every side starts fresh each round (new storage, new topics) after the same warm-up, and the order of
+ * the sides rotates from round to round, so neither profits from a warm machine or a cold one.
+ *
+ *   npx tsx bench/core-mutations.ts [--mutations 100000] [--batch 500] [--concurrency 8] [--rounds 3]
+ *                                   [--warmup 10] [--no-anchor] [--json out.json]
+ *
+ * Prints each round, then min/median/max over rounds and the machine's load; the last line is the JSON
+ * result (also written to --json). Clocks:
+ *   ackRate   mutations / (first request → last HTTP answer); every answered mutation has its WAL record on Kafka
+ *   e2eRate   mutations / (first request → last CDC record acknowledged by Kafka)
+ *   drainMs   last HTTP answer → last CDC record on Kafka
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ensureKafka } from '@pipeline/stack';
+import { createKafka } from '@pipeline/kafka';
+import { producerPerformance } from '@pipeline/stack';
+import { api, CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
 import { Catalog } from '../apps/actionbase/src/catalog/catalog';
 import { LegacyTableBody, legacySchema } from '../apps/actionbase/src/catalog/schema-bodies';
 import { MutationEngine } from '../apps/actionbase/src/engine/mutation-engine';
 import { CdcRelay } from '../apps/actionbase/src/publish/cdc-relay';
 import type { RecordSink } from '../apps/actionbase/src/publish/record-sink';
 import { SqliteEdgeStore } from '../apps/actionbase/src/storage/sqlite-store';
-import { api, CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
+import { averageRecordBytes, backlogSampler, benchKafka, emit, fmtSpread, HttpClient, loadLine, machine, makeWorkload, pct, sendAll, sleep, spread, TopicCounter, type Workload } from './core-common';
 
 const { values } = parseArgs({
   options: {
-    mutations: { type: 'string', default: '200000' },
+    mutations: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '10' },
+    partitions: { type: 'string', default: '6' },
+    'no-anchor': { type: 'boolean', default: false },
+    json: { type: 'string' },
   },
 });
 const total = Number(values.mutations);
-const batch = Number(values.batch);
+const batchSize = Number(values.batch);
 const concurrency = Number(values.concurrency);
+const rounds = Number(values.rounds);
+const warmupBatches = Number(values.warmup);
+const partitions = Number(values.partitions);
 const tableBody = {
   table: 'likes',
   schema: { source: { type: 'STRING' }, target: { type: 'LONG' }, properties: [{ name: 'created_at', type: 'LONG', nullable: false }] },
@@ -35,97 +59,183 @@ const tableBody = {
   indexes: [{ index: 'recent', fields: [{ field: 'created_at', order: 'DESC' }] }],
 };
 
-/** Deterministic workload: 20% deletes, users and products drawn over a wide key space. */
-function makeBatches(seed: number): unknown[] {
-  const batches: unknown[] = [];
-  let x = seed;
-  const rnd = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff), x);
-  for (let b = 0; b < total / batch; b++) {
-    const mutations = [];
-    for (let i = 0; i < batch; i++) {
-      const v = b * batch + i + 1;
-      const del = rnd() % 5 === 0;
-      mutations.push({ type: del ? 'DELETE' : 'INSERT', edge: { version: v, source: `u${rnd() % 50_000}`, target: rnd() % 20_000, properties: del ? {} : { created_at: v } } });
-    }
-    batches.push({ mutations });
-  }
-  return batches;
-}
-
-async function engineOnly(batches: unknown[]): Promise<number> {
+async function engineOnly(warm: Workload, timed: Workload): Promise<{ rate: number; relayedRate: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
   const store = new SqliteEdgeStore(join(dir, 'core.db'));
   const catalog = await Catalog.open(store, 'bench');
   await catalog.createDatabase('shop', { comment: '' }, 'bench');
   const b = LegacyTableBody.parse(tableBody);
   await catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'bench');
-  // Records go nowhere: this path measures the engine and storage alone.
+  // Records go nowhere: this side measures the engine and storage alone.
   const noop: RecordSink = { kind: 'log', publishWal: async () => undefined, publishCdc: async () => undefined, close: async () => undefined };
   const relay = new CdcRelay(store, noop, pino({ level: 'silent' }), { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   relay.start();
   const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null, recordLimits: { walRecordBytes: 1 << 20, cdcRecordBytes: 1 << 20 } });
-  const table = catalog.resolve('shop', 'likes');
+  const table = await catalog.resolve('shop', 'likes');
+  const opts = { requestMode: null, force: false, actor: 'bench', requestId: 'r' };
+  const run = async (w: Workload) => {
+    // The same concurrency as the HTTP side: requests interleave at the engine's await points.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < w.bodies.length) await engine.mutate(table, JSON.parse(w.bodies[next++]!), opts);
+      }),
+    );
+  };
+  await run(warm);
+  while (relay.backlog() > 0) await sleep(5);
   const t0 = performance.now();
-  for (const body of batches) await engine.mutate(table, body, { requestMode: null, force: false, actor: 'bench', requestId: 'r' });
-  const secs = (performance.now() - t0) / 1000;
+  await run(timed);
+  const tDone = performance.now();
+  while (relay.backlog() > 0) await sleep(1);
+  const tRelayed = performance.now();
   await relay.stop();
   await store.close();
-  return total / secs;
+  return { rate: timed.mutations / ((tDone - t0) / 1000), relayedRate: timed.mutations / ((tRelayed - t0) / 1000) };
 }
 
-async function httpKafka(batches: unknown[], bootstrap: string): Promise<{ rate: number; p50: number; p99: number; cdcLagMs: number }> {
+export interface HttpSideResult {
+  ackRate: number;
+  e2eRate: number;
+  drainMs: number;
+  /** Highest CDC backlog the core reported while the requests ran (sampled every 250 ms). */
+  peakBacklog: number;
+  p50Ms: number;
+  p99Ms: number;
+  walRecordBytes: number;
+  cdcRecordBytes: number;
+}
+
+async function httpKafka(warm: Workload, timed: Workload, bootstrap: string, counter: TopicCounter): Promise<HttpSideResult> {
+  const wal = uniqueName('bench.wal');
+  const cdc = uniqueName('bench.cdc');
   const core = new CoreProcess({
     PORT: String(await freePort()),
     KAFKA_BROKERS: bootstrap,
-    WAL_TOPIC: uniqueName('bench.wal'),
-    CDC_TOPIC: uniqueName('bench.cdc'),
+    WAL_TOPIC: wal,
+    CDC_TOPIC: cdc,
+    WAL_PARTITIONS: String(partitions),
+    CDC_PARTITIONS: String(partitions),
     STORAGE_PATH: join(mkdtempSync(join(tmpdir(), 'bench-core-')), 'core.db'),
+    // One heartbeat at start (counted below), none during the run.
+    HEARTBEAT_INTERVAL_MS: String(3_600_000),
     LOG_LEVEL: 'warn',
   });
   await core.start();
+  const client = new HttpClient(core.url, concurrency);
   try {
     await createLikes(core.url, 'likes');
-    const path = '/graph/v3/databases/shop/tables/likes/edges';
-    await api(core.url, 'POST', path, batches[0]); // warm-up (JIT, connections)
-    const latencies: number[] = [];
-    let next = 1;
+    await sendAll(client, warm.bodies, concurrency);
+    const cdcBase = 1 + warm.cdcRecords;
+    await counter.until(cdc, cdcBase);
+    const sampler = backlogSampler(core.url);
     const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < batches.length) {
-          const body = batches[next++];
-          const s = performance.now();
-          const r = await api(core.url, 'POST', path, body);
-          if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${JSON.stringify(r.body)}`);
-          latencies.push(performance.now() - s);
-        }
-      }),
-    );
-    const secs = (performance.now() - t0) / 1000;
-    // CDC relay catch-up after the last acknowledged request
-    const c0 = performance.now();
-    for (;;) {
-      const r = await api(core.url, 'GET', '/graph/health/readiness');
-      if (r.body.cdcBacklog === 0) break;
-      await new Promise((res) => setTimeout(res, 20));
-    }
-    latencies.sort((a, b) => a - b);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-    return { rate: ((batches.length - 1) * batch) / secs, p50: q(0.5), p99: q(0.99), cdcLagMs: performance.now() - c0 };
+    const latencies = await sendAll(client, timed.bodies, concurrency);
+    const tAck = performance.now();
+    const { peak: peakBacklog } = await sampler.stop();
+    const tCdc = await counter.until(cdc, cdcBase + timed.cdcRecords);
+    // What the clocks claim must be on Kafka: every WAL and CDC record, no more.
+    const [walN, cdcN] = [await counter.count(wal), await counter.count(cdc)];
+    if (walN !== 1 + warm.mutations + timed.mutations || cdcN !== cdcBase + timed.cdcRecords)
+      throw new Error(`Kafka holds ${walN} WAL / ${cdcN} CDC records, expected ${1 + warm.mutations + timed.mutations} / ${cdcBase + timed.cdcRecords}`);
+    const health = await api(core.url, 'GET', '/graph/health/details');
+    if (health.body?.cdcBacklog !== 0) throw new Error(`the core reports a CDC backlog of ${health.body?.cdcBacklog} after the last record was seen on Kafka`);
+    return {
+      ackRate: timed.mutations / ((tAck - t0) / 1000),
+      e2eRate: timed.mutations / ((Math.max(tAck, tCdc) - t0) / 1000),
+      drainMs: Math.max(0, tCdc - tAck),
+      peakBacklog,
+      p50Ms: pct(latencies, 50),
+      p99Ms: pct(latencies, 99),
+      walRecordBytes: await averageRecordBytes(bootstrap, wal),
+      cdcRecordBytes: await averageRecordBytes(bootstrap, cdc),
+    };
   } catch (err) {
     console.error(`core output (tail):\n${core.output.slice(-3000)}`);
     throw err;
   } finally {
+    client.close();
     await core.stop();
+    const admin = await createKafka({ brokers: [bootstrap], clientId: 'bench-cleanup' }).admin();
+    await admin.deleteTopics([wal, cdc]).catch(() => undefined);
+    await admin.close();
   }
 }
 
-const { bootstrap } = await ensureKafka();
-const batches = makeBatches(42);
-console.log(`workload: ${total} edge mutations in batches of ${batch}, ${concurrency} concurrent HTTP clients`);
-const base = await engineOnly(batches);
-console.log(`engine only (SQLite, no Kafka, no HTTP): ${Math.round(base)} mutations/s`);
-const http = await httpKafka(batches, bootstrap);
-console.log(`HTTP + WAL/CDC on Kafka:                 ${Math.round(http.rate)} mutations/s`);
-console.log(`request latency (batch of ${batch}): p50 ${http.p50.toFixed(1)} ms, p99 ${http.p99.toFixed(1)} ms; CDC relay drained ${http.cdcLagMs.toFixed(0)} ms after the last answer`);
-console.log(`ratio HTTP+Kafka / engine-only: ${(http.rate / base).toFixed(2)}x`);
+async function anchor(bootstrap: string, records: number, recordSize: number): Promise<number> {
+  const topic = uniqueName('bench.anchor');
+  const admin = await createKafka({ brokers: [bootstrap], clientId: 'bench-anchor' }).admin();
+  try {
+    await admin.ensureTopics([{ name: topic, partitions }]);
+    const r = await producerPerformance({ bootstrap, topic, records, recordSize, props: { acks: 'all' } });
+    return r.recordsPerSec;
+  } finally {
+    await admin.deleteTopics([topic]).catch(() => undefined);
+    await admin.close();
+  }
+}
+
+{
+  const broker = await benchKafka();
+const { bootstrap } = broker;
+  const counter = await TopicCounter.open(bootstrap);
+  const warm = makeWorkload(7, warmupBatches * batchSize, batchSize);
+  const timed = makeWorkload(42, total, batchSize);
+  const before = machine();
+  console.log(`workload: ${timed.mutations} edge mutations (${timed.cdcRecords} CDC records) in batches of ${batchSize}, ${concurrency} concurrent clients, ${rounds} rounds, warm-up ${warm.mutations} on every side; ${loadLine()}`);
+  // The anchor's record size is the WAL's, measured on the first HTTP side; until then the issue's 600 bytes.
+  let walBytes = 600;
+  const sides = values['no-anchor'] ? ['engine', 'http'] : ['engine', 'http', 'anchor'];
+  const perRound: { round: number; order: string[]; load1: number; engine?: { rate: number; relayedRate: number }; http?: HttpSideResult; anchor?: number }[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
+    const row: (typeof perRound)[number] = { round: r + 1, order, load1: machine().load1 };
+    for (const side of order) {
+      if (side === 'engine') row.engine = await engineOnly(warm, timed);
+      else if (side === 'http') {
+        row.http = await httpKafka(warm, timed, bootstrap, counter);
+        walBytes = row.http.walRecordBytes;
+      } else row.anchor = await anchor(bootstrap, Math.min(timed.mutations, 500_000), walBytes);
+    }
+    perRound.push(row);
+    const h = row.http!;
+    console.log(
+      `round ${r + 1} [${order.join(' → ')}] load ${row.load1}: engine ${Math.round(row.engine!.rate)}/s; HTTP acked ${Math.round(h.ackRate)}/s, ` +
+        `end to end ${Math.round(h.e2eRate)}/s, CDC drained ${Math.round(h.drainMs)} ms after the last answer (peak backlog ${h.peakBacklog}), p50 ${Math.round(h.p50Ms)} ms p99 ${Math.round(h.p99Ms)} ms` +
+        (row.anchor ? `; ProducerPerformance ${Math.round(row.anchor)}/s` : ''),
+    );
+  }
+  await counter.close();
+  await broker.stop();
+  const of = (f: (x: (typeof perRound)[number]) => number | undefined, digits = 0) => spread(perRound.map(f).filter((x): x is number => x !== undefined), digits);
+  const result = {
+    bench: 'core-mutations',
+    machine: { before, after: machine() },
+    workload: { mutations: timed.mutations, cdcRecords: timed.cdcRecords, batch: batchSize, concurrency, rounds, warmup: warm.mutations, partitions },
+    walRecordBytes: walBytes,
+    cdcRecordBytes: perRound[0]?.http?.cdcRecordBytes,
+    engineRate: of((x) => x.engine?.rate),
+    engineRelayedRate: of((x) => x.engine?.relayedRate),
+    ackRate: of((x) => x.http?.ackRate),
+    e2eRate: of((x) => x.http?.e2eRate),
+    drainMs: of((x) => x.http?.drainMs),
+    peakBacklog: of((x) => x.http?.peakBacklog),
+    p50Ms: of((x) => x.http?.p50Ms),
+    p99Ms: of((x) => x.http?.p99Ms),
+    anchorRate: values['no-anchor'] ? undefined : of((x) => x.anchor),
+    // Ratios are taken inside each round (same machine state), then spread over rounds.
+    e2eOverEngine: of((x) => x.http && x.engine && x.http.e2eRate / x.engine.relayedRate, 3),
+    ackOverEngine: of((x) => x.http && x.engine && x.http.ackRate / x.engine.rate, 3),
+    walOverAnchor: values['no-anchor'] ? undefined : of((x) => x.http && x.anchor && x.http.ackRate / x.anchor, 3),
+    rounds: perRound,
+  };
+  console.log(`\nover ${rounds} rounds (median, min, max); ${loadLine()}`);
+  console.log(`engine only:             ${fmtSpread(result.engineRate, '/s')}`);
+  console.log(`HTTP acked (WAL on Kafka): ${fmtSpread(result.ackRate, '/s')}`);
+  console.log(`end to end (CDC on Kafka): ${fmtSpread(result.e2eRate, '/s')}`);
+  console.log(`CDC drain after last answer: ${fmtSpread(result.drainMs, ' ms')}; peak backlog during the run ${fmtSpread(result.peakBacklog)}`);
+  console.log(`batch latency: p50 ${fmtSpread(result.p50Ms, ' ms')}, p99 ${fmtSpread(result.p99Ms, ' ms')}`);
+  if (result.anchorRate) console.log(`ProducerPerformance (acks=all, ${walBytes} B): ${fmtSpread(result.anchorRate, '/s')}; WAL / anchor ${fmtSpread(result.walOverAnchor!)}`);
+  console.log(`end to end / engine only: ${fmtSpread(result.e2eOverEngine)}`);
+  emit(values.json, result);
+}

@@ -65,3 +65,4 @@ export {
   type PrometheusOptions,
   type PrometheusStatus,
 } from './services/prometheus';
+export { kafkaToolsClasspath, runKafkaTool, producerPerformance, parseProducerPerf, consumerPerformance, parseConsumerPerf, kafkaToolsArtifacts, type ProducerPerfResult, type ConsumerPerfResult } from './kafka-tools';

@@ -21,19 +21,29 @@ interface Pending {
   waiters: { resolve: () => void; reject: (err: unknown) => void }[];
 }
 
+/** One topic's queue: records waiting for the next produce request, and the request in flight. */
+interface Lane {
+  pending: Pending | null;
+  flushing: Promise<void> | null;
+}
+
 /**
- * Group commit to Kafka: one produce request in flight at a time; records that arrive meanwhile
- * (from concurrent HTTP requests and the CDC relay) go together in the next request, and each
- * caller is answered when the request carrying its records is acknowledged.
+ * Group commit to Kafka, one lane per topic: each lane has one produce request in flight at a time;
+ * records that arrive meanwhile (from concurrent HTTP requests, or the CDC relay) go together in the
+ * lane's next request, and each caller is answered when the request carrying its records is
+ * acknowledged.
  *
- * One request in flight keeps the idempotent producer's sequence numbers in order per partition:
- * concurrent sends from one producer made the broker answer OUT_OF_ORDER_SEQUENCE_NUMBER under load
- * (bench/core-mutations.ts), and batching recovers the throughput that serial sends would lose.
+ * One request in flight per topic keeps the idempotent producer's sequence numbers in order per
+ * partition: the client advances a partition's sequence only when a request is answered, so two
+ * requests to the same partition at once made the broker answer OUT_OF_ORDER_SEQUENCE_NUMBER under load
+ * (bench/core-mutations.ts). The WAL and the CDC topics have separate partitions, hence separate
+ * sequences: their lanes run side by side, so a CDC batch is sent without waiting for the WAL request in
+ * flight to be answered. Both lanes still share the producer's connection, on which the broker takes
+ * one request at a time; a producer of its own would give the CDC lane its own connection.
  */
 export class KafkaRecordSink implements RecordSink {
   readonly kind = 'kafka';
-  private readonly pending = new Map<string, Pending>();
-  private flushing: Promise<void> | null = null;
+  private readonly lanes = new Map<string, Lane>();
 
   constructor(
     private readonly producer: Producer,
@@ -55,19 +65,20 @@ export class KafkaRecordSink implements RecordSink {
   private enqueue(topic: string, records: KeyedRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      let p = this.pending.get(topic);
-      if (!p) this.pending.set(topic, (p = { records: [], waiters: [] }));
+      let lane = this.lanes.get(topic);
+      if (!lane) this.lanes.set(topic, (lane = { pending: null, flushing: null }));
+      const p = (lane.pending ??= { records: [], waiters: [] });
       for (const r of records) p.records.push(r);
       p.waiters.push({ resolve, reject });
-      this.flushing ??= this.flush();
+      lane.flushing ??= this.flush(topic, lane);
     });
   }
 
-  private async flush(): Promise<void> {
+  private async flush(topic: string, lane: Lane): Promise<void> {
     try {
-      while (this.pending.size > 0) {
-        const [topic, p] = this.pending.entries().next().value as [string, Pending];
-        this.pending.delete(topic);
+      while (lane.pending) {
+        const p = lane.pending;
+        lane.pending = null;
         try {
           for (const chunk of chunksOf(p.records, this.maxRequestBytes)) await this.producer.send(topic, chunk);
           p.waiters.forEach((w) => w.resolve());
@@ -76,12 +87,12 @@ export class KafkaRecordSink implements RecordSink {
         }
       }
     } finally {
-      this.flushing = null;
+      lane.flushing = null;
     }
   }
 
   async close(): Promise<void> {
-    await this.flushing;
+    await Promise.all([...this.lanes.values()].map((l) => l.flushing));
     await this.producer.close();
   }
 }
