@@ -63,4 +63,28 @@ describe('StagingStore', () => {
     s.stage([staged('c', 2, 1)]);
     expect(s.counts().changelog).toBe(1);
   });
+
+  it('keeps a deleted multi-edge deleted when an older record of it comes from another partition after the commit', () => {
+    const s = open();
+    const gift = (seq: number, partition: number, offset: number, active: boolean): StagedRecord => ({ ...staged('u1', seq, offset, active), key: 'id:g1', partition });
+    s.stage([gift(5, 0, 0, true)]);
+    s.clearPending('db.t', s.gen);
+    // Moved, then deleted: keyed by its new endpoints, so in partition 1, consumed ahead of partition 0.
+    s.stage([gift(10, 1, 0, false)]);
+    expect(s.pending('db.t', s.gen).changes).toEqual([{ key: 'id:g1', ord: 10, row: null }]);
+    s.clearPending('db.t', s.gen);
+    // The move's older record from partition 0 comes only now: it must not bring the edge back.
+    s.stage([gift(7, 0, 1, true)]);
+    expect(s.pending('db.t', s.gen)).toEqual({ changes: [], offsets: { 'cdc:0': 2, 'cdc:1': 1 } });
+    // A newer INSERT of the same id does.
+    s.stage([gift(12, 0, 2, true)]);
+    expect(s.pending('db.t', s.gen).changes).toMatchObject([{ key: 'id:g1', ord: 12, row: { seq: 12 } }]);
+    // Unique edges keep no tombstone: their records stay in one partition, in order.
+    s.stage([staged('u2', 20, 3, false)]);
+    s.clearPending('db.t', s.gen);
+    s.stage([staged('u2', 15, 4, true)]);
+    expect(s.pending('db.t', s.gen).changes).toMatchObject([{ key: 'u2', ord: 15 }]);
+    expect(s.counts().changelog).toBe(6);
+    s.close();
+  });
 });

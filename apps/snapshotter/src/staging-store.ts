@@ -4,7 +4,8 @@
  * The stream runtime commits Kafka offsets as soon as write() resolves, but Iceberg commits happen once per
  * COMMIT_INTERVAL_MS. Records acknowledged in between must survive a kill -9: write() puts them here in one
  * transaction, and a table commit removes exactly what it committed. Staging is idempotent: the latest `after`
- * per edge wins by the core's seq, change-log rows are keyed by their Kafka coordinates.
+ * per edge wins by the core's seq, change-log rows are keyed by their Kafka coordinates. Deleted multi-edges keep a
+ * tombstone (their DELETE's seq), so an older record of theirs from another partition is not staged again.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +34,9 @@ export interface StagedRecord {
   changelog?: { hour: string; row: ChangeLogRow };
 }
 
+/** Multi-edges are keyed by id (cdc-row.ts); their records can sit in several partitions. */
+const isMultiEdgeKey = (key: string): boolean => key.startsWith('id:');
+
 export class StagingStore {
   private readonly db: Database.Database;
   private genNow: number;
@@ -49,6 +53,7 @@ export class StagingStore {
       CREATE INDEX IF NOT EXISTS changelog_by_table ON changelog (tbl, hour, gen);
       CREATE TABLE IF NOT EXISTS changelog_hw (tp TEXT PRIMARY KEY, next INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS changelog_intent (file TEXT PRIMARY KEY, tbl TEXT NOT NULL, hour TEXT NOT NULL, gen INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS tombstones (tbl TEXT NOT NULL, key TEXT NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
     `);
     const g = this.db.prepare('SELECT MAX(g) AS g FROM (SELECT MAX(gen) AS g FROM pending UNION ALL SELECT MAX(gen) FROM changelog)').get() as { g: number | null };
     this.genNow = g.g ?? 0;
@@ -75,10 +80,23 @@ export class StagingStore {
       `INSERT OR IGNORE INTO changelog (tp, off, tbl, hour, row, gen)
        SELECT @tp, @off, @tbl, @hour, @row, @gen WHERE @off >= COALESCE((SELECT next FROM changelog_hw WHERE tp = @tp), 0)`,
     );
+    const buried = this.db.prepare('SELECT ord FROM tombstones WHERE tbl = ? AND key = ?');
+    const bury = this.db.prepare('INSERT INTO tombstones (tbl, key, ord) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO UPDATE SET ord = MAX(ord, excluded.ord)');
     this.db.transaction(() => {
       for (const r of records) {
         const tp = `${r.topic}:${r.partition}`;
-        upsert.run(r.table, r.key, r.ord, r.row ? JSON.stringify(r.row) : null, gen);
+        if (!isMultiEdgeKey(r.key)) {
+          upsert.run(r.table, r.key, r.ord, r.row ? JSON.stringify(r.row) : null, gen);
+        } else {
+          // A deleted edge leaves the table, and its seq with it; a multi-edge moved to other endpoints has older
+          // records in another partition, which may come after the DELETE was committed. The tombstone keeps the
+          // DELETE's seq so that such a record cannot bring the edge back.
+          const t = (buried.get(r.table, r.key) as { ord: number } | undefined)?.ord;
+          if (t === undefined || r.ord >= t) {
+            upsert.run(r.table, r.key, r.ord, r.row ? JSON.stringify(r.row) : null, gen);
+            if (r.row === null) bury.run(r.table, r.key, r.ord);
+          }
+        }
         offset.run(r.table, tp, r.offset + 1);
         if (r.changelog) log.run({ tp, off: r.offset, tbl: r.table, hour: r.changelog.hour, row: JSON.stringify(r.changelog.row), gen });
       }

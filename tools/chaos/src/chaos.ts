@@ -56,6 +56,8 @@ export interface ChaosOptions {
   druid?: { overlordUrl: string; brokerUrl: string };
   /** Start a private Druid (instead of `druid`), feed and compare it, and kill its indexer each round. */
   privateDruid?: boolean;
+  /** Whether a gift's INSERT may move it to other endpoints (default true; always false with Druid, see Load). */
+  moveMultiEdges?: boolean;
   log: (msg: string, data?: Record<string, unknown>) => void;
 }
 
@@ -508,7 +510,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       o.log('Druid supervisor applied', { dataSource, private: o.privateDruid === true });
     }
     o.log('pipeline up; load starts', { clients: o.clients });
-    const load = new Load(coreUrl, o.clients, druid !== undefined);
+    const load = new Load(coreUrl, o.clients, druid !== undefined || o.moveMultiEdges === false);
     const victims: Component[] = [core, indexer, snapshotter, kafka, ...(es ? [es] : []), ...(druidIndexer ? [druidIndexer] : [])];
     for (let round = 1; round <= o.rounds; round++) {
       for (const v of victims) {
