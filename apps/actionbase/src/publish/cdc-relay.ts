@@ -1,7 +1,7 @@
 import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { EdgeStore, OutboxRow } from '../storage/edge-store';
 import type { RecordSink } from './record-sink';
 
@@ -17,10 +17,7 @@ function refusesRecord(err: unknown, depth = 0): boolean {
 }
 
 export interface CdcRelayOptions {
-  /** Rows per outbox read at most (RELAY_BATCH_ROWS raises it; the byte budget below usually decides). */
   batchSize: number;
-  /** Bytes of record values per batch handed to the sink (default RELAY_BATCH_BYTES or 4 MiB). */
-  maxBatchBytes?: number;
   maxBackoffMs: number;
   /** A record larger than this is set aside without trying (the CDC topic's max.message.bytes). */
   maxRecordBytes: number;
@@ -29,56 +26,26 @@ export interface CdcRelayOptions {
   metrics?: Registry;
 }
 
-/** A positive integer from the environment, or `fallback`; a bad value names the variable. */
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-/** Tuning of the relay from the environment (read here so the relay owns its knobs). */
-export const relayTuning = () => ({
-  batchRows: envInt('RELAY_BATCH_ROWS', 20_000),
-  batchBytes: envInt('RELAY_BATCH_BYTES', 4 * 1024 * 1024),
-});
-
 /**
  * Relays committed CDC records from the outbox to the sink, in commit order. Records are deleted
  * from the outbox only after the sink acknowledged them, so a crash anywhere between the state
  * commit and the publish loses nothing: the next start sends what is left (docs/model.md, step 6;
  * Actionbase issue #405). After a crash the last batch may be sent twice; consumers are idempotent.
  *
- * Pipelined: while one batch is with the sink, the next is read from the outbox, and the rows of the
- * previous one are deleted, so the sink's CDC lane (its own, beside the WAL's) always has the next
- * batch ready. Batches are bounded by bytes, so a relay behind by a million records catches up in a few
- * hundred large requests rather than by rows at a time. One batch is with the sink at a time: a second
- * in flight could land before a first that failed and is retried, and per-key order would break.
- *
  * One record the broker refuses (too large, invalid) must not hold back every later one: it is
  * written to `parkDir` (fsynced), counted in `actionbase_cdc_parked_total`, logged, and the relay
  * goes on. Unavailability (broker down) is retried, with the records kept in order.
- *
- * Store calls are awaited, so a store that answers with promises works as one that answers at once.
  */
 export class CdcRelay {
   private wake: (() => void) | null = null;
   private pending = false;
   private stopping = false;
   private loop: Promise<void> | null = null;
-  /** Highest seq acknowledged by the sink (or set aside). */
   private lastSeq = 0;
   private failures = 0;
   /** Committed and not yet acknowledged: counted, so that readiness never scans the outbox. */
-  private unsent = 0;
-  /** Average bytes of a row's value, to turn the byte budget into a row limit for the next read. */
-  private rowBytes = 1024;
-  private readonly batchRows: number;
-  private readonly batchBytes: number;
+  private unsent: number;
   private readonly parkedCounter: Counter | undefined;
-  /** Read by /metrics: the O(1) backlog, so dashboards need not query the outbox either. */
-  readonly backlogGauge: Gauge | undefined;
   relayed = 0;
   parked = 0;
 
@@ -88,22 +55,9 @@ export class CdcRelay {
     private readonly log: Logger,
     private readonly opts: CdcRelayOptions,
   ) {
-    const tuning = relayTuning();
-    this.batchRows = Math.max(opts.batchSize, tuning.batchRows);
-    this.batchBytes = opts.maxBatchBytes ?? tuning.batchBytes;
+    this.unsent = 0; // counted once, when the loop starts
     this.parkedCounter = opts.metrics
       ? new Counter({ name: 'actionbase_cdc_parked_total', help: 'CDC records the broker refused, set aside in the park directory', registers: [opts.metrics] })
-      : undefined;
-    const backlog = () => this.backlog();
-    this.backlogGauge = opts.metrics
-      ? new Gauge({
-          name: 'actionbase_cdc_backlog',
-          help: 'CDC records committed and not yet acknowledged by Kafka',
-          registers: [opts.metrics],
-          collect() {
-            this.set(backlog());
-          },
-        })
       : undefined;
   }
 
@@ -135,59 +89,31 @@ export class CdcRelay {
     await this.loop;
   }
 
-  /** Reads the next batch after `afterSeq`; a notification that arrives from here on is not lost. */
-  private async read(afterSeq: number): Promise<OutboxRow[]> {
-    this.pending = false;
-    const limit = Math.max(1, Math.min(this.batchRows, Math.floor(this.batchBytes / this.rowBytes)));
-    const rows = await this.store.readOutbox(afterSeq, limit);
-    if (rows.length > 0) {
-      let bytes = 0;
-      for (const r of rows) bytes += r.value.length;
-      this.rowBytes = Math.max(64, Math.ceil(bytes / rows.length));
-    }
-    return rows;
-  }
-
   private async run(): Promise<void> {
-    // Once, at start: what an earlier run left behind (commits from now on are counted by notify).
     this.unsent += await this.store.outboxSize();
-    let next: Promise<OutboxRow[]> | null = null;
     while (!this.stopping) {
-      const rows: OutboxRow[] = await (next ?? this.read(this.lastSeq));
-      next = null;
+      this.pending = false;
+      const rows = await this.store.readOutbox(this.lastSeq, this.opts.batchSize);
       if (rows.length === 0) {
         if (!this.pending) await this.sleep(1000);
         continue;
       }
-      const upto = rows[rows.length - 1]!.seq;
-      const sending = this.publish(rows);
-      // The next batch is read while this one is with the sink (after the produce request has gone
-      // out: a store that answers at once holds the thread while it reads). On failure it is dropped.
-      const ahead = new Promise<void>((r) => setImmediate(r)).then(() => this.read(upto));
-      ahead.catch(() => undefined);
       try {
-        const sent = await sending;
-        await this.done(upto, sent);
-        next = ahead;
+        const sent = await this.publish(rows);
+        await this.done(rows[rows.length - 1]!.seq, sent);
         if (this.failures > 0) this.log.info({ backlog: this.backlog() }, 'CDC relay recovered');
         this.failures = 0;
       } catch (err) {
-        await ahead.catch(() => undefined);
-        let failure = err;
         if (refusesRecord(err)) {
           // Find the record(s) refused: one at a time, in order, up to the first that is.
-          try {
-            await this.isolate(rows);
-            continue;
-          } catch (again) {
-            failure = again; // unavailable meanwhile: retried below like any other failure
-          }
+          await this.isolate(rows);
+          continue;
         }
         this.failures++;
         // Full jitter; the same rows are retried in the same order, so per-key order holds.
         const cap = Math.min(this.opts.maxBackoffMs, 100 * 2 ** Math.min(this.failures, 10));
         if (this.failures === 1 || this.failures % 20 === 0)
-          this.log.warn({ err: failure, backlog: this.backlog(), attempt: this.failures }, 'CDC relay cannot publish; retrying (records stay in the outbox)');
+          this.log.warn({ err, backlog: this.backlog(), attempt: this.failures }, 'CDC relay cannot publish; retrying (records stay in the outbox)');
         await this.sleep(Math.random() * cap);
       }
     }
@@ -201,8 +127,7 @@ export class CdcRelay {
     const ok: OutboxRow[] = [];
     let sent = 0;
     for (const r of rows) {
-      // UTF-8 takes at most 3 bytes per UTF-16 unit: most records are known to fit without counting.
-      const bytes = (r.value.length + r.key.length) * 3 <= this.opts.maxRecordBytes ? 0 : Buffer.byteLength(r.value) + Buffer.byteLength(r.key);
+      const bytes = Buffer.byteLength(r.value) + Buffer.byteLength(r.key);
       if (bytes > this.opts.maxRecordBytes) {
         const before = ok.splice(0); // the ones before it, in order
         await this.sink.publishCdc(before);

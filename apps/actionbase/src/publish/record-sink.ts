@@ -21,29 +21,19 @@ interface Pending {
   waiters: { resolve: () => void; reject: (err: unknown) => void }[];
 }
 
-/** One topic's queue: records waiting for the next produce request, and the request in flight. */
-interface Lane {
-  pending: Pending | null;
-  flushing: Promise<void> | null;
-}
-
 /**
- * Group commit to Kafka, one lane per topic: each lane has one produce request in flight at a time;
- * records that arrive meanwhile (from concurrent HTTP requests, or the CDC relay) go together in the
- * lane's next request, and each caller is answered when the request carrying its records is
- * acknowledged.
+ * Group commit to Kafka: one produce request in flight at a time; records that arrive meanwhile
+ * (from concurrent HTTP requests and the CDC relay) go together in the next request, and each
+ * caller is answered when the request carrying its records is acknowledged.
  *
- * One request in flight per topic keeps the idempotent producer's sequence numbers in order per
- * partition: the client advances a partition's sequence only when a request is answered, so two
- * requests to the same partition at once made the broker answer OUT_OF_ORDER_SEQUENCE_NUMBER under load
- * (bench/core-mutations.ts). The WAL and the CDC topics have separate partitions, hence separate
- * sequences: their lanes run side by side, so a CDC batch is sent without waiting for the WAL request in
- * flight to be answered. Both lanes still share the producer's connection, on which the broker takes
- * one request at a time; a producer of its own would give the CDC lane its own connection.
+ * One request in flight keeps the idempotent producer's sequence numbers in order per partition:
+ * concurrent sends from one producer made the broker answer OUT_OF_ORDER_SEQUENCE_NUMBER under load
+ * (bench/core-mutations.ts), and batching recovers the throughput that serial sends would lose.
  */
 export class KafkaRecordSink implements RecordSink {
   readonly kind = 'kafka';
-  private readonly lanes = new Map<string, Lane>();
+  private readonly pending = new Map<string, Pending>();
+  private flushing: Promise<void> | null = null;
 
   constructor(
     private readonly producer: Producer,
@@ -65,20 +55,19 @@ export class KafkaRecordSink implements RecordSink {
   private enqueue(topic: string, records: KeyedRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      let lane = this.lanes.get(topic);
-      if (!lane) this.lanes.set(topic, (lane = { pending: null, flushing: null }));
-      const p = (lane.pending ??= { records: [], waiters: [] });
+      let p = this.pending.get(topic);
+      if (!p) this.pending.set(topic, (p = { records: [], waiters: [] }));
       for (const r of records) p.records.push(r);
       p.waiters.push({ resolve, reject });
-      lane.flushing ??= this.flush(topic, lane);
+      this.flushing ??= this.flush();
     });
   }
 
-  private async flush(topic: string, lane: Lane): Promise<void> {
+  private async flush(): Promise<void> {
     try {
-      while (lane.pending) {
-        const p = lane.pending;
-        lane.pending = null;
+      while (this.pending.size > 0) {
+        const [topic, p] = this.pending.entries().next().value as [string, Pending];
+        this.pending.delete(topic);
         try {
           for (const chunk of chunksOf(p.records, this.maxRequestBytes)) await this.producer.send(topic, chunk);
           p.waiters.forEach((w) => w.resolve());
@@ -87,12 +76,12 @@ export class KafkaRecordSink implements RecordSink {
         }
       }
     } finally {
-      lane.flushing = null;
+      this.flushing = null;
     }
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.lanes.values()].map((l) => l.flushing));
+    await this.flushing;
     await this.producer.close();
   }
 }
