@@ -165,3 +165,23 @@ export const SEQ_TICKS_PER_MS = 2048;
 export function nextSeq(previous: number, nowMs: number = Date.now()): number {
   return Math.max(previous + 1, nowMs * SEQ_TICKS_PER_MS);
 }
+
+/** An edge row as both SQL stores keep it: endpoints, id and state as JSON text (typed values survive). */
+export interface RawRow {
+  ekey: string;
+  source: string;
+  target: string;
+  eid: string | null;
+  state: string;
+}
+
+export function toRow(r: RawRow): EdgeRow {
+  const row: EdgeRow = {
+    key: r.ekey,
+    source: JSON.parse(r.source) as string | number,
+    target: JSON.parse(r.target) as string | number,
+    state: JSON.parse(r.state) as EdgeState,
+  };
+  if (r.eid !== null) row.id = JSON.parse(r.eid) as string | number;
+  return row;
+}

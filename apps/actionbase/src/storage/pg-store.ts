@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
-import type { Direction, EdgeState } from '@pipeline/edge-model';
+import type { Direction } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
-import { SEQ_TICKS_PER_MS, tablespaceOf } from './edge-store';
+import { SEQ_TICKS_PER_MS, tablespaceOf, toRow, type RawRow } from './edge-store';
 import type { CatalogSnapshot, EdgeRow, EdgeStorageKey, EdgeStore, IndexHit, IndexRowAdd, IndexScan, KeyWrite, OutboxRow, RelayLease } from './edge-store';
 
 /** Where the schema migrations live (SQL files run by node-pg-migrate at start). */
@@ -467,21 +467,3 @@ async function rowsOf(db: Queryable, tbl: string, keys: EdgeStorageKey[]): Promi
   return out;
 }
 
-interface RawRow {
-  ekey: string;
-  source: string;
-  target: string;
-  eid: string | null;
-  state: string;
-}
-
-function toRow(r: RawRow): EdgeRow {
-  const row: EdgeRow = {
-    key: r.ekey,
-    source: JSON.parse(r.source) as string | number,
-    target: JSON.parse(r.target) as string | number,
-    state: JSON.parse(r.state) as EdgeState,
-  };
-  if (r.eid !== null) row.id = JSON.parse(r.eid) as string | number;
-  return row;
-}

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Direction, EdgeState } from '@pipeline/edge-model';
+import type { Direction } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
-import { nextSeq, tablespaceOf } from './edge-store';
+import { nextSeq, tablespaceOf, toRow, type RawRow } from './edge-store';
 import type {
   CatalogSnapshot,
   EdgeRow,
@@ -356,21 +356,3 @@ export class SqliteEdgeStore implements EdgeStore {
   }
 }
 
-interface RawRow {
-  ekey: string;
-  source: string;
-  target: string;
-  eid: string | null;
-  state: string;
-}
-
-function toRow(r: RawRow): EdgeRow {
-  const row: EdgeRow = {
-    key: r.ekey,
-    source: JSON.parse(r.source) as string | number,
-    target: JSON.parse(r.target) as string | number,
-    state: JSON.parse(r.state) as EdgeState,
-  };
-  if (r.eid !== null) row.id = JSON.parse(r.eid) as string | number;
-  return row;
-}
