@@ -13,7 +13,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ import { CoreClient, type EdgeView } from '@pipeline/core-api';
 import { createKafka, type Admin } from '@pipeline/kafka';
 import { ensureKafka } from '@pipeline/stack';
 import { api, createLikes, createTestDatabase, dropTestDatabases, freePort, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
-import type { ShadowReport } from '../src/comparer';
+import { metric, readReport } from './report';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -232,21 +232,6 @@ async function load(stop: Promise<void>, writers = 3): Promise<number> {
   return requests;
 }
 
-const readReport = (): ShadowReport | undefined => {
-  try {
-    return JSON.parse(readFileSync(reportFile, 'utf8')) as ShadowReport;
-  } catch {
-    return undefined;
-  }
-};
-
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  if (!line) throw new Error(`no ${name} in /metrics`);
-  return Number(line.split(' ').pop());
-}
-
 /** Edges, counts and index scans of both tables as a reader sees them. */
 async function observe(url: string) {
   const c = new CoreClient({ baseUrl: url, actor: 'test' });
@@ -306,7 +291,7 @@ describe('migration SQLite -> PostgreSQL under live load, by the runbook', () =>
       async () => {
         const err = await Promise.race([failed, new Promise((r) => setTimeout(r, 0, undefined))]);
         if (err) throw err;
-        const r = readReport();
+        const r = readReport(reportFile);
         if (!r || Date.parse(r.generatedAt) < Date.now() - 2_000) return false;
         if (r.divergentCount > 0) zeroSince = undefined;
         else zeroSince ??= Date.now();
@@ -332,7 +317,7 @@ describe('migration SQLite -> PostgreSQL under live load, by the runbook', () =>
     const report = await waitFor(
       'no key pending comparison',
       async () => {
-        const r = readReport();
+        const r = readReport(reportFile);
         return r && r.pending === 0 && Date.parse(r.generatedAt) > Date.now() - 2_000 ? r : undefined;
       },
       60_000,
@@ -340,8 +325,8 @@ describe('migration SQLite -> PostgreSQL under live load, by the runbook', () =>
     expect(report.divergentCount).toBe(0);
     expect(report.divergent).toEqual([]);
     expect(report.droppedKeys).toBe(0);
-    expect(await metric('shadow_divergent_keys')).toBe(0);
-    expect(await metric('shadow_item_errors_total')).toBe(0);
+    expect(await metric(port, 'shadow_divergent_keys')).toBe(0);
+    expect(await metric(port, 'shadow_item_errors_total')).toBe(0);
 
     // Both cores answer alike for every key, count and scan.
     const [p, t] = await Promise.all([observe(primary.core.url), observe(target.core.url)]);

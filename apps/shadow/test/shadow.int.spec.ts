@@ -10,7 +10,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { ensureKafka } from '@pipeline/stack';
 import { api, createLikes, freePort, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
 import { keyId, normalEdge, type KeyRef } from '../src/keys';
 import type { ShadowReport } from '../src/comparer';
+import { metric, readReport } from './report';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -135,21 +136,6 @@ async function load(ms: number, writers = 4): Promise<number> {
   return requests;
 }
 
-const readReport = (): ShadowReport | undefined => {
-  try {
-    return JSON.parse(readFileSync(reportFile, 'utf8')) as ShadowReport;
-  } catch {
-    return undefined;
-  }
-};
-
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  if (!line) throw new Error(`no ${name} in /metrics`);
-  return Number(line.split(' ').pop());
-}
-
 /** shadow has consumed the whole WAL and compared every key it touched. */
 async function caughtUp(): Promise<ShadowReport> {
   const ends = await admin.endOffsets(primary.wal);
@@ -164,7 +150,7 @@ async function caughtUp(): Promise<ShadowReport> {
   return waitFor(
     'no key pending comparison',
     async () => {
-      const r = readReport();
+      const r = readReport(reportFile);
       return r && r.pending === 0 && Date.parse(r.generatedAt) > Date.now() - 2_000 ? r : undefined;
     },
     60_000,
@@ -229,10 +215,10 @@ describe('shadow mirrors the primary into a second core and compares them', () =
     expect(report.divergentCount).toBe(0);
     expect(report.divergent).toEqual([]);
     expect(report.compared.equal).toBeGreaterThan(50);
-    expect(await metric('shadow_divergent_keys')).toBe(0);
-    expect(await metric('shadow_records_applied_total')).toBeGreaterThan(50);
-    expect(await metric('shadow_records_skipped_total')).toBeGreaterThan(0); // the queued ones
-    expect(await metric('shadow_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(await metric(port, 'shadow_divergent_keys')).toBe(0);
+    expect(await metric(port, 'shadow_records_applied_total')).toBeGreaterThan(50);
+    expect(await metric(port, 'shadow_records_skipped_total')).toBeGreaterThan(0); // the queued ones
+    expect(await metric(port, 'shadow_lag_seconds')).toBeGreaterThanOrEqual(0);
     await bothCoresAgree();
     await walReplayCheck();
   }, 120_000);
@@ -246,7 +232,7 @@ describe('shadow mirrors the primary into a second core and compares them', () =
     await running;
     const report = await caughtUp();
     expect(report.divergentCount).toBe(0);
-    expect(await metric('shadow_divergent_keys')).toBe(0);
+    expect(await metric(port, 'shadow_divergent_keys')).toBe(0);
     await bothCoresAgree();
     await walReplayCheck();
   }, 120_000);
@@ -269,7 +255,7 @@ describe('shadow mirrors the primary into a second core and compares them', () =
     const report = await waitFor(
       'both keys reported divergent',
       async () => {
-        const r = readReport();
+        const r = readReport(reportFile);
         return r && [edgeKey, countKey].every((k) => r.divergent.some((d) => d.key === k)) ? r : undefined;
       },
       30_000,
@@ -282,10 +268,10 @@ describe('shadow mirrors the primary into a second core and compares them', () =
     expect(count.target).toEqual({ count: 2 });
     // Only what was written to the target alone diverges (the IN count of target 99 was never touched by the primary).
     expect(report.divergent.map((d) => d.key).sort()).toEqual([countKey, edgeKey].sort());
-    expect(await metric('shadow_divergent_keys')).toBe(2);
+    expect(await metric(port, 'shadow_divergent_keys')).toBe(2);
     expect(shadow!.output).toContain('divergent key');
     // SIGTERM drains and exits 0; the last report still names both keys.
     expect(await shadow!.stop('SIGTERM')).toBe(0);
-    expect(readReport()!.divergent.map((d) => d.key).sort()).toEqual([countKey, edgeKey].sort());
+    expect(readReport(reportFile)!.divergent.map((d) => d.key).sort()).toEqual([countKey, edgeKey].sort());
   }, 60_000);
 });
