@@ -224,10 +224,12 @@ describe('shadow mirrors the primary into a second core and compares them', () =
   }, 120_000);
 
   it('kill -9 of shadow mid-load and a restart still end at zero divergent keys', async () => {
+    const applied = await metric(port, 'shadow_records_applied_total');
     const running = load(8_000);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Mid-load: killed once it has mirrored some of this load, with more still coming.
+    await waitFor('shadow mirroring the load', async () => (await metric(port, 'shadow_records_applied_total')) > applied + 20, 30_000);
     expect(await shadow!.stop('SIGKILL')).toBeNull();
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 1_000)); // down for a second, as a crashed process is
     await shadow!.start();
     await running;
     const report = await caughtUp();
