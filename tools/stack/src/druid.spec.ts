@@ -1,14 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { commonProperties, druidPom, JAVA_MODULE_FLAGS, roleProperties } from './services/druid';
+import { classpathPom } from './maven';
+import { commonProperties, druidArtifacts, JAVA_MODULE_FLAGS, roleProperties } from './services/druid';
 
 const r = { dir: '/s/druid', ports: { zookeeper: 2181, coordinator: 8081, broker: 8082, historical: 8083, indexer: 8091 }, derbyPort: 1527 };
 
 describe('druid service files', () => {
   it('lists druid-services and the Kafka indexing service, without sigar (its repository is unreachable)', () => {
-    const pom = druidPom('33.0.0');
+    const pom = classpathPom('druid', druidArtifacts('33.0.0'));
     expect(pom).toContain('<artifactId>druid-services</artifactId><version>33.0.0</version>');
     expect(pom).toContain('<groupId>org.apache.druid.extensions</groupId><artifactId>druid-kafka-indexing-service</artifactId>');
-    expect(pom.match(/<artifactId>sigar<\/artifactId>/g)).toHaveLength(2);
+    expect(pom.match(/<exclusion><groupId>org.hyperic<\/groupId><artifactId>sigar<\/artifactId><\/exclusion>/g)).toHaveLength(2);
   });
 
   it('finds extensions on the classpath, keeps metadata in Derby and segments on the local disk', () => {

@@ -50,8 +50,10 @@ export {
   type PostgresStatus,
 } from './services/postgres';
 export { ensurePyiceberg, pyicebergStatus, venvPython, duckdbExtension, DUCKDB_VERSION } from './services/pyiceberg';
-export { ensureIcebergRest, startIcebergRest, stopIcebergRest, icebergRestStatus, type IcebergRestOptions } from './services/iceberg-rest';
-export { ensureTrino, startTrino, stopTrino, trinoStatus, trinoQuery, DEFAULT_TRINO_VERSION, type TrinoOptions } from './services/trino';
+export { ensureIcebergRest, startIcebergRest, stopIcebergRest, cleanIcebergRest, icebergRestStatus, type IcebergRestOptions } from './services/iceberg-rest';
+export { ensureTrino, startTrino, stopTrino, cleanTrino, trinoStatus, trinoQuery, DEFAULT_TRINO_VERSION, type TrinoOptions } from './services/trino';
+export { startService, stopService, cleanService, serviceStatus, type ServiceSpec, type ProcessSpec, type LifecycleStatus } from './lifecycle';
+export { findJava } from './java';
 export { services, type Service, type ServiceStatus } from './services/index';
 export {
   startPrometheus,

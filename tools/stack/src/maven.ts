@@ -13,6 +13,8 @@ export interface MavenArtifact {
   version: string;
   classifier?: string;
   type?: string;
+  /** Transitive dependencies to leave out (e.g. one whose only repository this machine cannot reach). */
+  exclusions?: { groupId: string; artifactId: string }[];
 }
 
 export function coordinates(a: MavenArtifact): string {
@@ -32,6 +34,10 @@ export function classpathPom(name: string, artifacts: MavenArtifact[]): string {
       ];
       if (a.type) parts.push(`<type>${escapeXml(a.type)}</type>`);
       if (a.classifier) parts.push(`<classifier>${escapeXml(a.classifier)}</classifier>`);
+      if (a.exclusions?.length) {
+        const ex = a.exclusions.map((e) => `<exclusion><groupId>${escapeXml(e.groupId)}</groupId><artifactId>${escapeXml(e.artifactId)}</artifactId></exclusion>`);
+        parts.push(`<exclusions>${ex.join('')}</exclusions>`);
+      }
       return `    <dependency>${parts.join('')}</dependency>`;
     })
     .join('\n');
@@ -81,7 +87,8 @@ export interface ResolveOptions {
 export async function resolveClasspath(opts: ResolveOptions): Promise<string> {
   const lib = path.join(opts.dir, 'lib');
   const stampFile = path.join(lib, '.classpath-stamp');
-  const stamp = opts.artifacts.map(coordinates).join('\n');
+  // The stamp names the exclusions too: a changed list must resolve again.
+  const stamp = opts.artifacts.map((a) => coordinates(a) + (a.exclusions?.length ? ` -${a.exclusions.map((e) => `${e.groupId}:${e.artifactId}`).join(',')}` : '')).join('\n');
   if (existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) return lib;
 
   await mkdir(opts.dir, { recursive: true });

@@ -18,9 +18,12 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { StackError } from '../errors';
+import { findJava } from '../java';
+import { cleanService, serviceStatus, startService, stopService, type ServiceSpec } from '../lifecycle';
 import { withLock } from '../lock';
-import { envPort, isAlive, ownedPid, portOpen, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
+import { envPort, run } from '../process';
 import { stackDir } from '../paths';
+import { serviceEntry } from './entry';
 
 const SERVICE = 'elasticsearch';
 /** 9.2.0 is the newest 9.x integ-test-zip Maven Central served when this was written (9.2.1 is not there). */
@@ -154,20 +157,10 @@ function securityYml(tls: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-function javaHome(): string {
-  return process.env['ES_JAVA_HOME'] ?? DEFAULT_JAVA_HOME;
-}
-
-async function checkJava(): Promise<void> {
-  const java = path.join(javaHome(), 'bin', 'java');
-  const res = await run(java, ['-version'], { timeoutMs: 30_000 });
-  const m = /version "(\d+)/.exec(res.output);
-  const major = m ? Number(m[1]) : 0;
-  if (res.error || res.code !== 0 || major < 21) {
-    throw new StackError(SERVICE, `Elasticsearch 9 needs Java 21+; ${java} ${res.error ? `cannot run: ${res.error.message}` : `is Java ${major}`}`, {
-      hint: `set ES_JAVA_HOME to a JDK 21+ (default ${DEFAULT_JAVA_HOME})`,
-    });
-  }
+/** ES_JAVA_HOME, else a JDK 21+ (Elasticsearch 9's minimum) found on the machine; its launcher needs the folder. */
+async function javaHome(): Promise<string> {
+  const found = await findJava(SERVICE, 21, { homes: [process.env['ES_JAVA_HOME'], DEFAULT_JAVA_HOME], pathJava: false, hint: `set ES_JAVA_HOME to a JDK 21+ (default ${DEFAULT_JAVA_HOME})` });
+  return found.home!;
 }
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
@@ -223,10 +216,6 @@ async function ensureDistribution(r: Resolved): Promise<string> {
   });
 }
 
-// As root the runuser command line names ES_PATH_CONF (inside r.dir); otherwise it is the launcher script.
-const ownPid = (r: Resolved) => ownedPid(r.pidFile, (cmd) => cmd.includes(r.dir) || cmd.includes('elasticsearch'));
-
-
 /** GET on the node with optional basic auth and CA; status, the product header and the body, or undefined when unreachable. */
 function esGet(url: string, access: ElasticsearchAccess, timeoutMs: number): Promise<{ status: number; product?: string; body: string } | undefined> {
   return new Promise((done) => {
@@ -277,18 +266,6 @@ async function accessOf(r: Resolved): Promise<ElasticsearchAccess> {
   };
 }
 
-export async function elasticsearchStatus(opts: ElasticsearchOptions = {}): Promise<ElasticsearchStatus> {
-  const r = resolve(opts);
-  const pid = await ownPid(r);
-  const access = await accessOf(r);
-  if (pid !== undefined) return { running: await elasticsearchReady(r.url, 3_000, access), url: r.url, pid };
-  if (await portOpen(r.port)) {
-    const running = await elasticsearchReady(r.url, 3_000, access);
-    return running ? { running, url: r.url, foreign: true } : { running, url: r.url };
-  }
-  return { running: false, url: r.url };
-}
-
 export interface ElasticsearchStartResult {
   url: string;
   pid?: number;
@@ -301,107 +278,20 @@ export interface ElasticsearchStartResult {
   caFile?: string;
 }
 
-/** Starts the node unless it runs already (idempotent; a lock folder serialises concurrent callers). */
-export async function startElasticsearch(opts: ElasticsearchOptions = {}): Promise<ElasticsearchStartResult> {
-  const r = resolve(opts);
-  await mkdir(r.dir, { recursive: true });
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const existing = await ownPid(r);
-    if (existing !== undefined) {
-      if (!(await waitReady(r, existing))) {
-        throw new StackError(SERVICE, `the node (pid ${existing}) runs but does not answer at ${r.url}`, {
-          hint: `read ${path.join(r.dir, 'logs')}; stop it with: npx tsx tools/stack/src/cli.ts down elasticsearch`,
-        });
-      }
-      r.progress(`already running (pid ${existing}) at ${r.url}`);
-      return { url: r.url, pid: existing, started: false, ...credentials(r) };
-    }
-    if (await portOpen(r.port)) {
-      if (await elasticsearchReady(r.url, 3_000, await accessOf(r))) {
-        r.progress(`an Elasticsearch not started from ${r.dir} already answers at ${r.url}; using it`);
-        return { url: r.url, started: false };
-      }
-      throw new StackError(SERVICE, `port ${r.port} on 127.0.0.1 is taken by something that is not Elasticsearch`, {
-        hint: 'free the port or pick another with ES_PORT (and ES_TRANSPORT_PORT)',
-      });
-    }
-    await checkJava();
-    await ensureUser();
-    const home = await ensureDistribution(r);
-
-    const configDir = path.join(r.dir, 'config');
-    const dataDir = path.join(r.dir, 'data');
-    const logsDir = path.join(r.dir, 'logs');
-    await Promise.all([mkdir(configDir, { recursive: true }), mkdir(dataDir, { recursive: true }), mkdir(logsDir, { recursive: true })]);
-    // ES_PATH_CONF must hold the distribution's jvm.options and log4j2.properties too.
-    for (const f of ['jvm.options', 'log4j2.properties']) {
-      if (!existsSync(path.join(configDir, f))) await copyFile(path.join(home, 'config', f), path.join(configDir, f));
-    }
-    await mkdir(path.join(configDir, 'jvm.options.d'), { recursive: true });
-    await writeFile(
-      path.join(configDir, 'elasticsearch.yml'),
-      elasticsearchYml({ port: r.port, transportPort: r.transportPort, dataDir, logsDir, ...(r.security ? { security: { tls: r.security.tls } } : {}) }),
-    );
-    if (r.security) await configureSecurity(r, home, configDir);
-    if (isRoot()) {
-      const own = await run('chown', ['-R', `${ES_USER}:`, r.dir]);
-      if (own.code !== 0) throw new StackError(SERVICE, `chown of ${r.dir} failed: ${own.output.trim()}`);
-      // The user must reach the instance folder through its parents (the repo is usually root's).
-      // Only the search bit for others is added where missing; nothing else of a parent's mode changes.
-      for (let d = path.dirname(r.dir); d !== path.dirname(d); d = path.dirname(d)) {
-        const mode = (await stat(d)).mode & 0o7777;
-        if ((mode & 0o001) === 0) await chmod(d, mode | 0o001);
-      }
-    }
-
-    const stdoutFile = path.join(r.dir, 'elasticsearch.out');
-    await writeFile(stdoutFile, '');
-    const env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      ES_JAVA_HOME: javaHome(),
-      ES_PATH_CONF: configDir,
-      ES_JAVA_OPTS: `-Xms${r.heap} -Xmx${r.heap}`,
-    };
-    const es = path.join(home, 'bin', 'elasticsearch');
-    const started = Date.now();
-    const pid = isRoot()
-      ? spawnDetached(
-          'runuser',
-          ['-u', ES_USER, '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), es],
-          { cwd: r.dir, logFile: stdoutFile },
-        )
-      : spawnDetached(es, [], { cwd: r.dir, logFile: stdoutFile, env: { ...process.env, ...env } });
-    await writePidFile(r.pidFile, pid);
-    r.progress(`started Elasticsearch ${r.version} (pid ${pid}), waiting for ${r.url}`);
-    if (!(await waitReady(r, pid))) {
-      const alive = isAlive(pid);
-      if (alive) await terminate(pid, 10_000);
-      await removePidFile(r.pidFile);
-      throw new StackError(
-        SERVICE,
-        `${alive ? `the node did not answer within ${r.readyTimeoutMs} ms` : 'the node exited during start-up'}; last output:\n${await tail(stdoutFile)}`,
-        { hint: `read ${logsDir}` },
-      );
-    }
-    const readyMs = Date.now() - started;
-    r.progress(`ready at ${r.url} in ${(readyMs / 1000).toFixed(1)} s`);
-    return { url: r.url, pid, started: true, readyMs, ...credentials(r) };
-  });
-}
-
 const credentials = (r: Resolved) =>
   r.security ? { username: r.security.username, password: r.security.password, ...(r.caFile ? { caFile: r.caFile } : {}) } : {};
 
 /** Runs one of the distribution's CLI tools (they need the JDK and the instance's config folder). */
 async function esTool(home: string, configDir: string, tool: string, args: string[]): Promise<string> {
+  const javaDir = await javaHome();
   const res = await run(path.join(home, 'bin', tool), args, {
     cwd: configDir,
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ES_JAVA_HOME: javaHome(), ES_PATH_CONF: configDir },
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ES_JAVA_HOME: javaDir, ES_PATH_CONF: configDir },
     timeoutMs: 120_000,
   });
   if (res.error || res.code !== 0) {
     throw new StackError(SERVICE, `bin/${tool} ${args[0] ?? ''} failed: ${res.error?.message ?? res.output.trim().split('\n').slice(-5).join('\n  ')}`, {
-      hint: `run it by hand with ES_PATH_CONF=${configDir} ES_JAVA_HOME=${javaHome()} to see why`,
+      hint: `run it by hand with ES_PATH_CONF=${configDir} ES_JAVA_HOME=${javaDir} to see why`,
     });
   }
   return res.output;
@@ -446,14 +336,102 @@ async function unzipInto(zip: string, dir: string): Promise<void> {
   await rm(zip, { force: true });
 }
 
-async function waitReady(r: Resolved, pid: number): Promise<boolean> {
-  const deadline = Date.now() + r.readyTimeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return false;
-    if (await elasticsearchReady(r.url, 2_000, await accessOf(r))) return true;
-    await new Promise((res) => setTimeout(res, 250));
+/**
+ * One node: the distribution's launcher (through runuser as root), ready when the cluster health answers. The
+ * first start unpacks the distribution; every start rewrites elasticsearch.yml (and the security files).
+ */
+function definition(r: Resolved): ServiceSpec {
+  const configDir = path.join(r.dir, 'config');
+  const dataDir = path.join(r.dir, 'data');
+  const logsDir = path.join(r.dir, 'logs');
+  let home = '';
+  let javaDir = '';
+  return {
+    service: SERVICE,
+    title: 'Elasticsearch',
+    dir: r.dir,
+    address: r.url,
+    processes: [
+      {
+        name: SERVICE,
+        ports: [
+          { port: r.port, env: 'ES_PORT' },
+          { port: r.transportPort, env: 'ES_TRANSPORT_PORT' },
+        ],
+        pidFile: r.pidFile,
+        // As root the runuser command line names ES_PATH_CONF (inside r.dir); otherwise it is the launcher script.
+        isOurs: (cmd) => cmd.includes(r.dir) || cmd.includes('elasticsearch'),
+        outFile: path.join(r.dir, 'elasticsearch.out'),
+        command: () => {
+          const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ES_JAVA_HOME: javaDir, ES_PATH_CONF: configDir, ES_JAVA_OPTS: `-Xms${r.heap} -Xmx${r.heap}` };
+          const es = path.join(home, 'bin', 'elasticsearch');
+          return isRoot()
+            ? { command: 'runuser', args: ['-u', ES_USER, '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), es] }
+            : { command: es, args: [], env: { ...process.env, ...env } };
+        },
+      },
+    ],
+    ready: async (ms) => elasticsearchReady(r.url, ms, await accessOf(r)),
+    async prepare() {
+      javaDir = await javaHome();
+      await ensureUser();
+      home = await ensureDistribution(r);
+      await Promise.all([configDir, dataDir, logsDir].map((d) => mkdir(d, { recursive: true })));
+      // ES_PATH_CONF must hold the distribution's jvm.options and log4j2.properties too.
+      for (const f of ['jvm.options', 'log4j2.properties']) {
+        if (!existsSync(path.join(configDir, f))) await copyFile(path.join(home, 'config', f), path.join(configDir, f));
+      }
+      await mkdir(path.join(configDir, 'jvm.options.d'), { recursive: true });
+      await writeFile(
+        path.join(configDir, 'elasticsearch.yml'),
+        elasticsearchYml({ port: r.port, transportPort: r.transportPort, dataDir, logsDir, ...(r.security ? { security: { tls: r.security.tls } } : {}) }),
+      );
+      if (r.security) await configureSecurity(r, home, configDir);
+      if (isRoot()) {
+        const own = await run('chown', ['-R', `${ES_USER}:`, r.dir]);
+        if (own.code !== 0) throw new StackError(SERVICE, `chown of ${r.dir} failed: ${own.output.trim()}`);
+        await openParents(r.dir);
+      }
+    },
+    readyTimeoutMs: r.readyTimeoutMs,
+    stopTimeoutMs: r.stopTimeoutMs,
+    hint: `read ${logsDir}`,
+    cleanPaths: [dataDir, logsDir, configDir],
+    progress: r.progress,
+  };
+}
+
+/**
+ * The server's user must reach its folder through the parents (the repository is usually root's): adds the
+ * search bit for others where it is missing, nothing else of a parent's mode.
+ */
+export async function openParents(dir: string): Promise<void> {
+  for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    const mode = (await stat(d)).mode & 0o7777;
+    if ((mode & 0o001) === 0) await chmod(d, mode | 0o001);
   }
-  return false;
+}
+
+export async function elasticsearchStatus(opts: ElasticsearchOptions = {}): Promise<ElasticsearchStatus> {
+  const r = resolve(opts);
+  const s = await serviceStatus(definition(r));
+  const pid = s.pids[SERVICE];
+  if (pid !== undefined) return { running: s.running, url: r.url, pid };
+  return s.foreign ? { running: true, url: r.url, foreign: true } : { running: false, url: r.url };
+}
+
+/** Starts the node unless it runs already (idempotent; a lock folder serialises concurrent callers). */
+export async function startElasticsearch(opts: ElasticsearchOptions = {}): Promise<ElasticsearchStartResult> {
+  const r = resolve(opts);
+  const s = await startService(definition(r));
+  const pid = s.pids[SERVICE];
+  return {
+    url: r.url,
+    ...(pid !== undefined ? { pid } : {}),
+    started: s.started,
+    ...(s.readyMs !== undefined ? { readyMs: s.readyMs } : {}),
+    ...(s.foreign ? {} : credentials(r)),
+  };
 }
 
 /** Starts Elasticsearch if it is not running and returns its URL. Safe from several jest globalSetups. */
@@ -464,29 +442,21 @@ export async function ensureElasticsearch(opts: ElasticsearchOptions = {}): Prom
 
 /** SIGTERM to the process group (runuser, the CLI launcher and the server JVM), SIGKILL after the timeout. */
 export async function stopElasticsearch(opts: ElasticsearchOptions = {}): Promise<{ stopped: boolean; how?: 'terminated' | 'killed' }> {
-  const r = resolve(opts);
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const pid = await ownPid(r);
-    if (pid === undefined) {
-      r.progress('not running');
-      return { stopped: false };
-    }
-    r.progress(`stopping pid ${pid}`);
-    const how = await terminate(pid, r.stopTimeoutMs);
-    await removePidFile(r.pidFile);
-    // The server JVM may outlive the launcher by a moment: wait until the port is free.
-    const deadline = Date.now() + r.stopTimeoutMs;
-    while ((await portOpen(r.port, 500)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
-    if (how === 'not-running') return { stopped: false };
-    r.progress(how === 'terminated' ? 'stopped' : 'did not stop in time: killed');
-    return { stopped: true, how };
-  });
+  const s = await stopService(definition(resolve(opts)));
+  return s.stopped.length ? { stopped: true, ...(s.how ? { how: s.how } : {}) } : { stopped: false };
 }
 
-/** Stops the node and deletes its data and logs (the unpacked distribution stays). */
+/** Stops the node and deletes its data, logs and configuration (the unpacked distribution stays). */
 export async function cleanElasticsearch(opts: ElasticsearchOptions = {}): Promise<void> {
-  const r = resolve(opts);
-  await stopElasticsearch(opts);
-  for (const sub of ['data', 'logs', 'config']) await rm(path.join(r.dir, sub), { recursive: true, force: true });
-  r.progress(`removed data, logs and config under ${r.dir}`);
+  await cleanService(definition(resolve(opts)));
 }
+
+export const elasticsearchService = serviceEntry(SERVICE, 'Elasticsearch', {
+  up: (onProgress) => startElasticsearch({ onProgress }),
+  down: (onProgress) => stopElasticsearch({ onProgress }),
+  clean: (onProgress) => cleanElasticsearch({ onProgress }),
+  status: async () => {
+    const s = await elasticsearchStatus();
+    return { running: s.running, address: s.url, ...(s.pid !== undefined ? { pid: s.pid } : {}), ...(s.foreign ? { foreign: true } : {}) };
+  },
+});

@@ -8,16 +8,16 @@
  * Layout: `<stackDir>/iceberg-rest` holds lib/ (the classpath Maven resolves), warehouse/ (the server's default
  * table locations), server.log and the pid file.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { StackError } from '../errors';
-import { withLock } from '../lock';
+import { findJava } from '../java';
+import { cleanService, serviceStatus, startService, stopService, type ServiceSpec } from '../lifecycle';
 import { resolveClasspath, type MavenArtifact } from '../maven';
-import { envPort, isAlive, ownedPid, portOpen, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
+import { envPort } from '../process';
 import { stackDir } from '../paths';
+import { serviceEntry } from './entry';
 import { ensurePostgres, type PostgresOptions } from './postgres';
-import type { Service } from './index';
 
 const SERVICE = 'iceberg-rest';
 /** The Iceberg release whose server the stack runs unless ICEBERG_REST_VERSION says otherwise. */
@@ -110,19 +110,6 @@ export async function icebergRestReady(url: string, timeoutMs = 3_000): Promise<
   }
 }
 
-const ownPid = (r: Resolved) => ownedPid(r.pidFile, (cmd) => cmd.includes(MAIN_CLASS) && cmd.includes(r.dir));
-
-export async function icebergRestStatus(opts: IcebergRestOptions = {}): Promise<IcebergRestStatus> {
-  const r = resolve(opts);
-  const pid = await ownPid(r);
-  if (pid !== undefined) return { running: await icebergRestReady(r.url), url: r.url, pid };
-  if (await portOpen(r.port)) {
-    const running = await icebergRestReady(r.url);
-    return running ? { running, url: r.url, foreign: true } : { running, url: r.url };
-  }
-  return { running: false, url: r.url };
-}
-
 async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
   const c = new pg.Client({ connectionString: serverUrl });
   await c.connect();
@@ -147,88 +134,82 @@ export function jdbcFromPostgresUrl(url: string): { uri: string; user: string } 
 }
 
 /**
+ * One JVM (`RESTCatalogServer`), ready when /v1/config answers. Before it starts: PostgreSQL and the catalog
+ * database, and the classpath on first use.
+ */
+function definition(r: Resolved): ServiceSpec {
+  const warehouse = path.join(r.dir, 'warehouse');
+  let java = 'java';
+  let lib = '';
+  let jdbc = { uri: '', user: '' };
+  return {
+    service: SERVICE,
+    title: 'Iceberg REST catalog',
+    dir: r.dir,
+    address: r.url,
+    processes: [
+      {
+        name: SERVICE,
+        ports: [{ port: r.port, env: 'ICEBERG_REST_PORT' }],
+        pidFile: r.pidFile,
+        isOurs: (cmd) => cmd.includes(MAIN_CLASS) && cmd.includes(r.dir),
+        outFile: r.logFile,
+        command: () => {
+          // The server reads its catalog properties from CATALOG_* variables (CATALOG_JDBC_USER -> jdbc.user): only
+          // ours may reach it, not a CATALOG_* meant for one of our apps.
+          const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CATALOG_')));
+          Object.assign(env, {
+            CATALOG_CATALOG__IMPL: 'org.apache.iceberg.jdbc.JdbcCatalog',
+            CATALOG_URI: jdbc.uri,
+            CATALOG_JDBC_USER: jdbc.user,
+            CATALOG_WAREHOUSE: `file://${warehouse}`,
+            CATALOG_REST_PORT: String(r.port),
+          });
+          const heap = (process.env['ICEBERG_REST_HEAP_OPTS'] ?? '-Xmx256m').split(/\s+/).filter(Boolean);
+          return { command: java, args: [...heap, '-Djava.awt.headless=true', '-cp', `${lib}/*`, MAIN_CLASS], env };
+        },
+      },
+    ],
+    ready: (ms) => icebergRestReady(r.url, ms),
+    async prepare() {
+      java = (await findJava(SERVICE, 17, { homes: [process.env['JAVA_HOME']] })).java;
+      const { url: pgUrl } = await ensurePostgres({ ...r.postgres, onProgress: (m) => r.progress(`postgres: ${m}`) });
+      jdbc = jdbcFromPostgresUrl(await ensureDatabase(pgUrl, r.database));
+      lib = await resolveClasspath({
+        name: SERVICE,
+        dir: r.dir,
+        artifacts: icebergRestArtifacts(r.version),
+        onProgress: r.progress,
+        versionHint: `set ICEBERG_REST_VERSION; ${DEFAULT_ICEBERG_REST_VERSION} is the version this stack was tested with`,
+      });
+      await mkdir(warehouse, { recursive: true });
+      r.progress(`catalog tables in ${jdbc.uri}`);
+    },
+    readyTimeoutMs: r.readyTimeoutMs,
+    stopTimeoutMs: r.stopTimeoutMs,
+    hint: `read ${r.logFile}`,
+    cleanPaths: [warehouse, r.logFile],
+    progress: r.progress,
+  };
+}
+
+export async function icebergRestStatus(opts: IcebergRestOptions = {}): Promise<IcebergRestStatus> {
+  const r = resolve(opts);
+  const s = await serviceStatus(definition(r));
+  const pid = s.pids[SERVICE];
+  if (pid !== undefined) return { running: s.running, url: r.url, pid };
+  return s.foreign ? { running: true, url: r.url, foreign: true } : { running: false, url: r.url };
+}
+
+/**
  * Starts the server unless it already runs (idempotent; a lock folder serialises concurrent starts): PostgreSQL
  * and the catalog database first, the classpath on first use, then the JVM, ready when /v1/config answers.
  */
 export async function startIcebergRest(opts: IcebergRestOptions = {}): Promise<{ url: string; pid?: number; started: boolean; readyMs?: number }> {
   const r = resolve(opts);
-  await mkdir(r.dir, { recursive: true });
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const existing = await ownPid(r);
-    if (existing !== undefined) {
-      if (!(await waitReady(r, existing))) {
-        throw new StackError(SERVICE, `the server (pid ${existing}) runs but does not answer at ${r.url}`, {
-          hint: `read ${r.logFile}; stop it with: npx tsx tools/stack/src/cli.ts down ${SERVICE}`,
-        });
-      }
-      r.progress(`already running (pid ${existing}) at ${r.url}`);
-      return { url: r.url, pid: existing, started: false };
-    }
-    if (await portOpen(r.port)) {
-      if (await icebergRestReady(r.url)) {
-        r.progress(`a REST catalog not started from ${r.dir} already answers at ${r.url}; using it`);
-        return { url: r.url, started: false };
-      }
-      throw new StackError(SERVICE, `port ${r.port} is taken by something that is not an Iceberg REST catalog`, {
-        hint: 'free the port or pick another with ICEBERG_REST_PORT',
-      });
-    }
-    const java = process.env['JAVA_HOME'] ? path.join(process.env['JAVA_HOME'], 'bin', 'java') : 'java';
-    const v = await run(java, ['-version'], { timeoutMs: 30_000 });
-    if (v.error || v.code !== 0) {
-      throw new StackError(SERVICE, `cannot run Java (${java}): ${v.error?.message ?? v.output.trim()}`, {
-        hint: 'install a JDK 17+ (bash tools/scripts/install-system-deps.sh does it on Debian) or set JAVA_HOME',
-      });
-    }
-    const { url: pgUrl } = await ensurePostgres({ ...r.postgres, onProgress: (m) => r.progress(`postgres: ${m}`) });
-    const jdbc = jdbcFromPostgresUrl(await ensureDatabase(pgUrl, r.database));
-    const lib = await resolveClasspath({
-      name: SERVICE,
-      dir: r.dir,
-      artifacts: icebergRestArtifacts(r.version),
-      onProgress: r.progress,
-      versionHint: `set ICEBERG_REST_VERSION; ${DEFAULT_ICEBERG_REST_VERSION} is the version this stack was tested with`,
-    });
-    const warehouse = path.join(r.dir, 'warehouse');
-    await mkdir(warehouse, { recursive: true });
-    // The server reads its catalog properties from CATALOG_* variables (CATALOG_JDBC_USER -> jdbc.user): only
-    // ours may reach it, not a CATALOG_* meant for one of our apps.
-    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CATALOG_')));
-    Object.assign(env, {
-      CATALOG_CATALOG__IMPL: 'org.apache.iceberg.jdbc.JdbcCatalog',
-      CATALOG_URI: jdbc.uri,
-      CATALOG_JDBC_USER: jdbc.user,
-      CATALOG_WAREHOUSE: `file://${warehouse}`,
-      CATALOG_REST_PORT: String(r.port),
-    });
-    await writeFile(r.logFile, '');
-    const started = Date.now();
-    const heap = (process.env['ICEBERG_REST_HEAP_OPTS'] ?? '-Xmx256m').split(/\s+/).filter(Boolean);
-    const pid = spawnDetached(java, [...heap, '-Djava.awt.headless=true', '-cp', `${lib}/*`, MAIN_CLASS], { cwd: r.dir, logFile: r.logFile, env });
-    await writePidFile(r.pidFile, pid);
-    r.progress(`started the Iceberg ${r.version} REST catalog (pid ${pid}) on ${jdbc.uri}, waiting for ${r.url}/v1/config`);
-    if (!(await waitReady(r, pid))) {
-      const alive = isAlive(pid);
-      if (alive) await terminate(pid, 5_000);
-      await removePidFile(r.pidFile);
-      throw new StackError(SERVICE, `${alive ? `the server did not answer within ${r.readyTimeoutMs} ms` : 'the server exited during start-up'}; last log lines:\n${await tail(r.logFile)}`, {
-        hint: `read ${r.logFile}`,
-      });
-    }
-    const readyMs = Date.now() - started;
-    r.progress(`ready at ${r.url} in ${(readyMs / 1000).toFixed(1)} s`);
-    return { url: r.url, pid, started: true, readyMs };
-  });
-}
-
-async function waitReady(r: Resolved, pid: number): Promise<boolean> {
-  const deadline = Date.now() + r.readyTimeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return false;
-    if (await icebergRestReady(r.url, 2_000)) return true;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  return false;
+  const s = await startService(definition(r));
+  const pid = s.pids[SERVICE];
+  return { url: r.url, ...(pid !== undefined ? { pid } : {}), started: s.started, ...(s.readyMs !== undefined ? { readyMs: s.readyMs } : {}) };
 }
 
 /** Starts the server if it is not running and returns its base URL. Safe from several jest globalSetups. */
@@ -238,48 +219,23 @@ export async function ensureIcebergRest(opts: IcebergRestOptions = {}): Promise<
 }
 
 export async function stopIcebergRest(opts: IcebergRestOptions = {}): Promise<{ stopped: boolean }> {
-  const r = resolve(opts);
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const pid = await ownPid(r);
-    if (pid === undefined) {
-      r.progress('not running');
-      return { stopped: false };
-    }
-    r.progress(`stopping pid ${pid}`);
-    const how = await terminate(pid, r.stopTimeoutMs);
-    await removePidFile(r.pidFile);
-    return { stopped: how !== 'not-running' };
-  });
+  const s = await stopService(definition(resolve(opts)));
+  return { stopped: s.stopped.length > 0 };
 }
 
-/** Stops the server and drops its catalog database and warehouse (the classpath stays). */
+/** Stops the server and deletes its warehouse and log (the classpath stays; the catalog rows stay in PostgreSQL). */
 export async function cleanIcebergRest(opts: IcebergRestOptions = {}): Promise<void> {
   const r = resolve(opts);
-  await stopIcebergRest(opts);
-  await rm(path.join(r.dir, 'warehouse'), { recursive: true, force: true });
-  await rm(r.logFile, { force: true });
-  r.progress(`removed the warehouse and log under ${r.dir} (the catalog rows stay in database ${r.database}; drop it to forget the tables)`);
+  await cleanService(definition(r));
+  r.progress(`the catalog rows stay in database ${r.database}; drop it to forget the tables`);
 }
 
-/** The CLI's entry (`stack up|down|status|clean iceberg-rest`). */
-export const icebergRestService: Service = {
-  name: SERVICE,
-  async up(onProgress) {
-    await startIcebergRest({ onProgress });
-  },
-  async down(onProgress) {
-    await stopIcebergRest({ onProgress });
-  },
-  async status() {
+export const icebergRestService = serviceEntry(SERVICE, 'Iceberg REST catalog', {
+  up: (onProgress) => startIcebergRest({ onProgress }),
+  down: (onProgress) => stopIcebergRest({ onProgress }),
+  clean: (onProgress) => cleanIcebergRest({ onProgress }),
+  status: async () => {
     const s = await icebergRestStatus();
-    return {
-      running: s.running,
-      address: s.url,
-      ...(s.pid !== undefined ? { pid: s.pid } : {}),
-      ...(s.foreign ? { note: 'answered by a REST catalog this stack folder did not start' } : {}),
-    };
+    return { running: s.running, address: s.url, ...(s.pid !== undefined ? { pid: s.pid } : {}), ...(s.foreign ? { foreign: true } : {}) };
   },
-  async clean(onProgress) {
-    await cleanIcebergRest({ onProgress });
-  },
-};
+});

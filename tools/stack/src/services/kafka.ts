@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Admin } from '@platformatic/kafka';
 import { StackError } from '../errors';
-import { withLock } from '../lock';
+import { findJava } from '../java';
+import { cleanService, serviceStatus, startService, stopService, type ServiceSpec } from '../lifecycle';
 import { resolveClasspath, type MavenArtifact } from '../maven';
-import { envPort, isAlive, ownedPid, portOpen, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
+import { envPort, run } from '../process';
 import { stackDir } from '../paths';
+import { serviceEntry } from './entry';
 
 const SERVICE = 'kafka';
 /** The Kafka the stack runs unless KAFKA_VERSION says otherwise (see tools/stack/README.md). */
@@ -70,7 +72,6 @@ interface Resolved {
   pidFile: string;
   sasl?: KafkaSaslMode;
 }
-
 
 function resolve(opts: KafkaOptions = {}): Resolved {
   const dir = path.resolve(opts.dir ?? path.join(stackDir(), 'kafka'));
@@ -199,31 +200,6 @@ logger.request.level = WARN
 `;
 }
 
-function javaBin(): string {
-  const home = process.env['JAVA_HOME'];
-  return home ? path.join(home, 'bin', 'java') : 'java';
-}
-
-async function checkJava(): Promise<void> {
-  const res = await run(javaBin(), ['-version'], { timeoutMs: 30_000 });
-  if (res.error || res.code !== 0) {
-    throw new StackError(SERVICE, `cannot run Java (${javaBin()}): ${res.error?.message ?? res.output.trim()}`, {
-      hint: 'install a JDK 17+ (bash tools/scripts/install-system-deps.sh does it on Debian) or set JAVA_HOME',
-    });
-  }
-  const m = /version "(\d+)/.exec(res.output);
-  const major = m ? Number(m[1]) : 0;
-  if (major && major < 17) {
-    throw new StackError(SERVICE, `Kafka 4 needs Java 17+, but ${javaBin()} is Java ${major}`, {
-      hint: 'install a JDK 17+ or point JAVA_HOME at one',
-    });
-  }
-}
-
-/** The pid of the broker this folder started, if it is still that broker. */
-const ownPid = (r: Resolved) => ownedPid(r.pidFile, (cmd) => cmd.includes('kafka.Kafka') && cmd.includes(r.dir));
-
-
 /**
  * A real Kafka metadata request to the PLAINTEXT listener: ready when the broker answers and lists
  * itself (i.e. it is registered with the controller and unfenced).
@@ -248,19 +224,6 @@ export async function metadataReady(bootstrap: string, timeoutMs = 3_000, sasl?:
 }
 
 
-export async function kafkaStatus(opts: KafkaOptions = {}): Promise<KafkaStatus> {
-  const r = resolve(opts);
-  const pid = await ownPid(r);
-  if (pid !== undefined) {
-    return { running: await metadataReady(r.bootstrap, 3_000, r.sasl), bootstrap: r.bootstrap, pid };
-  }
-  if (await portOpen(r.port)) {
-    const running = await metadataReady(r.bootstrap, 3_000, r.sasl);
-    return running ? { running, bootstrap: r.bootstrap, foreign: true } : { running, bootstrap: r.bootstrap };
-  }
-  return { running: false, bootstrap: r.bootstrap };
-}
-
 export interface StartResult {
   bootstrap: string;
   pid?: number;
@@ -271,120 +234,107 @@ export interface StartResult {
 }
 
 /**
+ * One JVM (`kafka.Kafka`), ready when a metadata request lists the broker. The first start fetches the classpath
+ * with Maven and formats the KRaft storage; every start rewrites the configuration.
+ */
+function definition(r: Resolved): ServiceSpec {
+  const configDir = path.join(r.dir, 'config');
+  const dataDir = path.join(r.dir, 'data');
+  const logsDir = path.join(r.dir, 'logs');
+  const serverProps = path.join(configDir, 'server.properties');
+  const log4j = path.join(configDir, 'log4j2.properties');
+  const logOpts = [`-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${logsDir}`];
+  let java = 'java';
+  let cp = '';
+
+  /** First start of a folder: a cluster id (kept in cluster.id) and `StorageTool format`. */
+  async function format(): Promise<void> {
+    if (existsSync(path.join(dataDir, 'meta.properties'))) return;
+    r.progress('formatting the KRaft storage');
+    const idFile = path.join(r.dir, 'cluster.id');
+    let clusterId = existsSync(idFile) ? (await readFile(idFile, 'utf8')).trim() : '';
+    if (!clusterId) {
+      const id = await run(java, [...logOpts, '-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], { timeoutMs: 60_000 });
+      clusterId = id.output.trim().split('\n').pop()?.trim() ?? '';
+      if (id.code !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
+        throw new StackError(SERVICE, `StorageTool random-uuid failed: ${id.output.trim()}`, { hint: `delete ${r.dir} and retry` });
+      }
+      await writeFile(idFile, clusterId);
+    }
+    const fmt = await run(
+      java,
+      [...logOpts, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProps, '--ignore-formatted', ...(r.sasl ? scramFormatArgs(r.sasl) : [])],
+      { timeoutMs: 120_000 },
+    );
+    if (fmt.code !== 0) {
+      throw new StackError(SERVICE, `formatting the storage failed:\n${fmt.output.trim()}`, { hint: `delete ${dataDir} (the topics in it are lost) and retry` });
+    }
+  }
+
+  return {
+    service: SERVICE,
+    title: 'Kafka',
+    dir: r.dir,
+    address: r.bootstrap,
+    processes: [
+      {
+        name: SERVICE,
+        ports: [
+          { port: r.port, env: 'KAFKA_PORT' },
+          { port: r.controllerPort, env: 'KAFKA_CONTROLLER_PORT' },
+        ],
+        pidFile: r.pidFile,
+        isOurs: (cmd) => cmd.includes('kafka.Kafka') && cmd.includes(r.dir),
+        outFile: path.join(logsDir, 'kafka.out'),
+        logFiles: [path.join(logsDir, 'server.log')],
+        command: () => ({
+          command: java,
+          args: [...(process.env['KAFKA_HEAP_OPTS'] ?? '-Xms256m -Xmx1g').split(/\s+/).filter(Boolean), '-XX:+UseG1GC', '-Djava.awt.headless=true', ...logOpts, '-cp', cp, 'kafka.Kafka', serverProps],
+        }),
+      },
+    ],
+    ready: (ms) => metadataReady(r.bootstrap, ms, r.sasl),
+    async prepare() {
+      java = (await findJava(SERVICE, 17, { homes: [process.env['JAVA_HOME']] })).java;
+      const lib = await resolveClasspath({
+        name: SERVICE,
+        dir: r.dir,
+        artifacts: kafkaArtifacts(r.version),
+        onProgress: r.progress,
+        versionHint: `set KAFKA_VERSION; ${DEFAULT_KAFKA_VERSION} is the version this stack was tested with`,
+      });
+      cp = `${lib}/*`;
+      await Promise.all([configDir, dataDir, logsDir].map((d) => mkdir(d, { recursive: true })));
+      await writeFile(serverProps, serverProperties({ port: r.port, controllerPort: r.controllerPort, dataDir, ...(r.sasl ? { sasl: r.sasl } : {}) }));
+      await writeFile(log4j, log4j2Properties(logsDir));
+      await format();
+    },
+    readyTimeoutMs: r.readyTimeoutMs,
+    stopTimeoutMs: r.stopTimeoutMs,
+    hint: `read ${logsDir}; if the data is from another Kafka version, delete ${dataDir}`,
+    cleanPaths: [dataDir, logsDir, path.join(r.dir, 'cluster.id')],
+    progress: r.progress,
+  };
+}
+
+export async function kafkaStatus(opts: KafkaOptions = {}): Promise<KafkaStatus> {
+  const r = resolve(opts);
+  const s = await serviceStatus(definition(r));
+  const pid = s.pids[SERVICE];
+  if (pid !== undefined) return { running: s.running, bootstrap: r.bootstrap, pid };
+  return s.foreign ? { running: true, bootstrap: r.bootstrap, foreign: true } : { running: false, bootstrap: r.bootstrap };
+}
+
+/**
  * Starts the broker unless it already runs (idempotent, safe from several processes at once: a lock
  * folder serialises them). Fetches the classpath on first use, formats the storage on first use,
  * spawns the JVM detached, and waits for a metadata answer.
  */
 export async function startKafka(opts: KafkaOptions = {}): Promise<StartResult> {
   const r = resolve(opts);
-  await mkdir(r.dir, { recursive: true });
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const existing = await ownPid(r);
-    if (existing !== undefined) {
-      if (!(await waitReady(r, existing))) {
-        throw new StackError(SERVICE, `the broker (pid ${existing}) runs but does not answer at ${r.bootstrap}`, {
-          hint: `read ${path.join(r.dir, 'logs', 'server.log')}; stop it with: npx tsx tools/stack/src/cli.ts down kafka`,
-        });
-      }
-      r.progress(`already running (pid ${existing}) at ${r.bootstrap}`);
-      return { bootstrap: r.bootstrap, pid: existing, started: false };
-    }
-    if (await portOpen(r.port)) {
-      if (await metadataReady(r.bootstrap, 3_000, r.sasl)) {
-        r.progress(`a Kafka not started from ${r.dir} already answers at ${r.bootstrap}; using it`);
-        return { bootstrap: r.bootstrap, started: false };
-      }
-      throw new StackError(SERVICE, `port ${r.port} on 127.0.0.1 is taken by something that is not Kafka`, {
-        hint: `free the port or pick another with KAFKA_PORT (and KAFKA_CONTROLLER_PORT)`,
-      });
-    }
-    if (await portOpen(r.controllerPort)) {
-      throw new StackError(SERVICE, `controller port ${r.controllerPort} on 127.0.0.1 is taken`, {
-        hint: 'free the port or pick another with KAFKA_CONTROLLER_PORT',
-      });
-    }
-
-    await checkJava();
-    const lib = await resolveClasspath({
-      name: SERVICE,
-      dir: r.dir,
-      artifacts: kafkaArtifacts(r.version),
-      onProgress: r.progress,
-      versionHint: `set KAFKA_VERSION; ${DEFAULT_KAFKA_VERSION} is the version this stack was tested with`,
-    });
-
-    const configDir = path.join(r.dir, 'config');
-    const dataDir = path.join(r.dir, 'data');
-    const logsDir = path.join(r.dir, 'logs');
-    await Promise.all([mkdir(configDir, { recursive: true }), mkdir(dataDir, { recursive: true }), mkdir(logsDir, { recursive: true })]);
-    const serverProps = path.join(configDir, 'server.properties');
-    const log4j = path.join(configDir, 'log4j2.properties');
-    await writeFile(serverProps, serverProperties({ port: r.port, controllerPort: r.controllerPort, dataDir, ...(r.sasl ? { sasl: r.sasl } : {}) }));
-    await writeFile(log4j, log4j2Properties(logsDir));
-
-    const java = javaBin();
-    const cp = `${lib}/*`;
-    const logOpts = [`-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${logsDir}`];
-    if (!existsSync(path.join(dataDir, 'meta.properties'))) {
-      r.progress('formatting the KRaft storage');
-      const idFile = path.join(r.dir, 'cluster.id');
-      let clusterId = existsSync(idFile) ? (await readFile(idFile, 'utf8')).trim() : '';
-      if (!clusterId) {
-        const id = await run(java, [...logOpts, '-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], { timeoutMs: 60_000 });
-        clusterId = id.output.trim().split('\n').pop()?.trim() ?? '';
-        if (id.code !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
-          throw new StackError(SERVICE, `StorageTool random-uuid failed: ${id.output.trim()}`, { hint: `delete ${r.dir} and retry` });
-        }
-        await writeFile(idFile, clusterId);
-      }
-      const fmt = await run(
-        java,
-        [...logOpts, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProps, '--ignore-formatted', ...(r.sasl ? scramFormatArgs(r.sasl) : [])],
-        { timeoutMs: 120_000 },
-      );
-      if (fmt.code !== 0) {
-        throw new StackError(SERVICE, `formatting the storage failed:\n${fmt.output.trim()}`, {
-          hint: `delete ${dataDir} (the topics in it are lost) and retry`,
-        });
-      }
-    }
-
-    const heap = (process.env['KAFKA_HEAP_OPTS'] ?? '-Xms256m -Xmx1g').split(/\s+/).filter(Boolean);
-    const stdoutFile = path.join(logsDir, 'kafka.out');
-    await writeFile(stdoutFile, '');
-    const started = Date.now();
-    const pid = spawnDetached(
-      java,
-      [...heap, '-XX:+UseG1GC', '-Djava.awt.headless=true', ...logOpts, '-cp', cp, 'kafka.Kafka', serverProps],
-      { cwd: r.dir, logFile: stdoutFile },
-    );
-    await writePidFile(r.pidFile, pid);
-    r.progress(`started Kafka ${r.version} (pid ${pid}), waiting for a metadata answer at ${r.bootstrap}`);
-    if (!(await waitReady(r, pid))) {
-      const alive = isAlive(pid);
-      if (alive) await terminate(pid, 5_000);
-      await removePidFile(r.pidFile);
-      throw new StackError(
-        SERVICE,
-        `${alive ? `the broker did not answer within ${r.readyTimeoutMs} ms` : 'the broker exited during start-up'}; last log lines:\n` +
-          `${await tail(path.join(logsDir, 'server.log'))}\n${await tail(stdoutFile, 5)}`,
-        { hint: `read ${logsDir}; if the data is from another Kafka version, delete ${dataDir}` },
-      );
-    }
-    const readyMs = Date.now() - started;
-    r.progress(`ready at ${r.bootstrap} in ${(readyMs / 1000).toFixed(1)} s`);
-    return { bootstrap: r.bootstrap, pid, started: true, readyMs };
-  });
-}
-
-async function waitReady(r: Resolved, pid: number): Promise<boolean> {
-  const deadline = Date.now() + r.readyTimeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return false;
-    if (await metadataReady(r.bootstrap, 2_000, r.sasl)) return true;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  return false;
+  const s = await startService(definition(r));
+  const pid = s.pids[SERVICE];
+  return { bootstrap: r.bootstrap, ...(pid !== undefined ? { pid } : {}), started: s.started, ...(s.readyMs !== undefined ? { readyMs: s.readyMs } : {}) };
 }
 
 /** Starts Kafka if it is not running and returns where to reach it. Safe to call from several jest globalSetups. */
@@ -395,29 +345,22 @@ export async function ensureKafka(opts: KafkaOptions = {}): Promise<{ bootstrap:
 
 /** Stops the broker this folder started: SIGTERM (controlled shutdown), SIGKILL after the timeout. */
 export async function stopKafka(opts: KafkaOptions = {}): Promise<{ stopped: boolean; how?: 'terminated' | 'killed'; pid?: number }> {
-  const r = resolve(opts);
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const pid = await ownPid(r);
-    if (pid === undefined) {
-      r.progress('not running');
-      return { stopped: false };
-    }
-    r.progress(`stopping pid ${pid} (SIGTERM, SIGKILL after ${r.stopTimeoutMs / 1000} s)`);
-    const how = await terminate(pid, r.stopTimeoutMs);
-    await removePidFile(r.pidFile);
-    if (how === 'not-running') return { stopped: false };
-    r.progress(how === 'terminated' ? 'stopped' : 'did not stop in time: killed');
-    return { stopped: true, how, pid };
-  });
+  const s = await stopService(definition(resolve(opts)));
+  const pid = s.pids[SERVICE];
+  return s.stopped.length ? { stopped: true, ...(s.how ? { how: s.how } : {}), ...(pid !== undefined ? { pid } : {}) } : { stopped: false };
 }
 
 /** Stops the broker and deletes its data and logs (the downloaded classpath stays). */
 export async function cleanKafka(opts: KafkaOptions = {}): Promise<void> {
-  const r = resolve(opts);
-  await stopKafka(opts);
-  for (const sub of ['data', 'logs', 'cluster.id']) {
-    const p = path.join(r.dir, sub);
-    if (existsSync(p) || (await stat(p).catch(() => undefined))) await rm(p, { recursive: true, force: true });
-  }
-  r.progress(`removed data and logs under ${r.dir}`);
+  await cleanService(definition(resolve(opts)));
 }
+
+export const kafkaService = serviceEntry(SERVICE, 'Kafka', {
+  up: (onProgress) => startKafka({ onProgress }),
+  down: (onProgress) => stopKafka({ onProgress }),
+  clean: (onProgress) => cleanKafka({ onProgress }),
+  status: async () => {
+    const s = await kafkaStatus();
+    return { running: s.running, address: s.bootstrap, ...(s.pid !== undefined ? { pid: s.pid } : {}), ...(s.foreign ? { foreign: true } : {}) };
+  },
+});

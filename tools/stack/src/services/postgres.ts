@@ -7,14 +7,16 @@
  * can run a private server in its own folder on another port next to the stack's.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { StackError } from '../errors';
-import { withLock } from '../lock';
-import { commandLine, envPort, isAlive, portOpen, run, tail } from '../process';
+import { cleanService, serviceStatus, startService, stopService, type ServiceSpec } from '../lifecycle';
+import { commandLine, envPort, isAlive, run } from '../process';
 import { stackDir } from '../paths';
+import { openParents } from './elasticsearch';
+import { serviceEntry } from './entry';
 
 const SERVICE = 'postgres';
 /** The system user the server runs as when the stack runs as root. */
@@ -153,62 +155,67 @@ async function serverPid(r: Resolved): Promise<number | undefined> {
   return cmd === undefined || cmd.includes('postgres') ? pid : undefined;
 }
 
-export async function postgresStatus(opts: PostgresOptions = {}): Promise<PostgresStatus> {
-  const r = resolve(opts);
-  const pid = await serverPid(r);
-  if (pid !== undefined) return { running: await postgresReady(r.url), url: r.url, pid };
-  if (await portOpen(r.port)) {
-    const running = await postgresReady(r.url);
-    return running ? { running, url: r.url, foreign: true } : { running, url: r.url };
-  }
-  return { running: false, url: r.url };
-}
-
-export interface PostgresStartResult {
-  url: string;
-  pid?: number;
-  started: boolean;
-  readyMs?: number;
-}
-
-/** Starts the server unless it runs already (idempotent; a lock folder serialises concurrent callers). */
-export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresStartResult> {
-  const r = resolve(opts);
-  await mkdir(r.dir, { recursive: true });
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const existing = await serverPid(r);
-    if (existing !== undefined) {
-      if (!(await waitReady(r, existing))) {
-        throw new StackError(SERVICE, `the server (pid ${existing}) runs but does not answer at ${r.url}`, {
-          hint: `read ${r.logFile}; stop it with: npx tsx tools/stack/src/cli.ts down postgres`,
-        });
+/**
+ * One server that pg_ctl starts and stops (it forks the postmaster and knows how to shut it down cleanly), so the
+ * process has `launch`/`pid`/`halt` instead of a command line: initdb the first time, then `pg_ctl start -w`.
+ */
+function definition(r: Resolved): ServiceSpec {
+  let bin = '';
+  return {
+    service: SERVICE,
+    title: 'PostgreSQL',
+    dir: r.dir,
+    address: r.url,
+    processes: [
+      {
+        name: SERVICE,
+        ports: [{ port: r.port, env: 'PGPORT' }],
+        pidFile: path.join(r.dataDir, 'postmaster.pid'),
+        isOurs: (cmd) => cmd.includes('postgres'),
+        outFile: r.logFile,
+        pid: () => serverPid(r),
+        async launch() {
+          await writeFile(r.logFile, '');
+          if (isRoot()) await run('chown', [`${PG_USER}:`, r.logFile]);
+          // Settings of a small shared test server: many short-lived test databases and pools, little memory.
+          const serverOpts = [`-p ${r.port}`, `-k ${r.dir}`, '-c listen_addresses=127.0.0.1', '-c max_connections=300', '-c shared_buffers=128MB'].join(' ');
+          // pg_ctl start forks the postmaster into the background and returns once it accepts connections (-w).
+          const ctl = await asServerUser(
+            path.join(bin, 'pg_ctl'),
+            ['-D', r.dataDir, '-l', r.logFile, '-o', serverOpts, '-w', '-t', String(Math.ceil(r.readyTimeoutMs / 1000)), 'start'],
+            { timeoutMs: r.readyTimeoutMs + 10_000 },
+          );
+          const pid = await serverPid(r);
+          if (ctl.code !== 0 || pid === undefined) {
+            throw new StackError(SERVICE, `the server did not start: ${ctl.output.trim()}\nlast log lines:\n${(await readFile(r.logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-15).join('\n')}`, {
+              hint: `read ${r.logFile}; if the port is taken pick another with PGPORT`,
+            });
+          }
+          return pid;
+        },
+        async halt(pid, timeoutMs) {
+          // -m fast rolls back open transactions and checkpoints; immediate when that does not finish in time.
+          const b = bin || (await findBinDir(r));
+          const ctl = await asServerUser(path.join(b, 'pg_ctl'), ['-D', r.dataDir, '-m', 'fast', '-w', '-t', String(Math.ceil(timeoutMs / 1000)), 'stop'], {
+            timeoutMs: timeoutMs + 10_000,
+          });
+          if (ctl.code === 0 || !isAlive(pid)) return 'terminated';
+          r.progress('fast shutdown did not finish in time: immediate');
+          await asServerUser(path.join(b, 'pg_ctl'), ['-D', r.dataDir, '-m', 'immediate', '-w', 'stop'], { timeoutMs: 30_000 });
+          return 'killed';
+        },
+      },
+    ],
+    ready: (ms) => postgresReady(r.url, ms),
+    async prepare() {
+      bin = await findBinDir(r);
+      await ensureUser();
+      if (isRoot()) {
+        const own = await run('chown', ['-R', `${PG_USER}:`, r.dir]);
+        if (own.code !== 0) throw new StackError(SERVICE, `chown of ${r.dir} failed: ${own.output.trim()}`);
+        await openParents(r.dir);
       }
-      r.progress(`already running (pid ${existing}) at ${r.url}`);
-      return { url: r.url, pid: existing, started: false };
-    }
-    if (await portOpen(r.port)) {
-      if (await postgresReady(r.url)) {
-        r.progress(`a PostgreSQL not started from ${r.dir} already answers at ${r.url}; using it`);
-        return { url: r.url, started: false };
-      }
-      throw new StackError(SERVICE, `port ${r.port} on 127.0.0.1 is taken by something that is not a PostgreSQL we can log into as ${PG_SUPERUSER}`, {
-        hint: 'free the port or pick another with PGPORT',
-      });
-    }
-    const bin = await findBinDir(r);
-    await ensureUser();
-    if (isRoot()) {
-      const own = await run('chown', ['-R', `${PG_USER}:`, r.dir]);
-      if (own.code !== 0) throw new StackError(SERVICE, `chown of ${r.dir} failed: ${own.output.trim()}`);
-      // The user must reach its folder through the parents (the repo is usually root's): add the search bit
-      // for others where missing, nothing else.
-      for (let d = path.dirname(r.dir); d !== path.dirname(d); d = path.dirname(d)) {
-        const mode = (await stat(d)).mode & 0o7777;
-        if ((mode & 0o001) === 0) await chmod(d, mode | 0o001);
-      }
-    }
-    const t0 = Date.now();
-    if (!existsSync(path.join(r.dataDir, 'PG_VERSION'))) {
+      if (existsSync(path.join(r.dataDir, 'PG_VERSION'))) return;
       r.progress(`initdb ${r.dataDir}`);
       const init = await asServerUser(
         path.join(bin, 'initdb'),
@@ -221,42 +228,37 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
           hint: `check that ${r.dir} is writable by ${isRoot() ? PG_USER : 'this user'}`,
         });
       }
-    }
-    await writeFile(r.logFile, '');
-    if (isRoot()) await run('chown', [`${PG_USER}:`, r.logFile]);
-    // Settings of a small shared test server: many short-lived test databases and pools, little memory.
-    const serverOpts = [
-      `-p ${r.port}`,
-      `-k ${r.dir}`,
-      '-c listen_addresses=127.0.0.1',
-      '-c max_connections=300',
-      '-c shared_buffers=128MB',
-    ].join(' ');
-    const started = Date.now();
-    // pg_ctl start forks the postmaster into the background and returns once it accepts connections (-w).
-    const ctl = await asServerUser(path.join(bin, 'pg_ctl'), ['-D', r.dataDir, '-l', r.logFile, '-o', serverOpts, '-w', '-t', String(Math.ceil(r.readyTimeoutMs / 1000)), 'start'], {
-      timeoutMs: r.readyTimeoutMs + 10_000,
-    });
-    const pid = await serverPid(r);
-    if (ctl.code !== 0 || pid === undefined || !(await waitReady(r, pid))) {
-      throw new StackError(SERVICE, `the server did not start: ${ctl.output.trim()}\nlast log lines:\n${await tail(r.logFile)}`, {
-        hint: `read ${r.logFile}; if the port is taken pick another with PGPORT`,
-      });
-    }
-    const readyMs = Date.now() - started;
-    r.progress(`ready at ${r.url} (pid ${pid}) in ${(readyMs / 1000).toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s with initdb)`);
-    return { url: r.url, pid, started: true, readyMs };
-  });
+    },
+    readyTimeoutMs: r.readyTimeoutMs,
+    stopTimeoutMs: r.stopTimeoutMs,
+    pollMs: 200,
+    hint: `read ${r.logFile}; if the port is taken pick another with PGPORT`,
+    cleanPaths: [r.dataDir, r.logFile],
+    progress: r.progress,
+  };
 }
 
-async function waitReady(r: Resolved, pid: number): Promise<boolean> {
-  const deadline = Date.now() + r.readyTimeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return false;
-    if (await postgresReady(r.url, 2_000)) return true;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  return false;
+export async function postgresStatus(opts: PostgresOptions = {}): Promise<PostgresStatus> {
+  const r = resolve(opts);
+  const s = await serviceStatus(definition(r));
+  const pid = s.pids[SERVICE];
+  if (pid !== undefined) return { running: s.running, url: r.url, pid };
+  return s.foreign ? { running: true, url: r.url, foreign: true } : { running: false, url: r.url };
+}
+
+export interface PostgresStartResult {
+  url: string;
+  pid?: number;
+  started: boolean;
+  readyMs?: number;
+}
+
+/** Starts the server unless it runs already (idempotent; a lock folder serialises concurrent callers). */
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresStartResult> {
+  const r = resolve(opts);
+  const s = await startService(definition(r));
+  const pid = s.pids[SERVICE];
+  return { url: r.url, ...(pid !== undefined ? { pid } : {}), started: s.started, ...(s.readyMs !== undefined ? { readyMs: s.readyMs } : {}) };
 }
 
 /** Starts PostgreSQL if it is not running and returns the superuser's URL. Safe from several jest globalSetups. */
@@ -297,32 +299,21 @@ export async function createDatabase(serverUrl: string, prefix = 'test'): Promis
 
 /** pg_ctl stop -m fast (rolls back open transactions, checkpoints), immediate after the timeout. */
 export async function stopPostgres(opts: PostgresOptions = {}): Promise<{ stopped: boolean }> {
-  const r = resolve(opts);
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const pid = await serverPid(r);
-    if (pid === undefined) {
-      r.progress('not running');
-      return { stopped: false };
-    }
-    const bin = await findBinDir(r);
-    r.progress(`stopping pid ${pid}`);
-    const ctl = await asServerUser(path.join(bin, 'pg_ctl'), ['-D', r.dataDir, '-m', 'fast', '-w', '-t', String(Math.ceil(r.stopTimeoutMs / 1000)), 'stop'], {
-      timeoutMs: r.stopTimeoutMs + 10_000,
-    });
-    if (ctl.code !== 0 && isAlive(pid)) {
-      r.progress('fast shutdown did not finish in time: immediate');
-      await asServerUser(path.join(bin, 'pg_ctl'), ['-D', r.dataDir, '-m', 'immediate', '-w', 'stop'], { timeoutMs: 30_000 });
-    }
-    r.progress('stopped');
-    return { stopped: true };
-  });
+  const s = await stopService(definition(resolve(opts)));
+  return { stopped: s.stopped.length > 0 };
 }
 
 /** Stops the server and deletes its data and log. */
 export async function cleanPostgres(opts: PostgresOptions = {}): Promise<void> {
-  const r = resolve(opts);
-  await stopPostgres(opts);
-  await rm(r.dataDir, { recursive: true, force: true });
-  await rm(r.logFile, { force: true });
-  r.progress(`removed data and log under ${r.dir}`);
+  await cleanService(definition(resolve(opts)));
 }
+
+export const postgresService = serviceEntry(SERVICE, 'PostgreSQL', {
+  up: (onProgress) => startPostgres({ onProgress }),
+  down: (onProgress) => stopPostgres({ onProgress }),
+  clean: (onProgress) => cleanPostgres({ onProgress }),
+  status: async () => {
+    const s = await postgresStatus();
+    return { running: s.running, address: s.url, ...(s.pid !== undefined ? { pid: s.pid } : {}), ...(s.foreign ? { foreign: true } : {}) };
+  },
+});

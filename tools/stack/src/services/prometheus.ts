@@ -8,14 +8,14 @@
  * to a running `npm start` scrapes the whole pipeline.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { StackError } from '../errors';
-import { withLock } from '../lock';
-import { envPort, isAlive, ownedPid, portOpen, removePidFile, run, spawnDetached, tail, terminate, writePidFile } from '../process';
+import { cleanService, serviceStatus, startService, stopService, type ServiceSpec } from '../lifecycle';
+import { envPort, run } from '../process';
 import { repoRoot, stackDir } from '../paths';
-import type { Service } from './index';
+import { serviceEntry } from './entry';
 
 const SERVICE = 'prometheus';
 
@@ -136,17 +136,64 @@ export async function prometheusReady(url: string, timeoutMs = 2_000): Promise<b
   }
 }
 
-const ownPid = (r: Resolved) => ownedPid(r.pidFile, (cmd) => cmd.includes('prometheus'));
+/**
+ * One process, ready when /-/ready answers. Every `up` rewrites the configuration (checked with promtool before a
+ * start); when the server already runs, a SIGHUP makes it read the new one.
+ */
+function definition(r: Resolved): ServiceSpec {
+  const config = path.join(r.dir, 'prometheus.yml');
+  const writeConfig = async () => writeFile(config, rewriteScrapeConfig(await readFile(r.configFile, 'utf8'), r.targets, r.scrapeInterval));
+  let bin = '';
+  return {
+    service: SERVICE,
+    title: 'Prometheus',
+    dir: r.dir,
+    address: r.url,
+    processes: [
+      {
+        name: SERVICE,
+        ports: [{ port: r.port, env: 'PROMETHEUS_PORT' }],
+        pidFile: r.pidFile,
+        isOurs: (cmd) => cmd.includes('prometheus'),
+        outFile: r.logFile,
+        command: () => ({
+          command: bin,
+          args: [`--config.file=${config}`, `--storage.tsdb.path=${path.join(r.dir, 'data')}`, `--web.listen-address=127.0.0.1:${r.port}`, '--storage.tsdb.retention.time=2d'],
+        }),
+      },
+    ],
+    ready: (ms) => prometheusReady(r.url, ms),
+    // Its targets are this folder's: a Prometheus another folder started scrapes others.
+    acceptForeign: false,
+    async prepare() {
+      await mkdir(path.join(r.dir, 'data'), { recursive: true });
+      await writeConfig();
+      bin = await findBinary(r);
+      const check = await run(bin.replace(/prometheus$/, 'promtool'), ['check', 'config', config], { timeoutMs: 60_000 });
+      if (check.code !== null && check.code !== 0) throw new StackError(SERVICE, `promtool refused ${config}:\n${check.output.trim()}`, { hint: `fix ${r.configFile}` });
+    },
+    async onRunning(pids) {
+      await writeConfig();
+      // SIGHUP: Prometheus reads its configuration again.
+      const pid = pids[SERVICE];
+      if (pid !== undefined) process.kill(pid, 'SIGHUP');
+      r.progress('configuration reloaded');
+    },
+    readyTimeoutMs: r.readyTimeoutMs,
+    stopTimeoutMs: r.stopTimeoutMs,
+    pollMs: 200,
+    hint: `read ${r.logFile}`,
+    cleanPaths: [path.join(r.dir, 'data'), config, r.logFile],
+    progress: r.progress,
+  };
+}
 
 export async function prometheusStatus(opts: PrometheusOptions = {}): Promise<PrometheusStatus> {
   const r = resolve(opts);
-  const pid = await ownPid(r);
-  if (pid !== undefined) return { running: await prometheusReady(r.url), url: r.url, pid };
-  if (await portOpen(r.port)) {
-    const running = await prometheusReady(r.url);
-    return running ? { running, url: r.url, foreign: true } : { running, url: r.url };
-  }
-  return { running: false, url: r.url };
+  const s = await serviceStatus(definition(r));
+  const pid = s.pids[SERVICE];
+  if (pid !== undefined) return { running: s.running, url: r.url, pid };
+  return s.foreign ? { running: true, url: r.url, foreign: true } : { running: false, url: r.url };
 }
 
 export interface PrometheusStartResult {
@@ -158,65 +205,19 @@ export interface PrometheusStartResult {
 /** Writes the rewritten configuration and starts the server unless it runs already (then it reloads it). */
 export async function startPrometheus(opts: PrometheusOptions = {}): Promise<PrometheusStartResult> {
   const r = resolve(opts);
-  await mkdir(path.join(r.dir, 'data'), { recursive: true });
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const config = path.join(r.dir, 'prometheus.yml');
-    await writeFile(config, rewriteScrapeConfig(await readFile(r.configFile, 'utf8'), r.targets, r.scrapeInterval));
-    const existing = await ownPid(r);
-    if (existing !== undefined) {
-      // SIGHUP: Prometheus reads its configuration again.
-      process.kill(existing, 'SIGHUP');
-      r.progress(`already running (pid ${existing}) at ${r.url}; configuration reloaded`);
-      return { url: r.url, pid: existing, started: false };
-    }
-    if (await portOpen(r.port)) {
-      throw new StackError(SERVICE, `port ${r.port} on 127.0.0.1 is taken by a process this folder did not start`, { hint: 'free the port or pick another with PROMETHEUS_PORT' });
-    }
-    const bin = await findBinary(r);
-    const check = await run(bin.replace(/prometheus$/, 'promtool'), ['check', 'config', config], { timeoutMs: 60_000 });
-    if (check.code !== null && check.code !== 0) throw new StackError(SERVICE, `promtool refused ${config}:\n${check.output.trim()}`, { hint: `fix ${r.configFile}` });
-    await writeFile(r.logFile, '');
-    const pid = spawnDetached(
-      bin,
-      [`--config.file=${config}`, `--storage.tsdb.path=${path.join(r.dir, 'data')}`, `--web.listen-address=127.0.0.1:${r.port}`, '--storage.tsdb.retention.time=2d'],
-      { cwd: r.dir, logFile: r.logFile },
-    );
-    await writePidFile(r.pidFile, pid);
-    const deadline = Date.now() + r.readyTimeoutMs;
-    while (!(await prometheusReady(r.url))) {
-      if (!isAlive(pid) || Date.now() > deadline) {
-        if (isAlive(pid)) await terminate(pid, 5_000);
-        await removePidFile(r.pidFile);
-        throw new StackError(SERVICE, `Prometheus ${isAlive(pid) ? 'did not become ready' : 'exited during start'}; last log lines:\n${await tail(r.logFile)}`, { hint: `read ${r.logFile}` });
-      }
-      await new Promise((res) => setTimeout(res, 200));
-    }
-    r.progress(`ready at ${r.url} (pid ${pid}), scraping the targets of ${r.configFile}`);
-    return { url: r.url, pid, started: true };
-  });
+  const s = await startService(definition(r));
+  const pid = s.pids[SERVICE];
+  return { url: r.url, ...(pid !== undefined ? { pid } : {}), started: s.started };
 }
 
 export async function stopPrometheus(opts: PrometheusOptions = {}): Promise<{ stopped: boolean }> {
-  const r = resolve(opts);
-  return withLock(path.join(r.dir, '.lock'), async () => {
-    const pid = await ownPid(r);
-    if (pid === undefined) {
-      r.progress('not running');
-      return { stopped: false };
-    }
-    const how = await terminate(pid, r.stopTimeoutMs);
-    await removePidFile(r.pidFile);
-    r.progress(how === 'killed' ? 'did not stop in time: killed' : 'stopped');
-    return { stopped: how !== 'not-running' };
-  });
+  const s = await stopService(definition(resolve(opts)));
+  return { stopped: s.stopped.length > 0 };
 }
 
 /** Stops the server and deletes its data, configuration and log. */
 export async function cleanPrometheus(opts: PrometheusOptions = {}): Promise<void> {
-  const r = resolve(opts);
-  await stopPrometheus(opts);
-  for (const sub of ['data', 'prometheus.yml', 'prometheus.log']) await rm(path.join(r.dir, sub), { recursive: true, force: true });
-  r.progress(`removed data and log under ${r.dir}`);
+  await cleanService(definition(resolve(opts)));
 }
 
 /** The Prometheus HTTP API's query answer (instant vector). */
@@ -228,24 +229,12 @@ export async function prometheusQuery(url: string, query: string): Promise<{ met
 }
 
 /** The CLI's entry (`npm run stack -- up|down|status|clean prometheus`). */
-export const prometheusService: Service = {
-  name: SERVICE,
-  async up(onProgress) {
-    await startPrometheus({ onProgress });
-  },
-  async down(onProgress) {
-    await stopPrometheus({ onProgress });
-  },
-  async status() {
+export const prometheusService = serviceEntry(SERVICE, 'Prometheus', {
+  up: (onProgress) => startPrometheus({ onProgress }),
+  down: (onProgress) => stopPrometheus({ onProgress }),
+  clean: (onProgress) => cleanPrometheus({ onProgress }),
+  status: async () => {
     const s = await prometheusStatus();
-    return {
-      running: s.running,
-      address: s.url,
-      ...(s.pid !== undefined ? { pid: s.pid } : {}),
-      ...(s.foreign ? { note: 'answered by a Prometheus this stack folder did not start' } : {}),
-    };
+    return { running: s.running, address: s.url, ...(s.pid !== undefined ? { pid: s.pid } : {}), ...(s.foreign ? { foreign: true } : {}) };
   },
-  async clean(onProgress) {
-    await cleanPrometheus({ onProgress });
-  },
-};
+});

@@ -5,6 +5,7 @@ import { StackError } from '../errors';
 import { withLock } from '../lock';
 import { run } from '../process';
 import { stackDir } from '../paths';
+import { serviceEntry } from './entry';
 
 /**
  * The Python readers in a venv under .stack/venv: pyiceberg (with pyarrow) opens the snapshotter's tables from a
@@ -84,3 +85,14 @@ export async function cleanPyiceberg(opts: { onProgress?: (msg: string) => void 
   opts.onProgress?.(`removing ${venvDir()}`);
   await rm(venvDir(), { recursive: true, force: true });
 }
+
+/** The CLI's entry: a venv, not a server, so nothing runs and `down` has nothing to stop. */
+export const pyicebergService = serviceEntry(SERVICE, 'pyiceberg', {
+  up: (onProgress) => ensurePyiceberg({ onProgress }),
+  down: async () => undefined,
+  clean: (onProgress) => cleanPyiceberg({ onProgress }),
+  status: async () => {
+    const s = await pyicebergStatus();
+    return { running: s.running, address: s.python, ...(s.versions ? { note: `pyiceberg/pyarrow/duckdb ${s.versions}` } : {}) };
+  },
+});
