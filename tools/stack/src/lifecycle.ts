@@ -287,7 +287,8 @@ export async function stopService(spec: ServiceSpec): Promise<LifecycleStop> {
     for (const p of [...spec.processes].reverse()) {
       const pid = await pidOf(p);
       if (pid === undefined) continue;
-      spec.progress(`stopping ${p.name === spec.service ? '' : `${p.name} `}pid ${pid} (SIGTERM, SIGKILL after ${spec.stopTimeoutMs / 1000} s)`);
+      const who = `${p.name === spec.service ? '' : `${p.name} `}pid ${pid}`;
+      spec.progress(p.halt ? `stopping ${who}` : `stopping ${who} (SIGTERM, SIGKILL after ${spec.stopTimeoutMs / 1000} s)`);
       const how = p.halt ? await p.halt(pid, spec.stopTimeoutMs) : await terminate(pid, spec.stopTimeoutMs);
       if (!p.pid) await removePidFile(p.pidFile);
       if (how === 'not-running') continue;
