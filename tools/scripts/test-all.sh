@@ -17,7 +17,8 @@ cleanup() {
   for s in "${started[@]}"; do stack down "$s" || true; done
 }
 trap cleanup EXIT
-for s in kafka pyiceberg elasticsearch druid postgres iceberg-rest; do
+# Trino (opt-in for `stack up` without names: an 820 MB download the first time) reads the snapshotter's tables.
+for s in kafka pyiceberg elasticsearch druid postgres iceberg-rest trino; do
   if ! stack status "$s" >/dev/null 2>&1; then
     stack up "$s"
     started+=("$s")

@@ -3,8 +3,8 @@
  * the stack's iceberg-rest server, and Trino's Iceberg connector on the same server answers the ad-hoc queries
  * (row count, top targets, active edges per day, one user's current edges) as the core does.
  *
- * Opt-in (WITH_TRINO=1): Trino is an ~820 MB download and takes 1.5-2 min to start on two cores, so `npm test`
- * leaves it out; `npx tsx tools/stack/src/services/trino.ts up` (or this test) starts it once and it keeps running.
+ * `npm test` starts Trino once per run with the other services (tools/scripts/test-all.sh); run alone, this test
+ * starts it (`npx tsx tools/stack/src/cli.ts up trino`: an ~820 MB download the first time, then about a minute).
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
@@ -13,9 +13,7 @@ import { api, CoreProcess, freePort, tempStorage, uniqueName } from '@pipeline/t
 import { adhocSql, coreEdges, expectAdhocQueriesMatch, workload } from './catalog-workload';
 import { SnapshotterProcess, tempDir, waitFor } from './helpers';
 
-const enabled = process.env['WITH_TRINO'] === '1';
-
-(enabled ? describe : describe.skip)('snapshotter tables read by Trino (Iceberg connector on the REST catalog) [WITH_TRINO=1]', () => {
+describe('snapshotter tables read by Trino (Iceberg connector on the REST catalog)', () => {
   let bootstrap: string;
   let restUrl: string;
   let trinoUrl: string;
