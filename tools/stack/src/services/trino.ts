@@ -34,6 +34,10 @@ export interface TrinoOptions {
   version?: string;
   /** The REST catalog the `iceberg` catalog reads. Default: the stack's iceberg-rest (started when not running). */
   restCatalogUrl?: string;
+  /**
+   * Default 600 s: about a minute on an idle 2-core machine, but 4 min was seen with the machine shared; a JVM
+   * that exits ends the wait at once, whatever this says.
+   */
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
   onProgress?: (msg: string) => void;
@@ -61,7 +65,7 @@ function resolve(opts: TrinoOptions = {}): Resolved {
     url: `http://127.0.0.1:${port}`,
     version: opts.version ?? process.env['TRINO_VERSION'] ?? DEFAULT_TRINO_VERSION,
     ...(opts.restCatalogUrl ? { restCatalogUrl: opts.restCatalogUrl } : {}),
-    readyTimeoutMs: opts.readyTimeoutMs ?? 300_000,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 600_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
     progress: opts.onProgress ?? (() => undefined),
     pidFile: path.join(dir, 'trino.pid'),
