@@ -25,7 +25,7 @@ import dsnp from '@dsnp/parquetjs';
 import lite from 'parquetjs-lite';
 import { venvPython } from '@pipeline/stack';
 import { emitResult, fmtSpread, pairedRatios, positionalArgs, printLoad, spread, type ResultRow } from './lib/report';
-import { writeSnapshotParquet, SNAPSHOT_COLUMNS, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
+import { prepareColumns, writeParquetDuckDB, writeSnapshotParquet, SNAPSHOT_COLUMNS, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
 
 const args = positionalArgs();
 const ROWS = Number(args[0] ?? 100_000);
@@ -73,6 +73,49 @@ const appWriters: Record<string, Writer> = {
   },
 };
 
+/**
+ * The writers that can replace hyparquet-writer and still write Iceberg field ids: native Parquet writers
+ * reached from Node (DuckDB's C++ writer, parquet-rs compiled to WebAssembly).
+ */
+const alternatives: Record<string, Writer> = {
+  // DuckDB's C++ writer through @duckdb/node-api, with the app's own statistics pass (as the app writer does).
+  'duckdb (app stats, snappy, 1 thread)': async (rows, file) => {
+    await writeParquetDuckDB(SNAPSHOT_COLUMNS, rows, file, 'SNAPPY', 1);
+  },
+  // parquet-rs (WebAssembly) from an Arrow table built on the app's prepared columns: int64 and timestamp
+  // columns straight from BigInt64Arrays, field ids in the Arrow fields' metadata; the same statistics pass.
+  'parquet-wasm (app stats, field ids in Arrow metadata, snappy)': async (rows, file) => {
+    const { data } = prepareColumns(SNAPSHOT_COLUMNS, rows);
+    const fields: arrow.Field[] = [];
+    const columns: arrow.Data[] = [];
+    SNAPSHOT_COLUMNS.forEach((c, i) => {
+      const values = data[i]!;
+      const type =
+        c.type === 'string' ? new arrow.Utf8() : c.type === 'boolean' ? new arrow.Bool() : c.type === 'long' ? new arrow.Int64() : new arrow.TimestampMicrosecond('UTC');
+      fields.push(new arrow.Field(c.name, type, !c.required, new Map([['PARQUET:field_id', String(c.id)]])));
+      if (c.type === 'long' || c.type === 'timestamptz') {
+        const ints = new BigInt64Array(values.length);
+        const bitmap = new Uint8Array((values.length + 7) >> 3);
+        let nulls = 0;
+        for (let j = 0; j < values.length; j++) {
+          const v = values[j];
+          if (v === null) nulls++;
+          else {
+            ints[j] = v as bigint;
+            bitmap[j >> 3]! |= 1 << (j & 7);
+          }
+        }
+        columns.push(arrow.makeData({ type: type as arrow.Int64, length: values.length, nullCount: nulls, nullBitmap: nulls ? bitmap : null, data: ints as never }));
+      } else columns.push(arrow.vectorFromArray(values as never, type).data[0]!);
+    });
+    const schema = new arrow.Schema(fields);
+    const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(fields), length: rows.length, nullCount: 0, children: columns }));
+    const wtable = wasm.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table(schema, [batch]), 'stream'));
+    const props = new wasm.WriterPropertiesBuilder().setCompression(wasm.Compression.SNAPPY).setMaxRowGroupSize(100_000).build();
+    writeFileSync(file, wasm.writeParquet(wtable, props));
+  },
+};
+
 const otherWriters: Record<string, Writer> = {
   'hyparquet-writer (auto schema, no ids)': async (rows, file) => {
     const buf = parquetWriteBuffer({
@@ -87,31 +130,6 @@ const otherWriters: Record<string, Writer> = {
       })),
     });
     writeFileSync(file, new Uint8Array(buf));
-  },
-  'parquet-wasm (from apache-arrow)': async (rows, file) => {
-    const fields = SNAPSHOT_COLUMNS.map(
-      (c) =>
-        new arrow.Field(
-          c.name,
-          c.type === 'string' ? new arrow.Utf8() : c.type === 'boolean' ? new arrow.Bool() : new arrow.Int64(),
-          !c.required,
-          new Map([['PARQUET:field_id', String(c.id)]]),
-        ),
-    );
-    const schema = new arrow.Schema(fields);
-    const cols: Record<string, arrow.Vector> = {};
-    for (const f of fields) {
-      const vals = rows.map((r) => {
-        const v = r[f.name as keyof SnapshotRow];
-        return f.type instanceof arrow.Int64 && typeof v === 'number' ? BigInt(v) * (f.name === 'updated_at_ms' ? 1000n : 1n) : v;
-      });
-      cols[f.name] = arrow.vectorFromArray(vals as never, f.type);
-    }
-    const table = new arrow.Table(schema, new arrow.Table(cols).batches.map((b) => new arrow.RecordBatch(schema, b.data)));
-    const ipc = arrow.tableToIPC(table, 'stream');
-    const wtable = wasm.Table.fromIPCStream(ipc);
-    const props = new wasm.WriterPropertiesBuilder().setCompression(wasm.Compression.SNAPPY).build();
-    writeFileSync(file, wasm.writeParquet(wtable, props));
   },
   '@dsnp/parquetjs': async (rows, file) => {
     const schema = new dsnp.ParquetSchema(
@@ -135,7 +153,7 @@ const otherWriters: Record<string, Writer> = {
   },
 };
 
-const writers: Record<string, Writer> = ALL ? { ...appWriters, ...otherWriters } : appWriters;
+const writers: Record<string, Writer> = ALL ? { ...appWriters, ...alternatives, ...otherWriters } : { ...appWriters, ...alternatives };
 
 function stripNulls(r: SnapshotRow): Record<string, unknown> {
   return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null));
