@@ -5,7 +5,6 @@
  */
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { compressSync } from 'snappy';
-import { BIGINT, BOOLEAN, DuckDBDataChunk, DuckDBInstance, TIMESTAMPTZ, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { SNAPSHOT_COLUMNS, type ColumnSpec, type IcebergType, type SnapshotRow } from '@pipeline/iceberg';
 
 /** hyparquet-writer's own SchemaElement (it pins a hyparquet of its own, whose types differ from the root one). */
@@ -117,11 +116,6 @@ function utf8Views(values: unknown[]): unknown[] {
  */
 const SNAPPY_NATIVE = { SNAPPY: (bytes: Uint8Array): Uint8Array => compressSync(bytes) };
 
-/**
- * Writes rows (objects keyed by column name; long/timestamptz as numbers or bigints, timestamptz in ms) to one
- * Parquet file in memory, SNAPPY, one row group per 100k rows. hyparquet's own
- * Parquet statistics are off: computing them twice halved the rate, and Iceberg readers prune on the manifest's.
- */
 export type ParquetCodec = 'SNAPPY' | 'UNCOMPRESSED';
 
 export interface ParquetWriteOptions {
@@ -129,7 +123,10 @@ export interface ParquetWriteOptions {
   jsSnappy?: boolean;
 }
 
-/** Each column's values as the writers take them (long as bigint, timestamptz as bigint µs), and its Iceberg statistics. */
+/**
+ * Each column's values as the writers take them (long as bigint, timestamptz as bigint µs), and its Iceberg
+ * statistics. Exported for bench/parquet-writers.ts, whose other writers start from the same columns.
+ */
 export function prepareColumns<R>(columns: ColumnSpec[], rows: readonly R[]): { data: unknown[][]; stats: Map<number, ColumnStats> } {
   const stats = new Map<number, ColumnStats>();
   const out = columns.map((c) => {
@@ -176,60 +173,17 @@ export function prepareColumns<R>(columns: ColumnSpec[], rows: readonly R[]): { 
   return { data: out, stats };
 }
 
+/**
+ * Writes rows (objects keyed by column name; long/timestamptz as numbers or bigints, timestamptz in ms) to one
+ * Parquet file in memory, SNAPPY, one row group per 100k rows. hyparquet's own
+ * Parquet statistics are off: computing them twice halved the rate, and Iceberg readers prune on the manifest's.
+ */
 export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec: ParquetCodec = 'SNAPPY', options: ParquetWriteOptions = {}): WrittenParquet {
   const { data, stats } = prepareColumns(columns, rows);
   const columnData = columns.map((c, i) => ({ name: c.name, data: c.type === 'string' && mostlyDistinct(data[i]!) ? utf8Views(data[i]!) : data[i]! }));
   const schema: SchemaElement[] = [{ name: 'table', num_children: columns.length }, ...columns.map(physical)];
   const buf = parquetWriteBuffer({ columnData: columnData as never, schema, codec, compressors: options.jsSnappy ? {} : SNAPPY_NATIVE, rowGroupSize: 100_000, statistics: false });
   return { bytes: new Uint8Array(buf), rowCount: rows.length, stats };
-}
-
-const DUCK_TYPES: Record<IcebergType, { sql: string; type: DuckDBType }> = {
-  string: { sql: 'VARCHAR', type: VARCHAR },
-  long: { sql: 'BIGINT', type: BIGINT },
-  boolean: { sql: 'BOOLEAN', type: BOOLEAN },
-  timestamptz: { sql: 'TIMESTAMPTZ', type: TIMESTAMPTZ },
-};
-
-let duck: Promise<DuckDBInstance> | undefined;
-let duckTables = 0;
-
-/**
- * The same file written by DuckDB (its C++ Parquet writer through @duckdb/node-api): the rows go into a table
- * of the in-memory database a vector of 2048 at a time, then `COPY … (FIELD_IDS {…})` writes the file. One in-memory
- * instance per process, `threads` DuckDB threads (default 1: the snapshotter shares its machine).
- */
-export async function writeParquetDuckDB<R>(columns: ColumnSpec[], rows: readonly R[], file: string, codec: ParquetCodec = 'SNAPPY', threads = 1): Promise<Omit<WrittenParquet, 'bytes'>> {
-  const { data, stats } = prepareColumns(columns, rows);
-  duck ??= DuckDBInstance.create(':memory:', { threads: String(threads) });
-  const conn = await (await duck).connect();
-  const table = `rows_${++duckTables}`;
-  const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  try {
-    await conn.run(`CREATE TABLE ${table} (${columns.map((c) => `${q(c.name)} ${DUCK_TYPES[c.type].sql}${c.required ? ' NOT NULL' : ''}`).join(', ')})`);
-    const appender = await conn.createAppender(table);
-    const types = columns.map((c) => DUCK_TYPES[c.type].type);
-    const step = 2048;
-    for (let off = 0; off < rows.length; off += step) {
-      const n = Math.min(step, rows.length - off);
-      const chunk = DuckDBDataChunk.create(types, n);
-      chunk.setColumns(
-        columns.map((c, i) => {
-          const slice = data[i]!.slice(off, off + n);
-          return (c.type === 'timestamptz' ? slice.map((v) => (v === null ? null : { micros: v })) : slice) as DuckDBValue[];
-        }),
-      );
-      appender.appendDataChunk(chunk);
-    }
-    appender.flushSync();
-    appender.closeSync();
-    const ids = columns.map((c) => `'${c.name.replace(/'/g, "''")}': ${c.id}`).join(', ');
-    await conn.run(`COPY ${table} TO '${file.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION ${codec === 'SNAPPY' ? 'snappy' : 'uncompressed'}, ROW_GROUP_SIZE 100000, FIELD_IDS {${ids}})`);
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
-    conn.closeSync();
-  }
-  return { rowCount: rows.length, stats };
 }
 
 export function writeSnapshotParquet(rows: readonly SnapshotRow[], codec: ParquetCodec = 'SNAPPY', options: ParquetWriteOptions = {}): WrittenParquet {
