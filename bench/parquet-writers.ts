@@ -1,12 +1,15 @@
 /**
- * Parquet writers for the snapshotter, measured in one run on the same rows: the app's writer (hyparquet-writer
- * with native snappy; with hyparquet-writer's JavaScript snappy, as before; uncompressed) and pyarrow (the
- * baseline, timed inside one long-lived Python process on the same rows, from Python lists to the file, as
- * ours goes from row objects to the file). With `--all`, the other JS writers the choice rested on as well:
- * hyparquet-writer with an automatic schema, parquet-wasm (from an apache-arrow table), @dsnp/parquetjs,
- * parquetjs-lite. apache-arrow (JS) writes Arrow IPC only, not Parquet: it appears as parquet-wasm's input.
+ * Parquet writers for the snapshotter, measured in one run on the same rows: the app's writer (hyparquet-writer,
+ * native snappy, and uncompressed), the native writers that could replace it and still write Iceberg field ids
+ * (DuckDB's C++ writer through @duckdb/node-api; parquet-rs as WebAssembly, parquet-wasm, field ids in the Arrow
+ * fields' metadata), both from the app's statistics pass, and pyarrow (the baseline, timed inside one long-lived
+ * Python process on the same rows, from Python lists to the file, as ours goes from row objects to the file). With
+ * `--all`, the other JS writers the first choice rested on as well: the app's writer with JS snappy,
+ * hyparquet-writer with an automatic schema, @dsnp/parquetjs, parquetjs-lite. apache-arrow (JS) writes Arrow IPC
+ * only, not Parquet: it appears as parquet-wasm's input.
  * Every writer runs once per round, the order rotating (round 0 warms up and is not counted); the ratio to
- * pyarrow at the same codec is taken per round. Each file is read back by pyarrow (field ids, logical types).
+ * pyarrow at the same codec, and of each other writer to the app's, are taken per round. Each file is read back
+ * by pyarrow (field ids, logical types).
  *
  *   npx tsx bench/parquet-writers.ts [rows] [--all] [--json <file>]   (needs `npm run stack -- up pyiceberg` for pyarrow)
  *
@@ -25,7 +28,8 @@ import dsnp from '@dsnp/parquetjs';
 import lite from 'parquetjs-lite';
 import { venvPython } from '@pipeline/stack';
 import { emitResult, fmtSpread, pairedRatios, positionalArgs, printLoad, spread, type ResultRow } from './lib/report';
-import { writeSnapshotParquet, SNAPSHOT_COLUMNS, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
+import { BIGINT, BOOLEAN, DuckDBDataChunk, DuckDBInstance, TIMESTAMPTZ, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { prepareColumns, writeSnapshotParquet, SNAPSHOT_COLUMNS, type ColumnSpec, type IcebergType, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
 
 const args = positionalArgs();
 const ROWS = Number(args[0] ?? 100_000);
@@ -54,10 +58,58 @@ function makeRows(n: number): SnapshotRow[] {
   return rows;
 }
 
+const DUCK_TYPES: Record<IcebergType, { sql: string; type: DuckDBType }> = {
+  string: { sql: 'VARCHAR', type: VARCHAR },
+  long: { sql: 'BIGINT', type: BIGINT },
+  boolean: { sql: 'BOOLEAN', type: BOOLEAN },
+  timestamptz: { sql: 'TIMESTAMPTZ', type: TIMESTAMPTZ },
+};
+
+let duck: Promise<DuckDBInstance> | undefined;
+let duckTables = 0;
+
+/**
+ * The same file written by DuckDB (its C++ Parquet writer through @duckdb/node-api): after the app's statistics
+ * pass (Iceberg's manifests need the bounds whatever writes the file), the rows go into a table of an in-memory
+ * DuckDB a vector (2048 rows) at a time, then `COPY … (FIELD_IDS {…})` writes the file. One in-memory instance per
+ * process, `threads` DuckDB threads (1 here, as the snapshotter would run it on a shared machine).
+ */
+async function writeParquetDuckDB(columns: ColumnSpec[], rows: readonly SnapshotRow[], file: string, codec: 'SNAPPY' | 'UNCOMPRESSED', threads = 1): Promise<void> {
+  const { data } = prepareColumns(columns, rows);
+  duck ??= DuckDBInstance.create(':memory:', { threads: String(threads) });
+  const conn = await (await duck).connect();
+  const table = `rows_${++duckTables}`;
+  const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  try {
+    await conn.run(`CREATE TABLE ${table} (${columns.map((c) => `${q(c.name)} ${DUCK_TYPES[c.type].sql}${c.required ? ' NOT NULL' : ''}`).join(', ')})`);
+    const appender = await conn.createAppender(table);
+    const types = columns.map((c) => DUCK_TYPES[c.type].type);
+    const step = 2048;
+    for (let off = 0; off < rows.length; off += step) {
+      const n = Math.min(step, rows.length - off);
+      const chunk = DuckDBDataChunk.create(types, n);
+      chunk.setColumns(
+        columns.map((c, i) => {
+          const slice = data[i]!.slice(off, off + n);
+          return (c.type === 'timestamptz' ? slice.map((v) => (v === null ? null : { micros: v })) : slice) as DuckDBValue[];
+        }),
+      );
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+    appender.closeSync();
+    const ids = columns.map((c) => `'${c.name.replace(/'/g, "''")}': ${c.id}`).join(', ');
+    await conn.run(`COPY ${table} TO '${file.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION ${codec === 'SNAPPY' ? 'snappy' : 'uncompressed'}, ROW_GROUP_SIZE 100000, FIELD_IDS {${ids}})`);
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    conn.closeSync();
+  }
+}
+
 type Writer = (rows: SnapshotRow[], file: string) => Promise<void>;
 
 const appWriters: Record<string, Writer> = {
-  // The app's own writer: hyparquet-writer with Iceberg field ids in the schema.
+  // The app's own writer: hyparquet-writer with Iceberg field ids in the schema, native snappy.
   'hyparquet-writer (app, snappy)': async (rows, file) => {
     const { bytes } = writeSnapshotParquet(rows, 'SNAPPY');
     writeFileSync(file, bytes);
@@ -66,14 +118,56 @@ const appWriters: Record<string, Writer> = {
     const { bytes } = writeSnapshotParquet(rows, 'UNCOMPRESSED');
     writeFileSync(file, bytes);
   },
-  // The app's writer as it was before native snappy.
-  'hyparquet-writer (app, JS snappy)': async (rows, file) => {
-    const { bytes } = writeSnapshotParquet(rows, 'SNAPPY', { jsSnappy: true });
-    writeFileSync(file, bytes);
+};
+
+/**
+ * The native writers that can replace hyparquet-writer and still write Iceberg field ids, reached from Node:
+ * DuckDB's C++ writer (@duckdb/node-api) and parquet-rs compiled to WebAssembly (parquet-wasm), each from the
+ * app's statistics pass.
+ */
+const alternatives: Record<string, Writer> = {
+  'duckdb (app stats, snappy, 1 thread)': async (rows, file) => {
+    await writeParquetDuckDB(SNAPSHOT_COLUMNS, rows, file, 'SNAPPY', 1);
+  },
+  // parquet-rs (WebAssembly) from an Arrow table built on the app's prepared columns: int64 and timestamp
+  // columns straight from BigInt64Arrays, field ids in the Arrow fields' metadata; the same statistics pass.
+  'parquet-wasm (app stats, field ids in Arrow metadata, snappy)': async (rows, file) => {
+    const { data } = prepareColumns(SNAPSHOT_COLUMNS, rows);
+    const fields: arrow.Field[] = [];
+    const columns: arrow.Data[] = [];
+    SNAPSHOT_COLUMNS.forEach((c, i) => {
+      const values = data[i]!;
+      const type =
+        c.type === 'string' ? new arrow.Utf8() : c.type === 'boolean' ? new arrow.Bool() : c.type === 'long' ? new arrow.Int64() : new arrow.TimestampMicrosecond('UTC');
+      fields.push(new arrow.Field(c.name, type, !c.required, new Map([['PARQUET:field_id', String(c.id)]])));
+      if (c.type === 'long' || c.type === 'timestamptz') {
+        const ints = new BigInt64Array(values.length);
+        const bitmap = new Uint8Array((values.length + 7) >> 3);
+        let nulls = 0;
+        for (let j = 0; j < values.length; j++) {
+          const v = values[j];
+          if (v === null) nulls++;
+          else {
+            ints[j] = v as bigint;
+            bitmap[j >> 3]! |= 1 << (j & 7);
+          }
+        }
+        columns.push(arrow.makeData({ type: type as arrow.Int64, length: values.length, nullCount: nulls, nullBitmap: nulls ? bitmap : null, data: ints as never }));
+      } else columns.push(arrow.vectorFromArray(values as never, type).data[0]!);
+    });
+    const schema = new arrow.Schema(fields);
+    const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(fields), length: rows.length, nullCount: 0, children: columns }));
+    const wtable = wasm.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table(schema, [batch]), 'stream'));
+    const props = new wasm.WriterPropertiesBuilder().setCompression(wasm.Compression.SNAPPY).setMaxRowGroupSize(100_000).build();
+    writeFileSync(file, wasm.writeParquet(wtable, props));
   },
 };
 
 const otherWriters: Record<string, Writer> = {
+  // The app's writer with hyparquet-writer's own JavaScript snappy, as files were written before native snappy.
+  'hyparquet-writer (app, JS snappy)': async (rows, file) => {
+    writeFileSync(file, writeSnapshotParquet(rows, 'SNAPPY', { jsSnappy: true }).bytes);
+  },
   'hyparquet-writer (auto schema, no ids)': async (rows, file) => {
     const buf = parquetWriteBuffer({
       columnData: SNAPSHOT_COLUMNS.map((c) => ({
@@ -87,31 +181,6 @@ const otherWriters: Record<string, Writer> = {
       })),
     });
     writeFileSync(file, new Uint8Array(buf));
-  },
-  'parquet-wasm (from apache-arrow)': async (rows, file) => {
-    const fields = SNAPSHOT_COLUMNS.map(
-      (c) =>
-        new arrow.Field(
-          c.name,
-          c.type === 'string' ? new arrow.Utf8() : c.type === 'boolean' ? new arrow.Bool() : new arrow.Int64(),
-          !c.required,
-          new Map([['PARQUET:field_id', String(c.id)]]),
-        ),
-    );
-    const schema = new arrow.Schema(fields);
-    const cols: Record<string, arrow.Vector> = {};
-    for (const f of fields) {
-      const vals = rows.map((r) => {
-        const v = r[f.name as keyof SnapshotRow];
-        return f.type instanceof arrow.Int64 && typeof v === 'number' ? BigInt(v) * (f.name === 'updated_at_ms' ? 1000n : 1n) : v;
-      });
-      cols[f.name] = arrow.vectorFromArray(vals as never, f.type);
-    }
-    const table = new arrow.Table(schema, new arrow.Table(cols).batches.map((b) => new arrow.RecordBatch(schema, b.data)));
-    const ipc = arrow.tableToIPC(table, 'stream');
-    const wtable = wasm.Table.fromIPCStream(ipc);
-    const props = new wasm.WriterPropertiesBuilder().setCompression(wasm.Compression.SNAPPY).build();
-    writeFileSync(file, wasm.writeParquet(wtable, props));
   },
   '@dsnp/parquetjs': async (rows, file) => {
     const schema = new dsnp.ParquetSchema(
@@ -135,7 +204,7 @@ const otherWriters: Record<string, Writer> = {
   },
 };
 
-const writers: Record<string, Writer> = ALL ? { ...appWriters, ...otherWriters } : appWriters;
+const writers: Record<string, Writer> = ALL ? { ...appWriters, ...alternatives, ...otherWriters } : { ...appWriters, ...alternatives };
 
 function stripNulls(r: SnapshotRow): Record<string, unknown> {
   return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null));
@@ -249,6 +318,13 @@ async function main(): Promise<void> {
       `| ${name} | ${fmtSpread(spread(rates[name]!))} | ${ratio ? fmtSpread(ratio, 2) : 'n/a'} | ${readFileSync(fileOf(name)).length.toLocaleString('en')} | ${reads} | ${i?.field_ids ? 'yes' : 'no'} | ${i?.types ? `${i.types['version']}, ${i.types['updated_at_ms']}` : ''} |`,
     );
     resultRows.push({ name, unit: 'rows/s', value: spread(rates[name]!), ...(ratio && { ratio, baseline: base, ...(name.startsWith('hyparquet-writer (app') && { target: 0.5 }) }) });
+  }
+  // Each alternative against the app's writer at the same codec, per round: what switching would gain.
+  for (const name of Object.keys(alternatives)) {
+    const appName = /uncompressed/.test(name) ? 'hyparquet-writer (app, uncompressed)' : 'hyparquet-writer (app, snappy)';
+    const r = spread(pairedRatios(rates[name]!, rates[appName]!));
+    console.log(`${name} / ${appName}, per round: ${fmtSpread(r, 2)}`);
+    resultRows.push({ name: `${name}, over the app's writer`, unit: '×', value: r });
   }
   rmSync(dir, { recursive: true, force: true });
   emitResult({ bench: 'parquet-writers', rounds: ROUNDS, params: { rows: ROWS, columns: SNAPSHOT_COLUMNS.length, allWriters: ALL }, load: { before: loadBefore, after: loadAfter }, rows: resultRows });

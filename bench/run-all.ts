@@ -36,6 +36,7 @@ const BENCHES: Bench[] = [
   { name: 'druid-ingest', args: ['druid-ingest.ts'], needs: 'Kafka, Druid' },
   { name: 'kafka-clients', args: ['kafka-clients.ts'], needs: 'Kafka' },
   { name: 'sqlite-drivers', args: ['sqlite-drivers.ts'], needs: 'nothing' },
+  { name: 'core-pg-scaling', args: ['core-pg-scaling.ts'], needs: 'Kafka, PostgreSQL' },
 ];
 
 const { values } = parseArgs({

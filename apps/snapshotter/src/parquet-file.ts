@@ -116,11 +116,6 @@ function utf8Views(values: unknown[]): unknown[] {
  */
 const SNAPPY_NATIVE = { SNAPPY: (bytes: Uint8Array): Uint8Array => compressSync(bytes) };
 
-/**
- * Writes rows (objects keyed by column name; long/timestamptz as numbers or bigints, timestamptz in ms) to one
- * Parquet file in memory, SNAPPY, one row group per 100k rows. hyparquet's own
- * Parquet statistics are off: computing them twice halved the rate, and Iceberg readers prune on the manifest's.
- */
 export type ParquetCodec = 'SNAPPY' | 'UNCOMPRESSED';
 
 export interface ParquetWriteOptions {
@@ -128,9 +123,13 @@ export interface ParquetWriteOptions {
   jsSnappy?: boolean;
 }
 
-export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec: ParquetCodec = 'SNAPPY', options: ParquetWriteOptions = {}): WrittenParquet {
+/**
+ * Each column's values as the writers take them (long as bigint, timestamptz as bigint µs), and its Iceberg
+ * statistics. Exported for bench/parquet-writers.ts, whose other writers start from the same columns.
+ */
+export function prepareColumns<R>(columns: ColumnSpec[], rows: readonly R[]): { data: unknown[][]; stats: Map<number, ColumnStats> } {
   const stats = new Map<number, ColumnStats>();
-  const columnData = columns.map((c) => {
+  const out = columns.map((c) => {
     const data: unknown[] = new Array(rows.length);
     let nulls = 0;
     let lo: unknown;
@@ -169,8 +168,19 @@ export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec
       }
     }
     stats.set(c.id, s);
-    return { name: c.name, data: c.type === 'string' && mostlyDistinct(data) ? utf8Views(data) : data };
+    return data;
   });
+  return { data: out, stats };
+}
+
+/**
+ * Writes rows (objects keyed by column name; long/timestamptz as numbers or bigints, timestamptz in ms) to one
+ * Parquet file in memory, SNAPPY, one row group per 100k rows. hyparquet's own
+ * Parquet statistics are off: computing them twice halved the rate, and Iceberg readers prune on the manifest's.
+ */
+export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec: ParquetCodec = 'SNAPPY', options: ParquetWriteOptions = {}): WrittenParquet {
+  const { data, stats } = prepareColumns(columns, rows);
+  const columnData = columns.map((c, i) => ({ name: c.name, data: c.type === 'string' && mostlyDistinct(data[i]!) ? utf8Views(data[i]!) : data[i]! }));
   const schema: SchemaElement[] = [{ name: 'table', num_children: columns.length }, ...columns.map(physical)];
   const buf = parquetWriteBuffer({ columnData: columnData as never, schema, codec, compressors: options.jsSnappy ? {} : SNAPPY_NATIVE, rowGroupSize: 100_000, statistics: false });
   return { bytes: new Uint8Array(buf), rowCount: rows.length, stats };
