@@ -90,6 +90,13 @@ export interface ChaosReport {
   /** CDC records found on the topic a second time (same seq), and the first of them with where each copy is. */
   duplicateCdcRecords: number;
   duplicates: { seq: number; processedAt: number; first: string; again: string }[];
+  /**
+   * Every pair a duplicated CDC record counts at in Druid, as reconcile names it (`chaos.likes ["u1","7"]`): its
+   * `after` pair, and its `before` pair when it moved a multi-edge.
+   */
+  duplicatePairs: string[];
+  /** reconcile's `DIVERGENT ...` lines of its last run (the first 50). */
+  divergentLines: string[];
   /** When each kill happened (epoch ms), to tell which one a duplicate follows. */
   killedAt: Record<string, number>;
   /** A private Druid: from its start to ready, and CDC records its task had read when its indexer was first killed. */
@@ -545,7 +552,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   );
   const apps = [core, indexer, snapshotter];
   const sinks = ['core', 'elasticsearch', 'iceberg', ...(druid ? ['druid'] : [])];
-  const report: ChaosReport = { kills: [], acknowledged: 0, failedRequests: 0, keys: 0, lost: 0, lostKeys: [], divergent: -1, checkMismatches: -1, reconcile: null, cdcRecords: 0, seconds: 0, sinks, duplicateCdcRecords: 0, duplicates: [], killedAt: {} };
+  const report: ChaosReport = { kills: [], acknowledged: 0, failedRequests: 0, keys: 0, lost: 0, lostKeys: [], divergent: -1, checkMismatches: -1, reconcile: null, cdcRecords: 0, seconds: 0, sinks, duplicateCdcRecords: 0, duplicates: [], duplicatePairs: [], divergentLines: [], killedAt: {} };
   try {
     await core.start();
     await until('the core ready', () => core.ready(), 120_000);
@@ -627,16 +634,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
     let last: Awaited<ReturnType<typeof runCli>> | undefined;
     const deadline = Date.now() + o.settleTimeoutMs;
+    const divergentLines = (out: string) => out.split('\n').filter((l) => l.startsWith('DIVERGENT '));
+    let previous: string | undefined;
     for (;;) {
       last = await runCli(['reconcile'], env);
       const results = last.result?.results ?? [];
       // Every sink of both tables, each past every record of the run.
       const caughtUp = results.length === sinks.length * 2 && results.every((r) => r.behind === 0) && (last.result?.notCaughtUp ?? []).length === 0;
       if ((last.code === 0 && caughtUp) || Date.now() > deadline) break;
+      // Every sink past every record and the same divergence twice in a row: waiting longer changes nothing.
+      const lines = divergentLines(last.stdout).join('\n');
+      if (caughtUp && lines !== '' && lines === previous) break;
+      previous = caughtUp ? lines : undefined;
       await pause(2_000);
     }
     report.reconcile = last.result;
     report.divergent = last.result?.divergent ?? -1;
+    report.divergentLines = divergentLines(last.stdout).slice(0, 50);
     if (last.code !== 0) o.log('reconcile still finds divergent keys', { stdout: last.stdout.slice(-4_000), stderr: last.stderr.slice(-2_000) });
     const check = await runCli(['check'], { KAFKA_BROKERS: kafka.bootstrap, CDC_TOPIC: topics.cdc, TARGET_URL: coreUrl });
     report.checkMismatches = check.stdout.split('\n').filter((l) => l.startsWith('MISMATCH')).length;
@@ -651,6 +665,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         seq?: number;
         processedAt?: number;
         context?: { database: string; table: string };
+        before?: { source: unknown; target: unknown } | null;
         after?: { source: unknown; target: unknown; edgeId?: unknown; version: number } | null;
       };
       if (r.context?.database !== DB || !r.after || r.seq === undefined) continue;
@@ -658,6 +673,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const first = firstAt.get(r.seq);
       if (first) {
         report.duplicateCdcRecords++;
+        const pairOf = (e: { source: unknown; target: unknown }) => `${DB}.${r.context!.table} ${JSON.stringify([String(e.source), String(e.target)])}`;
+        for (const e of [r.after, r.before]) if (e && !report.duplicatePairs.includes(pairOf(e))) report.duplicatePairs.push(pairOf(e));
         if (report.duplicates.length < 20) report.duplicates.push({ seq: r.seq, processedAt: r.processedAt ?? 0, first: `${first.partition}:${first.offset}`, again: `${m.partition}:${m.offset}` });
       } else firstAt.set(r.seq, { partition: m.partition, offset: m.offset, processedAt: r.processedAt ?? 0 });
       const k = r.context.table === 'gifts' ? `gifts ${JSON.stringify(r.after.edgeId)}` : `likes ${JSON.stringify([String(r.after.source), String(r.after.target)])}`;
