@@ -8,7 +8,7 @@ describe('dashboard queries', () => {
   it('quotes the datasource and binds values as parameters', () => {
     expect(ident('a"b')).toBe('"a""b"');
     const q = likesPerTargetPerMinute('cdc', 'likes', Date.UTC(2026, 0, 1, 12));
-    expect(q.sql).toContain(`FROM "cdc" WHERE "table" = ? AND __time >= ?`);
+    expect(q.sql).toContain(`FROM "cdc" CROSS JOIN UNNEST(CASE WHEN "movedFromAccumulator" <> 0 THEN ARRAY[0, 1] ELSE ARRAY[0] END) AS "legs"("leg") WHERE "table" = ? AND __time >= ?`);
     expect(q.parameters).toEqual([
       { type: 'VARCHAR', value: 'likes' },
       { type: 'TIMESTAMP', value: '2026-01-01 12:00:00.000' },
@@ -31,7 +31,7 @@ describe('backfill spec', () => {
   it('reads local NDJSON files with the streaming columns, and replaces or appends', () => {
     const b = buildBackfillSpec({ ...baseOptions, dataSource: 'bf', fromMs: 0, toMs: 3_600_000, baseDir: '/x', filter: 'a.json', replace: true });
     expect(b.spec.ioConfig).toMatchObject({ type: 'index_parallel', inputSource: { type: 'local', baseDir: '/x', filter: 'a.json' }, appendToExisting: false, dropExisting: true });
-    expect(b.spec.dataSchema.metricsSpec).toHaveLength(2);
+    expect(b.spec.dataSchema.metricsSpec).toHaveLength(3);
     const append = buildBackfillSpec({ ...baseOptions, fromMs: 0, toMs: 1, baseDir: '/x', filter: 'a.json', replace: false });
     expect(append.spec.ioConfig.appendToExisting).toBe(true);
   });

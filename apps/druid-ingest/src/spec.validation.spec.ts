@@ -40,9 +40,22 @@ describe('spec validation', () => {
     const s = good();
     s.spec.dataSchema.dimensionsSpec.dimensions.push({ type: 'string', name: 'tenant' });
     expect(rejection(s).issues).toContainEqual({
-      path: 'spec.dataSchema.dimensionsSpec.dimensions[7]',
+      path: 'spec.dataSchema.dimensionsSpec.dimensions[9]',
       message: '"tenant" is not produced by the flattenSpec (useFieldDiscovery is off, so it would be null in every row)',
     });
+  });
+
+  it('rejects a transform that reads a field the flattenSpec does not produce, or another transform', () => {
+    const s = good();
+    s.spec.dataSchema.transformSpec.transforms.push(
+      { type: 'expression', name: 'x', expression: "if(afterActive, concat('a', \"table\"), movedFromSource)" },
+      { type: 'expression', name: 'x', expression: '1' },
+    );
+    expect(rejection(s).issues).toEqual([
+      { path: 'spec.dataSchema.transformSpec.transforms[5].name', message: 'transform "x" is declared twice' },
+      { path: 'spec.dataSchema.transformSpec.transforms[4].expression', message: 'reads "afterActive", which the flattenSpec does not produce (it would be null in every row)' },
+      { path: 'spec.dataSchema.transformSpec.transforms[4].expression', message: 'reads "movedFromSource", which the flattenSpec does not produce (it would be null in every row)' },
+    ]);
   });
 
   it('rejects a flattenSpec path that is not a field of the CDC schema', () => {

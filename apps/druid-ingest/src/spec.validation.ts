@@ -71,7 +71,12 @@ export const DataSchemaSchema = z.object({
     rollup: z.boolean(),
     intervals: z.array(z.string()).optional(),
   }),
-  transformSpec: z.object({ filter: FilterSchema.optional() }).optional(),
+  transformSpec: z
+    .object({
+      transforms: z.array(z.object({ type: z.literal('expression'), name: z.string().min(1), expression: z.string().min(1) })).optional(),
+      filter: FilterSchema.optional(),
+    })
+    .optional(),
 });
 
 export const SupervisorSpecSchema = z.object({
@@ -138,6 +143,20 @@ function filterColumns(f: unknown): string[] {
   return [...own, ...nested];
 }
 
+/**
+ * The input columns a Druid expression reads: identifiers (bare or double-quoted) that are not function names,
+ * outside single-quoted string literals. Enough for the expressions this app writes; `null` is a literal.
+ */
+export function expressionColumns(expression: string): string[] {
+  const code = expression.replace(/'(?:[^'\\]|\\.)*'/g, "''");
+  const out = new Set<string>();
+  for (const m of code.matchAll(/"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*)(\s*\()?/g)) {
+    if (m[1] !== undefined) out.add(m[1]);
+    else if (m[2] && !m[3] && m[2] !== 'null') out.add(m[2]);
+  }
+  return [...out];
+}
+
 /** Checks that need the whole spec: names line up, every column is fed, granularities nest, paths exist. */
 function semanticIssues(ds: DataSchema, inputFormat: InputFormat, base: string): SpecIssue[] {
   const issues: SpecIssue[] = [];
@@ -146,6 +165,11 @@ function semanticIssues(ds: DataSchema, inputFormat: InputFormat, base: string):
   const metrics = ds.metricsSpec.map((m) => m.name);
 
   const seen = new Set<string>();
+  const transformNames = new Set<string>();
+  for (const [i, t] of (ds.transformSpec?.transforms ?? []).entries()) {
+    if (transformNames.has(t.name)) at(`dataSchema.transformSpec.transforms[${i}].name`, `transform "${t.name}" is declared twice`);
+    transformNames.add(t.name);
+  }
   for (const [i, n] of dims.entries()) {
     if (seen.has(n)) at(`dataSchema.dimensionsSpec.dimensions[${i}]`, `dimension "${n}" is declared twice`);
     seen.add(n);
@@ -181,8 +205,16 @@ function semanticIssues(ds: DataSchema, inputFormat: InputFormat, base: string):
   }
 
   const flatten = inputFormat.flattenSpec;
+  const transforms = ds.transformSpec?.transforms ?? [];
   if (flatten && !flatten.useFieldDiscovery) {
-    const produced = new Set(flatten.fields.map((f) => f.name));
+    const read = new Set(flatten.fields.map((f) => f.name));
+    // Transforms read the input row only, never another transform's output.
+    for (const [i, t] of transforms.entries()) {
+      for (const col of expressionColumns(t.expression)) {
+        if (!read.has(col)) at(`dataSchema.transformSpec.transforms[${i}].expression`, `reads "${col}", which the flattenSpec does not produce (it would be null in every row)`);
+      }
+    }
+    const produced = new Set([...read, ...transforms.map((t) => t.name)]);
     const need: [string, string][] = [
       ['dataSchema.timestampSpec.column', ds.timestampSpec.column],
       ...dims.map((d, i) => [`dataSchema.dimensionsSpec.dimensions[${i}]`, d] as [string, string]),
@@ -198,7 +230,7 @@ function semanticIssues(ds: DataSchema, inputFormat: InputFormat, base: string):
     }
   }
   // The transform filter sees the input row: a dimension, or any field the flattenSpec produces.
-  const inputFields = new Set([...dims, ...(flatten && !flatten.useFieldDiscovery ? flatten.fields.map((f) => f.name) : [])]);
+  const inputFields = new Set([...dims, ...transforms.map((t) => t.name), ...(flatten && !flatten.useFieldDiscovery ? flatten.fields.map((f) => f.name) : [])]);
   const filterCols = filterColumns(ds.transformSpec?.filter);
   for (const col of filterCols) {
     if (!inputFields.has(col)) at('dataSchema.transformSpec.filter', `filters on "${col}", which is neither a dimension nor a field the flattenSpec produces`);

@@ -15,9 +15,10 @@ describe('supervisor spec builder', () => {
   });
 
   it('declares the CDC dimensions and sums the accumulator plus an event count', () => {
-    expect(ds.dimensionsSpec.dimensions.map((d) => d.name)).toEqual(['database', 'table', 'source', 'target', 'status', 'operation', 'actor']);
+    expect(ds.dimensionsSpec.dimensions.map((d) => d.name)).toEqual(['database', 'table', 'source', 'target', 'status', 'operation', 'actor', 'movedFromSource', 'movedFromTarget']);
     expect(ds.metricsSpec).toEqual([
       { type: 'longSum', name: 'accumulator', fieldName: 'accumulator' },
+      { type: 'longSum', name: 'movedFromAccumulator', fieldName: 'movedFromAccumulator' },
       { type: 'count', name: 'events' },
     ]);
   });
@@ -25,9 +26,21 @@ describe('supervisor spec builder', () => {
   it('flattens exactly the nested fields it needs, every one of them a field of the shared CDC schema', () => {
     const fields = spec.spec.ioConfig.inputFormat.flattenSpec.fields;
     expect(spec.spec.ioConfig.inputFormat.flattenSpec.useFieldDiscovery).toBe(false);
-    expect(fields.map((f) => f.name)).toEqual(['processedAt', ...DIMENSIONS.map((d) => d.name), 'accumulator', 'recordType']);
+    expect(fields.map((f) => f.name)).toEqual(['processedAt', ...DIMENSIONS.map((d) => d.name), 'accumulator', 'recordType', 'beforeSource', 'beforeTarget', 'beforeActive']);
+    expect(fields.find((f) => f.name === 'beforeActive')?.expr).toBe('$.before.active');
     expect(fields.find((f) => f.name === 'actor')?.expr).toBe('$.context.request.actor');
     expect(columnsMissingFromSchema()).toEqual([]);
+  });
+
+  it('splits the count delta of a moved multi-edge over the pair it left and the pair it reached', () => {
+    const t = Object.fromEntries(ds.transformSpec.transforms.map((x) => [x.name, x.expression]));
+    const moved = '(notnull(beforeSource) && notnull(source) && (beforeSource != source || beforeTarget != target))';
+    expect(t).toEqual({
+      movedFromSource: `if(${moved}, beforeSource, null)`,
+      movedFromTarget: `if(${moved}, beforeTarget, null)`,
+      movedFromAccumulator: `if(${moved} && beforeActive, -1, 0)`,
+      accumulator: `accumulator - if(${moved} && beforeActive, -1, 0)`,
+    });
   });
 
   it('rolls up at the configured granularity', () => {

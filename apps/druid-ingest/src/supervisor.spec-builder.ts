@@ -4,7 +4,7 @@
  * "Ingestion spec reference" (timestampSpec, dimensionsSpec, metricsSpec, granularitySpec, transformSpec).
  */
 import { SYSTEM_DATABASE } from '@pipeline/events';
-import { ACCUMULATOR_FIELD, DIMENSIONS, METRICS, RECORD_TYPE_FIELD, TIMESTAMP_COLUMN } from '@pipeline/druid';
+import { ACCUMULATOR_FIELD, BEFORE_FIELDS, DIMENSIONS, METRICS, MOVED_FROM_DIMENSIONS, RECORD_TYPE_FIELD, TIMESTAMP_COLUMN } from '@pipeline/druid';
 
 export const GRANULARITIES = ['second', 'minute', 'fifteen_minute', 'thirty_minute', 'hour', 'day'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
@@ -47,6 +47,7 @@ export function cdcInputFormat() {
         ...DIMENSIONS.map((d) => ({ type: 'path', name: d.name, expr: d.path })),
         { type: 'path', name: ACCUMULATOR_FIELD.name, expr: ACCUMULATOR_FIELD.path },
         { type: 'path', name: RECORD_TYPE_FIELD.name, expr: RECORD_TYPE_FIELD.path },
+        ...Object.values(BEFORE_FIELDS).map((f) => ({ type: 'path', name: f.name, expr: f.path })),
       ],
     },
   };
@@ -77,13 +78,36 @@ export function edgeRecordFilter() {
   };
 }
 
+/**
+ * Druid expressions (Druid docs: "Expressions") that split the count delta of a record that moved a multi-edge
+ * over the two pairs, as the core moves its counts: -1 at the pair an active edge left (`movedFromAccumulator`,
+ * with that pair as `movedFromSource`/`movedFromTarget`), and the rest of the record's `accumulator` at its new
+ * pair, i.e. 1 when it is active there. The record's net effect stays `accumulator` (what per-table sums read).
+ * Transforms read the input row only, never each other, so the move test is written out in each. `source` and
+ * `target` here are the flattened `after` endpoints; a record without `before` (a new edge) or without `after`
+ * (ERROR) moved nothing. JSON booleans reach expressions as 1/0.
+ */
+export function moveTransforms() {
+  const b = BEFORE_FIELDS;
+  const moved = `(notnull(${b.source.name}) && notnull(source) && (${b.source.name} != source || ${b.target.name} != target))`;
+  const left = `if(${moved} && ${b.active.name}, -1, 0)`;
+  return [
+    { type: 'expression', name: MOVED_FROM_DIMENSIONS[0]!.name, expression: `if(${moved}, ${b.source.name}, null)` },
+    { type: 'expression', name: MOVED_FROM_DIMENSIONS[1]!.name, expression: `if(${moved}, ${b.target.name}, null)` },
+    { type: 'expression', name: METRICS.movedFromAccumulator, expression: left },
+    // Shadows the input field of the same name (Druid lets a transform replace an input column).
+    { type: 'expression', name: ACCUMULATOR_FIELD.name, expression: `${ACCUMULATOR_FIELD.name} - ${left}` },
+  ];
+}
+
 export function cdcDataSchema(o: DataSchemaOptions, intervals?: string[]) {
   return {
     dataSource: o.dataSource,
     timestampSpec: { column: TIMESTAMP_COLUMN, format: 'millis' },
-    dimensionsSpec: { dimensions: DIMENSIONS.map((d) => ({ type: d.type, name: d.name })) },
+    dimensionsSpec: { dimensions: [...DIMENSIONS, ...MOVED_FROM_DIMENSIONS].map((d) => ({ type: d.type, name: d.name })) },
     metricsSpec: [
       { type: 'longSum', name: METRICS.accumulator, fieldName: ACCUMULATOR_FIELD.name },
+      { type: 'longSum', name: METRICS.movedFromAccumulator, fieldName: METRICS.movedFromAccumulator },
       { type: 'count', name: METRICS.events },
     ],
     granularitySpec: {
@@ -93,7 +117,7 @@ export function cdcDataSchema(o: DataSchemaOptions, intervals?: string[]) {
       rollup: o.rollup,
       ...(intervals ? { intervals } : {}),
     },
-    transformSpec: { filter: edgeRecordFilter() },
+    transformSpec: { transforms: moveTransforms(), filter: edgeRecordFilter() },
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Druid in reconcile. Druid does not hold edges: the Kafka supervisor of apps/druid-ingest ingests every CDC
  * record as a fact, and the counts Druid answers (IN per target, OUT per source, net change per table) are all
- * sums of the records' count delta, `accumulator`, with `source` and `target` as dimensions. So what Druid
+ * sums of the records' count deltas, with `source` and `target` as dimensions (a record that moved a multi-edge
+ * also carries -1 at the pair it left: libs/druid countLegs). So what Druid
  * must agree on is, per table and per (source, target), the sum over all time: the number of active edges
  * between the two (1 or none for a unique edge; multi-edges between the same endpoints add up). It is the
  * finest grain every Druid count is summed from: when each pair's sum is right, each of those counts is right,

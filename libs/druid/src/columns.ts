@@ -44,10 +44,36 @@ export const ACCUMULATOR_FIELD = { name: 'accumulator', path: '$.accumulator' } 
  */
 export const RECORD_TYPE_FIELD = { name: 'recordType', path: '$.type', edge: 'e' } as const;
 
+/**
+ * The stored state before the record (`$.before`), read only to tell a multi-edge that moved: its id stays, its
+ * endpoints change, and the core moves its counts from the old pair to the new one while the record's
+ * `accumulator` is the net effect (0 for an active edge that stayed active) and `after` names only the new pair.
+ * Not dimensions: the spec's transforms turn them into the moved-from columns below.
+ */
+export const BEFORE_FIELDS = {
+  source: { name: 'beforeSource', path: '$.before.source' },
+  target: { name: 'beforeTarget', path: '$.before.target' },
+  active: { name: 'beforeActive', path: '$.before.active' },
+} as const;
+
+/**
+ * Dimensions the spec's transforms compute (no path of their own): the pair a multi-edge moved away from, on
+ * the row of the record that moved it, null on every other row.
+ */
+export const MOVED_FROM_DIMENSIONS: readonly Omit<CdcColumn, 'path'>[] = [
+  { name: 'movedFromSource', type: 'string', description: 'a moved multi-edge: its source before the record (else null)' },
+  { name: 'movedFromTarget', type: 'string', description: 'a moved multi-edge: its target before the record (else null)' },
+];
+
 /** Metric column names in the datasource. */
 export const METRICS = {
-  /** SUM of `accumulator`: net change of edge counts (+1 created, -1 deleted). */
+  /**
+   * SUM of the count delta at (`source`, `target`): +1 created, -1 deleted; for a record that moved a multi-edge,
+   * whether it is active at its new pair (the record's `accumulator` minus `movedFromAccumulator`).
+   */
   accumulator: 'accumulator',
+  /** SUM of the count delta at (`movedFromSource`, `movedFromTarget`): -1 when an active multi-edge left that pair, else 0. */
+  movedFromAccumulator: 'movedFromAccumulator',
   /** Number of CDC records rolled up into the row. */
   events: 'events',
 } as const;
@@ -104,6 +130,6 @@ export function pathExistsInSchema(schema: AnySchema, jsonPath: string): boolean
 }
 
 /** Paths of the columns that the CDC schema does not define (empty when they all line up). */
-export function columnsMissingFromSchema(columns: readonly { path: string }[] = [...DIMENSIONS, ACCUMULATOR_FIELD, RECORD_TYPE_FIELD]): string[] {
+export function columnsMissingFromSchema(columns: readonly { path: string }[] = [...DIMENSIONS, ACCUMULATOR_FIELD, RECORD_TYPE_FIELD, ...Object.values(BEFORE_FIELDS)]): string[] {
   return columns.filter((c) => !pathExistsInSchema(CdcRecordSchema, c.path)).map((c) => c.path);
 }

@@ -5,8 +5,12 @@ describe('Druid SQL', () => {
   it('quotes identifiers and binds values', () => {
     expect(ident('a"b')).toBe('"a""b"');
     const q = activeEdgeCounts('cdc.x', 'shop', 'likes');
+    const leg = (own: string, moved: string) => `CASE WHEN "leg" = 0 THEN "${own}" ELSE "${moved}" END`;
     expect(q.sql).toBe(
-      'SELECT "source", "target", SUM("accumulator") AS "active", SUM("events") AS "events" FROM "cdc.x" WHERE "database" = ? AND "table" = ? GROUP BY 1, 2 HAVING SUM("accumulator") <> 0',
+      `SELECT ${leg('source', 'movedFromSource')} AS "source", ${leg('target', 'movedFromTarget')} AS "target", ` +
+        `SUM(${leg('accumulator', 'movedFromAccumulator')}) AS "active", COALESCE(SUM(CASE WHEN "leg" = 0 THEN "events" ELSE 0 END), 0) AS "events" ` +
+        `FROM "cdc.x" CROSS JOIN UNNEST(CASE WHEN "movedFromAccumulator" <> 0 THEN ARRAY[0, 1] ELSE ARRAY[0] END) AS "legs"("leg") ` +
+        `WHERE "database" = ? AND "table" = ? GROUP BY 1, 2 HAVING SUM(${leg('accumulator', 'movedFromAccumulator')}) <> 0`,
     );
     expect(q.parameters).toEqual([
       { type: 'VARCHAR', value: 'shop' },

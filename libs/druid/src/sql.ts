@@ -23,16 +23,34 @@ export interface EdgeCountRow {
 }
 
 /**
+ * A row's count deltas as legs, for sums per pair, source or target. Leg 0 is the row's own pair (`source`,
+ * `target`) with `accumulator`; leg 1, only on a row whose record moved an active multi-edge, is the pair it left
+ * (`movedFromSource`, `movedFromTarget`) with `movedFromAccumulator` (-1). Druid SQL cannot UNION ALL two
+ * filtered scans of one table, so each row is unnested into its legs instead. `events` counts on leg 0 only.
+ */
+export function countLegs() {
+  const leg = '"leg"';
+  const pick = (own: string, moved: string) => `CASE WHEN ${leg} = 0 THEN ${ident(own)} ELSE ${ident(moved)} END`;
+  return {
+    join: `CROSS JOIN UNNEST(CASE WHEN ${ident(METRICS.movedFromAccumulator)} <> 0 THEN ARRAY[0, 1] ELSE ARRAY[0] END) AS "legs"(${leg})`,
+    source: pick('source', 'movedFromSource'),
+    target: pick('target', 'movedFromTarget'),
+    delta: pick(METRICS.accumulator, METRICS.movedFromAccumulator),
+    events: `CASE WHEN ${leg} = 0 THEN ${ident(METRICS.events)} ELSE 0 END`,
+  };
+}
+
+/**
  * Per (source, target) of one table, the sum of the count deltas over all time, where it is not 0: what every
  * count Druid answers (IN per target, OUT per source, per table) is summed from. A unique edge sums to 1 when
- * active; multi-edges between the same two endpoints add up.
+ * active; multi-edges between the same two endpoints add up, and a moved one counts at its new pair only.
  */
 export function activeEdgeCounts(dataSource: string, database: string, table: string): DruidQuery {
-  const acc = ident(METRICS.accumulator);
+  const l = countLegs();
   return {
     sql:
-      `SELECT "source", "target", SUM(${acc}) AS "active", SUM(${ident(METRICS.events)}) AS "events" ` +
-      `FROM ${ident(dataSource)} WHERE "database" = ? AND "table" = ? GROUP BY 1, 2 HAVING SUM(${acc}) <> 0`,
+      `SELECT ${l.source} AS "source", ${l.target} AS "target", SUM(${l.delta}) AS "active", COALESCE(SUM(${l.events}), 0) AS "events" ` +
+      `FROM ${ident(dataSource)} ${l.join} WHERE "database" = ? AND "table" = ? GROUP BY 1, 2 HAVING SUM(${l.delta}) <> 0`,
     parameters: [
       { type: 'VARCHAR', value: database },
       { type: 'VARCHAR', value: table },

@@ -7,8 +7,9 @@
  * Elasticsearch only when it started a private one (`killElasticsearch`); otherwise the shared Elasticsearch
  * is used under a prefix of its own and never touched. Druid is optional: an existing Druid (`druid`) gets a
  * datasource of its own fed from the private Kafka and is never killed; a private Druid (`privateDruid`,
- * five JVMs, minutes to start) also has its indexer, which runs the ingestion task, killed each round. Apps run as processes from their main.ts (tsx), as
- * in production, each with its readiness probe on a loopback port.
+ * five JVMs, minutes to start, so started alongside everything else and awaited only before its own kill) also
+ * has its indexer, which runs the ingestion task, killed each round. Apps run as processes from their main.ts
+ * (tsx), as in production, each with its readiness probe on a loopback port.
  *
  * "Lost": a key whose newest acknowledged mutation (by version) is not reflected in the final CDC state
  * (state version below it). The core answered 200 only after its WAL record was written and its state
@@ -17,7 +18,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { link, mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { readAll } from '@pipeline/kafka/testing';
@@ -30,6 +32,7 @@ import {
   repoRoot,
   startDruid,
   startElasticsearch,
+  stackDir,
   startKafka,
   stopDruid,
   stopElasticsearch,
@@ -56,7 +59,7 @@ export interface ChaosOptions {
   druid?: { overlordUrl: string; brokerUrl: string };
   /** Start a private Druid (instead of `druid`), feed and compare it, and kill its indexer each round. */
   privateDruid?: boolean;
-  /** Whether a gift's INSERT may move it to other endpoints (default true; always false with Druid, see Load). */
+  /** Whether a gift's INSERT may move it to other endpoints (default true). */
   moveMultiEdges?: boolean;
   log: (msg: string, data?: Record<string, unknown>) => void;
 }
@@ -87,8 +90,17 @@ export interface ChaosReport {
   /** CDC records found on the topic a second time (same seq), and the first of them with where each copy is. */
   duplicateCdcRecords: number;
   duplicates: { seq: number; processedAt: number; first: string; again: string }[];
+  /**
+   * Every pair a duplicated CDC record counts at in Druid, as reconcile names it (`chaos.likes ["u1","7"]`): its
+   * `after` pair, and its `before` pair when it moved a multi-edge.
+   */
+  duplicatePairs: string[];
+  /** reconcile's `DIVERGENT ...` lines of its last run (the first 50). */
+  divergentLines: string[];
   /** When each kill happened (epoch ms), to tell which one a duplicate follows. */
   killedAt: Record<string, number>;
+  /** A private Druid: from its start to ready, and CDC records its task had read when its indexer was first killed. */
+  druid?: { readyMs: number; readBeforeKill: number };
 }
 
 const DB = 'chaos';
@@ -256,6 +268,49 @@ function druidIngest(args: string[], env: Record<string, string>): Promise<{ cod
   });
 }
 
+/**
+ * Waits until the supervisor's reading task has read CDC records (its current offsets past where it started)
+ * and returns how many, summed over partitions.
+ */
+async function readByDruid(druid: DruidClient, dataSource: string, timeoutMs: number): Promise<number> {
+  let read = 0;
+  await until(
+    `the Druid task of ${dataSource} reading CDC records`,
+    async () => {
+      const s = await druid.supervisorStatus(dataSource);
+      read = 0;
+      for (const t of s.tasks) {
+        if (t.type !== 'ACTIVE') continue;
+        for (const [p, cur] of Object.entries(t.currentOffsets)) read += Number(cur) - Number(t.startingOffsets[p] ?? cur);
+      }
+      return read > 0;
+    },
+    timeoutMs,
+    1_000,
+  );
+  return read;
+}
+
+/**
+ * Seeds a private Druid's classpath folder with hard links to the jars tools/stack already resolved for the
+ * stack's own Druid (same version: its stamp file comes along and tools/stack compares it), instead of minutes
+ * of Maven copying 209 jars on a loaded machine. Nothing there is written to: a stamp that does not match makes
+ * tools/stack remove the private folder (the links only) and resolve it anew. Any failure leaves that to it too.
+ */
+async function seedDruidClasspath(dir: string): Promise<boolean> {
+  const from = join(stackDir(), 'druid', 'lib');
+  const to = join(dir, 'lib');
+  if (existsSync(to) || !existsSync(join(from, '.classpath-stamp'))) return false;
+  try {
+    await mkdir(to, { recursive: true });
+    for (const f of await readdir(from)) await link(join(from, f), join(to, f));
+    return true;
+  } catch {
+    await rm(to, { recursive: true, force: true });
+    return false;
+  }
+}
+
 /** Throws a drill's datasource away on a Druid that outlives the drill. */
 async function dropDatasource(druid: DruidClient, dataSource: string): Promise<void> {
   await druid.supervisorAction(dataSource, 'terminate').catch(() => undefined);
@@ -321,12 +376,7 @@ class Load {
   constructor(
     private readonly url: string,
     clients: number,
-    /**
-     * Gifts keep their first endpoints. Druid's sums cannot follow a multi-edge moved to other endpoints
-     * (its record's count delta is 0 and names only the new ones; apps/druid-ingest README): with Druid in
-     * the drill, moves would make it diverge for that reason alone, which the reconcile integration test
-     * already shows, and hide what the drill looks for.
-     */
+    /** Gifts keep their first endpoints (`moveMultiEdges: false`). */
     private readonly stableGiftEnds = false,
   ) {
     this.loops = Array.from({ length: clients }, () => this.loop());
@@ -427,13 +477,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
   const tag = `chaos-${randomUUID().slice(0, 8)}`;
   const topics = { wal: `${tag}.wal`, cdc: `${tag}.cdc` };
-  let druidApi = o.druid;
   let druidIndexer: DruidIndexerComponent | undefined;
+  let druidApi = o.druid;
+  /**
+   * A private Druid takes minutes to start: it starts now, alongside the rest, and the drill waits for it only
+   * where it needs it (the supervisor, then its kill). Its URLs are known before it answers.
+   */
+  let druidStarted: Promise<number> | undefined;
   if (o.privateDruid) {
     const ports = { zookeeper: await freePort(), coordinator: await freePort(), broker: await freePort(), historical: await freePort(), indexer: await freePort() };
     druidIndexer = new DruidIndexerComponent({ dir: join(o.workDir, 'stack', 'druid'), ports, derbyPort: await freePort(), readyTimeoutMs: 600_000 });
-    o.log('starting a private Druid (five JVMs: minutes)');
-    druidApi = await startDruid({ ...druidIndexer.opts, onProgress: (m) => o.log(`druid: ${m}`) }).then((r) => ({ overlordUrl: r.coordinatorUrl, brokerUrl: r.brokerUrl }));
+    druidApi = { overlordUrl: `http://127.0.0.1:${ports.coordinator}`, brokerUrl: `http://127.0.0.1:${ports.broker}` };
+    o.log('starting a private Druid (five JVMs: minutes) alongside the rest');
+    const t0 = Date.now();
+    const opts = druidIndexer.opts;
+    druidStarted = seedDruidClasspath(opts.dir!)
+      .then((seeded) => o.log('private Druid classpath', { linkedFromStack: seeded }))
+      .then(() => startDruid({ ...opts, onProgress: (m) => o.log(`druid: ${m}`) }))
+      .then(() => Date.now() - t0);
+    // Awaited later; a failure meanwhile must not surface as an unhandled rejection.
+    druidStarted.catch(() => undefined);
   }
   const dataSource = `${tag}_cdc`;
   const druid = druidApi ? new DruidClient(druidApi) : undefined;
@@ -489,7 +552,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   );
   const apps = [core, indexer, snapshotter];
   const sinks = ['core', 'elasticsearch', 'iceberg', ...(druid ? ['druid'] : [])];
-  const report: ChaosReport = { kills: [], acknowledged: 0, failedRequests: 0, keys: 0, lost: 0, lostKeys: [], divergent: -1, checkMismatches: -1, reconcile: null, cdcRecords: 0, seconds: 0, sinks, duplicateCdcRecords: 0, duplicates: [], killedAt: {} };
+  const report: ChaosReport = { kills: [], acknowledged: 0, failedRequests: 0, keys: 0, lost: 0, lostKeys: [], divergent: -1, checkMismatches: -1, reconcile: null, cdcRecords: 0, seconds: 0, sinks, duplicateCdcRecords: 0, duplicates: [], duplicatePairs: [], divergentLines: [], killedAt: {} };
   try {
     await core.start();
     await until('the core ready', () => core.ready(), 120_000);
@@ -497,23 +560,35 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await indexer.start();
     await snapshotter.start();
     await until('the consumers ready', async () => (await indexer.ready()) && (await snapshotter.ready()), 180_000);
-    if (druidApi) {
+    const applyDruid = async (api: { overlordUrl: string; brokerUrl: string }) => {
       // Druid runs on this host, so it reaches the private broker at the same address.
       const applied = await druidIngest(['apply'], {
         KAFKA_BROKERS: kafka.bootstrap,
         CDC_TOPIC: topics.cdc,
         DATASOURCE: dataSource,
-        DRUID_URL: druidApi.overlordUrl,
-        DRUID_BROKER_URL: druidApi.brokerUrl,
+        DRUID_URL: api.overlordUrl,
+        DRUID_BROKER_URL: api.brokerUrl,
       });
       if (applied.code !== 0) throw new Error(`chaos: druid-ingest apply: ${applied.output}`);
       o.log('Druid supervisor applied', { dataSource, private: o.privateDruid === true });
-    }
+    };
+    // The private Druid's supervisor is applied as soon as it is ready (the CDC topic exists now: the core made
+    // it); it reads from the earliest offset, so what the load wrote before is ingested all the same.
+    const druidApplied = druidStarted && druidApi ? druidStarted.then(async (readyMs) => (await applyDruid(druidApi), readyMs)) : undefined;
+    druidApplied?.catch(() => undefined);
+    if (druidApi && !druidApplied) await applyDruid(druidApi);
     o.log('pipeline up; load starts', { clients: o.clients });
-    const load = new Load(coreUrl, o.clients, druid !== undefined || o.moveMultiEdges === false);
+    const load = new Load(coreUrl, o.clients, o.moveMultiEdges === false);
     const victims: Component[] = [core, indexer, snapshotter, kafka, ...(es ? [es] : []), ...(druidIndexer ? [druidIndexer] : [])];
     for (let round = 1; round <= o.rounds; round++) {
       for (const v of victims) {
+        if (v === druidIndexer && druidApplied && druid && !report.druid) {
+          const readyMs = await druidApplied;
+          // Killed while its task holds records it read and has not published: what the kill is about.
+          const read = await readByDruid(druid, dataSource, 300_000);
+          report.druid = { readyMs, readBeforeKill: read };
+          o.log('private Druid ready and ingesting', report.druid);
+        }
         await pause(o.loadBetweenKillsMs);
         await v.kill();
         let signals = 1;
@@ -559,16 +634,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
     let last: Awaited<ReturnType<typeof runCli>> | undefined;
     const deadline = Date.now() + o.settleTimeoutMs;
+    const divergentLines = (out: string) => out.split('\n').filter((l) => l.startsWith('DIVERGENT '));
+    let previous: string | undefined;
     for (;;) {
       last = await runCli(['reconcile'], env);
       const results = last.result?.results ?? [];
       // Every sink of both tables, each past every record of the run.
       const caughtUp = results.length === sinks.length * 2 && results.every((r) => r.behind === 0) && (last.result?.notCaughtUp ?? []).length === 0;
       if ((last.code === 0 && caughtUp) || Date.now() > deadline) break;
+      // Every sink past every record and the same divergence twice in a row: waiting longer changes nothing.
+      const lines = divergentLines(last.stdout).join('\n');
+      if (caughtUp && lines !== '' && lines === previous) break;
+      previous = caughtUp ? lines : undefined;
       await pause(2_000);
     }
     report.reconcile = last.result;
     report.divergent = last.result?.divergent ?? -1;
+    report.divergentLines = divergentLines(last.stdout).slice(0, 50);
     if (last.code !== 0) o.log('reconcile still finds divergent keys', { stdout: last.stdout.slice(-4_000), stderr: last.stderr.slice(-2_000) });
     const check = await runCli(['check'], { KAFKA_BROKERS: kafka.bootstrap, CDC_TOPIC: topics.cdc, TARGET_URL: coreUrl });
     report.checkMismatches = check.stdout.split('\n').filter((l) => l.startsWith('MISMATCH')).length;
@@ -583,6 +665,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         seq?: number;
         processedAt?: number;
         context?: { database: string; table: string };
+        before?: { source: unknown; target: unknown } | null;
         after?: { source: unknown; target: unknown; edgeId?: unknown; version: number } | null;
       };
       if (r.context?.database !== DB || !r.after || r.seq === undefined) continue;
@@ -590,6 +673,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const first = firstAt.get(r.seq);
       if (first) {
         report.duplicateCdcRecords++;
+        const pairOf = (e: { source: unknown; target: unknown }) => `${DB}.${r.context!.table} ${JSON.stringify([String(e.source), String(e.target)])}`;
+        for (const e of [r.after, r.before]) if (e && !report.duplicatePairs.includes(pairOf(e))) report.duplicatePairs.push(pairOf(e));
         if (report.duplicates.length < 20) report.duplicates.push({ seq: r.seq, processedAt: r.processedAt ?? 0, first: `${first.partition}:${first.offset}`, again: `${m.partition}:${m.offset}` });
       } else firstAt.set(r.seq, { partition: m.partition, offset: m.offset, processedAt: r.processedAt ?? 0 });
       const k = r.context.table === 'gifts' ? `gifts ${JSON.stringify(r.after.edgeId)}` : `likes ${JSON.stringify([String(r.after.source), String(r.after.target)])}`;
@@ -605,7 +690,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   } finally {
     for (const a of apps) await a.stop().catch(() => undefined);
     // Druid before Kafka: its tasks stop while their broker still answers.
-    if (druidIndexer) await stopDruid({ ...druidIndexer.opts, stopTimeoutMs: 15_000 }).catch(() => undefined);
+    if (druidIndexer) {
+      // A start still under way holds the folder's lock: stopping waits for it, or its JVMs would outlive the drill.
+      await druidStarted?.catch(() => undefined);
+      await stopDruid({ ...druidIndexer.opts, stopTimeoutMs: 15_000 }).catch(() => undefined);
+    }
     else if (druid) await dropDatasource(druid, dataSource);
     await stopKafka({ ...kafka.opts, stopTimeoutMs: 15_000 }).catch(() => undefined);
     if (es) await stopElasticsearch({ ...es.opts, stopTimeoutMs: 15_000 }).catch(() => undefined);

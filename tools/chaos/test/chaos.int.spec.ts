@@ -1,7 +1,9 @@
 /**
  * The chaos drill, short enough for CI: one round (the core, the es-indexer and the snapshotter each killed
- * with SIGKILL, the consumers twice in quick succession, then the private Kafka), two load clients, then
- * reconcile, check and the lost-mutation count. Longer runs by hand: tools/chaos/README.md.
+ * with SIGKILL, the consumers twice in quick succession, then the private Kafka, then the indexer of a private
+ * Druid while its ingestion task holds records it has not published), two load clients moving multi-edges,
+ * then reconcile (Druid included), check and the lost-mutation count. The private Druid (five JVMs) starts
+ * alongside the rest and is awaited only before its kill. Longer runs by hand: tools/chaos/README.md.
  */
 import { describe, it, expect } from '@jest/globals';
 import { join } from 'node:path';
@@ -20,21 +22,31 @@ describe('chaos drill', () => {
         loadBetweenKillsMs: 3_000,
         downMs: 1_000,
         killElasticsearch: false,
-        settleTimeoutMs: 180_000,
+        privateDruid: true,
+        settleTimeoutMs: 300_000,
         log: (msg, data) => process.stderr.write(`chaos: ${msg} ${JSON.stringify(data ?? {})}\n`),
       });
       process.stderr.write(`chaos report: ${JSON.stringify({ ...report, reconcile: undefined })}\n`);
-      expect(report.kills.map((k) => k.component)).toEqual(['core', 'es-indexer', 'snapshotter', 'kafka']);
+      expect(report.kills.map((k) => k.component)).toEqual(['core', 'es-indexer', 'snapshotter', 'kafka', 'druid-indexer']);
+      expect(report.sinks).toEqual(['core', 'elasticsearch', 'iceberg', 'druid']);
+      expect(report.druid?.readBeforeKill).toBeGreaterThan(0);
       expect(report.acknowledged).toBeGreaterThan(200);
       expect(report.cdcRecords).toBeGreaterThan(0);
-      expect({ lost: report.lost, lostKeys: report.lostKeys, divergent: report.divergent, checkMismatches: report.checkMismatches }).toEqual({
+      // A core SIGKILL between the relay's publish and its outbox delete makes the relay send that batch again
+      // (apps/actionbase cdc-relay.ts). The sinks that version on `seq` ignore the copies; Druid sums facts and
+      // counts them twice. Until the relay stops doing that, a Druid divergence is allowed only at a pair of a
+      // CDC record found on the topic twice; any other divergence, or any divergence without copies, fails.
+      const unexplained = report.divergentLines.filter((l) => !report.duplicatePairs.some((p) => l.startsWith(`DIVERGENT druid ${p} `)));
+      expect({ lost: report.lost, lostKeys: report.lostKeys, unexplained, checkMismatches: report.checkMismatches }).toEqual({
         lost: 0,
         lostKeys: [],
-        divergent: 0,
+        unexplained: [],
         checkMismatches: 0,
       });
+      expect(report.divergent).toBe(report.divergentLines.length);
+      if (report.duplicateCdcRecords === 0) expect(report.divergent).toBe(0);
     } finally {
       rmSync(workDir, { recursive: true, force: true });
     }
-  }, 600_000);
+  }, 1_500_000);
 });
