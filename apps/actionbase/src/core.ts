@@ -138,6 +138,9 @@ function redactUrl(url: string): string {
   }
 }
 
+/** How long the relay's producer waits for an answer before it gives a request up (the WAL's waits 5 s). */
+const CDC_REQUEST_TIMEOUT_MS = 30_000;
+
 interface CreatedSink {
   sink: RecordSink;
   /** Where the CDC relay sends: a producer of its own on Kafka, else the log sink. */
@@ -172,6 +175,9 @@ async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promis
   logger.info({ walMaxMessageBytes, cdcMaxMessageBytes }, 'record size limits from the topics (max.message.bytes)');
   const sink = new KafkaRecordSink(await kafka.producer(), { wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC }, undefined, () => kafka.producer());
   const maxPartitionBytes = Math.min(768 * 1024, cdcMaxMessageBytes - RECORD_OVERHEAD_BYTES);
-  const cdcOutlet = new KafkaCdcOutlet(kafka, brokers, cfg.KAFKA_CLIENT_ID, cfg.CDC_TOPIC, { maxPartitionBytes, tailRecords: 64 });
+  // A patient client for the relay, which holds no caller: a request given up on may still be appended
+  // later, after the next session has read the topic back, and would then be on the topic twice.
+  const cdcKafka = createKafka({ brokers, clientId: `${cfg.KAFKA_CLIENT_ID}-cdc`, requestTimeoutMs: CDC_REQUEST_TIMEOUT_MS });
+  const cdcOutlet = new KafkaCdcOutlet(cdcKafka, brokers, cfg.KAFKA_CLIENT_ID, cfg.CDC_TOPIC, { maxPartitionBytes, tailRecords: 64 });
   return { sink, cdcOutlet, walMaxMessageBytes, cdcMaxMessageBytes };
 }
