@@ -46,7 +46,8 @@ function seqOf(value: Buffer): number | undefined {
  * Actionbase issue #405).
  *
  * **Sessions.** The relay talks to Kafka through a session: an idempotent producer of its own (not the
- * WAL's), with one produce request in flight, each request acknowledged before the next batch is read.
+ * WAL's), with one produce request in flight: a batch is sent once the one before it is acknowledged (the
+ * next batch is read from the outbox meanwhile).
  * A session that fails a send is closed and never used again; the next one gets a new producer id.
  * Reusing a producer after a failed send is what can lose records: the client numbers a partition's
  * batches from what it saw acknowledged, so a request it gave up on that the broker still appended (a
@@ -135,18 +136,31 @@ export class CdcRelay {
   private async run(): Promise<void> {
     // Once, at start: what an earlier run left behind (commits from now on are counted by notify).
     this.unsent += await this.store.outboxSize();
+    /** The next batch, read while the one before it was with Kafka. */
+    let ahead: Promise<OutboxRow[]> | null = null;
     while (!this.stopping) {
       try {
         if (!this.session) await this.openSession();
-        this.pending = false;
-        const rows = await this.read();
+        if (!ahead) this.pending = false;
+        const rows: OutboxRow[] = await (ahead ?? this.read(this.lastSeq));
+        ahead = null;
         if (rows.length === 0) {
           if (!this.pending) await this.sleep(1000);
           continue;
         }
+        const upto = rows[rows.length - 1]!.seq;
+        const publishing = this.publish(rows);
+        // Read the next batch while this one is with Kafka (once its request is out: a store that answers at
+        // once holds the thread while it reads). Nothing of it is sent before this batch is acknowledged, so
+        // one request stays in flight; after a failure it is dropped and read again.
+        this.pending = false;
+        const next: Promise<OutboxRow[]> = new Promise<void>((r) => setImmediate(r)).then(() => this.read(upto));
+        next.catch(() => undefined);
         try {
-          await this.publish(rows);
+          await publishing;
+          ahead = next;
         } catch (err) {
+          await next.catch(() => undefined);
           if (!refusesRecord(err)) throw err;
           // Find the record(s) refused: one at a time, in order, up to the first that is.
           await this.isolate(rows);
@@ -154,6 +168,7 @@ export class CdcRelay {
         if (this.failures > 0) this.log.info({ backlog: this.backlog() }, 'CDC relay recovered');
         this.failures = 0;
       } catch (err) {
+        ahead = null;
         // The session is not used again (see the class comment); the next one resumes from the topic.
         await this.endSession();
         this.failures++;
@@ -237,10 +252,10 @@ export class CdcRelay {
     if (this.skipMax > 0) this.log.info({ skipUpto: Object.fromEntries(this.skipUpto) }, 'CDC relay resumes: outbox rows up to these seqs per partition are on the topic already and are not sent again');
   }
 
-  /** The next batch after lastSeq: at most batchRows rows, ending at the first that reaches batchBytes. */
-  private async read(): Promise<OutboxRow[]> {
+  /** The next batch after `afterSeq`: at most batchRows rows, ending at the first that reaches batchBytes. */
+  private async read(afterSeq: number): Promise<OutboxRow[]> {
     const limit = Math.max(1, Math.min(this.opts.batchRows, Math.floor(this.opts.batchBytes / this.rowBytes) + 1));
-    const rows = await this.store.readOutbox(this.lastSeq, limit);
+    const rows = await this.store.readOutbox(afterSeq, limit);
     let bytes = 0;
     let n = 0;
     while (n < rows.length && bytes < this.opts.batchBytes) {
