@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
-import { createKafka, type Admin, type KafkaClient } from '@pipeline/kafka';
+import type { Admin, KafkaClient } from '@pipeline/kafka';
 import { ensureKafka } from '@pipeline/stack';
 import { dataRecords, uniqueName, waitFor } from '@pipeline/testing';
 import { Catalog } from '../src/catalog/catalog';
@@ -62,6 +62,7 @@ describe('CDC relay resuming from the topic (real Kafka)', () => {
 
   beforeAll(async () => {
     bootstrap = (await ensureKafka()).bootstrap;
+    const { createKafka } = await import('@pipeline/kafka'); // loaded lazily, as the core does
     kafka = createKafka({ brokers: [bootstrap], clientId: 'it-relay-resume' });
     admin = await kafka.admin();
     await admin.ensureTopics([{ name: topic, partitions: 6 }]);

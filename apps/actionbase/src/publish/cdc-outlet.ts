@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaClient, Producer } from '@pipeline/kafka';
-import { partitionForKey } from '@pipeline/kafka';
 import type { KeyedRecord, RecordSink } from './record-sink';
 
 /**
@@ -85,8 +84,10 @@ export class KafkaCdcOutlet implements CdcOutlet {
       await admin.close();
     }
     if (partitions === 0) throw new Error(`CDC topic ${this.topic} has no partitions (does it exist?)`);
+    // Loaded only when used, as the rest of the Kafka client (the log-only mode needs none).
+    const { partitionForKey } = await import('@pipeline/kafka');
     const producer = await this.kafka.producer();
-    return new KafkaCdcSession(producer, this.kafka, this.brokers, this.clientId, this.topic, partitions, this.opts);
+    return new KafkaCdcSession(producer, partitionForKey, this.brokers, this.clientId, this.topic, partitions, this.opts);
   }
 }
 
@@ -94,7 +95,7 @@ class KafkaCdcSession implements CdcSession {
   private readonly header: Record<string, string>;
   constructor(
     private readonly producer: Producer,
-    private readonly kafka: KafkaClient,
+    private readonly partitionForKey: (key: string, partitions: number) => number,
     private readonly brokers: string[],
     private readonly clientId: string,
     private readonly topic: string,
@@ -105,7 +106,7 @@ class KafkaCdcSession implements CdcSession {
   }
 
   partitionOf(key: string): number {
-    return partitionForKey(key, this.partitions);
+    return this.partitionForKey(key, this.partitions);
   }
 
   /**

@@ -131,7 +131,7 @@ class MemoryTopic implements CdcOutlet {
   }
   open(): Promise<CdcSession> {
     this.opened++;
-    const topic = this;
+    const topic: MemoryTopic = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the session's methods are its own object's
     return Promise.resolve({
       partitions: this.partitions,
       partitionOf: (key: string) => this.partitionOf(key),
