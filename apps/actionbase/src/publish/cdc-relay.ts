@@ -60,6 +60,14 @@ function seqOf(value: Buffer): number | undefined {
  * and skips the outbox rows they prove are on the topic already, so a restart, a leader takeover or a
  * failed send does not send again what the previous session published and had not yet deleted.
  *
+ * Why not Kafka transactions: the outbox delete is in the store, not in Kafka, so a crash between a
+ * committed transaction and the delete sends the batch again all the same; finding what is on the topic is
+ * needed either way. Transactions would add two round trips per batch (AddPartitionsToTxn, EndTxn), and
+ * every reader (libs/stream, Druid, kcat, wal-replay) would have to read committed only. What they would
+ * add, fencing a leader that lost its lease while a request of it is still on its way, is the window left
+ * here: such a request can land after the next session read the topic back, and its records are then on
+ * the topic twice (never missing). The relay's client waits long for answers to keep that window rare.
+ *
  * One record the broker refuses (too large, invalid) must not hold back every later one: it is
  * written to `parkDir` (fsynced), counted in `actionbase_cdc_parked_total`, logged, and the relay
  * goes on. Unavailability (broker down) is retried, with the records kept in order.
