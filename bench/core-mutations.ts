@@ -10,7 +10,11 @@
  * the sides rotates from round to round, so neither profits from a warm machine or a cold one.
  *
  *   npx tsx bench/core-mutations.ts [--mutations 100000] [--batch 500] [--concurrency 8] [--rounds 3]
- *                                   [--warmup 10] [--no-anchor] [--json out.json]
+ *                                   [--warmup 10] [--no-anchor] [--before <dir>] [--json out.json]
+ *
+ * `--before <dir>`: one more side, the core of another checkout (`<dir>/apps/actionbase/src/main.ts`, e.g. a
+ * `git archive` of the commit before a change, with node_modules linked in), run the same way in the same
+ * rounds: before and after figures of one run.
  *
  * Prints each round, then min/median/max over rounds and the machine's load; the last line is the JSON
  * result (also written to --json). Clocks:
@@ -25,10 +29,12 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createKafka } from '@pipeline/kafka';
 import { producerPerformance } from '@pipeline/stack';
-import { api, CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
+import { spawn } from 'node:child_process';
+import { api, CoreProcess, createLikes, freePort, uniqueName, waitFor } from '@pipeline/testing';
 import { Catalog } from '../apps/actionbase/src/catalog/catalog';
 import { LegacyTableBody, legacySchema } from '../apps/actionbase/src/catalog/schema-bodies';
 import { MutationEngine } from '../apps/actionbase/src/engine/mutation-engine';
+import { SinkCdcOutlet } from '../apps/actionbase/src/publish/cdc-outlet';
 import { CdcRelay } from '../apps/actionbase/src/publish/cdc-relay';
 import type { RecordSink } from '../apps/actionbase/src/publish/record-sink';
 import { SqliteEdgeStore } from '../apps/actionbase/src/storage/sqlite-store';
@@ -43,6 +49,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '10' },
     partitions: { type: 'string', default: '6' },
     'no-anchor': { type: 'boolean', default: false },
+    before: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -68,7 +75,7 @@ async function engineOnly(warm: Workload, timed: Workload): Promise<{ rate: numb
   await catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'bench');
   // Records go nowhere: this side measures the engine and storage alone.
   const noop: RecordSink = { kind: 'log', publishWal: async () => undefined, publishCdc: async () => undefined, close: async () => undefined };
-  const relay = new CdcRelay(store, noop, pino({ level: 'silent' }), { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
+  const relay = new CdcRelay(store, new SinkCdcOutlet(noop), pino({ level: 'silent' }), { batchRows: 20_000, batchBytes: 4 * 1024 * 1024, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   relay.start();
   const engine = new MutationEngine(store, noop, relay, { tenant: 'bench', systemMode: null, recordLimits: { walRecordBytes: 1 << 20, cdcRecordBytes: 1 << 20 } });
   const table = await catalog.resolve('shop', 'likes');
@@ -106,10 +113,34 @@ export interface HttpSideResult {
   cdcRecordBytes: number;
 }
 
-async function httpKafka(warm: Workload, timed: Workload, bootstrap: string, counter: TopicCounter): Promise<HttpSideResult> {
+/** The core of another checkout (`--before`), started as CoreProcess starts this one. */
+class CoreAt extends CoreProcess {
+  constructor(
+    private readonly root: string,
+    env: Record<string, string>,
+  ) {
+    super(env);
+  }
+  override async start(): Promise<void> {
+    this.output = '';
+    this.child = spawn(process.execPath, ['--import', 'tsx', join(this.root, 'apps/actionbase/src/main.ts')], {
+      cwd: this.root,
+      env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    await waitFor(`the core of ${this.root} on ${this.url}`, async () => {
+      if (this.child?.exitCode !== null) throw new Error(`core exited: ${this.output.slice(-2000)}`);
+      return (await fetch(`${this.url}/graph/health/readiness`).catch(() => undefined))?.ok;
+    });
+  }
+}
+
+async function httpKafka(warm: Workload, timed: Workload, bootstrap: string, counter: TopicCounter, root?: string): Promise<HttpSideResult> {
   const wal = uniqueName('bench.wal');
   const cdc = uniqueName('bench.cdc');
-  const core = new CoreProcess({
+  const env = {
     PORT: String(await freePort()),
     KAFKA_BROKERS: bootstrap,
     WAL_TOPIC: wal,
@@ -120,7 +151,8 @@ async function httpKafka(warm: Workload, timed: Workload, bootstrap: string, cou
     // One heartbeat at start (counted below), none during the run.
     HEARTBEAT_INTERVAL_MS: String(3_600_000),
     LOG_LEVEL: 'warn',
-  });
+  };
+  const core = root ? new CoreAt(root, env) : new CoreProcess(env);
   await core.start();
   const client = new HttpClient(core.url, concurrency);
   try {
@@ -185,8 +217,8 @@ const { bootstrap } = broker;
   console.log(`workload: ${timed.mutations} edge mutations (${timed.cdcRecords} CDC records) in batches of ${batchSize}, ${concurrency} concurrent clients, ${rounds} rounds, warm-up ${warm.mutations} on every side; ${loadLine()}`);
   // The anchor's record size is the WAL's, measured on the first HTTP side; until then the issue's 600 bytes.
   let walBytes = 600;
-  const sides = values['no-anchor'] ? ['engine', 'http'] : ['engine', 'http', 'anchor'];
-  const perRound: { round: number; order: string[]; load1: number; engine?: { rate: number; relayedRate: number }; http?: HttpSideResult; anchor?: number }[] = [];
+  const sides = ['engine', 'http', ...(values.before ? ['before'] : []), ...(values['no-anchor'] ? [] : ['anchor'])];
+  const perRound: { round: number; order: string[]; load1: number; engine?: { rate: number; relayedRate: number }; http?: HttpSideResult; before?: HttpSideResult; anchor?: number }[] = [];
   for (let r = 0; r < rounds; r++) {
     const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
     const row: (typeof perRound)[number] = { round: r + 1, order, load1: machine().load1 };
@@ -195,7 +227,8 @@ const { bootstrap } = broker;
       else if (side === 'http') {
         row.http = await httpKafka(warm, timed, bootstrap, counter);
         walBytes = row.http.walRecordBytes;
-      } else row.anchor = await anchor(bootstrap, Math.min(timed.mutations, 500_000), walBytes);
+      } else if (side === 'before') row.before = await httpKafka(warm, timed, bootstrap, counter, values.before);
+      else row.anchor = await anchor(bootstrap, Math.min(timed.mutations, 500_000), walBytes);
     }
     perRound.push(row);
     const h = row.http!;
@@ -204,6 +237,10 @@ const { bootstrap } = broker;
         `end to end ${Math.round(h.e2eRate)}/s, CDC drained ${Math.round(h.drainMs)} ms after the last answer (peak backlog ${h.peakBacklog}), p50 ${Math.round(h.p50Ms)} ms p99 ${Math.round(h.p99Ms)} ms` +
         (row.anchor ? `; ProducerPerformance ${Math.round(row.anchor)}/s` : ''),
     );
+    if (row.before)
+      console.log(
+        `  before: HTTP acked ${Math.round(row.before.ackRate)}/s, end to end ${Math.round(row.before.e2eRate)}/s, CDC drained ${Math.round(row.before.drainMs)} ms after the last answer (peak backlog ${row.before.peakBacklog}), p50 ${Math.round(row.before.p50Ms)} ms p99 ${Math.round(row.before.p99Ms)} ms`,
+      );
   }
   await counter.close();
   await broker.stop();
@@ -227,6 +264,17 @@ const { bootstrap } = broker;
     e2eOverEngine: of((x) => x.http && x.engine && x.http.e2eRate / x.engine.relayedRate, 3),
     ackOverEngine: of((x) => x.http && x.engine && x.http.ackRate / x.engine.rate, 3),
     walOverAnchor: values['no-anchor'] ? undefined : of((x) => x.http && x.anchor && x.http.ackRate / x.anchor, 3),
+    before: values.before
+      ? {
+          root: values.before,
+          ackRate: of((x) => x.before?.ackRate),
+          e2eRate: of((x) => x.before?.e2eRate),
+          drainMs: of((x) => x.before?.drainMs),
+          peakBacklog: of((x) => x.before?.peakBacklog),
+          walOverAnchor: values['no-anchor'] ? undefined : of((x) => x.before && x.anchor && x.before.ackRate / x.anchor, 3),
+          e2eOverBefore: of((x) => x.http && x.before && x.http.e2eRate / x.before.e2eRate, 3),
+        }
+      : undefined,
     rounds: perRound,
   };
   console.log(`\nover ${rounds} rounds (median, min, max); ${loadLine()}`);
@@ -237,5 +285,10 @@ const { bootstrap } = broker;
   console.log(`batch latency: p50 ${fmtSpread(result.p50Ms, ' ms')}, p99 ${fmtSpread(result.p99Ms, ' ms')}`);
   if (result.anchorRate) console.log(`ProducerPerformance (acks=all, ${walBytes} B): ${fmtSpread(result.anchorRate, '/s')}; WAL / anchor ${fmtSpread(result.walOverAnchor!)}`);
   console.log(`end to end / engine only: ${fmtSpread(result.e2eOverEngine)}`);
+  if (result.before) {
+    const b = result.before;
+    console.log(`before (${b.root}): acked ${fmtSpread(b.ackRate, '/s')}, end to end ${fmtSpread(b.e2eRate, '/s')}, CDC drain ${fmtSpread(b.drainMs, ' ms')}, peak backlog ${fmtSpread(b.peakBacklog)}`);
+    console.log(`end to end, after / before (same round): ${fmtSpread(b.e2eOverBefore)}`);
+  }
   emit(values.json, result);
 }

@@ -3,7 +3,9 @@
  * drain (a core behind by B records catches up at relay rate − commit rate). The outbox is filled once
  * by the engine (its relay not started: records pile up as behind a stopped broker), then each round a
  * copy of that store is relayed to a fresh topic by the core's own relay and Kafka sink, until the last
- * record is acknowledged. Anchor in the same run, order alternated across rounds: Kafka's
+ * record is acknowledged. Two relays: `shared` (2,000 rows per batch through the Kafka sink the WAL uses,
+ * how the relay was) and `own` (the core's: a producer of its own per session, batches of 4 MiB, the end
+ * of the topic read back at start). Anchor in the same run, order rotated across rounds: Kafka's
  * ProducerPerformance (kafka-tools, acks=all) with records of the CDC records' average size.
  *
  *   npx tsx bench/core-relay.ts [--records 200000] [--rounds 3] [--partitions 6] [--json out.json]
@@ -21,6 +23,7 @@ import { uniqueName } from '@pipeline/testing';
 import { Catalog } from '../apps/actionbase/src/catalog/catalog';
 import { LegacyTableBody, legacySchema } from '../apps/actionbase/src/catalog/schema-bodies';
 import { MutationEngine } from '../apps/actionbase/src/engine/mutation-engine';
+import { KafkaCdcOutlet, SinkCdcOutlet, type CdcOutlet } from '../apps/actionbase/src/publish/cdc-outlet';
 import { CdcRelay } from '../apps/actionbase/src/publish/cdc-relay';
 import { KafkaRecordSink, type RecordSink } from '../apps/actionbase/src/publish/record-sink';
 import { SqliteEdgeStore } from '../apps/actionbase/src/storage/sqlite-store';
@@ -55,7 +58,7 @@ async function filledStore(): Promise<{ file: string; outbox: number; valueBytes
   await catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'bench');
   const noop: RecordSink = { kind: 'log', publishWal: async () => undefined, publishCdc: async () => undefined, close: async () => undefined };
   // Never started: the outbox keeps every record.
-  const parked = new CdcRelay(store, noop, silent, { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
+  const parked = new CdcRelay(store, new SinkCdcOutlet(noop), silent, { batchRows: 2000, batchBytes: 1 << 30, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   const engine = new MutationEngine(store, noop, parked, { tenant: 'bench', systemMode: null, recordLimits: { walRecordBytes: 1 << 20, cdcRecordBytes: 1 << 20 } });
   const table = await catalog.resolve('shop', 'likes');
   const w = makeWorkload(42, records, 500);
@@ -67,7 +70,9 @@ async function filledStore(): Promise<{ file: string; outbox: number; valueBytes
   return { file, outbox, valueBytes };
 }
 
-async function relayRound(source: string, outbox: number, bootstrap: string, counter: TopicCounter): Promise<number> {
+type Side = 'shared' | 'own';
+
+async function relayRound(side: Side, source: string, outbox: number, bootstrap: string, counter: TopicCounter): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-relay-copy-'));
   const file = join(dir, 'core.db');
   copyFileSync(source, file);
@@ -77,7 +82,10 @@ async function relayRound(source: string, outbox: number, bootstrap: string, cou
   await admin.ensureTopics([{ name: topic, partitions }]);
   const store = new SqliteEdgeStore(file);
   const sink = new KafkaRecordSink(await kafka.producer(), { wal: uniqueName('bench-relay.unused'), cdc: topic });
-  const relay = new CdcRelay(store, sink, silent, { batchSize: 2000, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
+  // `shared`: the relay as it was (2,000 rows a round through the WAL's sink); `own`: as core.ts wires it.
+  const outlet: CdcOutlet = side === 'shared' ? new SinkCdcOutlet(sink) : new KafkaCdcOutlet(kafka, [bootstrap], 'bench-relay', topic);
+  const batch = side === 'shared' ? { batchRows: 2000, batchBytes: 1 << 30 } : { batchRows: 20_000, batchBytes: 4 * 1024 * 1024 };
+  const relay = new CdcRelay(store, outlet, silent, { ...batch, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   try {
     const t0 = performance.now();
     relay.start();
@@ -111,16 +119,20 @@ const counter = await TopicCounter.open(bootstrap);
 const before = machine();
 const filled = await filledStore();
 console.log(`outbox of ${filled.outbox} CDC records (${filled.valueBytes} B on average), ${partitions} partitions, ${rounds} rounds; ${loadLine()}`);
-const perRound: { round: number; order: string[]; load1: number; relay: number; anchor: number }[] = [];
+const perRound: { round: number; order: string[]; load1: number; shared: number; own: number; anchor: number }[] = [];
+const sides = ['own', 'shared', 'anchor'] as const;
 for (let r = 0; r < rounds; r++) {
-  const order = r % 2 === 0 ? ['relay', 'anchor'] : ['anchor', 'relay'];
-  const row = { round: r + 1, order, load1: machine().load1, relay: 0, anchor: 0 };
+  const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
+  const row = { round: r + 1, order: [...order], load1: machine().load1, shared: 0, own: 0, anchor: 0 };
   for (const side of order) {
-    if (side === 'relay') row.relay = await relayRound(filled.file, filled.outbox, bootstrap, counter);
-    else row.anchor = await anchor(bootstrap, filled.valueBytes);
+    if (side === 'anchor') row.anchor = await anchor(bootstrap, filled.valueBytes);
+    else row[side] = await relayRound(side, filled.file, filled.outbox, bootstrap, counter);
   }
   perRound.push(row);
-  console.log(`round ${r + 1} [${order.join(' → ')}] load ${row.load1}: relay ${Math.round(row.relay)} records/s, ProducerPerformance ${Math.round(row.anchor)} records/s, ratio ${(row.relay / row.anchor).toFixed(2)}`);
+  console.log(
+    `round ${r + 1} [${order.join(' → ')}] load ${row.load1}: own ${Math.round(row.own)} records/s (${(row.own / row.anchor).toFixed(2)}×), ` +
+      `shared ${Math.round(row.shared)} records/s (${(row.shared / row.anchor).toFixed(2)}×), ProducerPerformance ${Math.round(row.anchor)} records/s`,
+  );
 }
 await counter.close();
 await broker.stop();
@@ -128,13 +140,18 @@ const result = {
   bench: 'core-relay',
   machine: { before, after: machine() },
   workload: { records: filled.outbox, valueBytes: filled.valueBytes, partitions, rounds },
-  relayRate: spread(perRound.map((x) => x.relay)),
+  relayRate: spread(perRound.map((x) => x.own)),
+  sharedRate: spread(perRound.map((x) => x.shared)),
   anchorRate: spread(perRound.map((x) => x.anchor)),
   relayOverAnchor: spread(
-    perRound.map((x) => x.relay / x.anchor),
+    perRound.map((x) => x.own / x.anchor),
+    3,
+  ),
+  sharedOverAnchor: spread(
+    perRound.map((x) => x.shared / x.anchor),
     3,
   ),
   rounds: perRound,
 };
-console.log(`relay ${fmtSpread(result.relayRate, '/s')}; ProducerPerformance ${fmtSpread(result.anchorRate, '/s')}; relay / anchor ${fmtSpread(result.relayOverAnchor)}; ${loadLine()}`);
+console.log(`relay (own) ${fmtSpread(result.relayRate, '/s')}; relay (shared) ${fmtSpread(result.sharedRate, '/s')}, over the anchor ${fmtSpread(result.sharedOverAnchor)}; ProducerPerformance ${fmtSpread(result.anchorRate, '/s')}; relay / anchor ${fmtSpread(result.relayOverAnchor)}; ${loadLine()}`);
 emit(values.json, result);

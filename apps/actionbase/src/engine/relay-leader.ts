@@ -8,9 +8,9 @@ export const RELAY_LEADER_RETRY_MS = 1_000;
 /**
  * Runs the CDC relay on exactly one instance among those sharing the store: the one holding the
  * store's relay lease. The others try again every second; when the leader dies its lease goes with
- * its connection and one of them takes over, reading the outbox from its start. What the old leader
- * published but had not yet deleted from the outbox is sent again (the at-least-once window of one
- * relay batch); consumers are idempotent on `seq`. With SQLite the only instance always leads.
+ * its connection and one of them takes over, reading the outbox from its start. Its relay first reads
+ * the end of every CDC partition back and skips the outbox rows the old leader published and had not yet
+ * deleted (CdcRelay.resume), so they are not sent twice. With SQLite the only instance always leads.
  */
 export class RelayLeader {
   private relay: CdcRelay | null = null;

@@ -22,28 +22,41 @@ interface Pending {
 }
 
 /**
- * Group commit to Kafka: one produce request in flight at a time; records that arrive meanwhile
- * (from concurrent HTTP requests and the CDC relay) go together in the next request, and each
- * caller is answered when the request carrying its records is acknowledged.
+ * Group commit to Kafka (the WAL, and the heartbeats on both topics; the CDC relay has a producer of its
+ * own, see cdc-outlet.ts): one produce request in flight at a time; records that arrive meanwhile (from
+ * concurrent HTTP requests) go together in the next request, and each caller is answered when the
+ * request carrying its records is acknowledged.
  *
  * One request in flight keeps the idempotent producer's sequence numbers in order per partition:
  * concurrent sends from one producer made the broker answer OUT_OF_ORDER_SEQUENCE_NUMBER under load
  * (bench/core-mutations.ts), and batching recovers the throughput that serial sends would lose.
+ *
+ * After a failed send the producer is replaced (when `renew` is given): the request that failed may
+ * still have been appended, or may still be retried by the client after the caller was answered, and
+ * the client would number the next batch from what it saw acknowledged. The broker takes a batch that
+ * reuses the numbers and record count of an appended one for a retry of it, acknowledges it and drops
+ * it: an acknowledged WAL record lost. A new producer id starts its numbering afresh.
  */
 export class KafkaRecordSink implements RecordSink {
   readonly kind = 'kafka';
   private readonly pending = new Map<string, Pending>();
   private flushing: Promise<void> | null = null;
 
+  private producer: Producer | null;
+
   constructor(
-    private readonly producer: Producer,
+    producer: Producer,
     private readonly topics: { wal: string; cdc: string },
     /**
      * Bytes per produce request. The broker refuses a partition batch over message.max.bytes
      * (1 MiB by default): one request of 5,000 WAL records was refused as a whole.
      */
     private readonly maxRequestBytes = 768 * 1024,
-  ) {}
+    /** A new producer, to replace one whose send failed. */
+    private readonly renew?: () => Promise<Producer>,
+  ) {
+    this.producer = producer;
+  }
 
   publishWal(records: KeyedRecord[]): Promise<void> {
     return this.enqueue(this.topics.wal, records);
@@ -69,7 +82,16 @@ export class KafkaRecordSink implements RecordSink {
         const [topic, p] = this.pending.entries().next().value as [string, Pending];
         this.pending.delete(topic);
         try {
-          for (const chunk of chunksOf(p.records, this.maxRequestBytes)) await this.producer.send(topic, chunk);
+          const producer = (this.producer ??= await this.renew!());
+          try {
+            for (const chunk of chunksOf(p.records, this.maxRequestBytes)) await producer.send(topic, chunk);
+          } catch (err) {
+            if (this.renew) {
+              this.producer = null;
+              await producer.close();
+            }
+            throw err;
+          }
           p.waiters.forEach((w) => w.resolve());
         } catch (err) {
           p.waiters.forEach((w) => w.reject(err));
@@ -82,7 +104,7 @@ export class KafkaRecordSink implements RecordSink {
 
   async close(): Promise<void> {
     await this.flushing;
-    await this.producer.close();
+    await this.producer?.close();
   }
 }
 
