@@ -2,7 +2,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { ensureKafka, startKafka, stopKafka } from '@pipeline/stack';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, CoreProcess, createLikes, dataRecords, freePort, repoRoot, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
+import { parseJson } from '@pipeline/events';
+import { api, CoreProcess, createLikes, dataRecords, freePort, kcatRead, repoRoot, startCoreOnFreshTopics, waitFor } from '@pipeline/testing';
+
+/** A request whose answer is read losslessly: 64-bit integers come back as bigint, never rounded. */
+async function exact(url: string, method: string, path: string, body?: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body });
+  const text = await res.text();
+  return { status: res.status, body: text ? parseJson(text) : null };
+}
 
 const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,
@@ -65,6 +73,81 @@ describe('core -> real Kafka', () => {
     // the worked example: counts agree with the CDC accumulators
     const count = await api(core.url, 'GET', '/graph/v3/databases/shop/tables/likes/edges/count?start=1&direction=IN');
     expect(count.body.count).toBe(cdcRecords.reduce((s, x) => s + x.value.accumulator, 0));
+  });
+
+  it('64-bit LONG keys, properties and nanosecond versions beyond 2^53 are stored and answered exactly, WAL/CDC included', async () => {
+    await newCore();
+    await api(core.url, 'POST', '/graph/v3/databases', { database: 'shop' });
+    const created = await api(core.url, 'POST', '/graph/v3/databases/shop/tables', {
+      table: 'ids',
+      schema: { source: { type: 'LONG' }, target: { type: 'LONG' }, properties: [{ name: 'n', type: 'LONG', nullable: false }] },
+      direction: 'BOTH',
+      indexes: [{ index: 'by_n', fields: [{ field: 'n', order: 'DESC' }] }],
+      mode: 'SYNC',
+    });
+    expect(created.status).toBe(200);
+    const t = '/graph/v3/databases/shop/tables/ids';
+    // 2^53 + 1 and its neighbours: a double cannot tell them apart, so any rounding merges them.
+    const big = 9007199254740993n;
+    const ns = 1732900000000000001n;
+    const body = `{"mutations":[
+      {"type":"INSERT","edge":{"version":${ns},"source":${big},"target":${big + 2n},"properties":{"n":${big}}}},
+      {"type":"INSERT","edge":{"version":${ns + 1n},"source":${big},"target":${big + 1n},"properties":{"n":${big + 1n}}}},
+      {"type":"UPDATE","edge":{"version":${ns - 1n},"source":${big},"target":${big + 2n},"properties":{"n":1}}}]}`;
+    const r = await exact(core.url, 'POST', `${t}/edges`, body);
+    expect(r.status).toBe(200);
+    expect(r.body.results).toEqual([
+      { source: big, target: big + 1n, status: 'CREATED', count: 1 },
+      { source: big, target: big + 2n, status: 'CREATED', count: 2 },
+    ]);
+
+    const got = await exact(core.url, 'GET', `${t}/edges/get?source=${big}&target=${big + 2n},${big + 1n}`);
+    expect(got.body.edges).toEqual([
+      // the UPDATE one ns older than the INSERT lost
+      { version: ns, source: big, target: big + 2n, properties: { n: big }, context: {} },
+      { version: ns + 1n, source: big, target: big + 1n, properties: { n: big + 1n }, context: {} },
+    ]);
+    // the neighbour 2^53 (what a rounding reader would have asked for) is another edge: none
+    expect((await exact(core.url, 'GET', `${t}/edges/get?source=${big - 1n}&target=${big + 2n}`)).body.edges).toEqual([]);
+    // scan by n DESC: the two values one apart keep their order
+    const scan = await exact(core.url, 'GET', `${t}/edges/scan/by_n?start=${big}&direction=OUT`);
+    expect(scan.body.edges.map((e: { target: bigint }) => e.target)).toEqual([big + 1n, big + 2n]);
+    const ranged = await exact(core.url, 'GET', `${t}/edges/scan/by_n?start=${big}&direction=OUT&ranges=n:lt:${big + 1n}`);
+    expect(ranged.body.edges.map((e: { target: bigint }) => e.target)).toEqual([big + 2n]);
+    expect((await exact(core.url, 'GET', `${t}/edges/count?start=${big}&direction=OUT`)).body).toMatchObject({ start: big, count: 2 });
+    const counts = await exact(core.url, 'GET', `${t}/edges/counts?start=${big + 1n},${big + 2n},${big - 1n}&direction=IN`);
+    expect(counts.body.counts.map((c: { start: bigint; count: number }) => [c.start, c.count])).toEqual([
+      [big + 1n, 1],
+      [big + 2n, 1],
+      [big - 1n, 0],
+    ]);
+
+    // The records carry the exact values as bare JSON integers.
+    const walRecs = await waitFor('3 WAL records', async () => {
+      const recs = (await kcatRead(bootstrap, wal)).filter((x) => x.payload?.includes('"ids"'));
+      return recs.length >= 3 && recs;
+    });
+    const walEvents = walRecs.map((x) => (parseJson(x.payload!) as { event: { version: bigint; source: bigint; target: bigint } }).event);
+    expect(walEvents.map((e) => [e.version, e.source, e.target]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1))).toEqual([
+      [ns - 1n, big, big + 2n],
+      [ns, big, big + 2n],
+      [ns + 1n, big, big + 1n],
+    ]);
+    expect(walRecs.map((x) => x.key).sort()).toEqual([`${big}:${big + 1n}`, `${big}:${big + 2n}`, `${big}:${big + 2n}`]);
+    const cdcRecords = await waitFor('2 CDC records', async () => {
+      const recs = (await kcatRead(bootstrap, cdc)).filter((x) => x.payload?.includes('"ids"'));
+      return recs.length >= 2 && recs;
+    });
+    const after = cdcRecords.map((x) => (parseJson(x.payload!) as { after: unknown }).after).find((a) => (a as { target: bigint }).target === big + 2n);
+    expect(after).toEqual({
+      source: big,
+      target: big + 2n,
+      active: true,
+      version: ns,
+      createdAt: ns,
+      deletedAt: null,
+      properties: { n: { value: big, version: ns } },
+    });
   });
 
   it('a request of 10,000 items (the limit) is written to the WAL in byte-bounded produce requests', async () => {

@@ -14,8 +14,17 @@
  */
 import type { Logger } from 'pino';
 import type { KeepNewestRule } from './config';
-import { CoreError, type CoreClient, type EdgeView, type MutationItem } from '@pipeline/core-api';
+import { CoreError, type CoreClient, type EdgeView, type Endpoint, type MutationItem } from '@pipeline/core-api';
+import type { Long } from '@pipeline/events';
 import type { RateLimiter } from './token-bucket';
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** `v + 1` for a LONG version (ms or ns), exact: a bigint once it passes 2^53, as the core holds it. */
+export function nextVersion(v: Long): Long {
+  const n = BigInt(v) + 1n;
+  return n <= MAX_SAFE && n >= -MAX_SAFE ? Number(n) : n;
+}
 
 const PAGE = 1_000;
 /** Index scans in flight at once: a batch of views touches many users, each needs its own scan. */
@@ -38,7 +47,7 @@ export class KeepNewest {
    * Trims every source in `sources`: scans a few sources at a time, then sends the table's DELETEs in as few
    * requests as possible (one per DELETE_CHUNK). Throws what the core client throws (retryable outages).
    */
-  async trim(rule: KeepNewestRule, sources: Iterable<string | number>): Promise<TrimOutcome> {
+  async trim(rule: KeepNewestRule, sources: Iterable<Endpoint>): Promise<TrimOutcome> {
     const todo = [...sources];
     const surplus: EdgeView[] = [];
     let next = 0;
@@ -50,7 +59,7 @@ export class KeepNewest {
     for (let i = 0; i < surplus.length; i += DELETE_CHUNK) {
       const mutations: MutationItem[] = surplus.slice(i, i + DELETE_CHUNK).map((e) => ({
         type: 'DELETE',
-        edge: { version: e.version + 1, source: e.source, target: e.target, properties: {} },
+        edge: { version: nextVersion(e.version), source: e.source, target: e.target, properties: {} },
       }));
       await this.limiter.take(mutations.length);
       try {
@@ -66,7 +75,7 @@ export class KeepNewest {
   }
 
   /** The edges of `source` past the first N in index order. */
-  private async surplus(rule: KeepNewestRule, source: string | number): Promise<EdgeView[]> {
+  private async surplus(rule: KeepNewestRule, source: Endpoint): Promise<EdgeView[]> {
     const first = await this.core.scan(rule.database, rule.table, rule.index, 'OUT', source, rule.keep, null);
     const rest: EdgeView[] = [];
     let offset = first.hasNext ? first.offset : null;

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { safeEndpoint, type WalRecord } from '@pipeline/events';
+import type { WalRecord } from '@pipeline/events';
 import { SinkError, type DecodedRecord, type FailedRecord, type Sink, type SinkResult } from '@pipeline/stream';
 import { CoreError, isMultiEdgeRecord, resultKey, resultKeyOfRecord, walToMutation, type CoreClient, type MutationResult } from '@pipeline/core-api';
 import { tableKey, type KeepNewestRule } from './config';
@@ -93,7 +93,7 @@ export class WalApplySink implements Sink<WalRecord> {
     const rule = this.o.rules.get(tableKey(g.database, g.table));
     if (rule && !g.multi) {
       const bad = new Set(failed.map((f) => f.record));
-      const sources = new Set(g.records.filter((r) => !bad.has(r)).map((r) => safeEndpoint(r.record.event.source, 'event.source')));
+      const sources = new Set(g.records.filter((r) => !bad.has(r)).map((r) => r.record.event.source));
       try {
         const t = await this.o.keepNewest.trim(rule, sources);
         if (t.deleted) this.trimmed.inc({ table: tableKey(g.database, g.table) }, t.deleted);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
 import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
 import { parseTokenList, type JwtSettings } from '@pipeline/web-auth';
+import { LongSafeSerializer } from './es-json';
 
 /**
  * Configuration of the indexer and the support lookup, parsed once from the environment (the only file that
@@ -96,6 +97,7 @@ export function jwtSettings(c: Config): JwtSettings | undefined {
 export function esClientOptions(c: Pick<Config, 'ES_URL' | 'ES_API_KEY' | 'ES_USERNAME' | 'ES_PASSWORD' | 'ES_CA_FILE'>): ConstructorParameters<typeof Client>[0] {
   return {
     node: c.ES_URL,
+    Serializer: LongSafeSerializer,
     ...(c.ES_API_KEY !== undefined ? { auth: { apiKey: c.ES_API_KEY } } : {}),
     ...(c.ES_USERNAME !== undefined && c.ES_PASSWORD !== undefined ? { auth: { username: c.ES_USERNAME, password: c.ES_PASSWORD } } : {}),
     ...(c.ES_CA_FILE !== undefined ? { tls: { ca: readFileSync(c.ES_CA_FILE), rejectUnauthorized: true } } : {}),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CdcRecord, WalRecord } from '@pipeline/events';
 import type { DecodedRecord } from '@pipeline/stream';
+import { LongSafeSerializer } from './es-json';
 import { cdcDocId, cdcDocument, dayOfMutationIndex, edgeDocId, edgeDocument, mutationIndex, walDocument } from './documents';
 
 const ctx = { tenant: 't', database: 'shop', table: 'likes', alias: null, request: { actor: 'a', requestId: 'req-1' } };
@@ -42,6 +43,24 @@ describe('documents', () => {
 
   it('documents of a user carry both ends of the edge and every request id', () => {
     expect(cdcDocument('p', decoded('cdc', cdc)).body).toMatchObject({ parties: ['u1', '7'], requestIds: ['req-1'], eventIds: ['01B'], seq: 42, status: 'DELETED' });
+  });
+
+  it('64-bit ids and ns versions beyond 2^53 are indexed exactly: ids, parties, state and the bulk body text', () => {
+    const big = 9007199254740993n;
+    const ns = 1732900000000000001n;
+    const s = { source: big, target: big + 2n, active: true, version: ns, createdAt: ns, deletedAt: null, properties: { n: { value: big, version: ns } } };
+    const r: CdcRecord = { ...cdc, seq: undefined, status: 'CREATED', accumulator: 1, events: [{ ...event('01C', 0), version: ns, source: big, target: big + 2n }], before: null, after: s };
+    const doc = edgeDocument('p', decoded('cdc', r))!;
+    // without a seq (Actionbase v2 records) the external version is the edge's, 64-bit as Elasticsearch's
+    expect(doc.version).toBe(ns);
+    expect(doc.id).toBe('shop.likes:[9007199254740993,9007199254740995]');
+    expect(doc.id).not.toBe(edgeDocId('shop', 'likes', big - 1n, big + 2n));
+    expect(doc.body).toMatchObject({ source: '9007199254740993', target: '9007199254740995', parties: ['9007199254740993', '9007199254740995'], state: s });
+    const serializer = new LongSafeSerializer();
+    const ndjson = serializer.ndserialize([{ index: { _id: doc.id, version: doc.version, version_type: 'external_gte' } }, doc.body]);
+    expect(ndjson).toContain('"version":1732900000000000001,"version_type"');
+    expect(ndjson).toContain('"state":{"source":9007199254740993,"target":9007199254740995');
+    expect(serializer.deserialize<{ state: unknown }>(ndjson.split('\n')[1]!).state).toEqual(s);
   });
 
   it('ids longer than Elasticsearch allows (512 bytes) are hashed, stably', () => {

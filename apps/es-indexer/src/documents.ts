@@ -4,7 +4,7 @@
  * the record's own processedAt) are unit-tested without a cluster.
  */
 import { createHash } from 'node:crypto';
-import { safeEndpoint, safeNumber, type CdcRecord, type WalRecord } from '@pipeline/events';
+import { stringifyJson, type CdcRecord, type Long, type WalRecord } from '@pipeline/events';
 import type { DecodedRecord } from '@pipeline/stream';
 
 export const DAY_MS = 86_400_000;
@@ -43,11 +43,11 @@ export function cdcDocId(r: CdcRecord): string {
   return boundedId(r.seq !== undefined ? `cdc:${where}:${r.seq}` : `cdc:${where}:e:${r.events[0]?.id ?? 'none'}`);
 }
 
-type Endpoint = string | number;
+type Endpoint = string | Long;
 
 /** One current-state document per edge: (db, table, source, target), or (db, table, id) for multi-edges. */
 export function edgeDocId(db: string, table: string, source: Endpoint, target: Endpoint, edgeId?: Endpoint): string {
-  const key = edgeId !== undefined ? JSON.stringify(['id', edgeId]) : JSON.stringify([source, target]);
+  const key = edgeId !== undefined ? stringifyJson(['id', edgeId]) : stringifyJson([source, target]);
   return boundedId(`${db}.${table}:${key}`);
 }
 
@@ -61,8 +61,8 @@ export interface BulkDoc {
   index: string;
   id: string;
   body: Record<string, unknown>;
-  /** External version (version_type external_gte) for current-state documents. */
-  version?: number;
+  /** External version (version_type external_gte) for current-state documents: 64-bit, as Elasticsearch's. */
+  version?: Long;
 }
 
 export function walDocument(prefix: string, d: DecodedRecord<WalRecord>): BulkDoc {
@@ -97,13 +97,8 @@ export function walDocument(prefix: string, d: DecodedRecord<WalRecord>): BulkDo
 
 function edgeOf(r: CdcRecord): { source: Endpoint; target: Endpoint; edgeId?: Endpoint } {
   const s = r.after ?? r.before;
-  // LONGs beyond 2^53 (bigint) are not indexed yet: LongRangeError dead-letters the record instead of rounding it.
   const e = s ?? r.events[r.events.length - 1]!;
-  return {
-    source: safeEndpoint(e.source, 'source'),
-    target: safeEndpoint(e.target, 'target'),
-    ...(e.edgeId !== undefined ? { edgeId: safeEndpoint(e.edgeId, 'edgeId') } : {}),
-  };
+  return { source: e.source, target: e.target, ...(e.edgeId !== undefined ? { edgeId: e.edgeId } : {}) };
 }
 
 /**
@@ -116,7 +111,7 @@ function multiEdgeEnds(r: CdcRecord): string[] {
   for (const s of [r.before, r.after]) {
     for (const f of ['_source', '_target']) {
       const v = s?.properties[f]?.value;
-      if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') out.push(String(v));
     }
   }
   return out;
@@ -167,7 +162,7 @@ export function edgeDocument(prefix: string, d: DecodedRecord<CdcRecord>): BulkD
   const r = d.record;
   const after = r.after;
   if (!after) return undefined;
-  const version = r.seq ?? safeNumber(after.version, 'after.version');
+  const version = r.seq ?? after.version;
   if (version < 0) return undefined;
   const last = r.events[r.events.length - 1];
   const { source, target, edgeId } = edgeOf(r);

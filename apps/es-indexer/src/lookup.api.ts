@@ -19,6 +19,7 @@ import type { AuditLog } from './audit-log';
 import type { Authenticator } from '@pipeline/web-auth';
 import { CursorError, type EdgeRef, type LookupService } from './lookup.service';
 import { minimalPage, minimalState } from './minimize';
+import { stringifyJson } from '@pipeline/events';
 
 export interface LookupApiOptions {
   lookup: LookupService;
@@ -111,6 +112,8 @@ export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstan
       );
     },
   });
+  // Records and states may hold LONGs beyond 2^53 (bigint, read exactly from Elasticsearch): written as bare integers.
+  app.setReplySerializer((payload) => stringifyJson(payload));
   if (o.auth.empty) o.logger.warn('no LOOKUP_TOKENS and no LOOKUP_JWT_* key: every lookup request will be refused (401)');
   app.decorateRequest('user', null);
   app.decorateRequest('auditInfo', null);

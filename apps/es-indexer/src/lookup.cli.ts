@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadCliConfig } from './config';
+import { parseJson, stringifyJson } from '@pipeline/events';
 
 const USAGE = 'usage: lookup.cli.ts <user USER | edge TABLE SOURCE TARGET | request ID | event ID | state TABLE SOURCE TARGET> [--from] [--to] [--table] [--database] [--limit N]';
 
@@ -54,18 +55,18 @@ async function main(argv: string[]): Promise<number> {
   do {
     const url = `${config.LOOKUP_URL}${path}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${config.LOOKUP_TOKEN}` } });
-    const body = (await res.json().catch(() => ({}))) as { items?: unknown[]; next?: string | null; state?: unknown; message?: string };
+    const body = (await res.text().then(parseJson).catch(() => ({}))) as { items?: unknown[]; next?: string | null; state?: unknown; message?: string };
     if (!res.ok) {
       console.error(`lookup failed: ${res.status} ${body.message ?? ''}`);
       return res.status === 401 ? 3 : 1;
     }
     if (!body.items) {
-      console.log(JSON.stringify(body.state ?? null));
+      console.log(stringifyJson(body.state ?? null));
       return 0;
     }
     for (const item of body.items) {
       if (printed >= limit) return 0;
-      console.log(JSON.stringify(item));
+      console.log(stringifyJson(item));
       printed++;
     }
     cursor = body.next ?? null;

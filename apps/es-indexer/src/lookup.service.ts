@@ -3,7 +3,7 @@
  * on a unique tiebreaker (docId) and paginated with search_after, so pages stay stable while the indexer writes.
  */
 import type { Client } from '@elastic/elasticsearch';
-import type { CdcRecord, WalRecord } from '@pipeline/events';
+import type { CdcRecord, Long, WalRecord } from '@pipeline/events';
 import { edgesIndex, mutationIndexPattern } from './documents';
 
 export interface Page<T> {
@@ -23,7 +23,7 @@ export interface MutationItem {
   edgeId?: string;
   type?: string;
   status?: string;
-  version?: number;
+  version?: Long;
   seq?: number;
   actor?: string;
   requestIds: string[];
@@ -106,7 +106,7 @@ interface LogDoc {
   edgeId?: string;
   type?: string;
   status?: string;
-  version?: number;
+  version?: Long;
   seq?: number;
   actor?: string;
   requestIds?: string[];

@@ -3,11 +3,12 @@
  * (emails, notes, anything a table stores), the actor, the WAL mode, merged events and Kafka coordinates stay in
  * Elasticsearch and come out only through an audited reveal (GET /api/records/:id?reason=...).
  */
+import type { Long } from '@pipeline/events';
 import type { MutationItem, Page } from './lookup.service';
 
 export interface StateSummary {
   active: boolean;
-  version: number;
+  version: Long;
 }
 
 /** A MutationItem less what stays behind the reveal: the actor, the events, properties, mode, message and coordinates. */
@@ -19,7 +20,7 @@ export type MinimalItem = Omit<MutationItem, 'actor' | 'events' | 'properties' |
 function summary(s: unknown): StateSummary | null {
   if (!s || typeof s !== 'object') return null;
   const { active, version } = s as { active?: unknown; version?: unknown };
-  return { active: active === true, version: typeof version === 'number' ? version : Number(version) };
+  return { active: active === true, version: typeof version === 'number' || typeof version === 'bigint' ? version : Number(version) };
 }
 
 export function minimalItem(i: MutationItem): MinimalItem {

@@ -28,7 +28,8 @@ export function keyId(k: KeyRef): string {
 export type Observed = { edge: NormalEdge | null } | { count: number };
 
 export interface NormalEdge {
-  version: number;
+  /** A LONG: a bigint beyond 2^53 (nanosecond versions). */
+  version: number | bigint;
   source: string;
   target: string;
   properties: Record<string, unknown>;
@@ -50,6 +51,7 @@ export function sameObserved(a: Observed, b: Observed): boolean {
 }
 
 function canonical(v: unknown): string {
+  if (typeof v === 'bigint') return String(v);
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'undefined';
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   const o = v as Record<string, unknown>;

@@ -1,7 +1,7 @@
 /**
  * What one CDC record becomes: a current-state row (the `after` of its edge) and a change-log row.
  */
-import { safeNumber, stringifyJson, type CdcRecord, type CdcState } from '@pipeline/events';
+import { stringifyJson, type CdcRecord, type CdcState } from '@pipeline/events';
 import type { ColumnSpec, SnapshotRow } from './parquet-file';
 
 /** The Iceberg table a record belongs to: one per Actionbase (database, table). */
@@ -32,10 +32,10 @@ export function rowOfState(s: CdcState, r: CdcRecord): SnapshotRow {
     target: String(s.target),
     edge_id: s.edgeId === undefined ? null : String(s.edgeId),
     active: s.active,
-    // LONGs beyond 2^53 (bigint) are not written yet: LongRangeError dead-letters the record instead of rounding it.
-    version: safeNumber(s.version, 'version'),
-    created_at: s.createdAt === null ? null : safeNumber(s.createdAt, 'createdAt'),
-    deleted_at: s.deletedAt === null ? null : safeNumber(s.deletedAt, 'deletedAt'),
+    // LONGs beyond 2^53 stay bigints: the Parquet writer takes them as they are (Iceberg long is 64-bit).
+    version: s.version,
+    created_at: s.createdAt,
+    deleted_at: s.deletedAt,
     seq: orderOf(r),
     properties: stringifyJson(props),
     updated_at_ms: r.processedAt,

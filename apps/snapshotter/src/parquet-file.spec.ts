@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { parquetReadObjects, parquetSchema, parquetMetadata } from 'hyparquet';
-import { writeParquet, type ColumnSpec } from './parquet-file';
+import { snapshotRowFromParquet } from '@pipeline/iceberg';
+import type { CdcRecord } from '@pipeline/events';
+import { rowOfState } from './cdc-row';
+import { writeParquet, writeSnapshotParquet, type ColumnSpec } from './parquet-file';
+import { StagingStore } from './staging-store';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('Parquet files with Iceberg field ids and bounds', () => {
   const cols: ColumnSpec[] = [
@@ -35,5 +42,25 @@ describe('Parquet files with Iceberg field ids and bounds', () => {
     const only = writeParquet(cols, [{ s: long, n: 1 }]).stats.get(7)!;
     expect(only.lower!.toString('utf8')).toBe('x'.repeat(64));
     expect(only.upper!.toString('utf8')).toBe('x'.repeat(63) + 'y');
+  });
+
+  it('64-bit LONGs (ids, nanosecond versions) go through staging and the Parquet long columns exactly', async () => {
+    const big = 9007199254740993n;
+    const ns = 1732900000000000001n;
+    const state = { source: big, target: big + 2n, active: true, version: ns, createdAt: ns, deletedAt: null, properties: { n: { value: big, version: ns } } };
+    const record = { seq: 7, processedAt: 1_764_000_000_000 } as CdcRecord;
+    const row = rowOfState(state, record);
+    expect(row).toMatchObject({ source: '9007199254740993', target: '9007199254740995', version: ns, created_at: ns, properties: '{"n":9007199254740993}' });
+
+    const staging = new StagingStore(mkdtempSync(join(tmpdir(), 'staging-')));
+    staging.stage([{ table: 'shop.ids', key: 'k', ord: 7, row, topic: 't', partition: 0, offset: 0 }]);
+    const staged = staging.pending('shop.ids', staging.gen).changes.map((c) => c.row!);
+    expect(staged).toEqual([row]);
+
+    const w = writeSnapshotParquet(staged);
+    const ab = w.bytes.buffer.slice(w.bytes.byteOffset, w.bytes.byteOffset + w.bytes.byteLength) as ArrayBuffer;
+    const [back] = (await parquetReadObjects({ file: ab, utf8: true })).map(snapshotRowFromParquet);
+    expect(back).toEqual(row);
+    expect(w.stats.get(5)!.lower!.readBigInt64LE()).toBe(ns);
   });
 });

@@ -6,10 +6,12 @@
  * transaction, and a table commit removes exactly what it committed. Staging is idempotent: the latest `after`
  * per edge wins by the core's seq, change-log rows are keyed by their Kafka coordinates. Deleted multi-edges keep a
  * tombstone (their DELETE's seq), so an older record of theirs from another partition is not staged again.
+ * Rows are kept as lossless JSON (libs/events json.ts): a version in nanoseconds (bigint) survives staging.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { parseJson, stringifyJson } from '@pipeline/events';
 import type { ChangeLogRow } from './cdc-row';
 import type { SnapshotRow } from './parquet-file';
 
@@ -86,19 +88,19 @@ export class StagingStore {
       for (const r of records) {
         const tp = `${r.topic}:${r.partition}`;
         if (!isMultiEdgeKey(r.key)) {
-          upsert.run(r.table, r.key, r.ord, r.row ? JSON.stringify(r.row) : null, gen);
+          upsert.run(r.table, r.key, r.ord, r.row ? stringifyJson(r.row) : null, gen);
         } else {
           // A deleted edge leaves the table, and its seq with it; a multi-edge moved to other endpoints has older
           // records in another partition, which may come after the DELETE was committed. The tombstone keeps the
           // DELETE's seq so that such a record cannot bring the edge back.
           const t = (buried.get(r.table, r.key) as { ord: number } | undefined)?.ord;
           if (t === undefined || r.ord >= t) {
-            upsert.run(r.table, r.key, r.ord, r.row ? JSON.stringify(r.row) : null, gen);
+            upsert.run(r.table, r.key, r.ord, r.row ? stringifyJson(r.row) : null, gen);
             if (r.row === null) bury.run(r.table, r.key, r.ord);
           }
         }
         offset.run(r.table, tp, r.offset + 1);
-        if (r.changelog) log.run({ tp, off: r.offset, tbl: r.table, hour: r.changelog.hour, row: JSON.stringify(r.changelog.row), gen });
+        if (r.changelog) log.run({ tp, off: r.offset, tbl: r.table, hour: r.changelog.hour, row: stringifyJson(r.changelog.row), gen });
       }
     })();
   }
@@ -112,7 +114,7 @@ export class StagingStore {
   pending(table: string, gen: number): { changes: PendingChange[]; offsets: Offsets } {
     return this.db.transaction(() => {
       const changes = (this.db.prepare('SELECT key, ord, row FROM pending WHERE tbl = ? AND gen <= ?').all(table, gen) as { key: string; ord: number; row: string | null }[]).map(
-        (r) => ({ key: r.key, ord: r.ord, row: r.row === null ? null : (JSON.parse(r.row) as SnapshotRow) }),
+        (r) => ({ key: r.key, ord: r.ord, row: r.row === null ? null : (parseJson(r.row) as SnapshotRow) }),
       );
       const offsets: Offsets = {};
       for (const o of this.db.prepare('SELECT tp, next FROM offsets WHERE tbl = ?').all(table) as { tp: string; next: number }[]) offsets[o.tp] = o.next;
@@ -132,7 +134,7 @@ export class StagingStore {
 
   changelogRows(table: string, hour: string, gen: number): ChangeLogRow[] {
     return (this.db.prepare('SELECT row FROM changelog WHERE tbl = ? AND hour = ? AND gen <= ? ORDER BY tp, off').all(table, hour, gen) as { row: string }[]).map(
-      (r) => JSON.parse(r.row) as ChangeLogRow,
+      (r) => parseJson(r.row) as ChangeLogRow,
     );
   }
 

@@ -4,7 +4,7 @@
  * (assigned at commit), never by Kafka offset: a relay that sent a batch twice, or a topic mirrored out of
  * order, must not roll a key back.
  */
-import { decodeCdc, isSystemRecord, isVertexRecord, type CdcRecord, type CdcState, type DecodedCdc } from '@pipeline/events';
+import { decodeCdc, isSystemRecord, stringifyJson, isVertexRecord, type CdcRecord, type CdcState, type DecodedCdc } from '@pipeline/events';
 
 export interface KeyedState {
   state: CdcState;
@@ -23,8 +23,8 @@ export interface TableSnapshot {
 }
 
 export const stateKey = (s: { source: unknown; target: unknown; edgeId?: unknown }): string =>
-  s.edgeId !== undefined ? JSON.stringify(s.edgeId) : JSON.stringify([s.source, s.target]);
-export const countKey = (direction: 'OUT' | 'IN', start: unknown): string => `${direction}|${JSON.stringify(start)}`;
+  s.edgeId !== undefined ? stringifyJson(s.edgeId) : stringifyJson([s.source, s.target]);
+export const countKey = (direction: 'OUT' | 'IN', start: unknown): string => `${direction}|${stringifyJson(start)}`;
 
 export class CdcSnapshot {
   readonly tables = new Map<string, TableSnapshot>();

@@ -3,9 +3,10 @@
  * against the state accumulated from CDC, and the core's counts and indexes against that state.
  * Every mismatch names its table and key (or start and index), so an operator can repair that one.
  */
-import { safeEndpoint, safeState, type CdcState } from '@pipeline/events';
+import { stringifyJson, type CdcState } from '@pipeline/events';
 import type { CoreClient, EdgeView, Endpoint, TableBody } from '@pipeline/core-api';
 import { countKey, type CdcSnapshot, type TableSnapshot } from './cdc-snapshot';
+import { canonicalJson } from './edge-view';
 import { compareIndexRows, type IndexedRow } from './index-order';
 
 export type MismatchKind = 'edge-missing' | 'edge-unexpected' | 'edge-differs' | 'count' | 'count-accumulated' | 'index-missing' | 'index-unexpected' | 'index-order' | 'table-missing';
@@ -34,19 +35,14 @@ const ENDS = new Set(['_source', '_target']);
 export function viewOf(s: CdcState): Pick<EdgeView, 'version' | 'source' | 'target' | 'properties'> {
   const properties: Record<string, unknown> = {};
   for (const [k, c] of Object.entries(s.properties)) if (c.value !== null && c.value !== undefined && !ENDS.has(k)) properties[k] = c.value;
-  // LONGs beyond 2^53 (bigint) are not checked yet: LongRangeError instead of rounding them.
-  const n = safeState(s);
-  return { version: n.version, source: n.source, target: n.target, properties };
+  return { version: s.version, source: s.source, target: s.target, properties };
 }
 
-const canon = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
-  );
+const canon = canonicalJson;
 const edgeName = (s: { source: unknown; target: unknown; edgeId?: unknown; id?: unknown }): string =>
-  s.edgeId !== undefined || s.id !== undefined ? `id=${JSON.stringify(s.edgeId ?? s.id)}` : `${JSON.stringify(s.source)}->${JSON.stringify(s.target)}`;
+  s.edgeId !== undefined || s.id !== undefined ? `id=${stringifyJson(s.edgeId ?? s.id)}` : `${stringifyJson(s.source)}->${stringifyJson(s.target)}`;
 const storageKey = (s: { source: unknown; target: unknown; edgeId?: unknown; id?: unknown }): string =>
-  s.edgeId !== undefined || s.id !== undefined ? JSON.stringify(s.edgeId ?? s.id) : JSON.stringify([s.source, s.target]);
+  s.edgeId !== undefined || s.id !== undefined ? stringifyJson(s.edgeId ?? s.id) : stringifyJson([s.source, s.target]);
 
 export async function checkConsistency(core: CoreClient, snapshot: CdcSnapshot, tables: TableBody[], onProgress?: (msg: string) => void): Promise<CheckReport> {
   const report: CheckReport = { tables: 0, edges: 0, starts: 0, scans: 0, mismatches: [] };
@@ -86,17 +82,17 @@ async function checkEdges(core: CoreClient, t: TableSnapshot, report: CheckRepor
   };
   if (t.multi) {
     for (const part of chunks(states)) {
-      const got = new Map((await core.multiEdges(t.database, t.table, part.map((s) => safeEndpoint(s.edgeId!, 'edgeId')))).map((e) => [JSON.stringify(e.id), e]));
-      for (const s of part) compare(s, got.get(JSON.stringify(s.edgeId)));
+      const got = new Map((await core.multiEdges(t.database, t.table, part.map((s) => s.edgeId!))).map((e) => [stringifyJson(e.id), e]));
+      for (const s of part) compare(s, got.get(stringifyJson(s.edgeId)));
     }
     return;
   }
   const bySource = new Map<string, CdcState[]>();
-  for (const s of states) bySource.set(JSON.stringify(s.source), [...(bySource.get(JSON.stringify(s.source)) ?? []), s]);
+  for (const s of states) bySource.set(stringifyJson(s.source), [...(bySource.get(stringifyJson(s.source)) ?? []), s]);
   for (const group of bySource.values()) {
     for (const part of chunks(group)) {
-      const got = new Map((await core.get(t.database, t.table, safeEndpoint(part[0]!.source, 'source'), part.map((s) => safeEndpoint(s.target, 'target')))).map((e) => [JSON.stringify(e.target), e]));
-      for (const s of part) compare(s, got.get(JSON.stringify(s.target)));
+      const got = new Map((await core.get(t.database, t.table, part[0]!.source, part.map((s) => s.target))).map((e) => [stringifyJson(e.target), e]));
+      for (const s of part) compare(s, got.get(stringifyJson(s.target)));
     }
   }
 }
@@ -108,7 +104,7 @@ async function checkCountsAndIndexes(core: CoreClient, t: TableSnapshot, def: Ta
     // Expected from the state: the active edges under each start.
     const byStart = new Map<string, { start: Endpoint; edges: CdcState[] }>();
     const touch = (start: Endpoint) => {
-      const k = JSON.stringify(start);
+      const k = stringifyJson(start);
       let e = byStart.get(k);
       if (!e) byStart.set(k, (e = { start, edges: [] }));
       return e;
@@ -117,15 +113,15 @@ async function checkCountsAndIndexes(core: CoreClient, t: TableSnapshot, def: Ta
       const start = dir === 'OUT' ? state.source : state.target;
       // A multi-edge only ever UPDATEd has no endpoints (''): nothing is counted or indexed under it.
       if (t.multi && start === '' && !state.active) continue;
-      const e = touch(safeEndpoint(start, dir === 'OUT' ? 'source' : 'target'));
+      const e = touch(start);
       if (state.active) e.edges.push(state);
     }
     report.starts += byStart.size;
     for (const part of chunks([...byStart.values()])) {
       const counts = await core.counts(t.database, t.table, dir, part.map((p) => p.start));
       for (const p of part) {
-        const got = counts.get(JSON.stringify(p.start)) ?? 0;
-        const key = `${dir} start=${JSON.stringify(p.start)}`;
+        const got = counts.get(stringifyJson(p.start)) ?? 0;
+        const key = `${dir} start=${stringifyJson(p.start)}`;
         if (got !== p.edges.length) report.mismatches.push({ kind: 'count', table: id, key, detail: `core count ${got}, active edges in CDC state ${p.edges.length}` });
         if (!t.multi) {
           const acc = t.accumulated.get(countKey(dir, p.start)) ?? 0;
@@ -142,7 +138,7 @@ async function checkCountsAndIndexes(core: CoreClient, t: TableSnapshot, def: Ta
           .sort((a, b) => compareIndexRows(a, b, orders));
         const scanned = await core.scanAll(t.database, t.table, idx.index, dir, p.start);
         const got = scanned.map((e) => storageKey(e));
-        const where = `${idx.index} ${dir} start=${JSON.stringify(p.start)}`;
+        const where = `${idx.index} ${dir} start=${stringifyJson(p.start)}`;
         const want = expected.map((e) => e.key);
         const gotSet = new Set(got);
         const wantSet = new Set(want);

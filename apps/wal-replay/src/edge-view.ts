@@ -6,6 +6,8 @@
  * An inactive edge has no view (null): the core does not return it, Iceberg drops it, Elasticsearch keeps a
  * tombstone.
  */
+import { stringifyJson } from '@pipeline/events';
+
 type Endpoint = string | number | bigint;
 
 interface StateLike {
@@ -19,11 +21,24 @@ interface StateLike {
 
 const ENDS = new Set(['_source', '_target']);
 
-const canon = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) => {
-    if (typeof x === 'bigint') return Number(x);
-    return x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : x;
-  });
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Keys sorted, and an integer in one form whatever the reader gave (a bigint only beyond 2^53): never rounded. */
+function normal(x: unknown): unknown {
+  if (typeof x === 'bigint') return x >= -MAX_SAFE && x <= MAX_SAFE ? Number(x) : x;
+  if (Array.isArray(x)) return x.map(normal);
+  if (x && typeof x === 'object')
+    return Object.fromEntries(
+      Object.entries(x as Record<string, unknown>)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => [k, normal(v)]),
+    );
+  return x;
+}
+
+/** One text per value, independent of key order; 64-bit integers exact (libs/events json.ts). */
+export const canonicalJson = (v: unknown): string => stringifyJson(normal(v));
+const canon = canonicalJson;
 
 /** The key of an edge in every sink: `["source","target"]`, or `"id"` for a multi-edge. */
 export function edgeKey(s: { source: Endpoint; target: Endpoint; edgeId?: Endpoint | undefined; id?: Endpoint | undefined }, multi: boolean): string {
@@ -33,8 +48,8 @@ export function edgeKey(s: { source: Endpoint; target: Endpoint; edgeId?: Endpoi
 
 function view(version: number | bigint, source: Endpoint, target: Endpoint, values: Record<string, unknown>): string {
   const properties: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(values)) if (v !== null && v !== undefined && !ENDS.has(k)) properties[k] = typeof v === 'bigint' ? Number(v) : v;
-  return canon({ version: Number(version), source: String(source), target: String(target), properties });
+  for (const [k, v] of Object.entries(values)) if (v !== null && v !== undefined && !ENDS.has(k)) properties[k] = v;
+  return canon({ version, source: String(source), target: String(target), properties });
 }
 
 /** The view of a stored state (CDC `after`, Elasticsearch `state`, an Iceberg row); null when inactive. */
@@ -46,6 +61,6 @@ export function stateView(s: StateLike): string | null {
 }
 
 /** The view of an edge as the core's get / multi-edge ids answer it. */
-export function restView(e: { version: number; source: Endpoint; target: Endpoint; properties: Record<string, unknown> }): string {
+export function restView(e: { version: number | bigint; source: Endpoint; target: Endpoint; properties: Record<string, unknown> }): string {
   return view(e.version, e.source, e.target, e.properties);
 }

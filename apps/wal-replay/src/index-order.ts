@@ -4,6 +4,8 @@
  * strings (UTF-8 bytes; other values as their JSON), DESC reversing a field, then the storage key's bytes
  * (JSON [source, target], or JSON id for multi-edges) breaking ties.
  */
+import { stringifyJson } from '@pipeline/events';
+
 const rank = (v: unknown): number =>
   v === null || v === undefined ? 0 : v === false ? 1 : v === true ? 2 : typeof v === 'number' || typeof v === 'bigint' ? 3 : 4;
 
@@ -12,12 +14,13 @@ export function compareValues(a: unknown, b: unknown): number {
   const rb = rank(b);
   if (ra !== rb) return ra - rb;
   if (ra === 3) {
-    const x = Number(a);
-    const y = Number(b);
+    // number and bigint compare exactly with each other: LONGs one apart beyond 2^53 keep their order
+    const x = a as number | bigint;
+    const y = b as number | bigint;
     return x < y ? -1 : x > y ? 1 : 0;
   }
   if (ra === 4) {
-    const s = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8');
+    const s = (v: unknown) => Buffer.from(typeof v === 'string' ? v : stringifyJson(v), 'utf8');
     return Buffer.compare(s(a), s(b));
   }
   return 0;

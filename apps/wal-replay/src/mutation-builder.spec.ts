@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { foldEvents, type EdgeEvent, type EdgeState, type TransitionSchema } from '@pipeline/edge-model';
-import { safeState, type CdcState } from '@pipeline/events';
+import type { CdcState } from '@pipeline/events';
 import type { MutationItem } from '@pipeline/core-api';
 import { stateToMutations, type LoaderField } from './mutation-builder';
 
@@ -40,7 +40,7 @@ const event = fc
 
 const asCdc = (s: EdgeState): CdcState => ({ source: 'u1', target: 7, ...s });
 const asState = (c: CdcState): EdgeState => {
-  const { source: _s, target: _t, edgeId: _e, ...s } = safeState(c);
+  const { source: _s, target: _t, edgeId: _e, ...s } = c;
   return s;
 };
 
@@ -63,6 +63,27 @@ describe('stateToMutations', () => {
       { numRuns: 2000 },
     );
     expect(exact).toBeGreaterThan(1000);
+  });
+
+  it('reproduces states with nanosecond versions (beyond 2^53) and 64-bit ids exactly', () => {
+    const ns = 1732900000000000000n;
+    const nsEvent = event.map((e): EdgeEvent => ({ ...e, version: ns + BigInt(e.version) }));
+    let exact = 0;
+    fc.assert(
+      fc.property(fc.array(nsEvent, { minLength: 1, maxLength: 8 }), (events) => {
+        let s: EdgeState | null = null;
+        for (const e of events) s = foldEvents(s, [e], schema).state;
+        if (!s) return;
+        const load = stateToMutations({ source: 9007199254740993n, target: 9007199254740995n, ...s }, fields, false);
+        if (load.approximations.length) return;
+        exact++;
+        expect(load.items.every((m) => m.edge.source === 9007199254740993n && m.edge.target === 9007199254740995n)).toBe(true);
+        const rebuilt = foldEvents(null, load.items.map(toEvent), schema);
+        expect(rebuilt.state).toEqual(s);
+      }),
+      { numRuns: 500 },
+    );
+    expect(exact).toBeGreaterThan(200);
   });
 
   it('loads a deleted edge with a non-nullable field through a stand-in that the DELETE nulls', () => {

@@ -2,7 +2,7 @@
  * A stored state (a CDC `after`) into the request items that reproduce it on a fresh core (migrate). A WAL
  * record back into its item is libs/core-api's walToMutation.
  */
-import { safeState, type CdcState } from '@pipeline/events';
+import type { CdcState, Long } from '@pipeline/events';
 import type { MutationItem } from '@pipeline/core-api';
 
 /** A multi-edge's ends, which the request carries as source/target, not as properties. */
@@ -21,6 +21,9 @@ export interface StateLoad {
   approximations: string[];
 }
 
+/** Versions are canonical LONGs (a bigint only beyond 2^53), so a Map keyed by them holds one entry per value. */
+const maxLong = (a: Long, b: Long): Long => (b > a ? b : a);
+
 const placeholderOf = (type: string): unknown =>
   type === 'STRING' ? '' : type === 'BOOLEAN' ? false : type === 'JSON' ? {} : 0;
 
@@ -37,13 +40,13 @@ const placeholderOf = (type: string): unknown =>
  * gets a stand-in value, which the DELETE then nulls at deletedAt: the end state is still exact.
  */
 export function stateToMutations(state: CdcState, fields: readonly LoaderField[], multi: boolean): StateLoad {
-  // LONGs beyond 2^53 (bigint) are not loaded yet: LongRangeError instead of rounding them.
-  const s = safeState(state);
+  // LONGs beyond 2^53 stay bigints (versions in ns): compared with < and >, which are exact across number and bigint.
+  const s = state;
   const approximations: string[] = [];
   const key = multi ? { id: s.edgeId! } : { source: s.source, target: s.target };
   const cells = s.properties;
   const userFields = fields.filter((f) => !ENDS.has(f.name));
-  const item = (type: MutationItem['type'], version: number, properties: Record<string, unknown>, ends = false): MutationItem => {
+  const item = (type: MutationItem['type'], version: Long, properties: Record<string, unknown>, ends = false): MutationItem => {
     const edge: MutationItem['edge'] = { version, ...key, properties };
     if (multi) {
       delete edge.source;
@@ -58,7 +61,7 @@ export function stateToMutations(state: CdcState, fields: readonly LoaderField[]
 
   const { createdAt, deletedAt } = s;
   const items: MutationItem[] = [];
-  let insertAt: number | null = createdAt;
+  let insertAt: Long | null = createdAt;
   if (createdAt !== null && createdAt === deletedAt) {
     // Only reachable through the tie limit of the transition (libs/edge-model transition.ts); an INSERT and a
     // DELETE at one version fold to createdAt = null here.
@@ -80,8 +83,8 @@ export function stateToMutations(state: CdcState, fields: readonly LoaderField[]
   if (deletedAt !== null) items.push(item('DELETE', deletedAt, {}));
 
   // Cells the INSERT and DELETE above do not leave as stored: one UPDATE per version.
-  const updates = new Map<number, Record<string, unknown>>();
-  let endsVersion: number | null = null;
+  const updates = new Map<Long, Record<string, unknown>>();
+  let endsVersion: Long | null = null;
   for (const f of fields) {
     const c = cells[f.name];
     if (!c) continue;
@@ -92,7 +95,7 @@ export function stateToMutations(state: CdcState, fields: readonly LoaderField[]
     if (byInsert || byInsertNull || byDelete) continue;
     if (multi && ENDS.has(f.name)) {
       // The endpoints travel as edge.source/target; both move together on an UPDATE that carries them.
-      if (value !== null) endsVersion = Math.max(endsVersion ?? c.version, c.version);
+      if (value !== null) endsVersion = maxLong(endsVersion ?? c.version, c.version);
       continue;
     }
     const u = updates.get(c.version) ?? {};
@@ -100,9 +103,9 @@ export function stateToMutations(state: CdcState, fields: readonly LoaderField[]
     updates.set(c.version, u);
   }
   if (endsVersion !== null && !updates.has(endsVersion)) updates.set(endsVersion, {});
-  const top = Math.max(...[insertAt ?? -Infinity, deletedAt ?? -Infinity, ...updates.keys()]);
+  const top = [insertAt ?? -Infinity, deletedAt ?? -Infinity, ...updates.keys()].reduce<Long>((a, b) => maxLong(a, b), -Infinity);
   if (s.version > top) updates.set(s.version, updates.get(s.version) ?? {});
-  for (const [version, props] of [...updates].sort((a, b) => a[0] - b[0])) items.push(item('UPDATE', version, props, version === endsVersion));
+  for (const [version, props] of [...updates].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) items.push(item('UPDATE', version, props, version === endsVersion));
   if (items.length === 0) approximations.push('empty state');
   return { items, approximations };
 }

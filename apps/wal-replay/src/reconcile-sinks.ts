@@ -13,6 +13,7 @@ import type { KafkaClient } from '@pipeline/kafka';
 import type { Point, TableHistory } from './cdc-history';
 import type { CoreClient, Endpoint } from '@pipeline/core-api';
 import { edgeKey, restView, stateView } from './edge-view';
+import { LongSafeSerializer } from './es-json';
 
 export interface TableRef {
   database: string;
@@ -93,7 +94,7 @@ export class ElasticsearchSide implements SinkSide {
     private readonly cdcTopic: string,
     private readonly kafka: KafkaClient,
   ) {
-    this.client = new Client({ node: url, requestTimeout: 30_000 });
+    this.client = new Client({ node: url, requestTimeout: 30_000, Serializer: LongSafeSerializer });
   }
 
   async point(): Promise<Point> {

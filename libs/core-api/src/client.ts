@@ -3,7 +3,7 @@
  * sync mutations, and the read side (get, multi-edge ids, counts, index scans). Bodies are written with the
  * lossless JSON of @pipeline/events, so a 64-bit LONG held as a bigint reaches the core as the integer it is.
  */
-import { stringifyJson } from '@pipeline/events';
+import { parseJson, stringifyJson } from '@pipeline/events';
 import { CoreError } from './errors';
 import type { Direction, EdgeView, Endpoint, MutationItem, MutationResult, ScanPage, SchemaDump, TableBody } from './types';
 
@@ -65,7 +65,8 @@ export class CoreClient {
     }
     let parsed: unknown = null;
     try {
-      parsed = text ? JSON.parse(text) : null;
+      // The core writes LONGs beyond 2^53 as bare integers: read them exactly (bigint).
+      parsed = text ? parseJson(text) : null;
     } catch {
       parsed = { message: text.slice(0, 300) };
     }
@@ -94,11 +95,11 @@ export class CoreClient {
     return (await this.call<{ edges: EdgeView[] }>('POST', `${tablePath(db, table)}/multi-edges/ids`, { ids: ids.map(String) })).body.edges;
   }
 
-  /** Counts by start, keyed by `JSON.stringify(start)` as the core answers it (a LONG start stays a number). */
+  /** Counts by start, keyed by `stringifyJson(start)` as the core answers it (a LONG start stays a number or a bigint). */
   async counts(db: string, table: string, direction: Direction, starts: Endpoint[]): Promise<Map<string, number>> {
     const q = `start=${starts.map((s) => enc(String(s))).join(',')}&direction=${direction}`;
     const r = await this.call<{ counts: { start: Endpoint; count: number }[] }>('GET', `${tablePath(db, table)}/edges/counts?${q}`);
-    return new Map(r.body.counts.map((c) => [JSON.stringify(c.start), c.count]));
+    return new Map(r.body.counts.map((c) => [stringifyJson(c.start), c.count]));
   }
 
   /** One page of an index scan; `offset` is the cursor of the previous page (null for the first). */

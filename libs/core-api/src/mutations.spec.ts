@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { decodeWal, isVertexRecord, type WalRecord } from '@pipeline/events';
+import { decodeWal, isVertexRecord, stringifyJson, type WalRecord } from '@pipeline/events';
 import { resultKey, resultKeyOfRecord, walToMutation } from './mutations';
 
 const edgeWal = (input: unknown): WalRecord => {
@@ -55,8 +55,12 @@ describe('walToMutation', () => {
     expect(walToMutation(v2('PURGE'))).toEqual({ type: 'DELETE', edge: { version: 5, id: 77, properties: { amount: 3 } } });
   });
 
-  it('refuses a LONG beyond 2^53 instead of rounding it', () => {
-    const r = v3({ type: 'INSERT', version: 2n ** 60n, source: 'u1', target: 7, properties: {} });
-    expect(() => walToMutation(r)).toThrow(/event\.version/);
+  it('keeps LONGs beyond 2^53 exact (bigint) and the client writes them as bare integers', () => {
+    const r = v3({ type: 'INSERT', version: 2n ** 60n, source: 9007199254740993n, target: 7, properties: { n: 9007199254740995n } });
+    const item = walToMutation(r);
+    expect(item).toEqual({ type: 'INSERT', edge: { version: 2n ** 60n, source: 9007199254740993n, target: 7, properties: { n: 9007199254740995n } } });
+    expect(stringifyJson({ mutations: [item] })).toBe(
+      '{"mutations":[{"type":"INSERT","edge":{"version":1152921504606846976,"source":9007199254740993,"target":7,"properties":{"n":9007199254740995}}}]}',
+    );
   });
 });

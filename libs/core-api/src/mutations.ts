@@ -3,7 +3,7 @@
  * "WAL record"), so sending the item again through `/sync?force=true` applies exactly what was asked, and
  * sending it twice is harmless: the transition is idempotent (an applied event leaves the state as it is).
  */
-import { safeEndpoint, safeNumber, type Long, type WalRecord } from '@pipeline/events';
+import type { Long, WalRecord } from '@pipeline/events';
 import type { MutationItem, MutationResult } from './types';
 
 const ENDS = new Set(['_source', '_target']);
@@ -14,21 +14,21 @@ export const isMultiEdgeRecord = (r: WalRecord): boolean => r.event.edgeId !== u
  * The request item of a WAL record. A multi-edge event carries its id in `edgeId` and the ends its request named
  * in the `_source`/`_target` properties (see endOf); the item takes them from there and leaves them out of its
  * properties.
- * LONGs beyond 2^53 (bigint) are not sent yet: LongRangeError refuses the record instead of rounding it.
+ * LONGs beyond 2^53 stay bigints: the client writes them as bare JSON integers.
  */
 export function walToMutation(r: WalRecord): MutationItem {
   const e = r.event;
-  const version = safeNumber(e.version, 'event.version');
+  const version = e.version;
   if (e.edgeId === undefined) {
-    return { type: e.type, edge: { version, source: safeEndpoint(e.source, 'event.source'), target: safeEndpoint(e.target, 'event.target'), properties: { ...e.properties } } };
+    return { type: e.type, edge: { version, source: e.source, target: e.target, properties: { ...e.properties } } };
   }
   const properties: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e.properties)) if (!ENDS.has(k)) properties[k] = v;
-  const edge: MutationItem['edge'] = { version, id: safeEndpoint(e.edgeId, 'event.edgeId'), properties };
+  const edge: MutationItem['edge'] = { version, id: e.edgeId, properties };
   const source = endOf(e, '_source', e.source);
   const target = endOf(e, '_target', e.target);
-  if (source !== undefined) edge.source = safeEndpoint(source, 'event.properties._source');
-  if (target !== undefined) edge.target = safeEndpoint(target, 'event.properties._target');
+  if (source !== undefined) edge.source = source;
+  if (target !== undefined) edge.target = target;
   return { type: e.type, edge };
 }
 

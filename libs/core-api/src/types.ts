@@ -1,25 +1,28 @@
 /** Request and answer shapes of the core's REST API (docs/api.md), as its callers read them. */
-export type Endpoint = string | number;
+import type { Long } from '@pipeline/events';
+
+/** A string or a LONG (64-bit: a number within ±(2^53 - 1), a bigint beyond). */
+export type Endpoint = string | Long;
 export type Direction = 'OUT' | 'IN';
 
 export interface MutationItem {
   type: 'INSERT' | 'UPDATE' | 'DELETE';
-  edge: { version: number; source?: Endpoint; target?: Endpoint; id?: Endpoint; properties: Record<string, unknown> };
+  edge: { version: Long; source?: Endpoint; target?: Endpoint; id?: Endpoint; properties: Record<string, unknown> };
 }
 
 export interface MutationResult {
-  source?: string | number;
-  target?: string | number;
-  id?: string | number;
+  source?: Endpoint;
+  target?: Endpoint;
+  id?: Endpoint;
   status: string;
   count: number;
 }
 
 export interface EdgeView {
-  version: number;
-  id?: string | number;
-  source: string | number;
-  target: string | number;
+  version: Long;
+  id?: Endpoint;
+  source: Endpoint;
+  target: Endpoint;
   properties: Record<string, unknown>;
 }
 

@@ -2,6 +2,7 @@
  * The Druid HTTP APIs the pipeline uses, through the platform's fetch: the Overlord's supervisor and task APIs
  * (served by the coordinator when it acts as Overlord, or by a router) and the broker's SQL API.
  */
+import { parseJson, stringifyJson } from '@pipeline/events';
 
 export class DruidApiError extends Error {
   readonly code = 'DRUID_API';
@@ -54,7 +55,7 @@ export type TaskState = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'WAITING' | 'PENDING'
 
 export interface SqlParameter {
   type: 'VARCHAR' | 'BIGINT' | 'TIMESTAMP';
-  value: string | number;
+  value: string | number | bigint;
 }
 
 const offsetsOf = (v: unknown): DruidOffsets => {
@@ -92,7 +93,7 @@ export class DruidClient {
       res = await fetch(url, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: stringifyJson(body) }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
@@ -104,7 +105,8 @@ export class DruidClient {
     if (!res.ok) throw new DruidApiError(`${what}: HTTP ${res.status}: ${text.slice(0, 2000)}`, res.status, res.status >= 500);
     if (!text) return undefined;
     try {
-      return JSON.parse(text);
+      // Druid's longs are 64-bit: an answer (a SQL row, a LONG id, a sum) beyond 2^53 is read exactly, as a bigint.
+      return parseJson(text);
     } catch {
       return text;
     }

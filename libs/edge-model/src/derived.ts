@@ -9,6 +9,7 @@ import type {
   Direction,
   EdgeEndpoints,
   EdgeKey,
+  Endpoint,
   EdgeState,
   IndexEntry,
   TableShape,
@@ -19,9 +20,9 @@ function directionsOf(table: TableShape): Direction[] {
   return table.directionType === 'BOTH' ? ['OUT', 'IN'] : [table.directionType];
 }
 
-function endpointValue(state: EdgeState | null, name: string): string | number | null {
+function endpointValue(state: EdgeState | null, name: string): Endpoint | null {
   const value = state?.properties[name]?.value;
-  return typeof value === 'string' || typeof value === 'number' ? value : null;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' ? value : null;
 }
 
 /**
@@ -79,10 +80,11 @@ function countsOf(state: EdgeState | null, key: EdgeKey, table: TableShape, sign
 }
 
 function mergeCounts(deltas: readonly CountDelta[]): CountDelta[] {
-  // Keyed by type too: source 1 (LONG) and "1" (STRING) are different starts.
+  // Keyed by type too: source 1 (LONG) and "1" (STRING) are different starts. A LONG is a number or a bigint
+  // (one kind per value, types.ts), so both count as one kind here.
   const merged = new Map<string, CountDelta>();
   for (const d of deltas) {
-    const id = `${d.direction}\u0000${typeof d.start}\u0000${String(d.start)}`;
+    const id = `${d.direction}\u0000${typeof d.start === 'string' ? 's' : 'n'}\u0000${String(d.start)}`;
     const found = merged.get(id);
     if (found) found.delta += d.delta;
     else merged.set(id, { ...d });

@@ -1,5 +1,5 @@
 export * from './types';
-export { applyEvent, foldEvents, initialState, TransitionRejectedError } from './transition';
+export { applyEvent, canonicalVersion, compareVersions, foldEvents, initialState, TransitionRejectedError } from './transition';
 export type { FoldResult } from './transition';
 export { statesEqual, deepEqual } from './equality';
 export { classify } from './status';

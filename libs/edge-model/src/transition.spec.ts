@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { applyEvent, foldEvents, TransitionRejectedError } from './transition';
 import { classify } from './status';
-import type { EdgeEvent, EdgeState, MutationType, TransitionSchema } from './types';
+import type { EdgeEvent, EdgeState, MutationType, TransitionSchema, Version } from './types';
 
 const schema: TransitionSchema = {
   fields: [
@@ -11,7 +11,7 @@ const schema: TransitionSchema = {
 };
 
 let seq = 0;
-function ev(type: MutationType, version: number, properties: Record<string, unknown> = {}): EdgeEvent {
+function ev(type: MutationType, version: Version, properties: Record<string, unknown> = {}): EdgeEvent {
   seq += 1;
   return { id: `e${seq}`, type, version, properties };
 }
@@ -118,9 +118,48 @@ describe('applyEvent: version and createdAt/deletedAt', () => {
     }
   });
 
-  it('refuses a version that is not a safe integer', () => {
+  it('refuses a version that is not a 64-bit integer: NaN, a rounded double, beyond ±2^63', () => {
     expect(() => applyEvent(null, ev('INSERT', Number.NaN), schema)).toThrow(RangeError);
     expect(() => applyEvent(null, ev('INSERT', 2 ** 60), schema)).toThrow(RangeError);
+    expect(() => applyEvent(null, ev('INSERT', 2n ** 63n), schema)).toThrow(RangeError);
+    expect(() => applyEvent(null, ev('INSERT', -(2n ** 63n) - 1n), schema)).toThrow(RangeError);
+  });
+});
+
+describe('applyEvent: nanosecond versions (64-bit, beyond 2^53)', () => {
+  // Adjacent nanosecond stamps a double cannot tell apart (they round to the same number).
+  const ns = 1732900000000000000n;
+
+  it('keeps the exact stamp in version, createdAt and the property cells', () => {
+    const s = applyEvent(null, ev('INSERT', ns + 1n, { a: 1 }), schema);
+    expect(s).toEqual({
+      active: true,
+      version: ns + 1n,
+      createdAt: ns + 1n,
+      deletedAt: null,
+      properties: { a: { value: 1, version: ns + 1n }, b: { value: null, version: ns + 1n } },
+    });
+  });
+
+  it('orders stamps that differ by one nanosecond: the older UPDATE loses, the DELETE one ns later wins', () => {
+    const s = run([ev('INSERT', ns + 2n, { a: 1 }), ev('UPDATE', ns + 1n, { a: 2 })]);
+    expect(s?.properties.a).toEqual({ value: 1, version: ns + 2n });
+    const d = applyEvent(s, ev('DELETE', ns + 3n), schema);
+    expect(d).toMatchObject({ active: false, version: ns + 3n, createdAt: ns + 2n, deletedAt: ns + 3n });
+  });
+
+  it('a replay of the same ns event is IDLE; a safe bigint is the same version as the number', () => {
+    const s = applyEvent(null, ev('INSERT', ns, { a: 1 }), schema);
+    expect(classify(s, applyEvent(s, ev('INSERT', ns, { a: 1 }), schema)).status).toBe('IDLE');
+    const small = applyEvent(null, ev('INSERT', 100n, { a: 1 }), schema);
+    expect(small.version).toBe(100);
+    expect(classify(small, applyEvent(small, ev('INSERT', 100, { a: 1 }), schema)).status).toBe('IDLE');
+  });
+
+  it('folds a mix of ms and ns stamps in version order', () => {
+    const f = foldEvents(null, [ev('UPDATE', ns, { a: 'ns' }), ev('INSERT', 1_700_000_000_000, { a: 'ms' })], schema);
+    expect(f.state?.properties.a).toEqual({ value: 'ns', version: ns });
+    expect(f.state?.version).toBe(ns);
   });
 });
 

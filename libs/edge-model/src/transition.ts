@@ -3,7 +3,7 @@
  * Pure and dependency-free: the core applies it under the key's lock, and every WAL consumer (replay,
  * migration, consistency checks) applies it again and must reach the same state.
  */
-import type { EdgeEvent, EdgeState, FieldSpec, PropertyCell, TransitionSchema } from './types';
+import type { EdgeEvent, EdgeState, FieldSpec, PropertyCell, TransitionSchema, Version } from './types';
 
 /** Why an event was refused. Not retryable: the same event against the same state is refused again. */
 export class TransitionRejectedError extends Error {
@@ -14,6 +14,25 @@ export class TransitionRejectedError extends Error {
     super(`non-nullable field ${field} is missing`);
     this.name = 'TransitionRejectedError';
   }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A version in the canonical form of types.ts (Version): a safe integer as a number, a 64-bit one beyond it as
+ * a bigint; undefined for anything else (a NaN, a rounded double, a value outside 64 bits).
+ */
+export function canonicalVersion(v: unknown): Version | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
+  if (typeof v !== 'bigint' || v < INT64_MIN || v > INT64_MAX) return undefined;
+  return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v;
+}
+
+/** Orders two versions exactly, numbers and bigints alike (the relational operators compare across the two). */
+export function compareVersions(a: Version, b: Version): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** docs/model.md "State kept per edge": no row = version minus infinity, everything null. */
@@ -31,7 +50,7 @@ function eventValue(event: EdgeEvent, field: string): unknown {
 }
 
 /** docs/model.md: active = createdAt is not null and (deletedAt is null or createdAt > deletedAt). */
-function isActive(createdAt: number | null, deletedAt: number | null): boolean {
+function isActive(createdAt: Version | null, deletedAt: Version | null): boolean {
   return createdAt !== null && (deletedAt === null || createdAt > deletedAt);
 }
 
@@ -86,12 +105,13 @@ function nextProperties(
  * and a non-nullable field of the schema has no value; the caller keeps the state it had.
  */
 export function applyEvent(state: EdgeState | null, event: EdgeEvent, schema: TransitionSchema): EdgeState {
-  // types.ts: versions are safe integers. A NaN or rounded ns stamp would silently break max() and ties.
-  if (!Number.isSafeInteger(event.version)) {
-    throw new RangeError(`event ${event.id}: version ${String(event.version)} is not a safe integer`);
+  // types.ts: versions are 64-bit integers in canonical form. A NaN or a rounded ns stamp would silently break
+  // max() and ties; a bigint 5n next to a number 5 would break the ties (=== across the two kinds).
+  const v = canonicalVersion(event.version);
+  if (v === undefined) {
+    throw new RangeError(`event ${event.id}: version ${String(event.version)} is not a 64-bit integer`);
   }
   const before = state ?? initialState();
-  const v = event.version;
   const tie = v === before.version;
   let { createdAt, deletedAt } = before;
 
@@ -115,7 +135,7 @@ export function applyEvent(state: EdgeState | null, event: EdgeEvent, schema: Tr
   // to docs/model.md, not made here.
 
   const active = isActive(createdAt, deletedAt);
-  const properties = nextProperties(before.properties, event, schema.fields);
+  const properties = nextProperties(before.properties, v === event.version ? event : { ...event, version: v }, schema.fields);
 
   if (active) {
     for (const field of schema.fields) {
@@ -123,11 +143,7 @@ export function applyEvent(state: EdgeState | null, event: EdgeEvent, schema: Tr
     }
   }
 
-  return { active, version: Math.max(v, before.version), createdAt, deletedAt, properties };
-}
-
-function compareNumbers(a: number, b: number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return { active, version: v > before.version ? v : before.version, createdAt, deletedAt, properties };
 }
 
 export interface FoldResult {
@@ -148,7 +164,7 @@ export function foldEvents(
 ): FoldResult {
   const sorted = events
     .map((event, arrival) => ({ event, arrival }))
-    .sort((a, b) => compareNumbers(a.event.version, b.event.version) || a.arrival - b.arrival)
+    .sort((a, b) => compareVersions(a.event.version, b.event.version) || a.arrival - b.arrival)
     .map(({ event }) => event);
 
   let current = state;

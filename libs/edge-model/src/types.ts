@@ -1,22 +1,32 @@
 /**
  * Types of the edge model (docs/model.md, "State kept per edge" and "The transition").
- * Versions are client-supplied ordering stamps (ms or ns since the epoch) and must be safe integers.
+ * Versions are client-supplied ordering stamps (ms or ns since the epoch): 64-bit integers (Version).
  */
+
+/**
+ * A 64-bit integer as the project holds LONG values: a JS number within ±(2^53 - 1), a bigint beyond it
+ * (nanosecond stamps are about 1.7e18). Always in that canonical form, so that `===` compares values;
+ * `<`, `>` and friends compare numbers and bigints exactly across the two kinds.
+ */
+export type Version = number | bigint;
+
+/** An edge endpoint or multi-edge id: a string, or a LONG (canonical as Version). */
+export type Endpoint = string | number | bigint;
 
 export type MutationType = 'INSERT' | 'UPDATE' | 'DELETE';
 
 /** Per-property cell: last-write-wins by version. `value === null` means unset or deleted at `version`. */
 export interface PropertyCell {
   value: unknown;
-  version: number;
+  version: Version;
 }
 
 /** Stored state of one edge (a unique edge or one multi-edge). Deletes are soft: the row stays. */
 export interface EdgeState {
   active: boolean;
-  version: number;
-  createdAt: number | null;
-  deletedAt: number | null;
+  version: Version;
+  createdAt: Version | null;
+  deletedAt: Version | null;
   properties: Record<string, PropertyCell>;
 }
 
@@ -24,7 +34,7 @@ export interface EdgeState {
 export interface EdgeEvent {
   id: string;
   type: MutationType;
-  version: number;
+  version: Version;
   /** Only fields of the schema. For UPDATE, a present key with value null unsets the field. */
   properties: Record<string, unknown>;
 }
@@ -51,8 +61,8 @@ export interface IndexSpec {
 
 /** The (source, target) an edge counts and indexes under. For multi-edges, from `_source`/`_target`. */
 export interface EdgeEndpoints {
-  source: string | number;
-  target: string | number;
+  source: Endpoint;
+  target: Endpoint;
 }
 
 /** What derived data (indexes, counts) needs to know of a table (docs/model.md, "Status and derived data"). */
@@ -64,24 +74,24 @@ export interface TableShape {
 }
 
 /** How an edge is addressed: (source, target) for unique edges, `id` for multi-edges (docs/model.md, "Edges"). */
-export type EdgeKey = { source: string | number; target: string | number } | { id: string | number };
+export type EdgeKey = { source: Endpoint; target: Endpoint } | { id: Endpoint };
 
 /** One index row: an active edge listed under `start` (source for OUT, target for IN). */
 export interface IndexEntry {
   index: string;
   direction: Direction;
-  start: string | number;
+  start: Endpoint;
   /** The index fields' values in index order, null when unset. */
   values: unknown[];
-  source: string | number;
-  target: string | number;
+  source: Endpoint;
+  target: Endpoint;
   /** Multi-edges only. */
-  id?: string | number;
+  id?: Endpoint;
 }
 
 /** A change of the number of active edges under `start` in `direction`. */
 export interface CountDelta {
   direction: Direction;
-  start: string | number;
+  start: Endpoint;
   delta: number;
 }

@@ -9,7 +9,7 @@
  */
 import { open } from 'node:fs/promises';
 import { parquetReadObjects } from 'hyparquet';
-import type { CdcState } from '@pipeline/events';
+import { parseJson, type CdcState } from '@pipeline/events';
 import { FolderCatalog, type Catalog, type TableIdent } from './catalog';
 import { currentSnapshot, snapshotById, toSnapshotId, type Snapshot, type SnapshotId } from './metadata';
 import { snapshotRowFromParquet, type SnapshotRow } from './row-schema';
@@ -107,7 +107,7 @@ export async function readIcebergTable(
   for (const r of read.rows) {
     if (!r.active) continue;
     const version = r.version;
-    const values = r.properties === null ? {} : (JSON.parse(r.properties) as Record<string, unknown>);
+    const values = r.properties === null ? {} : (parseJson(r.properties) as Record<string, unknown>);
     const properties: CdcState['properties'] = {};
     for (const name of fields) properties[name] = { value: values[name] ?? null, version };
     if (multi) {

@@ -22,9 +22,10 @@ export interface SnapshotRow {
   /** Multi-edge id (null for unique edges). */
   edge_id: string | null;
   active: boolean;
-  version: number;
-  created_at: number | null;
-  deleted_at: number | null;
+  /** LONGs: a number within ±(2^53 - 1), a bigint beyond (nanosecond stamps), written as Iceberg `long` (64-bit). */
+  version: number | bigint;
+  created_at: number | bigint | null;
+  deleted_at: number | bigint | null;
   /** The core's commit sequence of the CDC record this row comes from (the row's version for merges). */
   seq: number;
   /** JSON object {name: value} of the edge's properties. */
@@ -73,16 +74,24 @@ export function sortKeyOfRow(r: SnapshotRow): string {
   return `${r.source}\u0000${r.target}\u0000${r.edge_id ?? ''}`;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A `long` read back: a number when exact as one, else the bigint (the project's canonical LONG). */
+function longOf(v: unknown): number | bigint {
+  if (typeof v !== 'bigint') return Number(v);
+  return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v;
+}
+
 /** A row as hyparquet reads it back (longs as bigint, timestamptz as Date or micros) -> SnapshotRow. */
 export function snapshotRowFromParquet(o: Record<string, unknown>): SnapshotRow {
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const num = (v: unknown) => (v === null || v === undefined ? null : longOf(v));
   const ts = o['updated_at_ms'];
   return {
     source: String(o['source']),
     target: String(o['target']),
     edge_id: o['edge_id'] === null || o['edge_id'] === undefined ? null : String(o['edge_id']),
     active: Boolean(o['active']),
-    version: Number(o['version']),
+    version: longOf(o['version']),
     created_at: num(o['created_at']),
     deleted_at: num(o['deleted_at']),
     seq: Number(o['seq']),

@@ -102,17 +102,6 @@ export function castVersion(v: unknown, field: string): number | bigint {
   return n;
 }
 
-/**
- * The storage and the WAL/CDC records of this core hold integers as JS numbers: a LONG beyond
- * ±(2^53-1) is read exactly from the request but refused before anything is written, rather than
- * rounded.
- */
-export function storable<T>(v: T | bigint, field: string): T {
-  if (typeof v === 'bigint')
-    throw badRequest(field, `${v} is beyond ±(2^53-1): 64-bit values are read exactly but this core cannot store them yet; use a value within ±9007199254740991`);
-  return v;
-}
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';

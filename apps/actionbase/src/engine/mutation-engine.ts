@@ -6,6 +6,7 @@ import {
   statesEqual,
   type EdgeKey,
   type EdgeState,
+  type Endpoint,
   type IndexEntry,
 } from '@pipeline/edge-model';
 import { encodeCdc, encodeWal, kafkaKey, type CdcRecord, type CdcState, type RecordContext, type WalRecord } from '@pipeline/events';
@@ -36,9 +37,9 @@ export interface RecordLimits {
 export type ResultStatus = 'CREATED' | 'DELETED' | 'UPDATED' | 'IDLE' | 'QUEUED' | 'ERROR';
 
 export interface MutationResult {
-  source?: string | number;
-  target?: string | number;
-  id?: string | number;
+  source?: Endpoint;
+  target?: Endpoint;
+  id?: Endpoint;
   status: ResultStatus;
   /** Number of request items merged into this key. */
   count: number;
@@ -250,7 +251,7 @@ export class MutationEngine {
     const missing = items.filter((i) => i.endsMissing);
     if (missing.length === 0) return;
     const stored = await this.store.getRows(table.id, [...new Set(missing.map((i) => i.key))]);
-    const known = new Map<string, { source: string | number; target: string | number }>();
+    const known = new Map<string, { source: Endpoint; target: Endpoint }>();
     for (const it of items) {
       const prev = known.get(it.key) ?? stored.get(it.key);
       if (it.endsMissing && prev) {
@@ -301,11 +302,11 @@ function resultOf(g: KeyGroup, status: ResultStatus, multi: boolean): MutationRe
 }
 
 /** A multi-edge's endpoints are its `_source`/`_target` properties (docs/model.md, "Edges"). */
-function multiEdgeEnds(state: EdgeState | null, row: EdgeRow | null): { source: string | number; target: string | number } {
+function multiEdgeEnds(state: EdgeState | null, row: EdgeRow | null): { source: Endpoint; target: Endpoint } {
   const s = state?.properties._source?.value;
   const t = state?.properties._target?.value;
   return {
-    source: (s as string | number | null | undefined) ?? row?.source ?? '',
-    target: (t as string | number | null | undefined) ?? row?.target ?? '',
+    source: (s as Endpoint | null | undefined) ?? row?.source ?? '',
+    target: (t as Endpoint | null | undefined) ?? row?.target ?? '',
   };
 }

@@ -1,16 +1,17 @@
-import type { EdgeEvent, MutationType } from '@pipeline/edge-model';
+import type { EdgeEvent, Endpoint, MutationType } from '@pipeline/edge-model';
+import { stringifyJson } from '@pipeline/events';
 import type { ResolvedTable } from '../catalog/catalog';
 import { badRequest } from '../errors';
-import { castField, castKey, castVersion, checkStringKey, storable } from './cast';
+import { castField, castKey, castVersion, checkStringKey } from './cast';
 import { LIMITS, yieldToEventLoop } from './limits';
 
 /** One validated request item, ready for the WAL and the transition. */
 export interface PreparedItem {
   event: EdgeEvent;
-  source: string | number;
-  target: string | number;
+  source: Endpoint;
+  target: Endpoint;
   /** Multi-edge id. */
-  id?: string | number;
+  id?: Endpoint;
   /** Storage key within the table (see EdgeStorageKey). */
   key: string;
   /** Position in the request's `mutations`, to name it in an error. */
@@ -22,8 +23,9 @@ export interface PreparedItem {
 const TYPES = new Set<MutationType>(['INSERT', 'UPDATE', 'DELETE']);
 export const MAX_MUTATIONS = LIMITS.mutationsPerRequest;
 
-export const storageKeyOf = (source: string | number, target: string | number): string => JSON.stringify([source, target]);
-export const multiEdgeKeyOf = (id: string | number): string => JSON.stringify(id);
+/** JSON text with LONGs as bare integers, 64-bit ones included (one value, one key: LONGs are canonical). */
+export const storageKeyOf = (source: Endpoint, target: Endpoint): string => stringifyJson([source, target]);
+export const multiEdgeKeyOf = (id: Endpoint): string => stringifyJson(id);
 
 /**
  * Validates and casts a mutation body `{"mutations":[{"type","edge":{...}}]}` (docs/api.md, REST API).
@@ -52,15 +54,15 @@ function prepareItem(m: unknown, i: number, table: ResolvedTable, multi: boolean
   if (typeof type !== 'string' || !TYPES.has(type as MutationType)) throw badRequest(`${at}.type`, `expected INSERT, UPDATE or DELETE, got ${JSON.stringify(type)}`);
   if (typeof edge !== 'object' || edge === null) throw badRequest(`${at}.edge`, 'required: an object');
   const e = edge as Record<string, unknown>;
-  const version = storable(castVersion(e.version, `${at}.edge.version`), `${at}.edge.version`);
+  const version = castVersion(e.version, `${at}.edge.version`);
   const properties = castProperties(e.properties, table, `${at}.edge.properties`, type as MutationType);
   if (multi) {
     if (e.id === undefined || e.id === null) throw badRequest(`${at}.edge.id`, 'required for a multi-edge table');
     const id = multiEdgeId(e.id, `${at}.edge.id`);
     // Endpoints live in _source/_target so that an UPDATE can move them (docs/model.md, "Edges").
     const needEnds = type === 'INSERT';
-    const source = e.source === undefined && !needEnds ? undefined : storable(castKey(e.source, table.def.source.type, `${at}.edge.source`), `${at}.edge.source`);
-    const target = e.target === undefined && !needEnds ? undefined : storable(castKey(e.target, table.def.target.type, `${at}.edge.target`), `${at}.edge.target`);
+    const source = e.source === undefined && !needEnds ? undefined : castKey(e.source, table.def.source.type, `${at}.edge.source`);
+    const target = e.target === undefined && !needEnds ? undefined : castKey(e.target, table.def.target.type, `${at}.edge.target`);
     if (source !== undefined) properties._source = source;
     if (target !== undefined) properties._target = target;
     return {
@@ -73,8 +75,8 @@ function prepareItem(m: unknown, i: number, table: ResolvedTable, multi: boolean
       ...(source === undefined || target === undefined ? { endsMissing: true as const } : {}),
     };
   }
-  const source = storable(castKey(e.source, table.def.source.type, `${at}.edge.source`), `${at}.edge.source`);
-  const target = storable(castKey(e.target, table.def.target.type, `${at}.edge.target`), `${at}.edge.target`);
+  const source = castKey(e.source, table.def.source.type, `${at}.edge.source`);
+  const target = castKey(e.target, table.def.target.type, `${at}.edge.target`);
   return { event: { id: newId(), type: type as MutationType, version, properties }, source, target, key: storageKeyOf(source, target), index: i };
 }
 
@@ -88,15 +90,15 @@ function castProperties(raw: unknown, table: ResolvedTable, at: string, type: Mu
     if (value === undefined) continue;
     // INSERT treats null as absent; UPDATE keeps an explicit null, which unsets the field.
     if (value === null && type !== 'UPDATE') continue;
-    out[name] = storable(castField(value, f.type, `${at}.${name}`), `${at}.${name}`);
+    out[name] = castField(value, f.type, `${at}.${name}`);
   }
   return out;
 }
 
 /** A multi-edge id: a string under the key rule, or an integer. */
-export function multiEdgeId(v: unknown, field: string): string | number {
+export function multiEdgeId(v: unknown, field: string): Endpoint {
   if (typeof v === 'string') return checkStringKey(v, field);
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  if (typeof v === 'bigint') return storable<string | number>(v, field);
+  if (typeof v === 'bigint') return castKey(v, 'LONG', field);
   throw badRequest(field, `expected a string or an integer id, got ${v === null ? 'null' : typeof v === 'number' ? String(v) : typeof v}`);
 }

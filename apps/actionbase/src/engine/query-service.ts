@@ -1,4 +1,4 @@
-import type { Direction } from '@pipeline/edge-model';
+import { canonicalVersion, type Direction, type Endpoint, type Version } from '@pipeline/edge-model';
 import type { ResolvedTable } from '../catalog/catalog';
 import { badRequest, notFound } from '../errors';
 import type { EdgeRow, EdgeStore } from '../storage/edge-store';
@@ -9,10 +9,10 @@ import { multiEdgeKeyOf, storageKeyOf } from './mutation-request';
 import { matches, parsePredicates, type Predicate } from './predicates';
 
 export interface EdgeView {
-  version: number;
-  id?: string | number;
-  source: string | number;
-  target: string | number;
+  version: Version;
+  id?: Endpoint;
+  source: Endpoint;
+  target: Endpoint;
   properties: Record<string, unknown>;
   context: Record<string, unknown>;
 }
@@ -74,8 +74,7 @@ export class QueryService {
         target: castKey(t, table.def.target.type, `target[${j}]`),
       })),
     );
-    // A 64-bit key beyond ±(2^53-1) cannot be stored yet (cast.ts, storable): no such edge exists.
-    const keys = pairs.flatMap((p) => (typeof p.source === 'bigint' || typeof p.target === 'bigint' ? [] : [storageKeyOf(p.source, p.target)]));
+    const keys = pairs.map((p) => storageKeyOf(p.source, p.target));
     return this.lookup(table, keys, filters);
   }
 
@@ -95,8 +94,11 @@ export class QueryService {
     ids = distinct(ids, LIMITS.multiEdgeIds, 'ids', 'ids');
     checkFeatures(opts.features);
     const filters = parsePredicates(opts.filters, table, 'filters');
-    // Ids arrive as text; try them as numbers too, since the request that wrote them may have sent either.
-    const keys = ids.flatMap((id) => (/^-?\d+$/.test(id) && Number.isSafeInteger(Number(id)) ? [multiEdgeKeyOf(Number(id)), multiEdgeKeyOf(id)] : [multiEdgeKeyOf(id)]));
+    // Ids arrive as text; try them as LONGs too (64-bit, exact), since the request that wrote them may have sent either.
+    const keys = ids.flatMap((id) => {
+      const long = /^-?\d+$/.test(id) ? longId(id) : undefined;
+      return long === undefined ? [multiEdgeKeyOf(id)] : [multiEdgeKeyOf(long), multiEdgeKeyOf(id)];
+    });
     return this.lookup(table, keys, filters);
   }
 
@@ -110,18 +112,16 @@ export class QueryService {
   }
 
   private async countOf(table: ResolvedTable, direction: Direction, start: string | number | bigint): Promise<number> {
-    return typeof start === 'bigint' ? 0 : this.store.count(table.id, direction, start);
+    return this.store.count(table.id, direction, start);
   }
 
   async counts(table: ResolvedTable, starts: string[], direction: Direction) {
     if (starts.length === 0) throw badRequest('start', 'required: one or more comma-separated values');
     starts = distinct(starts, LIMITS.countsStarts, 'start', 'start values');
     const cast = starts.map((raw, i) => this.castStart(table, raw, direction, `start[${i}]`));
-    // One storage call for every start; a 64-bit start beyond ±(2^53-1) has no stored edges (cast.ts).
-    const storable = cast.filter((s): s is string | number => typeof s !== 'bigint');
-    const found = await this.store.counts(table.id, direction, storable);
-    let at = 0;
-    const counts = cast.map((s) => ({ start: s, direction, count: typeof s === 'bigint' ? 0 : found[at++]!, context: {} }));
+    // One storage call for every start.
+    const found = await this.store.counts(table.id, direction, cast);
+    const counts = cast.map((s, i) => ({ start: s, direction, count: found[i]!, context: {} }));
     return { counts, count: counts.length, context: {} };
   }
 
@@ -156,8 +156,7 @@ export class QueryService {
     const chunk = Math.min(MAX_LIMIT, predicates.length ? limit * 4 : limit + 1);
     let examined = 0;
     let stoppedAt: { sortKey: Buffer; key: string } | undefined;
-    // A 64-bit start beyond ±(2^53-1) has no stored edges yet (cast.ts, storable).
-    while (typeof start !== 'bigint') {
+    for (;;) {
       const hits = await this.store.scanIndex({ table: table.id, index: index.name, direction: q.direction, start, ...bounds, after, limit: chunk });
       examined += hits.length;
       for (const h of hits) if (predicates.every((p) => matches(p, h.row.state.properties[p.field]?.value))) out.push(h);
@@ -189,6 +188,11 @@ export class QueryService {
     if (direction !== 'OUT' && direction !== 'IN') throw badRequest('direction', 'expected OUT or IN');
     return castKey(raw, direction === 'OUT' ? table.def.source.type : table.def.target.type, field);
   }
+}
+
+/** A multi-edge id given as decimal text, as the LONG it would have been written as; undefined beyond 64 bits. */
+function longId(text: string): Version | undefined {
+  return canonicalVersion(BigInt(text));
 }
 
 function view(r: EdgeRow): EdgeView {

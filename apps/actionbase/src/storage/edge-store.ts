@@ -1,4 +1,5 @@
-import type { CountDelta, Direction, EdgeState } from '@pipeline/edge-model';
+import type { CountDelta, Direction, EdgeState, Endpoint } from '@pipeline/edge-model';
+import { parseJson, stringifyJson } from '@pipeline/events';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
 
 /**
@@ -12,9 +13,9 @@ export type EdgeStorageKey = string;
 
 export interface EdgeRow {
   key: EdgeStorageKey;
-  source: string | number;
-  target: string | number;
-  id?: string | number;
+  source: Endpoint;
+  target: Endpoint;
+  id?: Endpoint;
   state: EdgeState;
 }
 
@@ -22,7 +23,7 @@ export interface EdgeRow {
 export interface IndexRowWrite {
   index: string;
   direction: Direction;
-  start: string | number;
+  start: Endpoint;
   sortKey: Buffer;
 }
 
@@ -46,7 +47,7 @@ export interface IndexScan {
   table: string;
   index: string;
   direction: Direction;
-  start: string | number;
+  start: Endpoint;
   /** Inclusive lower and exclusive upper bounds on the encoded sort key. */
   lower?: Buffer;
   upper?: Buffer;
@@ -135,9 +136,9 @@ export interface EdgeStore {
 
   getRows(table: string, keys: EdgeStorageKey[]): Promise<Map<EdgeStorageKey, EdgeRow>>;
   scanIndex(scan: IndexScan): Promise<IndexHit[]>;
-  count(table: string, direction: Direction, start: string | number): Promise<number>;
+  count(table: string, direction: Direction, start: Endpoint): Promise<number>;
   /** Counts of several starts in one call. */
-  counts(table: string, direction: Direction, starts: (string | number)[]): Promise<number[]>;
+  counts(table: string, direction: Direction, starts: (Endpoint)[]): Promise<number[]>;
   /** Every stored row of a table, in key order, page by page (consistency checks, exports). */
   scanRows(table: string, afterKey: EdgeStorageKey | null, limit: number): Promise<EdgeRow[]>;
 
@@ -166,6 +167,14 @@ export function nextSeq(previous: number, nowMs: number = Date.now()): number {
   return Math.max(previous + 1, nowMs * SEQ_TICKS_PER_MS);
 }
 
+/**
+ * The JSON text both SQL stores keep endpoints, ids, count starts and states in. LONGs beyond 2^53 (bigint) are
+ * written as bare integers and read back exactly (libs/events json.ts), so a 64-bit key, property or version
+ * is stored as it came; both kinds of LONG have one canonical form, so one value always has one text (a
+ * storage key, a count row).
+ */
+export const toJsonText: (v: unknown) => string = stringifyJson;
+
 /** An edge row as both SQL stores keep it: endpoints, id and state as JSON text (typed values survive). */
 export interface RawRow {
   ekey: string;
@@ -178,10 +187,10 @@ export interface RawRow {
 export function toRow(r: RawRow): EdgeRow {
   const row: EdgeRow = {
     key: r.ekey,
-    source: JSON.parse(r.source) as string | number,
-    target: JSON.parse(r.target) as string | number,
-    state: JSON.parse(r.state) as EdgeState,
+    source: parseJson(r.source) as Endpoint,
+    target: parseJson(r.target) as Endpoint,
+    state: parseJson(r.state) as EdgeState,
   };
-  if (r.eid !== null) row.id = JSON.parse(r.eid) as string | number;
+  if (r.eid !== null) row.id = parseJson(r.eid) as Endpoint;
   return row;
 }

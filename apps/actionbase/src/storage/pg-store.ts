@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
-import type { Direction } from '@pipeline/edge-model';
+import { parseJson } from '@pipeline/events';
+import type { Direction, Endpoint } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
-import { SEQ_TICKS_PER_MS, tablespaceOf, toRow, type RawRow } from './edge-store';
+import { SEQ_TICKS_PER_MS, tablespaceOf, toJsonText, toRow, type RawRow } from './edge-store';
 import type { CatalogSnapshot, EdgeRow, EdgeStorageKey, EdgeStore, IndexHit, IndexRowAdd, IndexScan, KeyWrite, OutboxRow, RelayLease } from './edge-store';
 
 /** Where the schema migrations live (SQL files run by node-pg-migrate at start). */
@@ -220,7 +221,7 @@ export class PgEdgeStore implements EdgeStore {
       `INSERT INTO edge_index (dkey, tbl, idx, dir, sortkey, ekey, sdkey)
        SELECT d, $1, i, r, s, k, sd FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[]) AS t(d, i, r, s, k, sd)
        ON CONFLICT DO NOTHING`,
-      [tbl, rows.map((e) => JSON.stringify(e.start)), rows.map((e) => e.index), rows.map((e) => e.direction), rows.map((e) => e.sortKey), rows.map((e) => e.key), rows.map((e) => dkeyOf(e.key))],
+      [tbl, rows.map((e) => toJsonText(e.start)), rows.map((e) => e.index), rows.map((e) => e.direction), rows.map((e) => e.sortKey), rows.map((e) => e.key), rows.map((e) => dkeyOf(e.key))],
     );
   }
 
@@ -271,10 +272,10 @@ export class PgEdgeStore implements EdgeStore {
             tbl,
             rows.map((r) => dkeyOf(r.key)),
             rows.map((r) => r.key),
-            rows.map((r) => JSON.stringify(r.source)),
-            rows.map((r) => JSON.stringify(r.target)),
-            rows.map((r) => (r.id === undefined ? null : JSON.stringify(r.id))),
-            rows.map((r) => JSON.stringify(r.state)),
+            rows.map((r) => toJsonText(r.source)),
+            rows.map((r) => toJsonText(r.target)),
+            rows.map((r) => (r.id === undefined ? null : toJsonText(r.id))),
+            rows.map((r) => toJsonText(r.state)),
           ],
         );
       const removed = writes.flatMap((w) => (w.row ? w.removeIndex.map((e) => ({ ...e, key: w.row!.key })) : []));
@@ -282,7 +283,7 @@ export class PgEdgeStore implements EdgeStore {
         await client.query(
           `DELETE FROM edge_index e USING unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[]) AS u(d, i, r, s, k)
            WHERE e.dkey = u.d AND e.tbl = $1 AND e.idx = u.i AND e.dir = u.r AND e.sortkey = u.s AND e.ekey = u.k`,
-          [tbl, removed.map((e) => JSON.stringify(e.start)), removed.map((e) => e.index), removed.map((e) => e.direction), removed.map((e) => e.sortKey), removed.map((e) => e.key)],
+          [tbl, removed.map((e) => toJsonText(e.start)), removed.map((e) => e.index), removed.map((e) => e.direction), removed.map((e) => e.sortKey), removed.map((e) => e.key)],
         );
       const added = writes.flatMap((w) => (w.row ? w.addIndex.map((e) => ({ ...e, key: w.row!.key })) : []));
       await this.view(client).addIndexRows(tbl, added);
@@ -291,7 +292,7 @@ export class PgEdgeStore implements EdgeStore {
       const deltas = new Map<string, { dkey: string; dir: Direction; n: number }>();
       for (const w of writes)
         for (const c of w.counts) {
-          const dkey = JSON.stringify(c.start);
+          const dkey = toJsonText(c.start);
           const id = `${c.direction}\u0000${dkey}`;
           const d = deltas.get(id);
           if (d) d.n += c.delta;
@@ -342,7 +343,7 @@ export class PgEdgeStore implements EdgeStore {
   async scanIndex(scan: IndexScan): Promise<IndexHit[]> {
     const tbl = tablespaceOf(scan.table);
     const where = ['i.dkey = $1', 'i.tbl = $2', 'i.idx = $3', 'i.dir = $4'];
-    const args: unknown[] = [JSON.stringify(scan.start), tbl, scan.index, scan.direction];
+    const args: unknown[] = [toJsonText(scan.start), tbl, scan.index, scan.direction];
     const arg = (v: unknown) => {
       args.push(v);
       return `$${args.length}`;
@@ -358,13 +359,13 @@ export class PgEdgeStore implements EdgeStore {
     return r.rows.map((x) => ({ sortKey: x.sortkey, key: x.ekey, row: toRow(x) }));
   }
 
-  async count(table: string, direction: Direction, start: string | number): Promise<number> {
+  async count(table: string, direction: Direction, start: Endpoint): Promise<number> {
     return (await this.counts(table, direction, [start]))[0]!;
   }
 
-  async counts(table: string, direction: Direction, starts: (string | number)[]): Promise<number[]> {
+  async counts(table: string, direction: Direction, starts: (Endpoint)[]): Promise<number[]> {
     if (starts.length === 0) return [];
-    const dkeys = starts.map((s) => JSON.stringify(s));
+    const dkeys = starts.map((s) => toJsonText(s));
     const r = await this.db.query<{ dkey: string; n: number }>('SELECT dkey, n FROM edge_count WHERE dkey = ANY($1::text[]) AND tbl = $2 AND dir = $3', [
       dkeys,
       tablespaceOf(table),
@@ -446,8 +447,8 @@ export class PgEdgeStore implements EdgeStore {
  */
 export function dkeyOf(key: EdgeStorageKey): string {
   if (!key.startsWith('[')) return key;
-  const k = JSON.parse(key) as unknown[];
-  return JSON.stringify(k[0]);
+  const k = parseJson(key) as unknown[];
+  return toJsonText(k[0]);
 }
 
 /** A 64-bit advisory lock id for one key of one table (a collision only makes two keys share a lock). */

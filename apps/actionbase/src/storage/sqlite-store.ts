@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Direction } from '@pipeline/edge-model';
+import type { Direction, Endpoint } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
-import { nextSeq, tablespaceOf, toRow, type RawRow } from './edge-store';
+import { nextSeq, tablespaceOf, toJsonText, toRow, type RawRow } from './edge-store';
 import type {
   CatalogSnapshot,
   EdgeRow,
@@ -177,7 +177,7 @@ export class SqliteEdgeStore implements EdgeStore {
   async addIndexRows(table: string, rows: IndexRowAdd[]): Promise<void> {
     await this.writable();
     table = tablespaceOf(table);
-    for (const e of rows) this.stmt.addIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, e.key);
+    for (const e of rows) this.stmt.addIndex.run(table, e.index, e.direction, toJsonText(e.start), e.sortKey, e.key);
   }
 
   async schedulePurge(table: string): Promise<void> {
@@ -259,11 +259,11 @@ export class SqliteEdgeStore implements EdgeStore {
       for (const w of writes) {
         const r = w.row;
         if (r) {
-          this.stmt.putRow.run(table, r.key, JSON.stringify(r.source), JSON.stringify(r.target), r.id === undefined ? null : JSON.stringify(r.id), JSON.stringify(r.state));
-          for (const e of w.removeIndex) this.stmt.delIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, r.key);
-          for (const e of w.addIndex) this.stmt.addIndex.run(table, e.index, e.direction, JSON.stringify(e.start), e.sortKey, r.key);
+          this.stmt.putRow.run(table, r.key, toJsonText(r.source), toJsonText(r.target), r.id === undefined ? null : toJsonText(r.id), toJsonText(r.state));
+          for (const e of w.removeIndex) this.stmt.delIndex.run(table, e.index, e.direction, toJsonText(e.start), e.sortKey, r.key);
+          for (const e of w.addIndex) this.stmt.addIndex.run(table, e.index, e.direction, toJsonText(e.start), e.sortKey, r.key);
         }
-        for (const c of w.counts) this.stmt.addCount.run(table, c.direction, JSON.stringify(c.start), c.delta);
+        for (const c of w.counts) this.stmt.addCount.run(table, c.direction, toJsonText(c.start), c.delta);
         if (w.cdc) {
           const seq = (clock.seq = nextSeq(clock.seq));
           this.stmt.addOutbox.run(seq, w.cdc.kafkaKey, w.cdc.build(seq));
@@ -293,7 +293,7 @@ export class SqliteEdgeStore implements EdgeStore {
 
   async scanIndex(scan: IndexScan): Promise<IndexHit[]> {
     const where = ['i.tbl = ?', 'i.idx = ?', 'i.dir = ?', 'i.start = ?'];
-    const args: unknown[] = [tablespaceOf(scan.table), scan.index, scan.direction, JSON.stringify(scan.start)];
+    const args: unknown[] = [tablespaceOf(scan.table), scan.index, scan.direction, toJsonText(scan.start)];
     if (scan.lower) {
       where.push('i.sortkey >= ?');
       args.push(scan.lower);
@@ -317,17 +317,17 @@ export class SqliteEdgeStore implements EdgeStore {
     return rows.map((r) => ({ sortKey: r.sortkey, key: r.ekey, row: toRow(r) }));
   }
 
-  async count(table: string, direction: Direction, start: string | number): Promise<number> {
+  async count(table: string, direction: Direction, start: Endpoint): Promise<number> {
     return this.countOf(tablespaceOf(table), direction, start);
   }
 
-  async counts(table: string, direction: Direction, starts: (string | number)[]): Promise<number[]> {
+  async counts(table: string, direction: Direction, starts: (Endpoint)[]): Promise<number[]> {
     table = tablespaceOf(table);
     return starts.map((s) => this.countOf(table, direction, s));
   }
 
-  private countOf(table: string, direction: Direction, start: string | number): number {
-    const r = this.stmt.getCount.get(table, direction, JSON.stringify(start)) as { n: number } | undefined;
+  private countOf(table: string, direction: Direction, start: Endpoint): number {
+    const r = this.stmt.getCount.get(table, direction, toJsonText(start)) as { n: number } | undefined;
     return r?.n ?? 0;
   }
 

@@ -26,7 +26,7 @@ const bump =
   (key: string) =>
   (before: Map<string, EdgeRow>): KeyWrite[] => {
     const prev = before.get(key);
-    const version = (prev?.state.version ?? 0) + 1;
+    const version = Number(prev?.state.version ?? 0) + 1;
     return [
       {
         row: { key, source: 's', target: key, state: { active: true, version, createdAt: 1, deletedAt: null, properties: {} } },
