@@ -356,6 +356,11 @@ export class Catalog {
     }
   }
 
+  /** Starts the background purge after something else (a deleted queue) queued a tablespace for it. */
+  purgeDropped(): void {
+    this.purgeInBackground();
+  }
+
   /** Removes dropped tablespaces in slices, yielding to requests between them. */
   private purgeInBackground(): void {
     if (this.purging) return;

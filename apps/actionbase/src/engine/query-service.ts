@@ -54,7 +54,7 @@ function distinct(values: string[], max: number, field: string, what: string): s
 
 /** The query side of the REST API (docs/api.md, "Queries"): get, scan, count, counts, multi-edge ids. */
 export class QueryService {
-  constructor(private readonly store: EdgeStore) {}
+  constructor(readonly store: EdgeStore) {}
 
   async get(table: ResolvedTable, sources: string[], targets: string[], opts: LookupOptions = {}): Promise<EdgePage> {
     checkFeatures(opts.features);

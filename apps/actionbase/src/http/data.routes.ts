@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Direction } from '@pipeline/edge-model';
 import { ApiError, badRequest } from '../errors';
+import { registerQueueRoutes } from './queue.routes';
 import type { ServerDeps } from './server';
 
 type TableParams = { db: string; table: string };
@@ -126,4 +127,5 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
     const b = objectBody(req.body);
     return deps.queries.multiEdgeIds(resolve(req), bodyList(b, 'ids'), { filters: bodyString(b, 'filters'), features: bodyList(b, 'features') });
   });
+  registerQueueRoutes(app, deps);
 }

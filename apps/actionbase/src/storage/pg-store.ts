@@ -5,6 +5,8 @@ import { runner } from 'node-pg-migrate';
 import type { Direction } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
 import { SEQ_TICKS_PER_MS, tablespaceOf, toRow, type RawRow } from './edge-store';
+import { PgQueueStore } from './pg-queue-store';
+import type { QueueStore } from './queue-store';
 import type { CatalogSnapshot, EdgeRow, EdgeStorageKey, EdgeStore, IndexHit, IndexRowAdd, IndexScan, KeyWrite, OutboxRow, RelayLease } from './edge-store';
 
 /** Where the schema migrations live (SQL files run by node-pg-migrate at start). */
@@ -235,7 +237,7 @@ export class PgEdgeStore implements EdgeStore {
   async purgeSome(table: string, limit: number): Promise<number> {
     const tbl = tablespaceOf(table);
     let n = 0;
-    for (const t of ['edge_index', 'edge_count', 'edge_state']) {
+    for (const t of ['edge_index', 'edge_count', 'edge_state', 'queue_message']) {
       if (n >= limit) break;
       const r = await this.db.query(`DELETE FROM ${t} WHERE ctid IN (SELECT ctid FROM ${t} WHERE tbl = $1 LIMIT $2)`, [tbl, limit - n]);
       n += r.rowCount ?? 0;
@@ -430,6 +432,10 @@ export class PgEdgeStore implements EdgeStore {
   }
   async outboxSize(): Promise<number> {
     return (await this.db.query<{ n: number }>('SELECT count(*) AS n FROM outbox')).rows[0]!.n;
+  }
+
+  queues(): QueueStore {
+    return new PgQueueStore(this.pool);
   }
 
   async close(): Promise<void> {
