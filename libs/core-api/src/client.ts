@@ -3,9 +3,23 @@
  * sync mutations, and the read side (get, multi-edge ids, counts, index scans). Bodies are written with the
  * lossless JSON of @pipeline/events, so a 64-bit LONG held as a bigint reaches the core as the integer it is.
  */
-import { stringifyJson } from '@pipeline/events';
+import { parseJson, stringifyJson } from '@pipeline/events';
 import { CoreError } from './errors';
-import type { Direction, EdgeView, Endpoint, MutationItem, MutationResult, ScanPage, SchemaDump, TableBody } from './types';
+import type {
+  Direction,
+  EdgeView,
+  EnqueueAnswer,
+  EnqueueMessage,
+  Endpoint,
+  MutationItem,
+  MutationResult,
+  PollPage,
+  QueueDescriptor,
+  QueueSeq,
+  ScanPage,
+  SchemaDump,
+  TableBody,
+} from './types';
 
 export interface CoreClientOptions {
   /** e.g. `http://127.0.0.1:8080`, without a trailing slash. */
@@ -27,6 +41,7 @@ const MAX_REQUEST_ID_HEADER = 256;
 
 const enc = encodeURIComponent;
 const tablePath = (db: string, table: string): string => `/graph/v3/databases/${enc(db)}/tables/${enc(table)}`;
+const queuePath = (ns: string, queue: string): string => `/queue/v1/namespaces/${enc(ns)}/queues/${enc(queue)}`;
 
 // The core's descriptors are read field by field below; their full type belongs to the core's API.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -44,6 +59,22 @@ export class CoreClient {
    * which are retryable), as is a request that got no answer at all.
    */
   async call<T>(method: string, path: string, body?: unknown, ok: readonly number[] = [200], requestId?: string): Promise<{ status: number; body: T }> {
+    return this.request<T>(method, path, body, ok, requestId, JSON.parse);
+  }
+
+  /** `call`, reading the answer's integers beyond ±(2^53-1) as exact bigints (queue seqs). */
+  private callLossless<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    return this.request<T>(method, path, body, [200], undefined, parseJson);
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    ok: readonly number[],
+    requestId: string | undefined,
+    parse: (text: string) => unknown,
+  ): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { 'x-actor-id': this.o.actor };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (requestId) headers['x-request-id'] = requestId;
@@ -65,7 +96,7 @@ export class CoreClient {
     }
     let parsed: unknown = null;
     try {
-      parsed = text ? JSON.parse(text) : null;
+      parsed = text ? parse(text) : null;
     } catch {
       parsed = { message: text.slice(0, 300) };
     }
@@ -118,6 +149,50 @@ export class CoreClient {
       if (!page.hasNext || !page.offset) return out;
       offset = page.offset;
     }
+  }
+
+  // ---- queue/v1 -----------------------------------------------------------------------------------
+
+  async createQueue(ns: string, queue: string, storage: string, partitions?: number): Promise<QueueDescriptor> {
+    const body = { queue, storage, ...(partitions === undefined ? {} : { partitions }) };
+    return (await this.call<QueueDescriptor>('POST', `/queue/v1/namespaces/${enc(ns)}/queues`, body)).body;
+  }
+
+  async getQueue(ns: string, queue: string): Promise<QueueDescriptor> {
+    return (await this.call<QueueDescriptor>('GET', queuePath(ns, queue))).body;
+  }
+
+  /** Enables or disables a queue; a queue must be disabled before `deleteQueue`. */
+  async setQueueActive(ns: string, queue: string, active: boolean): Promise<QueueDescriptor> {
+    return (await this.call<QueueDescriptor>('PUT', `${queuePath(ns, queue)}/${active ? 'enable' : 'disable'}`)).body;
+  }
+
+  async deleteQueue(ns: string, queue: string): Promise<void> {
+    await this.call('DELETE', queuePath(ns, queue), undefined, [204]);
+  }
+
+  async queuePartitions(ns: string, queue: string): Promise<number> {
+    return (await this.call<{ partitions: number }>('GET', `${queuePath(ns, queue)}/partitions`)).body.partitions;
+  }
+
+  async enqueue(ns: string, queue: string, messages: EnqueueMessage[]): Promise<EnqueueAnswer> {
+    return (await this.call<EnqueueAnswer>('POST', `${queuePath(ns, queue)}/messages`, { messages })).body;
+  }
+
+  /** One page of one partition: `offset < seq <= until`, in seq order. */
+  async poll(ns: string, queue: string, partition: number, o: { limit?: number; offset?: QueueSeq | null; until?: QueueSeq | null } = {}): Promise<PollPage> {
+    const q = new URLSearchParams();
+    if (o.limit !== undefined) q.set('limit', String(o.limit));
+    if (o.offset !== undefined && o.offset !== null) q.set('offset', String(o.offset));
+    if (o.until !== undefined && o.until !== null) q.set('until', String(o.until));
+    const qs = q.size ? `?${q}` : '';
+    return (await this.callLossless<PollPage>('GET', `${queuePath(ns, queue)}/partitions/${partition}/poll${qs}`)).body;
+  }
+
+  /** Deletes the partition's messages with `seq <= offset` (processed); answers how many. */
+  async commit(ns: string, queue: string, partition: number, offset: QueueSeq): Promise<number> {
+    const r = await this.call<{ committed: number }>('DELETE', `${queuePath(ns, queue)}/partitions/${partition}/messages?offset=${String(offset)}`);
+    return r.body.committed;
   }
 
   /**

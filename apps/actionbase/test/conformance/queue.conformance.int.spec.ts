@@ -6,6 +6,7 @@
  * same queue.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreClient } from '@pipeline/core-api';
 import { api, CoreProcess, freePort, testStorage } from '@pipeline/testing';
 import { startConformanceCore } from './query.tables';
 
@@ -209,6 +210,32 @@ describe('Actionbase queue API reference', () => {
     expect(half.body.committed).toBe(5_000);
     const rest = await call('DELETE', `${Q}/bulk/partitions/0/messages?offset=20000`);
     expect(rest.body.committed).toBe(5_500);
+  });
+
+  it('the poll → process → commit lifecycle through @pipeline/core-api: every message once, in seq order per key', async () => {
+    const client = new CoreClient({ baseUrl: core.url, actor: 'queue-test' });
+    await client.createQueue(NS, 'work', 'datastore://your_namespace/work', 6);
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const sent = Array.from({ length: 400 }, (_, i) => ({ key: keys[i % keys.length]!, seq: 1_000 + Math.floor(i / 3), value: { i } }));
+    for (let i = 0; i < sent.length; i += 100) expect((await client.enqueue(NS, 'work', sent.slice(i, i + 100))).accepted).toBe(100);
+    const partitions = await client.queuePartitions(NS, 'work');
+    const seen: { key: string; i: number; seq: number }[] = [];
+    for (let p = 0; p < partitions; p++) {
+      let offset: number | bigint | null = null;
+      for (;;) {
+        const page = await client.poll(NS, 'work', p, { limit: 7, offset });
+        for (const m of page.messages) seen.push({ key: sent[(m.value as { i: number }).i]!.key, i: (m.value as { i: number }).i, seq: Number(m.seq) });
+        if (page.messages.length) await client.commit(NS, 'work', p, page.offset!);
+        offset = page.offset;
+        if (!page.hasNext) break;
+      }
+      expect((await client.poll(NS, 'work', p)).messages).toEqual([]);
+    }
+    expect(seen.map((m) => m.i).sort((a, b) => a - b)).toEqual(sent.map((_, i) => i));
+    for (const k of keys) {
+      const mine = seen.filter((m) => m.key === k).map((m) => m.i);
+      expect(mine).toEqual([...mine].sort((a, b) => a - b)); // one key: one partition, in seq (and arrival) order
+    }
   });
 
   it('messages survive a restart of the core', async () => {
