@@ -1,4 +1,5 @@
 import { deepEqual, indexEntriesOf, type EdgeKey, type TableShape, type TransitionSchema } from '@pipeline/edge-model';
+import { bucketOf } from '../engine/buckets';
 import { ApiError, badRequest, notFound } from '../errors';
 import { tableHandle, type EdgeStore, type IndexRowAdd } from '../storage/edge-store';
 import { encodeSortKey } from '../storage/sort-key';
@@ -324,8 +325,9 @@ export class Catalog {
       });
     }
     const same = (a: TableDef['indexes'][number], b: TableDef['indexes'][number]) => a.name === b.name && deepEqual(a.fields, b.fields);
-    for (const old of prev.indexes) if (!next.indexes.some((i) => same(i, old))) await tx.dropIndex(tablespace, old.name);
-    const added = next.indexes.filter((i) => !prev.indexes.some((o) => same(i, o)));
+    const [was, will] = [servedIndexes(prev), servedIndexes(next)];
+    for (const old of was) if (!will.some((i) => same(i, old))) await tx.dropIndex(tablespace, old.name);
+    const added = will.filter((i) => !was.some((o) => same(i, o)));
     if (added.length) await this.buildIndexes(tx, next, added);
   }
 
@@ -466,6 +468,8 @@ export class Catalog {
       if (!def) throw notFound(`table ${qualified(database, a.table)} (target of alias ${cacheKey})`);
     }
     if (!def.active) throw inactive(`table ${qualified(def.database, def.name)}`);
+    // The data plane sees the caches and groups as the indexes that serve them (servedIndexes).
+    def = { ...def, indexes: servedIndexes(def) };
     const fields = allFields(def);
     const r: ResolvedTable = {
       def,
@@ -478,6 +482,27 @@ export class Catalog {
     this.resolved.set(cacheKey, r);
     return r;
   }
+}
+
+/** Name of the index row set that serves a cache (outside the name rule: never a declared index's). */
+export const cacheIndexName = (cache: string): string => `~cache:${cache}`;
+/** Name of the index row set that serves a group. */
+export const groupIndexName = (group: string): string => `~group:${group}`;
+
+/**
+ * The declared indexes plus one per cache (its fields in its order: a seek is a scan of it) and one
+ * per group (its fields' raw values ascending: an agg sums the edges its ranges select). Actionbase
+ * keeps caches as wide rows and groups as counters beside the edges; here they are index rows, written
+ * in the same transaction as the state like every index row, so they cannot drift from it.
+ */
+export function servedIndexes(def: TableDef): TableDef['indexes'] {
+  return [
+    ...def.indexes,
+    ...(def.caches ?? []).map((c) => ({ name: cacheIndexName(c.cache), fields: c.fields.map((f) => ({ name: f.field, order: f.order })) })),
+    ...(def.groups ?? [])
+      .filter((g) => g.fields.length > 0)
+      .map((g) => ({ name: groupIndexName(g.group), fields: g.fields.map((f) => ({ name: f.name, order: 'ASC' as const })) })),
+  ];
 }
 
 /** The schema's fields plus the implicit endpoint properties of multi-edges. */
@@ -507,14 +532,21 @@ function validateTable(t: TableDef): void {
       if (!known.has(f.name)) throw badRequest(`schema.indexes[${i}].fields[${j}].field`, `unknown property ${f.name}; an index orders by properties of the schema`);
     });
   });
-  (t.caches ?? []).forEach((c, i) =>
+  const cacheNames = new Set<string>();
+  (t.caches ?? []).forEach((c, i) => {
+    if (cacheNames.has(c.cache)) throw badRequest(`schema.caches[${i}].cache`, `duplicate cache ${c.cache}`);
+    cacheNames.add(c.cache);
     c.fields.forEach((f, j) => {
       if (!known.has(f.field)) throw badRequest(`schema.caches[${i}].fields[${j}].field`, `unknown property ${f.field}`);
-    }),
-  );
-  (t.groups ?? []).forEach((g, i) =>
+    });
+  });
+  const groupNames = new Set<string>();
+  (t.groups ?? []).forEach((g, i) => {
+    if (groupNames.has(g.group)) throw badRequest(`schema.groups[${i}].group`, `duplicate group ${g.group}`);
+    groupNames.add(g.group);
     g.fields.forEach((f, j) => {
       if (!known.has(f.name)) throw badRequest(`schema.groups[${i}].fields[${j}].name`, `unknown property ${f.name}`);
-    }),
-  );
+      bucketOf(f.bucket, `schema.groups[${i}].fields[${j}].bucket`);
+    });
+  });
 }
