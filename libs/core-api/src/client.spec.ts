@@ -104,6 +104,19 @@ describe('CoreClient', () => {
   });
 });
 
+describe('CoreClient caches and groups', () => {
+  it('seeks a cache and aggregates a group on the documented paths', async () => {
+    seen = [];
+    answer = { status: 200, body: { edges: [], count: 0, total: -1, offset: null, hasNext: false, context: {} } };
+    await client().seek('shop', 'likes', 'recent', 'OUT', 'u1', 10, 'c1');
+    expect(seen[0]!.url).toBe('/graph/v3/databases/shop/tables/likes/edges/seek/recent?start=u1&direction=OUT&limit=10&offset=c1');
+    answer = { status: 200, body: { groups: [{ start: 1, direction: 'OUT', value: 3, context: {} }], count: 1, context: {} } };
+    const r = await client().agg('shop', 'likes', 'by_day', 'OUT', [1, 5], 'day:eq:2024-01-01');
+    expect(seen[1]!.url).toBe('/graph/v3/databases/shop/tables/likes/edges/agg/by_day?direction=OUT&start=1&start=5&ranges=day%3Aeq%3A2024-01-01');
+    expect(r.groups[0]!.value).toBe(3);
+  });
+});
+
 describe('CoreClient queue/v1', () => {
   it('enqueues with 64-bit seqs written exactly, polls with offset/until and reads seqs back exactly', async () => {
     seen = [];

@@ -6,6 +6,7 @@
 import { parseJson, stringifyJson } from '@pipeline/events';
 import { CoreError } from './errors';
 import type {
+  AggPage,
   Direction,
   EdgeView,
   EnqueueAnswer,
@@ -149,6 +150,21 @@ export class CoreClient {
       if (!page.hasNext || !page.offset) return out;
       offset = page.offset;
     }
+  }
+
+  /** One page of a cache (`edges/seek/{cache}`); `offset` is the cursor of the previous page (null for the first). */
+  async seek(db: string, table: string, cache: string, direction: Direction, start: Endpoint, limit: number, offset: string | null): Promise<ScanPage> {
+    const q = new URLSearchParams({ start: String(start), direction, limit: String(limit) });
+    if (offset) q.set('offset', offset);
+    return (await this.call<ScanPage>('GET', `${tablePath(db, table)}/edges/seek/${enc(cache)}?${q}`)).body;
+  }
+
+  /** A group's value per start (`edges/agg/{group}`); `ranges` over the group's fields (`__count__`: none). */
+  async agg(db: string, table: string, group: string, direction: Direction, starts: Endpoint[], ranges?: string): Promise<AggPage> {
+    const q = new URLSearchParams({ direction });
+    for (const s of starts) q.append('start', String(s));
+    if (ranges !== undefined) q.set('ranges', ranges);
+    return (await this.call<AggPage>('GET', `${tablePath(db, table)}/edges/agg/${enc(group)}?${q}`)).body;
   }
 
   // ---- queue/v1 -----------------------------------------------------------------------------------

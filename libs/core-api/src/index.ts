@@ -2,6 +2,7 @@ export { CoreClient, requestIdHeader, type CoreClientOptions } from './client';
 export { CoreError } from './errors';
 export { isMultiEdgeRecord, resultKey, resultKeyOfRecord, walToMutation } from './mutations';
 export type {
+  AggPage,
   Direction,
   EdgeView,
   EnqueueAnswer,

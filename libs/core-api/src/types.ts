@@ -87,3 +87,9 @@ export interface PollPage {
   offset: QueueSeq | null;
   hasNext: boolean;
 }
+
+/** `edges/agg/{group}`: one value per start with matching edges. */
+export interface AggPage {
+  groups: { start: Endpoint; direction: Direction; value: number; context: Record<string, unknown> }[];
+  count: number;
+}
