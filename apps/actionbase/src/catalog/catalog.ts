@@ -200,6 +200,11 @@ export class Catalog {
     // A table can be reactivated inside an inactive database; it is never deleted while active.
     const live = this.listTables(name, 'ACTIVE').map((t) => t.name);
     if (live.length) throw refused('database', `database ${name} still has active tables ${live.join(', ')}; deactivate them first`);
+    // Queues are tables of their namespace in Actionbase: an enabled one keeps the database, disabled ones go with it.
+    const queues = await this.store.queues().listQueues(name);
+    const enabled = queues.filter((q) => q.active).map((q) => q.name);
+    if (enabled.length) throw refused('database', `database ${name} still has enabled queues ${enabled.join(', ')}; disable them first (PUT /queue/v1/namespaces/${name}/queues/{queue}/disable)`);
+    for (const q of queues) await this.store.queues().deleteQueue(q);
     await this.store.atomically(async (tx) => {
       for (const a of this.listAliases(name)) await tx.deleteAlias(name, a.name);
       for (const t of this.listTables(name)) await this.dropTable(tx, t);
@@ -234,6 +239,7 @@ export class Catalog {
     const id = qualified(database, name);
     if (this.tables.has(id)) throw exists(`table ${id}`);
     if (this.aliases.has(id)) throw exists(`alias ${id} (a table and an alias cannot share a name)`);
+    if (await this.store.queues().getQueue(database, name)) throw exists(`queue ${id} (a queue is a table of its namespace)`);
     const { active, ...rest } = spec;
     const t: TableDef = { ...rest, tid: 0, database, name, active: active ?? true, audit: this.audit(undefined, actor) };
     validateTable(t);

@@ -14,6 +14,11 @@ export class PgQueueStore implements QueueStore {
     return r.rows[0] ? (JSON.parse(r.rows[0].def) as QueueDef) : undefined;
   }
 
+  async listQueues(namespace: string): Promise<QueueDef[]> {
+    const r = await this.db.query<{ def: string }>('SELECT def FROM meta_queue WHERE ns = $1 ORDER BY name', [namespace]);
+    return r.rows.map((x) => JSON.parse(x.def) as QueueDef);
+  }
+
   async createQueue(def: QueueDef): Promise<boolean> {
     const r = await this.db.query('INSERT INTO meta_queue (ns, name, def) VALUES ($1, $2, $3) ON CONFLICT (ns, name) DO NOTHING', [
       def.namespace,

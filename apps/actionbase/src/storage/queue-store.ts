@@ -36,6 +36,8 @@ export interface QueueMessage {
 
 export interface QueueStore {
   getQueue(namespace: string, name: string): Promise<QueueDef | undefined>;
+  /** The queues of a namespace (a database), in name order. */
+  listQueues(namespace: string): Promise<QueueDef[]>;
   /** Inserts a new queue; false when one of that name exists (nothing written). */
   createQueue(def: QueueDef): Promise<boolean>;
   updateQueue(def: QueueDef): Promise<void>;

@@ -20,6 +20,7 @@ export class SqliteQueueStore implements QueueStore {
     `);
     this.stmt = {
       get: db.prepare('SELECT def FROM meta_queue WHERE ns = ? AND name = ?'),
+      list: db.prepare('SELECT def FROM meta_queue WHERE ns = ? ORDER BY name'),
       insert: db.prepare('INSERT INTO meta_queue (ns, name, def) VALUES (?, ?, ?) ON CONFLICT (ns, name) DO NOTHING'),
       update: db.prepare('UPDATE meta_queue SET def = ? WHERE ns = ? AND name = ?'),
       remove: db.prepare('DELETE FROM meta_queue WHERE ns = ? AND name = ?'),
@@ -42,6 +43,10 @@ export class SqliteQueueStore implements QueueStore {
   async getQueue(namespace: string, name: string): Promise<QueueDef | undefined> {
     const r = this.stmt.get.get(namespace, name) as { def: string } | undefined;
     return r ? (JSON.parse(r.def) as QueueDef) : undefined;
+  }
+
+  async listQueues(namespace: string): Promise<QueueDef[]> {
+    return (this.stmt.list.all(namespace) as { def: string }[]).map((r) => JSON.parse(r.def) as QueueDef);
   }
 
   async createQueue(def: QueueDef): Promise<boolean> {

@@ -176,6 +176,31 @@ describe('Actionbase queue API reference', () => {
     expect(clash.status).toBe(409);
     const noDb = await call('POST', '/queue/v1/namespaces/nowhere/queues', { queue: 'q', storage: 'datastore://nowhere/q' });
     expect(noDb.status).toBe(404);
+    // and the other way round: no table may take a queue's name
+    const table = await call('POST', `/graph/v3/databases/${NS}/tables`, {
+      table: 'your_queue',
+      schema: { type: 'EDGE', source: { type: 'string', comment: '' }, target: { type: 'string', comment: '' }, properties: [], direction: 'OUT', indexes: [] },
+      storage: 'datastore://your_namespace/your_queue',
+      mode: 'SYNC',
+      comment: '',
+    });
+    expect(table.status).toBe(409);
+  });
+
+  it('a database with an enabled queue cannot be deleted; its disabled queues go with it', async () => {
+    await call('POST', '/graph/v3/databases', { database: 'scratch', comment: '' });
+    await call('POST', '/queue/v1/namespaces/scratch/queues', { queue: 'q', storage: 'datastore://scratch/q', partitions: 1 });
+    await call('POST', '/queue/v1/namespaces/scratch/queues/q/messages', { messages: [{ key: 'k', seq: 1 }] });
+    await call('PUT', '/graph/v3/databases/scratch', { active: false });
+    const refused = await call('DELETE', '/graph/v3/databases/scratch');
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toContain('enabled queues q');
+    await call('PUT', '/queue/v1/namespaces/scratch/queues/q/disable');
+    expect((await call('DELETE', '/graph/v3/databases/scratch')).status).toBe(204);
+    expect((await call('GET', '/queue/v1/namespaces/scratch/queues/q')).status).toBe(404);
+    await call('POST', '/graph/v3/databases', { database: 'scratch', comment: '' });
+    await call('POST', '/queue/v1/namespaces/scratch/queues', { queue: 'q', storage: 'datastore://scratch/q', partitions: 1 });
+    expect((await call('GET', '/queue/v1/namespaces/scratch/queues/q/partitions/0/poll')).body.messages).toEqual([]);
   });
 
   it('3-4. disable, enable, delete: delete of an enabled queue is 409; a disabled queue refuses reads and writes', async () => {
