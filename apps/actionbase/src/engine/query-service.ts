@@ -1,6 +1,6 @@
 import type { Direction } from '@pipeline/edge-model';
 import { cacheIndexName, groupIndexName, type ResolvedTable } from '../catalog/catalog';
-import { ApiError, badRequest, notFound } from '../errors';
+import { badRequest, notFound } from '../errors';
 import type { EdgeRow, EdgeStore } from '../storage/edge-store';
 import { encodeComponent, prefixUpperBound } from '../storage/sort-key';
 import { applyBucket, bucketOf, queryPeriod, type DateBucket } from './buckets';
