@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreClient } from '@pipeline/core-api';
-import { api, CoreProcess, freePort, testStorage } from '@pipeline/testing';
+import { api, CoreProcess, freePort, testStorage, waitFor } from '@pipeline/testing';
 import { startConformanceCore } from './query.tables';
 
 const NS = 'your_namespace';
@@ -261,6 +261,18 @@ describe('Actionbase queue API reference', () => {
       const mine = seen.filter((m) => m.key === k).map((m) => m.i);
       expect(mine).toEqual([...mine].sort((a, b) => a - b)); // one key: one partition, in seq (and arrival) order
     }
+  });
+
+  it('queue operations write no WAL or CDC record (the log sink prints every record; an edge mutation shows one)', async () => {
+    const records = (needle: string) => core.output.split('\n').filter((l) => l.startsWith('{"topic":') && l.includes(needle));
+    expect(records(`"${NS}"`)).toEqual([]);
+    const w = await api(core.url, 'POST', '/graph/v3/databases/your_database/tables/your_table/edges', {
+      mutations: [{ type: 'INSERT', edge: { version: 1, source: 'a', target: 'b', properties: {} } }],
+    });
+    expect(w.status).toBe(200);
+    await waitFor('the edge mutation in the log sink', async () => records('"your_database"').length >= 2);
+    expect(records('"your_database"').map((l) => JSON.parse(l).topic)).toEqual(expect.arrayContaining(['wal', 'cdc']));
+    expect(records(`"${NS}"`)).toEqual([]);
   });
 
   it('messages survive a restart of the core', async () => {
