@@ -104,6 +104,50 @@ describe('CoreClient', () => {
   });
 });
 
+describe('CoreClient caches and groups', () => {
+  it('seeks a cache and aggregates a group on the documented paths', async () => {
+    seen = [];
+    answer = { status: 200, body: { edges: [], count: 0, total: -1, offset: null, hasNext: false, context: {} } };
+    await client().seek('shop', 'likes', 'recent', 'OUT', 'u1', 10, 'c1');
+    expect(seen[0]!.url).toBe('/graph/v3/databases/shop/tables/likes/edges/seek/recent?start=u1&direction=OUT&limit=10&offset=c1');
+    answer = { status: 200, body: { groups: [{ start: 1, direction: 'OUT', value: 3, context: {} }], count: 1, context: {} } };
+    const r = await client().agg('shop', 'likes', 'by_day', 'OUT', [1, 5], 'day:eq:2024-01-01');
+    expect(seen[1]!.url).toBe('/graph/v3/databases/shop/tables/likes/edges/agg/by_day?direction=OUT&start=1&start=5&ranges=day%3Aeq%3A2024-01-01');
+    expect(r.groups[0]!.value).toBe(3);
+  });
+});
+
+describe('CoreClient queue/v1', () => {
+  it('enqueues with 64-bit seqs written exactly, polls with offset/until and reads seqs back exactly', async () => {
+    seen = [];
+    answer = { status: 200, body: { accepted: 1, results: [{ partition: 3, id: '01JT7Q0Z8B3N5Y6W9XKQRVMH2D', status: 'CREATED' }] } };
+    await client().enqueue('ns', 'q 1', [{ key: 'user1', seq: 9007199254740993n, value: { a: 1 } }]);
+    expect(seen[0]!.method).toBe('POST');
+    expect(seen[0]!.url).toBe('/queue/v1/namespaces/ns/queues/q%201/messages');
+    expect(seen[0]!.body).toBe('{"messages":[{"key":"user1","seq":9007199254740993,"value":{"a":1}}]}');
+    answer = { status: 200, body: '{"messages":[{"partition":3,"id":"x","seq":9007199254740993,"value":null}],"offset":9007199254740993,"hasNext":false}' };
+    const page = await client().poll('ns', 'q 1', 3, { limit: 10, offset: 5, until: 9007199254740999n });
+    expect(seen[1]!.url).toBe('/queue/v1/namespaces/ns/queues/q%201/partitions/3/poll?limit=10&offset=5&until=9007199254740999');
+    expect(page.messages[0]!.seq).toBe(9007199254740993n);
+    expect(page.offset).toBe(9007199254740993n);
+  });
+
+  it('commits, enables/disables and deletes on the documented paths', async () => {
+    seen = [];
+    answer = { status: 200, body: { namespace: 'ns', queue: 'q', partition: 2, committed: 4 } };
+    expect(await client().commit('ns', 'q', 2, 1001)).toBe(4);
+    expect([seen[0]!.method, seen[0]!.url]).toEqual(['DELETE', '/queue/v1/namespaces/ns/queues/q/partitions/2/messages?offset=1001']);
+    answer = { status: 200, body: { namespace: 'ns', queue: 'q', partitions: 30, storage: 'datastore://ns/q' } };
+    await client().setQueueActive('ns', 'q', false);
+    expect([seen[1]!.method, seen[1]!.url]).toEqual(['PUT', '/queue/v1/namespaces/ns/queues/q/disable']);
+    answer = { status: 204, body: '' };
+    await client().deleteQueue('ns', 'q');
+    expect([seen[2]!.method, seen[2]!.url]).toEqual(['DELETE', '/queue/v1/namespaces/ns/queues/q']);
+    answer = { status: 409, body: { status: 409, code: 'CONFLICT', message: 'queue ns.q must be disabled before deletion' } };
+    await expect(client().deleteQueue('ns', 'q')).rejects.toMatchObject({ status: 409, retryable: false });
+  });
+});
+
 describe('requestIdHeader', () => {
   it('carries the distinct original request ids, bounded', () => {
     expect(requestIdHeader(['a', 'b', 'a', ''])).toBe('a,b');

@@ -5,7 +5,22 @@
  */
 import { parseJson, stringifyJson } from '@pipeline/events';
 import { CoreError } from './errors';
-import type { Direction, EdgeView, Endpoint, MutationItem, MutationResult, ScanPage, SchemaDump, TableBody } from './types';
+import type {
+  AggPage,
+  Direction,
+  EdgeView,
+  EnqueueAnswer,
+  EnqueueMessage,
+  Endpoint,
+  MutationItem,
+  MutationResult,
+  PollPage,
+  QueueDescriptor,
+  QueueSeq,
+  ScanPage,
+  SchemaDump,
+  TableBody,
+} from './types';
 
 export interface CoreClientOptions {
   /** e.g. `http://127.0.0.1:8080`, without a trailing slash. */
@@ -27,6 +42,7 @@ const MAX_REQUEST_ID_HEADER = 256;
 
 const enc = encodeURIComponent;
 const tablePath = (db: string, table: string): string => `/graph/v3/databases/${enc(db)}/tables/${enc(table)}`;
+const queuePath = (ns: string, queue: string): string => `/queue/v1/namespaces/${enc(ns)}/queues/${enc(queue)}`;
 
 // The core's descriptors are read field by field below; their full type belongs to the core's API.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -119,6 +135,65 @@ export class CoreClient {
       if (!page.hasNext || !page.offset) return out;
       offset = page.offset;
     }
+  }
+
+  /** One page of a cache (`edges/seek/{cache}`); `offset` is the cursor of the previous page (null for the first). */
+  async seek(db: string, table: string, cache: string, direction: Direction, start: Endpoint, limit: number, offset: string | null): Promise<ScanPage> {
+    const q = new URLSearchParams({ start: String(start), direction, limit: String(limit) });
+    if (offset) q.set('offset', offset);
+    return (await this.call<ScanPage>('GET', `${tablePath(db, table)}/edges/seek/${enc(cache)}?${q}`)).body;
+  }
+
+  /** A group's value per start (`edges/agg/{group}`); `ranges` over the group's fields (`__count__`: none). */
+  async agg(db: string, table: string, group: string, direction: Direction, starts: Endpoint[], ranges?: string): Promise<AggPage> {
+    const q = new URLSearchParams({ direction });
+    for (const s of starts) q.append('start', String(s));
+    if (ranges !== undefined) q.set('ranges', ranges);
+    return (await this.call<AggPage>('GET', `${tablePath(db, table)}/edges/agg/${enc(group)}?${q}`)).body;
+  }
+
+  // ---- queue/v1 -----------------------------------------------------------------------------------
+
+  async createQueue(ns: string, queue: string, storage: string, partitions?: number): Promise<QueueDescriptor> {
+    const body = { queue, storage, ...(partitions === undefined ? {} : { partitions }) };
+    return (await this.call<QueueDescriptor>('POST', `/queue/v1/namespaces/${enc(ns)}/queues`, body)).body;
+  }
+
+  async getQueue(ns: string, queue: string): Promise<QueueDescriptor> {
+    return (await this.call<QueueDescriptor>('GET', queuePath(ns, queue))).body;
+  }
+
+  /** Enables or disables a queue; a queue must be disabled before `deleteQueue`. */
+  async setQueueActive(ns: string, queue: string, active: boolean): Promise<QueueDescriptor> {
+    return (await this.call<QueueDescriptor>('PUT', `${queuePath(ns, queue)}/${active ? 'enable' : 'disable'}`)).body;
+  }
+
+  async deleteQueue(ns: string, queue: string): Promise<void> {
+    await this.call('DELETE', queuePath(ns, queue), undefined, [204]);
+  }
+
+  async queuePartitions(ns: string, queue: string): Promise<number> {
+    return (await this.call<{ partitions: number }>('GET', `${queuePath(ns, queue)}/partitions`)).body.partitions;
+  }
+
+  async enqueue(ns: string, queue: string, messages: EnqueueMessage[]): Promise<EnqueueAnswer> {
+    return (await this.call<EnqueueAnswer>('POST', `${queuePath(ns, queue)}/messages`, { messages })).body;
+  }
+
+  /** One page of one partition: `offset < seq <= until`, in seq order. */
+  async poll(ns: string, queue: string, partition: number, o: { limit?: number; offset?: QueueSeq | null; until?: QueueSeq | null } = {}): Promise<PollPage> {
+    const q = new URLSearchParams();
+    if (o.limit !== undefined) q.set('limit', String(o.limit));
+    if (o.offset !== undefined && o.offset !== null) q.set('offset', String(o.offset));
+    if (o.until !== undefined && o.until !== null) q.set('until', String(o.until));
+    const qs = q.size ? `?${q}` : '';
+    return (await this.call<PollPage>('GET', `${queuePath(ns, queue)}/partitions/${partition}/poll${qs}`)).body;
+  }
+
+  /** Deletes the partition's messages with `seq <= offset` (processed); answers how many. */
+  async commit(ns: string, queue: string, partition: number, offset: QueueSeq): Promise<number> {
+    const r = await this.call<{ committed: number }>('DELETE', `${queuePath(ns, queue)}/partitions/${partition}/messages?offset=${String(offset)}`);
+    return r.body.committed;
   }
 
   /**

@@ -1,4 +1,20 @@
 export { CoreClient, requestIdHeader, type CoreClientOptions } from './client';
 export { CoreError } from './errors';
 export { isMultiEdgeRecord, resultKey, resultKeyOfRecord, walToMutation } from './mutations';
-export type { Direction, EdgeView, Endpoint, MutationItem, MutationResult, ScanPage, SchemaDump, TableBody } from './types';
+export type {
+  AggPage,
+  Direction,
+  EdgeView,
+  EnqueueAnswer,
+  EnqueueMessage,
+  Endpoint,
+  MutationItem,
+  MutationResult,
+  PolledMessage,
+  PollPage,
+  QueueDescriptor,
+  QueueSeq,
+  ScanPage,
+  SchemaDump,
+  TableBody,
+} from './types';

@@ -55,3 +55,44 @@ export interface SchemaDump {
   tables: TableBody[];
   aliases: { database: string; alias: string; table: string; [k: string]: unknown }[];
 }
+
+/** queue/v1 (docs/api.md, "Queues"). `seq` is 64-bit: a number within ±(2^53-1), a bigint beyond. */
+export type QueueSeq = number | bigint;
+
+export interface QueueDescriptor {
+  namespace: string;
+  queue: string;
+  partitions: number;
+  storage: string;
+}
+
+export interface EnqueueMessage {
+  key: string;
+  seq: QueueSeq;
+  value?: unknown;
+}
+
+export interface EnqueueAnswer {
+  accepted: number;
+  results: { partition: number; id: string; status: string }[];
+}
+
+export interface PolledMessage {
+  partition: number;
+  id: string;
+  seq: QueueSeq;
+  value: unknown;
+}
+
+export interface PollPage {
+  messages: PolledMessage[];
+  /** The highest seq returned (the request's offset when none was): pass it to the next poll and to commit. */
+  offset: QueueSeq | null;
+  hasNext: boolean;
+}
+
+/** `edges/agg/{group}`: one value per start with matching edges. */
+export interface AggPage {
+  groups: { start: Endpoint; direction: Direction; value: number; context: Record<string, unknown> }[];
+  count: number;
+}

@@ -1,4 +1,5 @@
 import { deepEqual, indexEntriesOf, type EdgeKey, type TableShape, type TransitionSchema } from '@pipeline/edge-model';
+import { bucketOf } from '../engine/buckets';
 import { ApiError, badRequest, notFound } from '../errors';
 import { tableHandle, type EdgeStore, type IndexRowAdd } from '../storage/edge-store';
 import { encodeSortKey } from '../storage/sort-key';
@@ -199,6 +200,11 @@ export class Catalog {
     // A table can be reactivated inside an inactive database; it is never deleted while active.
     const live = this.listTables(name, 'ACTIVE').map((t) => t.name);
     if (live.length) throw refused('database', `database ${name} still has active tables ${live.join(', ')}; deactivate them first`);
+    // Queues are tables of their namespace in Actionbase: an enabled one keeps the database, disabled ones go with it.
+    const queues = await this.store.queues().listQueues(name);
+    const enabled = queues.filter((q) => q.active).map((q) => q.name);
+    if (enabled.length) throw refused('database', `database ${name} still has enabled queues ${enabled.join(', ')}; disable them first (PUT /queue/v1/namespaces/${name}/queues/{queue}/disable)`);
+    for (const q of queues) await this.store.queues().deleteQueue(q);
     await this.store.atomically(async (tx) => {
       for (const a of this.listAliases(name)) await tx.deleteAlias(name, a.name);
       for (const t of this.listTables(name)) await this.dropTable(tx, t);
@@ -233,6 +239,7 @@ export class Catalog {
     const id = qualified(database, name);
     if (this.tables.has(id)) throw exists(`table ${id}`);
     if (this.aliases.has(id)) throw exists(`alias ${id} (a table and an alias cannot share a name)`);
+    if (await this.store.queues().getQueue(database, name)) throw exists(`queue ${id} (a queue is a table of its namespace)`);
     const { active, ...rest } = spec;
     const t: TableDef = { ...rest, tid: 0, database, name, active: active ?? true, audit: this.audit(undefined, actor) };
     validateTable(t);
@@ -324,8 +331,9 @@ export class Catalog {
       });
     }
     const same = (a: TableDef['indexes'][number], b: TableDef['indexes'][number]) => a.name === b.name && deepEqual(a.fields, b.fields);
-    for (const old of prev.indexes) if (!next.indexes.some((i) => same(i, old))) await tx.dropIndex(tablespace, old.name);
-    const added = next.indexes.filter((i) => !prev.indexes.some((o) => same(i, o)));
+    const [was, will] = [servedIndexes(prev), servedIndexes(next)];
+    for (const old of was) if (!will.some((i) => same(i, old))) await tx.dropIndex(tablespace, old.name);
+    const added = will.filter((i) => !was.some((o) => same(i, o)));
     if (added.length) await this.buildIndexes(tx, next, added);
   }
 
@@ -354,6 +362,11 @@ export class Catalog {
       await tx.addIndexRows(tablespace, writes);
       after = page[page.length - 1]!.key;
     }
+  }
+
+  /** Starts the background purge after something else (a deleted queue) queued a tablespace for it. */
+  purgeDropped(): void {
+    this.purgeInBackground();
   }
 
   /** Removes dropped tablespaces in slices, yielding to requests between them. */
@@ -461,6 +474,8 @@ export class Catalog {
       if (!def) throw notFound(`table ${qualified(database, a.table)} (target of alias ${cacheKey})`);
     }
     if (!def.active) throw inactive(`table ${qualified(def.database, def.name)}`);
+    // The data plane sees the caches and groups as the indexes that serve them (servedIndexes).
+    def = { ...def, indexes: servedIndexes(def) };
     const fields = allFields(def);
     const r: ResolvedTable = {
       def,
@@ -473,6 +488,27 @@ export class Catalog {
     this.resolved.set(cacheKey, r);
     return r;
   }
+}
+
+/** Name of the index row set that serves a cache (outside the name rule: never a declared index's). */
+export const cacheIndexName = (cache: string): string => `~cache:${cache}`;
+/** Name of the index row set that serves a group. */
+export const groupIndexName = (group: string): string => `~group:${group}`;
+
+/**
+ * The declared indexes plus one per cache (its fields in its order: a seek is a scan of it) and one
+ * per group (its fields' raw values ascending: an agg sums the edges its ranges select). Actionbase
+ * keeps caches as wide rows and groups as counters beside the edges; here they are index rows, written
+ * in the same transaction as the state like every index row, so they cannot drift from it.
+ */
+export function servedIndexes(def: TableDef): TableDef['indexes'] {
+  return [
+    ...def.indexes,
+    ...(def.caches ?? []).map((c) => ({ name: cacheIndexName(c.cache), fields: c.fields.map((f) => ({ name: f.field, order: f.order })) })),
+    ...(def.groups ?? [])
+      .filter((g) => g.fields.length > 0)
+      .map((g) => ({ name: groupIndexName(g.group), fields: g.fields.map((f) => ({ name: f.name, order: 'ASC' as const })) })),
+  ];
 }
 
 /** The schema's fields plus the implicit endpoint properties of multi-edges. */
@@ -502,14 +538,21 @@ function validateTable(t: TableDef): void {
       if (!known.has(f.name)) throw badRequest(`schema.indexes[${i}].fields[${j}].field`, `unknown property ${f.name}; an index orders by properties of the schema`);
     });
   });
-  (t.caches ?? []).forEach((c, i) =>
+  const cacheNames = new Set<string>();
+  (t.caches ?? []).forEach((c, i) => {
+    if (cacheNames.has(c.cache)) throw badRequest(`schema.caches[${i}].cache`, `duplicate cache ${c.cache}`);
+    cacheNames.add(c.cache);
     c.fields.forEach((f, j) => {
       if (!known.has(f.field)) throw badRequest(`schema.caches[${i}].fields[${j}].field`, `unknown property ${f.field}`);
-    }),
-  );
-  (t.groups ?? []).forEach((g, i) =>
+    });
+  });
+  const groupNames = new Set<string>();
+  (t.groups ?? []).forEach((g, i) => {
+    if (groupNames.has(g.group)) throw badRequest(`schema.groups[${i}].group`, `duplicate group ${g.group}`);
+    groupNames.add(g.group);
     g.fields.forEach((f, j) => {
       if (!known.has(f.name)) throw badRequest(`schema.groups[${i}].fields[${j}].name`, `unknown property ${f.name}`);
-    }),
-  );
+      bucketOf(f.bucket, `schema.groups[${i}].fields[${j}].bucket`);
+    });
+  });
 }

@@ -105,7 +105,8 @@ export const V3ModelSchema = z.discriminatedUnion(
 );
 type V3ModelSchema = z.infer<typeof V3ModelSchema>;
 
-const storage = z
+/** A table's (or queue's) `storage`, validated as Actionbase's V3CompatService does. */
+export const storage = z
   .string({ error: 'storage is required' })
   .regex(/^datastore:\/\/[a-z_]+\/[a-zA-Z0-9_]+$/, 'storage must be in format datastore://<namespace>/<table> (e.g., datastore://my_namespace/my_table)');
 

@@ -22,6 +22,17 @@ export const LIMITS = {
   keyBytes: 4_096,
   /** Deepest nesting of a JSON request body (objects and arrays), so that no encoder can overflow the stack. */
   jsonDepth: 64,
+  /** Messages of one queue/v1 enqueue. */
+  enqueueMessages: 10_000,
+  /** Largest `limit` of a queue/v1 poll (Actionbase's maximum). */
+  pollLimit: 1_000,
+  /**
+   * Messages one queue/v1 commit deletes at most; a commit whose offset covers more is refused, so
+   * commit per polled page.
+   */
+  commitMessages: 10_000,
+  /** Partitions of one queue. */
+  queuePartitions: 10_000,
   /** Request items (or keys) handled between two yields of the event loop. */
   sliceItems: 250,
 } as const;

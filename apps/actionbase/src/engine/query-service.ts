@@ -1,9 +1,10 @@
 import { canonicalVersion, type Direction, type Endpoint, type Version } from '@pipeline/edge-model';
-import type { ResolvedTable } from '../catalog/catalog';
+import { cacheIndexName, groupIndexName, type ResolvedTable } from '../catalog/catalog';
 import { badRequest, notFound } from '../errors';
 import type { EdgeRow, EdgeStore } from '../storage/edge-store';
 import { encodeComponent, prefixUpperBound } from '../storage/sort-key';
-import { castKey } from './cast';
+import { applyBucket, bucketOf, queryPeriod, type DateBucket } from './buckets';
+import { castField, castKey } from './cast';
 import { LIMITS, yieldToEventLoop } from './limits';
 import { multiEdgeKeyOf, storageKeyOf } from './mutation-request';
 import { matches, parsePredicates, type Predicate } from './predicates';
@@ -24,6 +25,53 @@ export interface EdgePage {
   offset: string | null;
   hasNext: boolean;
   context: Record<string, unknown>;
+}
+
+export interface AggQuery {
+  starts: string[];
+  direction: Direction;
+  ranges?: string | undefined;
+  filters?: string | undefined;
+  features: string[];
+  ttl?: string | undefined;
+}
+
+export interface AggPage {
+  groups: { start: string | number | bigint; direction: Direction; value: number; context: Record<string, unknown> }[];
+  count: number;
+  context: Record<string, unknown>;
+}
+
+/** Actionbase's group name for the plain count of each start (Constants.Group.COUNT_SENTINEL). */
+export const COUNT_GROUP = '__count__';
+
+/**
+ * A group's `ranges`: `field:op:value;...` naming the group's fields in order (a bucketed field by its
+ * bucket's name), values cast to the field's type, or to the bucket's period text (`now-1d` resolved).
+ */
+function parseGroupRanges(raw: string, table: ResolvedTable, fields: { name: string; bucket: DateBucket | null }[], names: string[]): Predicate[] {
+  const parts = raw.split(';').filter((x) => x.trim() !== '');
+  if (parts.length === 0) throw badRequest('ranges', 'group query requires at least one group predicate, but got none.');
+  const keys = parts.map((x) => x.slice(0, x.indexOf(':')).trim());
+  if (keys.length > names.length || keys.some((k, i) => k !== names[i]))
+    throw badRequest('ranges', `valid \`ranges\` order for the group is [${names.join(', ')}]. input was: [${keys.join(', ')}].`);
+  return parts.map((part, i) => {
+    const at = `ranges[${i}]`;
+    const m = /^([^:]+):([a-z]+):(.*)$/.exec(part.trim());
+    if (!m) throw badRequest(at, `expected field:op:value, got ${JSON.stringify(part)}`);
+    const op = m[2] as Predicate['op'];
+    if (!['eq', 'gt', 'gte', 'lt', 'lte', 'bt', 'in'].includes(op)) throw badRequest(at, `unknown op ${JSON.stringify(op)}`);
+    let value = m[3]!.trim();
+    if (value.startsWith('(') && value.endsWith(')')) value = value.slice(1, -1);
+    const values = op === 'bt' || op === 'in' ? value.split(',').map((v) => v.trim()) : [value];
+    if (op === 'bt' && values.length !== 2) throw badRequest(at, 'bt takes two values: bt(low,high)');
+    const f = fields[i]!;
+    const bucket = f.bucket;
+    if (bucket) return { field: names[i]!, op, values: values.map((v, j) => queryPeriod(bucket, v, op === 'bt' && j === 1)) };
+    const type = table.fieldsByName.get(f.name)?.type;
+    if (!type) throw badRequest(at, `unknown property ${JSON.stringify(f.name)}`);
+    return { field: names[i]!, op, values: values.map((v) => castField(v, type, `${at}.${f.name}`)) };
+  });
 }
 
 /** Actionbase's default scan limit (ScanFilter.defaultLimit). */
@@ -54,7 +102,7 @@ function distinct(values: string[], max: number, field: string, what: string): s
 
 /** The query side of the REST API (docs/api.md, "Queries"): get, scan, count, counts, multi-edge ids. */
 export class QueryService {
-  constructor(private readonly store: EdgeStore) {}
+  constructor(readonly store: EdgeStore) {}
 
   async get(table: ResolvedTable, sources: string[], targets: string[], opts: LookupOptions = {}): Promise<EdgePage> {
     checkFeatures(opts.features);
@@ -129,8 +177,10 @@ export class QueryService {
     table: ResolvedTable,
     indexName: string,
     q: { start?: string; direction: Direction; limit?: string; offset?: string; ranges?: string; filters?: string; features?: string[] },
+    internal = false,
   ): Promise<EdgePage> {
-    const index = table.def.indexes.find((i) => i.name === indexName);
+    // The rows serving caches and groups are not indexes a client can name (seek and agg read them).
+    const index = indexName.startsWith('~') && !internal ? undefined : table.def.indexes.find((i) => i.name === indexName);
     if (!index) throw notFound(`index ${indexName} of table ${table.id}`);
     if (q.start === undefined || q.start === '') throw badRequest('start', 'required');
     if (q.direction === 'IN' && table.def.directionType === 'OUT') throw badRequest('direction', `table ${table.id} is OUT-only`);
@@ -182,6 +232,106 @@ export class QueryService {
       hasNext,
       context: {},
     };
+  }
+
+  /**
+   * `edges/seek/{cache}` (Actionbase's cache seek): the edges under `start`, in the order of the
+   * cache's fields (then by key), page by page with an opaque `offset`, as a scan of the cache's rows.
+   */
+  async seek(table: ResolvedTable, cacheName: string, q: { start?: string; direction: Direction; limit?: string; offset?: string }): Promise<EdgePage> {
+    const cache = (table.def.caches ?? []).find((c) => c.cache === cacheName);
+    if (!cache) throw badRequest('cache', `Cache not found: ${cacheName}`);
+    const page = await this.scan(table, cacheIndexName(cache.cache), { ...q, features: [] }, true);
+    // A multi-edge's cache entry is keyed by its id: Actionbase answers the id as the target.
+    if (table.def.kind === 'MULTI_EDGE') page.edges = page.edges.map((e) => (e.id === undefined ? e : { ...e, target: e.id }));
+    return page;
+  }
+
+  /**
+   * `edges/agg/{group}` (Actionbase's group aggregation): per start, the COUNT of the edges whose group
+   * values match `ranges`, or the SUM of their `valueField`; a bucketed field matches by its period
+   * text. Actionbase keeps a counter per group value; here the group's index rows are read (their
+   * leading unbucketed fields narrow the read), so the work is bounded by LIMITS.scanExamined edges per
+   * request. The group `__count__` is the start's count (Actionbase's count sentinel).
+   */
+  async agg(table: ResolvedTable, groupName: string, q: AggQuery): Promise<AggPage> {
+    if (q.starts.length === 0) throw badRequest('start', 'required: one or more start values');
+    const starts = distinct(q.starts, LIMITS.countsStarts, 'start', 'start values');
+    if (q.ttl !== undefined && !/^-?\d{1,19}$/.test(q.ttl)) throw badRequest('ttl', `expected an integer, got ${JSON.stringify(q.ttl.slice(0, 40))}`);
+    if (groupName === COUNT_GROUP) {
+      if (q.ranges !== undefined) throw badRequest('ranges', `\`ranges\` is not supported for group \`${COUNT_GROUP}\``);
+      if (q.filters !== undefined) throw badRequest('filters', '`filters` is not yet supported in count query.');
+      if (q.features.length) throw badRequest('features', `\`features\` ${q.features.join(', ')} are not supported in count query`);
+      const c = await this.counts(table, starts, q.direction);
+      const groups = c.counts.map((x) => ({ start: x.start, direction: x.direction, value: x.count, context: {} }));
+      return { groups, count: groups.length, context: {} };
+    }
+    const group = (table.def.groups ?? []).find((g) => g.group === groupName);
+    if (!group) throw badRequest('group', `group \`${groupName}\` is not found in table \`${table.name}\``);
+    if (q.filters !== undefined) throw badRequest('filters', '`filters` is not yet supported in count query.');
+    const unknownFeatures = q.features.filter((f) => !['accumulators', 'trends'].includes(f));
+    if (unknownFeatures.length)
+      throw badRequest('features', `\`features\` ${unknownFeatures.join(', ')} are not supported in agg query. only \`accumulators\` and \`trends\` are supported.`);
+    if (q.ranges === undefined || q.ranges === '') throw badRequest('ranges', `\`ranges\` is required for group \`${groupName}\``);
+
+    const fields = group.fields.map((f, i) => ({ name: f.name, bucket: bucketOf(f.bucket, `group ${groupName}.fields[${i}].bucket`) }));
+    const names = fields.map((f) => f.bucket?.name ?? f.name);
+    const ranges = parseGroupRanges(q.ranges, table, fields, names);
+    const last = ranges.length - 1;
+    ranges.forEach((r, i) => {
+      if (i < last && r.op !== 'eq') throw badRequest(`ranges[${i}]`, `only \`Eq\` predicate is allowed for the first ${last} group fields, but got ${r.op}`);
+      if (i === last && r.op !== 'eq' && r.op !== 'bt') throw badRequest(`ranges[${i}]`, `only \`Eq\` or \`Between\` predicate is allowed for group query, but got ${r.op}`);
+    });
+    const cast = starts.map((raw, i) => this.castStart(table, raw, q.direction, `start[${i}]`));
+    // A group counts the directions it declares only (Actionbase writes no record for the others).
+    const directions: Direction[] = group.directionType === 'BOTH' ? ['OUT', 'IN'] : [group.directionType as Direction];
+    const accumulate = q.features.includes('accumulators');
+    // The index rows are ordered by the raw field values: the predicates before the first bucketed
+    // field narrow the read; the rest are checked per edge on its group values.
+    const firstBucket = fields.findIndex((f) => f.bucket !== null);
+    const narrowing = ranges.slice(0, firstBucket < 0 ? ranges.length : firstBucket).map((r, i) => ({ ...r, field: fields[i]!.name }));
+    const bounds = boundsOf(
+      fields.map((f) => ({ name: f.name, order: 'ASC' as const })),
+      narrowing,
+    );
+    const groups: AggPage['groups'] = [];
+    let examined = 0;
+    for (const start of cast) {
+      if (!directions.includes(q.direction) || typeof start === 'bigint') continue;
+      let value = 0;
+      let hits = 0;
+      const perValues = new Map<string, { groupValues: unknown[]; value: number }>();
+      let after: { sortKey: Buffer; key: string } | undefined;
+      for (;;) {
+        const page = await this.store.scanIndex({ table: table.id, index: groupIndexName(group.group), direction: q.direction, start, ...bounds, after, limit: MAX_LIMIT });
+        examined += page.length;
+        if (examined > LIMITS.scanExamined)
+          throw badRequest('start', `the group's ranges select more than ${LIMITS.scanExamined} edges; at most ${LIMITS.scanExamined} are read per agg request: narrow the ranges or ask for fewer starts`);
+        for (const h of page) {
+          const props = h.row.state.properties;
+          const groupValues = fields.map((f) => {
+            const raw = props[f.name]?.value ?? null;
+            return f.bucket ? applyBucket(f.bucket, raw) : raw;
+          });
+          if (!ranges.every((p, i) => matches(p, groupValues[i]))) continue;
+          const v = group.type === 'COUNT' ? 1 : Number(props[group.valueField]?.value ?? NaN);
+          if (!Number.isFinite(v)) continue; // Actionbase refuses to write such an edge into a SUM group
+          hits++;
+          value += v;
+          if (accumulate) {
+            const k = JSON.stringify(groupValues, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x));
+            const acc = perValues.get(k) ?? perValues.set(k, { groupValues, value: 0 }).get(k)!;
+            acc.value += v;
+          }
+        }
+        if (page.length < MAX_LIMIT) break;
+        const lastHit = page[page.length - 1]!;
+        after = { sortKey: lastHit.sortKey, key: lastHit.key };
+        await yieldToEventLoop();
+      }
+      if (hits > 0) groups.push({ start, direction: q.direction, value, context: accumulate ? { accumulators: [...perValues.values()] } : {} });
+    }
+    return { groups, count: groups.length, context: {} };
   }
 
   private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number | bigint {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Direction } from '@pipeline/edge-model';
 import { ApiError, badRequest } from '../errors';
+import { registerQueueRoutes } from './queue.routes';
 import type { ServerDeps } from './server';
 
 type TableParams = { db: string; table: string };
@@ -48,10 +49,16 @@ const objectBody = (body: unknown): Record<string, unknown> => {
   return body as Record<string, unknown>;
 };
 
-/** Counts are kept per start; a count over a range or filter would need a scan. Refused, never ignored. */
-const notYet = (q: Query): void => {
+/**
+ * Actionbase's server refuses `ranges`, `filters` and any `features` on count and counts with a 400
+ * (QueryService.counts: "`ranges` is not yet supported in count query."), although its docs list
+ * `ranges` as optional: the server is followed.
+ */
+const countRefusals = (q: Query): void => {
   for (const p of ['ranges', 'filters'] as const)
-    if (q[p] !== undefined) throw new ApiError(501, 'NOT_IMPLEMENTED', `${p} on count and counts is not implemented; scan with ${p} instead`, p);
+    if (q[p] !== undefined) throw badRequest(p, `\`${p}\` is not yet supported in count query; scan with ${p} instead (features=total gives the count under start)`);
+  const features = list(q.features);
+  if (features.length) throw badRequest('features', `\`features\` ${features.join(', ')} are not supported in count query`);
 };
 
 /** Data API (docs/api.md, "REST API"): v3 mutations and queries. */
@@ -103,20 +110,35 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
   });
   app.get(`${base}/edges/count`, async (req) => {
     const q = req.query as Query;
-    notYet(q);
+    countRefusals(q);
     return deps.queries.count(resolve(req), one(q, 'start') ?? '', direction(q.direction));
   });
   app.get(`${base}/edges/counts`, async (req) => {
     const q = req.query as Query;
-    notYet(q);
+    countRefusals(q);
     return deps.queries.counts(resolve(req), list(q.start), direction(q.direction));
+  });
+  app.get(`${base}/edges/seek/:cache`, async (req) => {
+    const q = req.query as Query;
+    const { cache } = req.params as { cache: string };
+    return deps.queries.seek(resolve(req), cache, { start: one(q, 'start'), direction: direction(q.direction), limit: one(q, 'limit'), offset: one(q, 'offset') });
+  });
+  app.get(`${base}/edges/agg/:group`, async (req) => {
+    const q = req.query as Query;
+    const { group } = req.params as { group: string };
+    return deps.queries.agg(resolve(req), group, {
+      starts: list(q.start),
+      direction: direction(q.direction),
+      ranges: one(q, 'ranges'),
+      filters: one(q, 'filters'),
+      features: list(q.features),
+      ttl: one(q, 'ttl'),
+    });
   });
   // Actionbase features this core does not have yet: answered 501 naming them, never a bare 404.
   const notImplemented = (feature: string) => async () => {
     throw new ApiError(501, 'NOT_IMPLEMENTED', `${feature} is not implemented by this core`);
   };
-  app.get(`${base}/edges/agg/:group`, notImplemented('groups (edges/agg/{group})'));
-  app.get(`${base}/edges/seek/:cache`, notImplemented('caches (edges/seek/{cache})'));
   app.post('/graph/v3/query', notImplemented('the query DSL (POST /graph/v3/query)'));
   app.get(`${base}/multi-edges/ids`, async (req) => {
     const q = req.query as Query;
@@ -126,4 +148,5 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
     const b = objectBody(req.body);
     return deps.queries.multiEdgeIds(resolve(req), bodyList(b, 'ids'), { filters: bodyString(b, 'filters'), features: bodyList(b, 'features') });
   });
+  registerQueueRoutes(app, deps);
 }

@@ -1,6 +1,7 @@
 import type { CountDelta, Direction, EdgeState, Endpoint } from '@pipeline/edge-model';
 import { parseJson, stringifyJson } from '@pipeline/events';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
+import type { QueueStore } from './queue-store';
 
 /**
  * The storage interface of the core. The embedded SQLite engine implements it; a distributed engine
@@ -151,6 +152,8 @@ export interface EdgeStore {
   deleteOutbox(uptoSeq: number): Promise<void>;
   outboxSize(): Promise<number>;
   close(): Promise<void>;
+  /** queue/v1 storage (queue-store.ts) in the same database; a deleted queue's messages go by `purgeSome`. */
+  queues(): QueueStore;
 }
 
 /**

@@ -6,6 +6,8 @@ import { parseJson } from '@pipeline/events';
 import type { Direction, Endpoint } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
 import { SEQ_TICKS_PER_MS, tablespaceOf, toJsonText, toRow, type RawRow } from './edge-store';
+import { PgQueueStore } from './pg-queue-store';
+import type { QueueStore } from './queue-store';
 import type { CatalogSnapshot, EdgeRow, EdgeStorageKey, EdgeStore, IndexHit, IndexRowAdd, IndexScan, KeyWrite, OutboxRow, RelayLease } from './edge-store';
 
 /** Where the schema migrations live (SQL files run by node-pg-migrate at start). */
@@ -236,7 +238,7 @@ export class PgEdgeStore implements EdgeStore {
   async purgeSome(table: string, limit: number): Promise<number> {
     const tbl = tablespaceOf(table);
     let n = 0;
-    for (const t of ['edge_index', 'edge_count', 'edge_state']) {
+    for (const t of ['edge_index', 'edge_count', 'edge_state', 'queue_message']) {
       if (n >= limit) break;
       const r = await this.db.query(`DELETE FROM ${t} WHERE ctid IN (SELECT ctid FROM ${t} WHERE tbl = $1 LIMIT $2)`, [tbl, limit - n]);
       n += r.rowCount ?? 0;
@@ -431,6 +433,10 @@ export class PgEdgeStore implements EdgeStore {
   }
   async outboxSize(): Promise<number> {
     return (await this.db.query<{ n: number }>('SELECT count(*) AS n FROM outbox')).rows[0]!.n;
+  }
+
+  queues(): QueueStore {
+    return new PgQueueStore(this.pool);
   }
 
   async close(): Promise<void> {

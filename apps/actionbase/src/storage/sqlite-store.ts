@@ -4,6 +4,8 @@ import { dirname } from 'node:path';
 import type { Direction, Endpoint } from '@pipeline/edge-model';
 import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
 import { nextSeq, tablespaceOf, toJsonText, toRow, type RawRow } from './edge-store';
+import type { QueueStore } from './queue-store';
+import { SqliteQueueStore } from './sqlite-queue-store';
 import type {
   CatalogSnapshot,
   EdgeRow,
@@ -34,6 +36,7 @@ export class SqliteEdgeStore implements EdgeStore {
   private inUnit = false;
   private readonly scanStatements = new Map<string, Database.Statement>();
   private readonly stmt;
+  private readonly queueStore: SqliteQueueStore;
 
   constructor(path: string, opts: { synchronous: 'NORMAL' | 'FULL' } = { synchronous: 'NORMAL' }) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -71,6 +74,8 @@ export class SqliteEdgeStore implements EdgeStore {
     };
     const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").get() as { seq: number } | undefined;
     this.clock = { seq: row?.seq ?? 0 };
+    // Created with the store: the purge of a deleted queue's messages needs its table.
+    this.queueStore = new SqliteQueueStore(this.db, () => this.writable());
   }
 
   /**
@@ -199,6 +204,7 @@ export class SqliteEdgeStore implements EdgeStore {
         ['edge_index', 'idx, dir, start, sortkey, ekey'],
         ['edge_count', 'dir, start'],
         ['edge_state', 'ekey'],
+        ['queue_message', 'part, seq, id'],
       ] as const) {
         if (n >= limit) break;
         n += this.db.prepare(`DELETE FROM ${t} WHERE tbl = ? AND (${key}) IN (SELECT ${key} FROM ${t} WHERE tbl = ? LIMIT ?)`).run(table, table, limit - n).changes;
@@ -349,6 +355,9 @@ export class SqliteEdgeStore implements EdgeStore {
   }
   async outboxSize(): Promise<number> {
     return (this.stmt.outboxSize.get() as { n: number }).n;
+  }
+  queues(): QueueStore {
+    return this.queueStore;
   }
   async close(): Promise<void> {
     while (this.gate) await this.gate;
