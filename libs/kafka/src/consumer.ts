@@ -11,10 +11,11 @@
  *   handler throws or on a non-transient error.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ConnectionPool, Consumer as PltConsumer, IS_CONTROL, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
+import { ConnectionPool, Consumer as PltConsumer, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
 import { baseOptions, connectionSecurity, guarded, type ResolvedConfig } from './config';
 import { isUnavailability, toKafkaError } from './errors';
-import type { ConsumedMessage, Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
+import { messagesOf, OFFSET_OUT_OF_RANGE, type FetchPartitionLike, type FetchRequestTopic, type FetchResponseLike } from './records';
+import type { Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
 
 interface PartitionState {
   topic: string;
@@ -31,30 +32,6 @@ interface PartitionState {
   outOfRange: boolean;
 }
 
-const OFFSET_OUT_OF_RANGE = 1;
-
-interface FetchPartitionLike {
-  partitionIndex: number;
-  errorCode: number;
-  highWatermark: bigint;
-  records?: {
-    firstOffset: bigint;
-    lastOffsetDelta: number;
-    attributes: number;
-    firstTimestamp: bigint;
-    records: { offsetDelta: number; timestampDelta: bigint; key: Buffer | null; value: Buffer | null; headers: [Buffer | null, Buffer | null][] }[];
-  }[];
-}
-
-interface FetchResponseLike {
-  errorCode: number;
-  responses: { topicId: string; partitions: FetchPartitionLike[] }[];
-}
-
-interface FetchRequestTopic {
-  topicId: string;
-  partitions: { partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }[];
-}
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export async function createConsumer(cfg: ResolvedConfig, opts: ConsumerOptions): Promise<Consumer> {
@@ -251,6 +228,7 @@ class GroupConsumer implements Consumer {
         ? await this.c.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) })
         : new Map<string, bigint[]>();
       for (const s of pending) {
+        if (s.position !== undefined) continue; // seek() while the committed offsets were asked for
         const offset = s.outOfRange ? undefined : committed.get(s.topic)?.[s.partition];
         if (offset !== undefined && offset >= 0n) {
           s.position = offset;
@@ -279,7 +257,7 @@ class GroupConsumer implements Consumer {
       for (const partition of parts) {
         const st = this.states.get(keyOf(topic, partition));
         const offset = offsets.get(topic)?.[partition];
-        if (st && offset !== undefined) {
+        if (st && offset !== undefined && st.position === undefined) {
           st.position = offset;
           st.outOfRange = false;
         }
@@ -382,21 +360,7 @@ class GroupConsumer implements Consumer {
     }
     st.highWatermark = pr.highWatermark;
     if (this.isPaused(st)) return; // paused while the fetch was in flight: fetch it again after resume()
-    const messages: ConsumedMessage[] = [];
-    let next = req.offset;
-    for (const batch of pr.records ?? []) {
-      const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
-      if (!(batch.attributes & IS_CONTROL)) {
-        for (const r of batch.records) {
-          const offset = batch.firstOffset + BigInt(r.offsetDelta);
-          if (offset < req.offset) continue;
-          const headers: Record<string, Buffer> = {};
-          for (const [hk, hv] of r.headers) if (hk) headers[hk.toString()] = hv ?? Buffer.alloc(0);
-          messages.push({ topic, partition: pr.partitionIndex, offset, key: r.key, value: r.value, headers, timestamp: Number(batch.firstTimestamp + r.timestampDelta) });
-        }
-      }
-      if (end > next) next = end;
-    }
+    const { messages, next } = messagesOf(topic, pr, req.offset);
     st.position = next;
     if (!messages.length) return;
     const batch: PartitionBatch = { topic, partition: pr.partitionIndex, messages, highWatermark: pr.highWatermark };
@@ -450,6 +414,16 @@ class GroupConsumer implements Consumer {
     } else {
       for (const p of partitions) this.pausedPartitions.delete(keyOf(topic, p));
     }
+    this.wake();
+  }
+
+  seek(topic: string, partition: number, offset: bigint): void {
+    const st = this.states.get(keyOf(topic, partition));
+    if (!st) return;
+    // A fetch in flight for the old position is dropped on arrival (its offset no longer matches).
+    st.position = offset;
+    st.buffered = undefined;
+    st.outOfRange = false;
     this.wake();
   }
 
