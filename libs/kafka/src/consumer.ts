@@ -12,7 +12,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConnectionPool, Consumer as PltConsumer, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
-import { baseOptions, connectionSecurity, guarded, type ResolvedConfig } from './config';
+import { backoffDelay } from '@pipeline/errors';
+import { baseOptions, connectionSecurity, guarded, TRANSIENT_BACKOFF, type ResolvedConfig } from './config';
 import { isUnavailability, toKafkaError } from './errors';
 import { messagesOf, OFFSET_OUT_OF_RANGE, type FetchPartitionLike, type FetchRequestTopic, type FetchResponseLike } from './records';
 import type { Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
@@ -62,6 +63,8 @@ class GroupConsumer implements Consumer {
   private woken = false;
   private loopDone: Promise<void> | undefined;
   private backoffMs = 0;
+  /** Transient failures since the last fetch that went through: the retry number of the backoff. */
+  private failures = 0;
   private rebalanceChain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -197,10 +200,12 @@ class GroupConsumer implements Consumer {
     this.wakeUp?.();
   }
 
-  /** Unavailability: back off (doubling up to 5 s) and try again. Anything else stops run(). */
+  /** Unavailability: back off (growing up to 5 s while it lasts) and try again. Anything else stops run(). */
   private transient(err: unknown, operation: string): void {
     if (isUnavailability(err) || (err as { canRetry?: unknown })?.canRetry === true) {
-      this.backoffMs = Math.min(5_000, Math.max(200, this.backoffMs * 2));
+      if (this.backoffMs) return; // already waiting
+      this.failures++;
+      this.backoffMs = Math.max(1, backoffDelay(this.failures, TRANSIENT_BACKOFF));
       setTimeout(() => {
         this.backoffMs = 0;
         this.wake();
@@ -330,6 +335,7 @@ class GroupConsumer implements Consumer {
     requested: Map<string, { state: PartitionState; offset: bigint }>,
     onBatch: (batch: PartitionBatch) => Promise<void>,
   ): void {
+    this.failures = 0;
     for (const tr of response.responses) {
       const topic = idToTopic.get(tr.topicId);
       if (topic === undefined) continue;

@@ -9,7 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Consumer as PltConsumer, ListOffsetTimestamps } from '@platformatic/kafka';
-import { baseOptions, guarded, type ResolvedConfig } from './config';
+import { backoffDelay, sleep } from '@pipeline/errors';
+import { baseOptions, guarded, TRANSIENT_BACKOFF, type ResolvedConfig } from './config';
 import { isUnavailability, toKafkaError } from './errors';
 import { messagesOf, OFFSET_OUT_OF_RANGE, type FetchResponseLike } from './records';
 import type { RangeBatch, ReadRangeOptions } from './types';
@@ -20,19 +21,6 @@ async function listOffsets(client: PltConsumer, topic: string, partitions: numbe
   const list = res.get(topic) ?? [];
   return new Map(partitions.map((p) => [p, list[p] ?? -1n]));
 }
-
-const wait = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 export async function* readRange(cfg: ResolvedConfig, opts: ReadRangeOptions): AsyncGenerator<RangeBatch, void, undefined> {
   const { topic, signal } = opts;
@@ -74,7 +62,7 @@ export async function* readRange(cfg: ResolvedConfig, opts: ReadRangeOptions): A
       if (!isUnavailability(err)) throw toKafkaError(err, operation, cfg.brokers);
       client.clearMetadata();
       failures++;
-      await wait(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), signal);
+      await sleep(backoffDelay(failures, TRANSIENT_BACKOFF), signal);
     };
 
     while (pending.size) {
