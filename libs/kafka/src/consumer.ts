@@ -12,9 +12,9 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConnectionPool, Consumer as PltConsumer, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
-import { backoffDelay } from '@pipeline/errors';
+import { backoffDelay, sleep } from '@pipeline/errors';
 import { baseOptions, connectionSecurity, guarded, TRANSIENT_BACKOFF, type ResolvedConfig } from './config';
-import { isUnavailability, toKafkaError } from './errors';
+import { isRetriableAnswer, isUnavailability, toKafkaError } from './errors';
 import { messagesOf, OFFSET_OUT_OF_RANGE, type FetchPartitionLike, type FetchRequestTopic, type FetchResponseLike } from './records';
 import type { Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
 
@@ -104,8 +104,21 @@ class GroupConsumer implements Consumer {
 
   async join(): Promise<void> {
     for (const t of this.opts.topics) this.c.topics.track(t);
+    const deadlineMs = this.cfg.deadlineMs + (this.opts.rebalanceTimeoutMs ?? 30_000);
+    const until = Date.now() + deadlineMs;
     try {
-      await guarded(this.cfg, `join group ${this.opts.groupId}`, () => this.c.joinGroup({}), this.cfg.deadlineMs + (this.opts.rebalanceTimeoutMs ?? 30_000));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await guarded(this.cfg, `join group ${this.opts.groupId}`, () => this.c.joinGroup({}), deadlineMs);
+          break;
+        } catch (err) {
+          // The broker answered "not now" (a coordinator still loading): join again while the join's time lasts.
+          // No answer at all fails at once, so a wrong address shows within the request timeouts.
+          const delay = backoffDelay(attempt, TRANSIENT_BACKOFF);
+          if (!isRetriableAnswer(err) || Date.now() + delay >= until) throw err;
+          await sleep(delay);
+        }
+      }
     } catch (err) {
       await this.shutdown();
       throw err;
@@ -202,7 +215,7 @@ class GroupConsumer implements Consumer {
 
   /** Unavailability: back off (growing up to 5 s while it lasts) and try again. Anything else stops run(). */
   private transient(err: unknown, operation: string): void {
-    if (isUnavailability(err) || (err as { canRetry?: unknown })?.canRetry === true) {
+    if (isUnavailability(err)) {
       if (this.backoffMs) return; // already waiting
       this.failures++;
       this.backoffMs = Math.max(1, backoffDelay(this.failures, TRANSIENT_BACKOFF));

@@ -290,6 +290,22 @@ describe('consumer group', () => {
   });
 });
 
+describe('retriable broker answers', () => {
+  it('a send to a topic not created yet fails as retryable (the broker flags UNKNOWN_TOPIC_OR_PARTITION retriable); the same send goes through once it exists', async () => {
+    const topic = uniqueTopic('int-not-yet');
+    const err = await producer.send(topic, [{ key: 'k', value: 'early' }]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KafkaUnavailableError);
+    expect(err).toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true });
+    expect((err as Error).message).toMatch(/topic or partition/i);
+    await admin.ensureTopics([{ name: topic, partitions: 1 }]);
+    await producer.send(topic, [{ key: 'k', value: 'later' }]);
+    expect((await readAll(bootstrap, topic)).map((m) => m.value?.toString())).toEqual(['later']);
+  }, 60_000);
+});
+
 describe('unavailable broker', () => {
   const dead = () => createKafka({ brokers: ['127.0.0.1:1'], clientId: 'kafka-int-dead', requestTimeoutMs: 1_000 });
 
