@@ -1,19 +1,21 @@
+import { PipelineError } from '@pipeline/errors';
+
 /**
  * The broker cannot be reached, or did not answer in time, or answered with an error the client marks
- * retriable (no leader or coordinator for the moment, a topic not created yet). Retrying later can succeed.
- * Anything else (a rejected config, a bad argument, a topic that already exists) is thrown as the client's own
- * error, unwrapped.
+ * retriable (no leader or coordinator for the moment). Retrying later can succeed. Anything else (a rejected
+ * config, a bad argument, a topic that already exists, a send to a topic the client does not know) is thrown as
+ * the client's own error, unwrapped.
  */
-export class KafkaUnavailableError extends Error {
-  readonly code = 'KAFKA_UNAVAILABLE' as const;
-  readonly retryable = true as const;
+export class KafkaUnavailableError extends PipelineError {
+  override readonly name = 'KafkaUnavailableError';
+  override readonly code = 'KAFKA_UNAVAILABLE' as const;
+  override readonly retryable = true as const;
   /** What was being done, e.g. "send to edges.wal". */
   readonly operation: string;
   readonly brokers: string[];
 
   constructor(operation: string, brokers: string[], cause: unknown) {
-    super(`Kafka unavailable (${brokers.join(',')}): ${operation} failed: ${describe(cause)}`, { cause });
-    this.name = 'KafkaUnavailableError';
+    super('KAFKA_UNAVAILABLE', `Kafka unavailable (${brokers.join(',')}): ${operation} failed: ${describe(cause)}`, { retryable: true, cause });
     this.operation = operation;
     this.brokers = brokers;
   }
@@ -36,7 +38,7 @@ interface ErrorLike {
 
 /**
  * True when the error (or one it wraps) says the broker is unreachable, timed out, or answered "not now":
- * no leader or coordinator yet, a topic not created yet, too many requests. Which broker answers are "not now"
+ * no leader or coordinator yet, not enough in-sync replicas, too many requests. Which broker answers are "not now"
  * is the client's call: its protocol errors carry `canRetry` (Kafka's RetriableException list). Network
  * errors and timeouts count whatever their flag: the client does not repeat a timed-out request itself, but
  * the operation may well succeed later.

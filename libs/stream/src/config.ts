@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PipelineError } from '@pipeline/errors';
 import type { StreamConsumerOptions } from './types';
 
 export interface ConfigIssue {
@@ -8,15 +9,17 @@ export interface ConfigIssue {
 }
 
 /** The environment does not fit the app's schema; the message names every bad variable, one per line. */
-export class ConfigError extends Error {
+export class ConfigError extends PipelineError {
   override readonly name = 'ConfigError';
-  readonly code = 'INVALID_CONFIG' as const;
-  readonly retryable = false as const;
+  override readonly code = 'INVALID_CONFIG' as const;
+  override readonly retryable = false as const;
   readonly issues: ConfigIssue[];
 
   constructor(issues: ConfigIssue[]) {
     super(
+      'INVALID_CONFIG',
       `invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}\nFix the environment variable(s) above and start again.`,
+      { retryable: false },
     );
     this.issues = issues;
   }
