@@ -390,5 +390,5 @@ describe('unavailable broker', () => {
       await stopKafka(opts);
       await rm(root, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 300_000); // two starts of a private broker: over two minutes each on a loaded machine
 });
