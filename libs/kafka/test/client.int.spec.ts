@@ -390,5 +390,5 @@ describe('unavailable broker', () => {
       await stopKafka(opts);
       await rm(root, { recursive: true, force: true });
     }
-  }, 300_000); // two starts of a private broker: over two minutes each on a loaded machine
+  }, 300_000); // a private broker started twice: the first start alone took over two minutes on a loaded machine
 });
