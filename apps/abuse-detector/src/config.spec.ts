@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { ConfigError } from '@pipeline/stream';
+import { ConfigError } from '@pipeline/config';
 import { loadConfig } from './config';
 
 describe('abuse-detector config', () => {

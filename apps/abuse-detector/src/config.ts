@@ -7,13 +7,14 @@ import { readFileSync } from 'node:fs';
 import type { Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
-import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
+import { logLevel, parseConfig, port } from '@pipeline/config';
+import { StreamEnvSchema } from '@pipeline/stream';
 
 export const ConfigSchema = StreamEnvSchema.extend({
   CONSUMER_GROUP: z.string().min(1).default('abuse-detector').describe('Consumer group; also names the DLQ topic (<group>.dlq)'),
   CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName).describe('The CDC topic this app consumes'),
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9470).describe('Health probes and /metrics; 0 picks a free port'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HTTP_PORT: port(9470).describe('Health probes and /metrics; 0 picks a free port'),
+  LOG_LEVEL: logLevel,
   KAFKA_SESSION_TIMEOUT_MS: z.coerce
     .number()
     .int()

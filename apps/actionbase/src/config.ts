@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError, logLevel, parseConfig, port } from '@pipeline/config';
 import { TOPICS } from '@pipeline/events';
 
 /**
@@ -9,7 +10,7 @@ const mode = z.enum(['SYNC', 'ASYNC', 'IGNORE']);
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 
 export const ConfigSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PORT: port(8080),
   HOST: z.string().default('0.0.0.0'),
   /**
    * The store: `sqlite` (embedded, one process) or `postgres` (several instances over one database,
@@ -69,18 +70,14 @@ export const ConfigSchema = z.object({
    * commit, before its CDC record is relayed. Never set it in production.
    */
   FAULT_CRASH_AFTER_COMMIT: z.stringbool().default(false),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const r = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '' || false)));
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}\nFix the environment variable(s) above and start again.`);
-  }
-  if (r.data.STORAGE === 'postgres' && !r.data.DATABASE_URL)
-    throw new Error('invalid configuration:\n  DATABASE_URL: required with STORAGE=postgres (e.g. postgres://postgres@127.0.0.1:5432/actionbase)\nSet it and start again.');
-  return r.data;
+  const c = parseConfig(ConfigSchema, env);
+  if (c.STORAGE === 'postgres' && !c.DATABASE_URL)
+    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'required with STORAGE=postgres (e.g. postgres://postgres@127.0.0.1:5432/actionbase)' }]);
+  return c;
 }

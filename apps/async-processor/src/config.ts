@@ -3,7 +3,7 @@
  * variable). The only file that reads process.env (through main.ts).
  */
 import { z } from 'zod';
-import { parseConfig } from '@pipeline/stream';
+import { kafkaBrokers, listenHost, logLevel, parseConfig } from '@pipeline/config';
 
 /** One `KEEP_NEWEST` entry: keep the newest `keep` edges per source of `database.table`, ordered by `index`. */
 export interface KeepNewestRule {
@@ -40,7 +40,7 @@ const int = (min: number) => z.coerce.number().int().min(min);
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const ConfigSchema = z.object({
-  KAFKA_BROKERS: z.string().min(1).transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+  KAFKA_BROKERS: kafkaBrokers,
   KAFKA_CLIENT_ID: z.string().default('async-processor'),
   WAL_TOPIC: z.string().min(1).default('actionbase.wal'),
   GROUP_ID: z.string().min(1).default('async-processor'),
@@ -89,14 +89,14 @@ export const ConfigSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: int(6_000).default(10_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100).default(1_000),
   HTTP_PORT: int(0).default(8090),
-  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_HOST: listenHost(),
   SHUTDOWN_TIMEOUT_MS: int(1).default(30_000),
   /**
    * Crash tests only: kill -9 the process itself right after its Nth successful request to the core, before the
    * batch's offsets are committed (the worst moment: applied, not committed). 0 = off.
    */
   FAULT_KILL_AFTER_APPLIES: int(0).default(0),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -2,7 +2,7 @@
  * The console's settings, parsed once from the environment at start (a bad value stops it, naming the variable).
  * Every address defaults to what `npm start` runs on this machine (root README, ports).
  */
-import { parseConfig } from '@pipeline/stream';
+import { logLevel, parseConfig } from '@pipeline/config';
 import { parseTokenList } from '@pipeline/web-auth';
 import { z } from 'zod';
 
@@ -64,7 +64,7 @@ export const ConfigSchema = z.object({
   LAG_GROWING_MS: ms(60_000).describe('a lag that grew at every sample over this window turns its group red'),
   LAG_ALERT_RECORDS: z.coerce.number().int().min(0).default(500),
   ICEBERG_STALE_MS: ms(300_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 }).superRefine((c, ctx) => {
   if (c.CATALOG === 'jdbc' && !c.CATALOG_URL) ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: 'required when CATALOG=jdbc (postgres://user@host:port/database)' });
 });

@@ -1,8 +1,8 @@
 /**
  * Exports the CDC records of a time range from the CDC topic into an NDJSON file that a native batch task
- * reads (backfill). A bounded read, not a long-running consumer: it reads every partition from the start
- * up to the end offsets taken when it began, under a throwaway group that commits nothing, so it neither
- * disturbs nor depends on any consumer group. Records are decoded with @pipeline/events (v3 and v2 both),
+ * reads (backfill). A bounded read, not a long-running consumer (libs/kafka's readRange): every partition
+ * from the first record stamped near `fromMs` up to the end offsets taken when it began, without a consumer
+ * group, so it neither disturbs nor depends on any. Records are decoded with @pipeline/events (v3 and v2 both),
  * system records skipped, and written in the native v3 shape the spec's flattenSpec reads.
  */
 import { createWriteStream } from 'node:fs';
@@ -17,30 +17,26 @@ export interface ExportResult {
   skipped: { outOfRange: number; system: number; undecodable: number; vertex: number };
 }
 
+/**
+ * How far before `fromMs` the read starts, by record timestamp. A CDC record is stamped when it is published,
+ * after its processedAt on the core that committed it; the margin covers the clocks of several core hosts
+ * disagreeing. Records before the seek point are older than anything the range can hold.
+ */
+export const SEEK_MARGIN_MS = 15 * 60_000;
+
 export async function exportCdcRange(
   kafka: KafkaClient,
   opts: { topic: string; fromMs: number; toMs: number; file: string; timeoutMs?: number },
 ): Promise<ExportResult> {
-  const admin = await kafka.admin();
-  let ends: Map<number, bigint>;
-  try {
-    ends = await admin.endOffsets(opts.topic);
-  } finally {
-    await admin.close();
-  }
   await mkdir(path.dirname(opts.file), { recursive: true });
   const out = createWriteStream(opts.file);
   const result: ExportResult = { file: opts.file, written: 0, skipped: { outOfRange: 0, system: 0, undecodable: 0, vertex: 0 } };
-  const remaining = new Map([...ends].filter(([, end]) => end > 0n));
-  if (remaining.size > 0) {
-    const consumer = await kafka.consumer({ groupId: `druid-ingest-export-${Date.now().toString(36)}-${process.pid}`, topics: [opts.topic], fromBeginning: true });
-    const timeout = setTimeout(() => void consumer.close(), opts.timeoutMs ?? 120_000);
-    let failure: Error | undefined;
-    await consumer.run(async (batch) => {
-      const end = remaining.get(batch.partition);
-      if (end === undefined) return;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    // Up to the end offsets as the read starts: what is written meanwhile is after the range anyway.
+    for await (const batch of kafka.readRange({ topic: opts.topic, from: { time: opts.fromMs - SEEK_MARGIN_MS }, signal })) {
       for (const m of batch.messages) {
-        if (m.offset >= end) break;
         let rec: DecodedCdc;
         try {
           rec = decodeCdc(m.value?.toString('utf8') ?? 'null');
@@ -57,16 +53,11 @@ export async function exportCdcRange(
           result.written++;
         }
       }
-      const last = batch.messages[batch.messages.length - 1];
-      if (last && last.offset + 1n >= end) remaining.delete(batch.partition);
-      if (remaining.size === 0) void consumer.close();
-    });
-    clearTimeout(timeout);
-    if (remaining.size > 0) failure = new Error(`timed out reading ${opts.topic}: partitions ${[...remaining.keys()].join(', ')} not read to their end`);
-    if (failure) {
-      out.destroy();
-      throw failure;
     }
+  } catch (err) {
+    out.destroy();
+    if (signal.aborted) throw new Error(`timed out after ${timeoutMs} ms reading ${opts.topic} to its end offsets (raise the timeout, or check the broker)`, { cause: err });
+    throw err;
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   return result;

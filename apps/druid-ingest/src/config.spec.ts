@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError } from '@pipeline/stream';
+import { ConfigError } from '@pipeline/config';
 import { loadConfig, supervisorOptions } from './config';
 
 describe('config', () => {

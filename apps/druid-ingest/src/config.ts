@@ -1,8 +1,8 @@
 /**
- * The app's configuration: environment variables parsed once, with zod (parseConfig from @pipeline/stream
+ * The app's configuration: environment variables parsed once, with zod (parseConfig from @pipeline/config
  * names the failing variable). The only file that reads process.env.
  */
-import { parseConfig } from '@pipeline/stream';
+import { logLevel, parseConfig, port } from '@pipeline/config';
 import { z } from 'zod';
 import { GRANULARITIES } from './supervisor.spec-builder';
 
@@ -28,10 +28,10 @@ export const ConfigSchema = z.object({
   USE_EARLIEST_OFFSET: bool(true),
   APPLY_ON_START: bool(true).describe('Apply the supervisor spec when the service starts'),
   BACKFILL_DIR: z.string().min(1).default('.data/druid-ingest/backfill').describe('Where CDC exports for backfills are written (Druid must read the same path)'),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(8093),
+  PORT: port(8093),
   HOST: z.string().default('127.0.0.1'),
   HEALTH_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
-import { parseConfig, StreamEnvSchema } from '@pipeline/stream';
+import { listenHost, logLevel, parseConfig, port } from '@pipeline/config';
+import { StreamEnvSchema } from '@pipeline/stream';
 import { parseTokenList, type JwtSettings } from '@pipeline/web-auth';
 import { LongSafeSerializer } from './es-json';
 
@@ -23,7 +24,7 @@ const tokens = z
   .describe('Lookup API credentials: user:token,user2:token2, each token unique and strong (sha256 digest -> user)');
 
 /** A listener address; loopback unless the operator opens it on purpose. */
-const host = z.string().min(1).default('127.0.0.1');
+const host = listenHost();
 
 export const ConfigSchema = StreamEnvSchema.extend({
   CONSUMER_GROUP: z.string().min(1).default('es-indexer'),
@@ -44,7 +45,7 @@ export const ConfigSchema = StreamEnvSchema.extend({
   INDEX_REPLICAS: z.coerce.number().int().min(0).default(0),
   /** Which parts run: the indexer (consumers), the lookup API, or both. */
   ROLE: z.enum(['all', 'indexer', 'api']).default('all'),
-  API_PORT: z.coerce.number().int().min(0).max(65_535).default(8095),
+  API_PORT: port(8095),
   API_HOST: host,
   /** The probes and /metrics: metrics name topics and groups, so they stay on loopback unless opened on purpose. */
   HTTP_HOST: host,
@@ -67,7 +68,7 @@ export const ConfigSchema = StreamEnvSchema.extend({
   ES_PASSWORD: z.string().min(1).optional(),
   /** PEM file of the CA that signed Elasticsearch's HTTP certificate (https ES_URL). */
   ES_CA_FILE: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 export const ConfigSchemaChecked = ConfigSchema.superRefine((c, ctx) => {

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseConfig } from '@pipeline/stream';
+import { logLevel, parseConfig } from '@pipeline/config';
 
 const time = z.string().transform((s, ctx) => {
   const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
@@ -38,7 +38,7 @@ export const EnvSchema = z
     NEGATIVES: z.coerce.number().int().min(0).max(100).default(0).describe('sampled negatives per positive'),
     SEED: z.coerce.number().int().min(0).max(2 ** 32 - 1).default(1),
     MAX_ROWS_PER_FILE: z.coerce.number().int().min(1).default(1_000_000),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: logLevel,
   })
   .superRefine((c, ctx) => {
     if (c.CATALOG === 'jdbc' && !c.CATALOG_URL) ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: 'required when CATALOG=jdbc (postgres://user@host:port/database)' });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { ConfigError } from '@pipeline/stream';
+import { ConfigError } from '@pipeline/config';
 import { loadConfig } from './config';
 
 const required = { KAFKA_BROKERS: 'a:9092, b:9092', PRIMARY_URL: 'http://p:8080/', TARGET_URL: 'http://t:8080' };

@@ -5,15 +5,16 @@
  */
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
-import { ConfigError, parseConfig, StreamEnvSchema } from '@pipeline/stream';
+import { ConfigError, logLevel, parseConfig, port } from '@pipeline/config';
+import { StreamEnvSchema } from '@pipeline/stream';
 
 const url = z.url().transform((u) => u.replace(/\/+$/, ''));
 
 export const ConfigSchema = StreamEnvSchema.extend({
   CONSUMER_GROUP: z.string().min(1).default('shadow').describe('Consumer group; also names the DLQ topic (<group>.dlq)'),
   WAL_TOPIC: z.string().min(1).default(TOPICS.wal.defaultName).describe("The primary core's WAL topic"),
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9470).describe('Health probes and /metrics; 0 picks a free port'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HTTP_PORT: port(9470).describe('Health probes and /metrics; 0 picks a free port'),
+  LOG_LEVEL: logLevel,
   START_AT: z
     .enum(['earliest', 'latest'])
     .default('latest')

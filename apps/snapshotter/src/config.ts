@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
-import { parseConfig } from '@pipeline/stream';
+import { kafkaBrokers, listenHost, logLevel, parseConfig, port } from '@pipeline/config';
 
 /**
  * The snapshotter's configuration, parsed once from the environment (README has the table). No other file
@@ -38,11 +38,7 @@ export function loadCatalogConfig(env: Record<string, string | undefined>): Cata
 }
 
 export const ConfigSchema = CatalogEnvSchema.extend({
-  KAFKA_BROKERS: z
-    .string()
-    .min(1)
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
-    .describe('Comma-separated bootstrap servers'),
+  KAFKA_BROKERS: kafkaBrokers,
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName),
   CONSUMER_GROUP: z.string().min(1).default('snapshotter'),
@@ -55,8 +51,8 @@ export const ConfigSchema = CatalogEnvSchema.extend({
   BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).default(1_000),
   RETRY_BASE_MS: positiveInt(200),
   RETRY_MAX_MS: positiveInt(30_000),
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9466),
-  HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface of the probes and /metrics; 0.0.0.0 in a container'),
+  HTTP_PORT: port(9466),
+  HTTP_HOST: listenHost().describe('Interface of the probes and /metrics; 0.0.0.0 in a container'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(60_000),
   STAGING_DIR: z.string().min(1).default('.data/snapshotter/staging'),
   COMMIT_INTERVAL_MS: positiveInt(60_000),
@@ -74,7 +70,7 @@ export const ConfigSchema = CatalogEnvSchema.extend({
    * SIGKILL (data-written, manifests-written, metadata-linked, changelog-written). Never set in production.
    */
   FAULT_CRASH_AT: z.enum(['data-written', 'manifests-written', 'metadata-linked', 'changelog-written']).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 }).superRefine(requireCatalogUrl);
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseConfig } from '@pipeline/stream';
+import { kafkaBrokers, logLevel, parseConfig, port } from '@pipeline/config';
 
 export const COMMANDS = ['rebuild', 'migrate', 'check', 'reconcile', 'dlq'] as const;
 export const DLQ_ACTIONS = ['list', 'show', 'redrive'] as const;
@@ -36,7 +36,7 @@ const offsets = z.string().transform((s, ctx) => {
 });
 
 export const EnvSchema = z.object({
-  KAFKA_BROKERS: z.string().min(1).transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+  KAFKA_BROKERS: kafkaBrokers,
   KAFKA_CLIENT_ID: z.string().min(1).default('wal-replay'),
   WAL_TOPIC: z.string().min(1).default('actionbase.wal'),
   CDC_TOPIC: z.string().min(1).default('actionbase.cdc'),
@@ -58,7 +58,7 @@ export const EnvSchema = z.object({
   ACTOR: z.string().min(1).default('WalReplay'),
   API_TOKEN: z.string().min(1).optional(),
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(0).default(2_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
   // reconcile
   ES_URL: url.optional().describe('reconcile: Elasticsearch holding the es-indexer current-state index (unset: not compared)'),
   ES_INDEX_PREFIX: z.string().min(1).default('actionbase').describe('reconcile: the es-indexer INDEX_PREFIX; the index is <prefix>-edges'),
@@ -79,7 +79,7 @@ export const EnvSchema = z.object({
   SETTLE_MS: z.coerce.number().int().min(0).default(2_000),
   MAX_REPORTED: z.coerce.number().int().min(0).default(1_000).describe('reconcile: DIVERGENT lines printed at most'),
   EVERY_MS: z.coerce.number().int().min(1_000).optional().describe('reconcile: run every EVERY_MS and serve the gauges (scheduled mode)'),
-  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9468),
+  METRICS_PORT: port(9468),
   METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('0.0.0.0 in a container'),
   METRICS_FILE: z.string().min(1).optional().describe('reconcile: also write the gauges there (Prometheus text format)'),
   // dlq

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { decodeWal, isSystemRecord, isVertexRecord, type DecodedWal } from '@pipeline/events';
 import type { ConsumedMessage } from '@pipeline/kafka';
 import { CoreError, walToMutation, type CoreClient, type MutationItem } from '@pipeline/core-api';
+import { backoffDelay, sleep } from '@pipeline/errors';
 
 export interface ApplyCounters {
   read: number;
@@ -92,9 +93,10 @@ export class CoreSink {
           return;
         }
         if (attempt > this.opts.retries) throw err;
-        const delay = Math.random() * this.opts.retryBaseMs * 2 ** Math.min(attempt, 8);
-        this.logger.warn({ db, table, attempt, delayMs: Math.round(delay), err: String(err) }, 'core unavailable; retrying');
-        await new Promise((r) => setTimeout(r, delay));
+        // Retry n waits up to retryBaseMs * 2^n, at most 256 times retryBaseMs.
+        const delay = backoffDelay(attempt + 1, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryBaseMs * 256 });
+        this.logger.warn({ db, table, attempt, delayMs: delay, err: String(err) }, 'core unavailable; retrying');
+        await sleep(delay);
       }
     }
   }

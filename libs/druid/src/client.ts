@@ -2,19 +2,20 @@
  * The Druid HTTP APIs the pipeline uses, through the platform's fetch: the Overlord's supervisor and task APIs
  * (served by the coordinator when it acts as Overlord, or by a router) and the broker's SQL API.
  */
+import { PipelineError } from '@pipeline/errors';
 import { parseJson, stringifyJson } from '@pipeline/events';
 
-export class DruidApiError extends Error {
-  readonly code = 'DRUID_API';
+export class DruidApiError extends PipelineError {
+  override readonly name = 'DruidApiError';
+  override readonly code = 'DRUID_API' as const;
   constructor(
     message: string,
     /** HTTP status of Druid's answer; undefined when there was none (refused, reset, timed out). */
     readonly status: number | undefined,
-    readonly retryable: boolean,
+    retryable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'DruidApiError';
+    super('DRUID_API', message, { retryable, cause: options?.cause });
   }
 }
 

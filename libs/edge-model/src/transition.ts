@@ -3,16 +3,17 @@
  * Pure and dependency-free: the core applies it under the key's lock, and every WAL consumer (replay,
  * migration, consistency checks) applies it again and must reach the same state.
  */
+import { PipelineError } from '@pipeline/errors';
 import type { EdgeEvent, EdgeState, FieldSpec, PropertyCell, TransitionSchema, Version } from './types';
 
 /** Why an event was refused. Not retryable: the same event against the same state is refused again. */
-export class TransitionRejectedError extends Error {
-  readonly code = 'NON_NULLABLE_MISSING' as const;
-  readonly retryable = false as const;
+export class TransitionRejectedError extends PipelineError {
+  override readonly name = 'TransitionRejectedError';
+  override readonly code = 'NON_NULLABLE_MISSING' as const;
+  override readonly retryable = false as const;
 
   constructor(readonly field: string) {
-    super(`non-nullable field ${field} is missing`);
-    this.name = 'TransitionRejectedError';
+    super('NON_NULLABLE_MISSING', `non-nullable field ${field} is missing`, { retryable: false });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { PipelineError } from '@pipeline/errors';
 
 export type EventDecodeErrorCode = 'MALFORMED_JSON' | 'UNKNOWN_VERSION' | 'INVALID_RECORD';
 
@@ -14,15 +15,14 @@ interface ErrorInit {
  * A record that cannot be decoded. Never retryable: the same bytes fail the same way every time, so a
  * consumer should dead-letter the message rather than retry it (retrying would stall the partition).
  */
-export class EventDecodeError extends Error {
+export class EventDecodeError extends PipelineError {
   override readonly name = 'EventDecodeError';
-  readonly code: EventDecodeErrorCode;
+  declare readonly code: EventDecodeErrorCode;
   readonly path: string;
-  readonly retryable = false as const;
+  override readonly retryable = false as const;
 
   constructor(init: ErrorInit) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.code = init.code;
+    super(init.code, init.message, { retryable: false, cause: init.cause });
     this.path = init.path;
   }
 }
@@ -32,14 +32,14 @@ export class EventDecodeError extends Error {
  * EventDecodeError because it signals a bug in the producer, not bad data on a topic; the fields are the
  * same so logging and alerting code can treat both alike.
  */
-export class EventEncodeError extends Error {
+export class EventEncodeError extends PipelineError {
   override readonly name = 'EventEncodeError';
-  readonly code = 'INVALID_RECORD' as const;
+  override readonly code = 'INVALID_RECORD' as const;
   readonly path: string;
-  readonly retryable = false as const;
+  override readonly retryable = false as const;
 
   constructor(init: { path: string; message: string; cause?: unknown }) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    super('INVALID_RECORD', init.message, { retryable: false, cause: init.cause });
     this.path = init.path;
   }
 }

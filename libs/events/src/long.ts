@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PipelineError } from '@pipeline/errors';
 import type { CdcState } from './cdc.schema';
 
 /**
@@ -34,10 +35,14 @@ export function longOf(digits: string): Long {
  * record fails the same way), so the stream runtime isolates the record and dead-letters it with this code
  * rather than rounding it into another id or version.
  */
-export class LongRangeError extends RangeError {
+export class LongRangeError extends PipelineError {
   override readonly name = 'LongRangeError';
-  readonly code = 'LONG_BEYOND_SAFE_INTEGER' as const;
-  readonly retryable = false as const;
+  override readonly code = 'LONG_BEYOND_SAFE_INTEGER' as const;
+  override readonly retryable = false as const;
+
+  constructor(message: string) {
+    super('LONG_BEYOND_SAFE_INTEGER', message, { retryable: false });
+  }
 }
 
 /** `v` as a number, for code that does not handle bigint LONGs yet; LongRangeError (naming `what`) beyond 2^53. */

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PipelineError } from '@pipeline/errors';
 import { localPath, writeDurable, syncDir } from './io';
 import { parseMetadata, stringifyMetadata, type TableMetadata } from './metadata';
 
@@ -32,8 +33,14 @@ export interface LoadedTable {
   metadata: TableMetadata;
 }
 
-export class CommitConflictError extends Error {
+/** Another writer committed first. Retryable: load the table again and commit on top of what is there. */
+export class CommitConflictError extends PipelineError {
   override readonly name = 'CommitConflictError';
+  override readonly code = 'ICEBERG_COMMIT_CONFLICT' as const;
+  override readonly retryable = true as const;
+  constructor(message: string) {
+    super('ICEBERG_COMMIT_CONFLICT', message, { retryable: true });
+  }
 }
 
 export interface Catalog {

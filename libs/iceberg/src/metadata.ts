@@ -4,6 +4,7 @@
  * (snapshotter commits, maintenance commands) changes metadata the same way and a commit is "base + updates".
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { PipelineError } from '@pipeline/errors';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 
 /** A snapshot id: a 64-bit integer (Iceberg Java makes 63-bit ids), never a JS number that may round. */
@@ -171,8 +172,14 @@ export type TableUpdate =
   | { action: 'set-properties'; updates: Record<string, string> }
   | { action: 'remove-properties'; removals: string[] };
 
-export class InvalidUpdateError extends Error {
+/** An update the spec forbids on this metadata: the same update fails the same way again. */
+export class InvalidUpdateError extends PipelineError {
   override readonly name = 'InvalidUpdateError';
+  override readonly code = 'ICEBERG_INVALID_UPDATE' as const;
+  override readonly retryable = false as const;
+  constructor(message: string) {
+    super('ICEBERG_INVALID_UPDATE', message, { retryable: false });
+  }
 }
 
 /**

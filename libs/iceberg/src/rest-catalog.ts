@@ -14,6 +14,7 @@
  * locations are `file://` URIs under `warehouse` (every path the table names then has a scheme, which Trino needs).
  */
 import { parse, stringify, isSafeNumber } from 'lossless-json';
+import { PipelineError } from '@pipeline/errors';
 import { CommitConflictError, identString, tableLocation, type Catalog, type LoadedTable, type TableIdent } from './catalog';
 import { parseMetadata, type SnapshotId, type TableMetadata } from './metadata';
 
@@ -42,14 +43,16 @@ export type TableRequirement =
 /** A table update in the protocol's shape: ours (metadata.ts) plus the ones that build a new table. */
 export type RestUpdate = Record<string, unknown> & { action: string };
 
-export class RestCatalogError extends Error {
+/** The REST catalog answered with an error: retryable when it is the catalog's trouble (5xx, 408, 429), not the request's. */
+export class RestCatalogError extends PipelineError {
   override readonly name = 'RestCatalogError';
+  override readonly code = 'ICEBERG_REST_CATALOG' as const;
   constructor(
     message: string,
     readonly status: number,
     readonly type?: string,
   ) {
-    super(message);
+    super('ICEBERG_REST_CATALOG', message, { retryable: status >= 500 || status === 408 || status === 429 });
   }
 }
 

@@ -8,12 +8,15 @@ import { baseOptions, guarded, resolveConfig, type ResolvedConfig } from './conf
 import { createConsumer } from './consumer';
 import { KafkaUnavailableError, toKafkaError } from './errors';
 import { positiveKeyHash } from './partitioner';
-import type { Admin, Consumer, ConsumerOptions, KafkaConfig, OutgoingMessage, Producer, TopicSpec } from './types';
+import { readRange } from './range';
+import type { Admin, Consumer, ConsumerOptions, KafkaConfig, OutgoingMessage, Producer, RangeBatch, ReadRangeOptions, TopicSpec } from './types';
 
 export interface KafkaClient {
   producer(): Promise<Producer>;
   admin(): Promise<Admin>;
   consumer(opts: ConsumerOptions): Promise<Consumer>;
+  /** A bounded read without a consumer group (see ReadRangeOptions); stop early with `break`. */
+  readRange(opts: ReadRangeOptions): AsyncIterable<RangeBatch>;
 }
 
 const toBuffer = (v: string | Buffer): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
@@ -135,17 +138,31 @@ class PlatformaticAdmin implements Admin {
     return guarded(this.cfg, 'list topics', () => this.a.listTopics());
   }
 
-  async endOffsets(topic: string): Promise<Map<number, bigint>> {
-    return guarded(this.cfg, `end offsets of ${topic}`, async () => {
-      const md = await this.a.metadata({ topics: [topic], forceUpdate: true });
-      const count = md.topics.get(topic)?.partitionsCount ?? 0;
-      const res = await this.a.listOffsets({
-        topics: [{ name: topic, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })) }],
-      });
-      const out = new Map<number, bigint>();
-      for (const t of res) for (const p of t.partitions) out.set(p.partitionIndex, p.offset);
-      return new Map([...out].sort(([a], [b]) => a - b));
+  endOffsets(topic: string): Promise<Map<number, bigint>> {
+    return guarded(this.cfg, `end offsets of ${topic}`, () => this.offsetsAt(topic, ListOffsetTimestamps.LATEST));
+  }
+
+  offsetsForTime(topic: string, timeMs: number): Promise<Map<number, bigint>> {
+    return guarded(this.cfg, `offsets of ${topic} at ${new Date(timeMs).toISOString()}`, async () => {
+      const at = await this.offsetsAt(topic, BigInt(Math.floor(timeMs)));
+      // -1: no record at or after the time yet; the end offset is where such a record would go.
+      if ([...at.values()].some((o) => o < 0n)) {
+        const ends = await this.offsetsAt(topic, ListOffsetTimestamps.LATEST);
+        for (const [p, o] of at) if (o < 0n) at.set(p, ends.get(p) ?? 0n);
+      }
+      return at;
     });
+  }
+
+  private async offsetsAt(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
+    const md = await this.a.metadata({ topics: [topic], forceUpdate: true });
+    const count = md.topics.get(topic)?.partitionsCount ?? 0;
+    const res = await this.a.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }],
+    });
+    const out = new Map<number, bigint>();
+    for (const t of res) for (const p of t.partitions) out.set(p.partitionIndex, p.offset);
+    return new Map([...out].sort(([a], [b]) => a - b));
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
@@ -192,5 +209,6 @@ export function createKafka(config: KafkaConfig): KafkaClient {
     producer: () => createProducer(cfg),
     admin: () => createAdmin(cfg),
     consumer: (opts: ConsumerOptions) => createConsumer(cfg, opts),
+    readRange: (opts: ReadRangeOptions) => readRange(cfg, opts),
   };
 }

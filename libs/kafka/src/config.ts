@@ -1,6 +1,7 @@
 /** Settings shared by the producer, admin and consumer: KafkaConfig with the defaults filled in. */
 import { readFileSync } from 'node:fs';
 import type { BaseOptions } from '@platformatic/kafka';
+import type { BackoffPolicy } from '@pipeline/errors';
 import { KafkaUnavailableError, toKafkaError } from './errors';
 import type { KafkaConfig } from './types';
 
@@ -66,6 +67,9 @@ export function securityFromEnv(env: Record<string, string | undefined> = proces
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 export const DEFAULT_RETRIES = 2;
 export const DEFAULT_RETRY_DELAY_MS = 250;
+
+/** Waits of the consumer and the range reader while the broker is unavailable (full jitter, doubling from 400 ms, at most 5 s). */
+export const TRANSIENT_BACKOFF: BackoffPolicy = { baseMs: 400, maxMs: 5_000 };
 
 
 /** Settings shared by every client object, from KafkaConfig with the defaults filled in. */

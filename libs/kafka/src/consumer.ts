@@ -11,10 +11,12 @@
  *   handler throws or on a non-transient error.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ConnectionPool, Consumer as PltConsumer, IS_CONTROL, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
-import { baseOptions, connectionSecurity, guarded, type ResolvedConfig } from './config';
-import { isUnavailability, toKafkaError } from './errors';
-import type { ConsumedMessage, Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
+import { ConnectionPool, Consumer as PltConsumer, ListOffsetTimestamps, type GroupAssignment } from '@platformatic/kafka';
+import { backoffDelay, sleep } from '@pipeline/errors';
+import { baseOptions, connectionSecurity, guarded, TRANSIENT_BACKOFF, type ResolvedConfig } from './config';
+import { isRetriableAnswer, isUnavailability, toKafkaError } from './errors';
+import { messagesOf, OFFSET_OUT_OF_RANGE, type FetchPartitionLike, type FetchRequestTopic, type FetchResponseLike } from './records';
+import type { Consumer, ConsumerOptions, PartitionBatch, PartitionLag, RebalanceEvent, TopicPartition } from './types';
 
 interface PartitionState {
   topic: string;
@@ -31,30 +33,6 @@ interface PartitionState {
   outOfRange: boolean;
 }
 
-const OFFSET_OUT_OF_RANGE = 1;
-
-interface FetchPartitionLike {
-  partitionIndex: number;
-  errorCode: number;
-  highWatermark: bigint;
-  records?: {
-    firstOffset: bigint;
-    lastOffsetDelta: number;
-    attributes: number;
-    firstTimestamp: bigint;
-    records: { offsetDelta: number; timestampDelta: bigint; key: Buffer | null; value: Buffer | null; headers: [Buffer | null, Buffer | null][] }[];
-  }[];
-}
-
-interface FetchResponseLike {
-  errorCode: number;
-  responses: { topicId: string; partitions: FetchPartitionLike[] }[];
-}
-
-interface FetchRequestTopic {
-  topicId: string;
-  partitions: { partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }[];
-}
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export async function createConsumer(cfg: ResolvedConfig, opts: ConsumerOptions): Promise<Consumer> {
@@ -85,6 +63,8 @@ class GroupConsumer implements Consumer {
   private woken = false;
   private loopDone: Promise<void> | undefined;
   private backoffMs = 0;
+  /** Transient failures since the last fetch that went through: the retry number of the backoff. */
+  private failures = 0;
   private rebalanceChain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -124,8 +104,21 @@ class GroupConsumer implements Consumer {
 
   async join(): Promise<void> {
     for (const t of this.opts.topics) this.c.topics.track(t);
+    const deadlineMs = this.cfg.deadlineMs + (this.opts.rebalanceTimeoutMs ?? 30_000);
+    const until = Date.now() + deadlineMs;
     try {
-      await guarded(this.cfg, `join group ${this.opts.groupId}`, () => this.c.joinGroup({}), this.cfg.deadlineMs + (this.opts.rebalanceTimeoutMs ?? 30_000));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await guarded(this.cfg, `join group ${this.opts.groupId}`, () => this.c.joinGroup({}), deadlineMs);
+          break;
+        } catch (err) {
+          // The broker answered "not now" (a coordinator still loading): join again while the join's time lasts.
+          // No answer at all fails at once, so a wrong address shows within the request timeouts.
+          const delay = backoffDelay(attempt, TRANSIENT_BACKOFF);
+          if (!isRetriableAnswer(err) || Date.now() + delay >= until) throw err;
+          await sleep(delay);
+        }
+      }
     } catch (err) {
       await this.shutdown();
       throw err;
@@ -220,10 +213,12 @@ class GroupConsumer implements Consumer {
     this.wakeUp?.();
   }
 
-  /** Unavailability: back off (doubling up to 5 s) and try again. Anything else stops run(). */
+  /** Unavailability: back off (growing up to 5 s while it lasts) and try again. Anything else stops run(). */
   private transient(err: unknown, operation: string): void {
-    if (isUnavailability(err) || (err as { canRetry?: unknown })?.canRetry === true) {
-      this.backoffMs = Math.min(5_000, Math.max(200, this.backoffMs * 2));
+    if (isUnavailability(err)) {
+      if (this.backoffMs) return; // already waiting
+      this.failures++;
+      this.backoffMs = Math.max(1, backoffDelay(this.failures, TRANSIENT_BACKOFF));
       setTimeout(() => {
         this.backoffMs = 0;
         this.wake();
@@ -251,6 +246,7 @@ class GroupConsumer implements Consumer {
         ? await this.c.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) })
         : new Map<string, bigint[]>();
       for (const s of pending) {
+        if (s.position !== undefined) continue; // seek() while the committed offsets were asked for
         const offset = s.outOfRange ? undefined : committed.get(s.topic)?.[s.partition];
         if (offset !== undefined && offset >= 0n) {
           s.position = offset;
@@ -279,7 +275,7 @@ class GroupConsumer implements Consumer {
       for (const partition of parts) {
         const st = this.states.get(keyOf(topic, partition));
         const offset = offsets.get(topic)?.[partition];
-        if (st && offset !== undefined) {
+        if (st && offset !== undefined && st.position === undefined) {
           st.position = offset;
           st.outOfRange = false;
         }
@@ -352,6 +348,7 @@ class GroupConsumer implements Consumer {
     requested: Map<string, { state: PartitionState; offset: bigint }>,
     onBatch: (batch: PartitionBatch) => Promise<void>,
   ): void {
+    this.failures = 0;
     for (const tr of response.responses) {
       const topic = idToTopic.get(tr.topicId);
       if (topic === undefined) continue;
@@ -382,21 +379,7 @@ class GroupConsumer implements Consumer {
     }
     st.highWatermark = pr.highWatermark;
     if (this.isPaused(st)) return; // paused while the fetch was in flight: fetch it again after resume()
-    const messages: ConsumedMessage[] = [];
-    let next = req.offset;
-    for (const batch of pr.records ?? []) {
-      const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
-      if (!(batch.attributes & IS_CONTROL)) {
-        for (const r of batch.records) {
-          const offset = batch.firstOffset + BigInt(r.offsetDelta);
-          if (offset < req.offset) continue;
-          const headers: Record<string, Buffer> = {};
-          for (const [hk, hv] of r.headers) if (hk) headers[hk.toString()] = hv ?? Buffer.alloc(0);
-          messages.push({ topic, partition: pr.partitionIndex, offset, key: r.key, value: r.value, headers, timestamp: Number(batch.firstTimestamp + r.timestampDelta) });
-        }
-      }
-      if (end > next) next = end;
-    }
+    const { messages, next } = messagesOf(topic, pr, req.offset);
     st.position = next;
     if (!messages.length) return;
     const batch: PartitionBatch = { topic, partition: pr.partitionIndex, messages, highWatermark: pr.highWatermark };
@@ -450,6 +433,16 @@ class GroupConsumer implements Consumer {
     } else {
       for (const p of partitions) this.pausedPartitions.delete(keyOf(topic, p));
     }
+    this.wake();
+  }
+
+  seek(topic: string, partition: number, offset: bigint): void {
+    const st = this.states.get(keyOf(topic, partition));
+    if (!st) return;
+    // A fetch in flight for the old position is dropped on arrival (its offset no longer matches).
+    st.position = offset;
+    st.buffered = undefined;
+    st.outOfRange = false;
     this.wake();
   }
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { MultipleErrors, NetworkError, ProtocolError, TimeoutError, UserError } from '@platformatic/kafka';
 import { resolveConfig } from './config';
-import { isKafkaUnavailable, isUnavailability, KafkaUnavailableError, toKafkaError } from './errors';
+import { isKafkaUnavailable, isRetriableAnswer, isUnavailability, KafkaUnavailableError, toKafkaError } from './errors';
 
 describe('KafkaUnavailableError', () => {
   it('is retryable, has the code and keeps the cause', () => {
@@ -24,12 +24,28 @@ describe('classification', () => {
     expect(isUnavailability(new Error('outer', { cause: new NetworkError('inner') }))).toBe(true);
   });
 
-  it('treats "no leader / no coordinator now" answers as unavailability, other broker answers not', () => {
+  it('takes broker answers as unavailability when the client flags them retriable (canRetry), others not', () => {
     expect(isUnavailability(new ProtocolError('LEADER_NOT_AVAILABLE'))).toBe(true);
     expect(isUnavailability(new ProtocolError('COORDINATOR_NOT_AVAILABLE'))).toBe(true);
+    expect(isUnavailability(new ProtocolError('UNKNOWN_TOPIC_OR_PARTITION'))).toBe(true);
+    expect(isUnavailability(new ProtocolError('NOT_ENOUGH_REPLICAS'))).toBe(true);
+    expect(isUnavailability(new ProtocolError('TOPIC_AUTHORIZATION_FAILED'))).toBe(false);
+    expect(isUnavailability(new ProtocolError('UNSUPPORTED_VERSION'))).toBe(false);
     expect(isUnavailability(new ProtocolError('TOPIC_ALREADY_EXISTS'))).toBe(false);
     expect(isUnavailability(new ProtocolError('INVALID_PARTITIONS'))).toBe(false);
     expect(isUnavailability(new UserError('bad option'))).toBe(false);
+    // The flag decides, not a list of ours: every protocol error the client knows is classified by it.
+    for (const id of ['LEADER_NOT_AVAILABLE', 'TOPIC_ALREADY_EXISTS', 'INVALID_PARTITIONS', 'REQUEST_TIMED_OUT']) {
+      const err = new ProtocolError(id);
+      expect(isUnavailability(err)).toBe(err.canRetry === true);
+    }
+  });
+
+  it('tells a retriable broker answer from no answer at all', () => {
+    const answer = new ProtocolError('COORDINATOR_NOT_AVAILABLE');
+    expect(isRetriableAnswer(new KafkaUnavailableError('join', ['b'], new MultipleErrors('findGroupCoordinator failed 3 times.', [answer])))).toBe(true);
+    expect(isRetriableAnswer(new NetworkError('Connection refused'))).toBe(false);
+    expect(isRetriableAnswer(new ProtocolError('INVALID_PARTITIONS'))).toBe(false);
   });
 
   it('wraps only unavailability', () => {

@@ -1,18 +1,21 @@
+import { PipelineError } from '@pipeline/errors';
+
 /**
- * The broker cannot be reached, or did not answer in time, or has no leader/coordinator for the moment.
- * Retrying later can succeed. Anything else (a missing topic, a rejected config, a bad argument) is thrown
- * as the client's own error, unwrapped.
+ * The broker cannot be reached, or did not answer in time, or answered with an error the client marks
+ * retriable (no leader or coordinator for the moment). Retrying later can succeed. Anything else (a rejected
+ * config, a bad argument, a topic that already exists, a send to a topic the client does not know) is thrown as
+ * the client's own error, unwrapped.
  */
-export class KafkaUnavailableError extends Error {
-  readonly code = 'KAFKA_UNAVAILABLE' as const;
-  readonly retryable = true as const;
+export class KafkaUnavailableError extends PipelineError {
+  override readonly name = 'KafkaUnavailableError';
+  override readonly code = 'KAFKA_UNAVAILABLE' as const;
+  override readonly retryable = true as const;
   /** What was being done, e.g. "send to edges.wal". */
   readonly operation: string;
   readonly brokers: string[];
 
   constructor(operation: string, brokers: string[], cause: unknown) {
-    super(`Kafka unavailable (${brokers.join(',')}): ${operation} failed: ${describe(cause)}`, { cause });
-    this.name = 'KafkaUnavailableError';
+    super('KAFKA_UNAVAILABLE', `Kafka unavailable (${brokers.join(',')}): ${operation} failed: ${describe(cause)}`, { retryable: true, cause });
     this.operation = operation;
     this.brokers = brokers;
   }
@@ -24,44 +27,43 @@ export function isKafkaUnavailable(err: unknown): err is KafkaUnavailableError {
 
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
-/** Broker answers that mean "not now", not "no". */
-const TRANSIENT_PROTOCOL = new Set([
-  'LEADER_NOT_AVAILABLE',
-  'NOT_LEADER_OR_FOLLOWER',
-  'REQUEST_TIMED_OUT',
-  'BROKER_NOT_AVAILABLE',
-  'REPLICA_NOT_AVAILABLE',
-  'NETWORK_EXCEPTION',
-  'COORDINATOR_LOAD_IN_PROGRESS',
-  'COORDINATOR_NOT_AVAILABLE',
-  'NOT_COORDINATOR',
-  'NOT_ENOUGH_REPLICAS',
-  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
-  'NOT_CONTROLLER',
-  'KAFKA_STORAGE_ERROR',
-  'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH',
-  'OFFSET_NOT_AVAILABLE',
-  'THROTTLING_QUOTA_EXCEEDED',
-]);
-
 interface ErrorLike {
   code?: unknown;
+  canRetry?: unknown;
   apiId?: unknown;
   message?: unknown;
   cause?: unknown;
   errors?: unknown;
 }
 
-/** True when the error (or one it wraps) says the broker is unreachable, timed out, or transiently without a leader. */
+/**
+ * True when the error (or one it wraps) says the broker is unreachable, timed out, or answered "not now":
+ * no leader or coordinator yet, not enough in-sync replicas, too many requests. Which broker answers are "not now"
+ * is the client's call: its protocol errors carry `canRetry` (Kafka's RetriableException list). Network
+ * errors and timeouts count whatever their flag: the client does not repeat a timed-out request itself, but
+ * the operation may well succeed later.
+ */
 export function isUnavailability(err: unknown, depth = 0): boolean {
   if (depth > 8 || typeof err !== 'object' || err === null) return false;
   const e = err as ErrorLike;
   if (e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT' || e.code === 'KAFKA_UNAVAILABLE') return true;
   if (typeof e.code === 'string' && SOCKET_CODES.has(e.code)) return true;
-  if (typeof e.apiId === 'string' && TRANSIENT_PROTOCOL.has(e.apiId)) return true;
+  if (e.code === 'PLT_KFK_PROTOCOL') return e.canRetry === true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isUnavailability(x, depth + 1))) return true;
   return isUnavailability(e.cause, depth + 1);
+}
+
+/**
+ * True when a broker answered, with an error the client marks retriable (canRetry), as opposed to not being
+ * reached at all. A fresh broker answers COORDINATOR_NOT_AVAILABLE until its offsets topic is up: worth
+ * waiting for, where an unreachable broker should fail fast.
+ */
+export function isRetriableAnswer(err: unknown, depth = 0): boolean {
+  if (depth > 8 || typeof err !== 'object' || err === null) return false;
+  const e = err as ErrorLike;
+  if (e.code === 'PLT_KFK_PROTOCOL') return e.canRetry === true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isRetriableAnswer(x, depth + 1))) return true;
+  return isRetriableAnswer(e.cause, depth + 1);
 }
 
 /** Wraps unavailability in KafkaUnavailableError; returns other errors unchanged. */

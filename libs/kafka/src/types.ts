@@ -33,6 +33,11 @@ export interface Admin {
   listTopics(): Promise<string[]>;
   /** Latest (high-watermark) offset per partition. */
   endOffsets(topic: string): Promise<Map<number, bigint>>;
+  /**
+   * Per partition, the first offset whose record timestamp is at or after `timeMs` (Kafka's ListOffsets by
+   * time); the end offset where no record is that recent yet.
+   */
+  offsetsForTime(topic: string, timeMs: number): Promise<Map<number, bigint>>;
   /** Committed offsets of a consumer group for a topic (partitions with no commit are absent). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>>;
   close(): Promise<void>;
@@ -114,6 +119,11 @@ export interface Consumer {
   /** Stops fetching these partitions (all of the topic's when omitted) until resume(); the group membership stays. */
   pause(topic: string, partitions?: number[]): void;
   resume(topic: string, partitions?: number[]): void;
+  /**
+   * Moves an assigned partition: its next batch starts at `offset` (a batch already in the handler finishes;
+   * one fetched ahead is dropped). Nothing is committed. Ignored for a partition this member does not own.
+   */
+  seek(topic: string, partition: number, offset: bigint): void;
   /** Partitions currently assigned to this member. */
   assignment(): TopicPartition[];
   /** Lag per assigned partition (paused ones included): one ListOffsets request to the broker. */
@@ -134,4 +144,40 @@ export interface KafkaConfig {
   retries?: number;
   /** Pause between retries. Default 250 ms. */
   retryDelayMs?: number;
+}
+
+/** Where each partition of a range starts. */
+export type RangeStart =
+  /** Offsets per partition; a partition absent here, or an offset below the log start, starts at the log start. */
+  | { offsets: Map<number, bigint> }
+  /** The first record at or after this time (Kafka record timestamp, ms), as ListOffsets finds it. */
+  | { time: number };
+
+export interface ReadRangeOptions {
+  topic: string;
+  /** Default: the start of every partition's log. */
+  from?: RangeStart;
+  /**
+   * Exclusive end offset per partition; only these partitions are read. Default: every partition, up to the end
+   * offsets taken when the read starts (records written after that are not read).
+   */
+  to?: Map<number, bigint>;
+  /** Bytes one fetch may bring per partition (memory stays within this times the partitions of one broker). Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Longest one fetch waits on the broker when a partition has nothing yet (to offsets above the end). Default 200 ms. */
+  maxWaitMs?: number;
+  /** Stops the read: the iteration rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Records of one partition from a range read, in offset order. */
+export interface RangeBatch {
+  topic: string;
+  partition: number;
+  /** May be empty: a batch that only moves the position (transaction markers, compacted gaps). */
+  messages: ConsumedMessage[];
+  /** Next offset of the partition to read; `end` once it is read through. A resume starts here. */
+  next: bigint;
+  /** The partition's exclusive end offset of this read. */
+  end: bigint;
 }

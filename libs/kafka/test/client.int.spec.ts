@@ -23,6 +23,7 @@ import {
   type Producer,
   type RebalanceEvent,
 } from '../src/index';
+import { isUnavailability, toKafkaError } from '../src/errors';
 import { readAll, uniqueTopic, waitUntil } from '../src/testing';
 
 const run = promisify(execFile);
@@ -290,6 +291,39 @@ describe('consumer group', () => {
   });
 });
 
+describe('retriable broker answers', () => {
+  it('an answer the client flags retriable (UNKNOWN_TOPIC_OR_PARTITION from a real broker) is retryable; one it does not stays the client\'s own error', async () => {
+    const plt = new PltAdmin({ clientId: 'kafka-int-retriable', bootstrapBrokers: [bootstrap], retries: 1, retryDelay: 50 });
+    try {
+      const err = await plt.deleteTopics({ topics: [uniqueTopic('int-never-created')] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // The flag is the client's (no list of ours): the broker's answer carries canRetry, and we follow it.
+      const answers = (e: unknown): { apiId?: unknown; canRetry?: unknown }[] => {
+        const x = e as { apiId?: unknown; canRetry?: unknown; errors?: unknown[]; cause?: unknown };
+        return [...(x.apiId ? [x] : []), ...(x.errors ?? []).flatMap(answers), ...(x.cause ? answers(x.cause) : [])];
+      };
+      expect(answers(err).map((a) => [a.apiId, a.canRetry])).toContainEqual(['UNKNOWN_TOPIC_OR_PARTITION', true]);
+      expect(isUnavailability(err)).toBe(true);
+      const wrapped = toKafkaError(err, 'delete topics', [bootstrap]);
+      expect(wrapped).toBeInstanceOf(KafkaUnavailableError);
+      expect(wrapped).toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true });
+    } finally {
+      await plt.close();
+    }
+
+    // The client itself turns an unknown topic on a send into a UserError (canRetry false): not wrapped, not retryable.
+    const unknown = await producer.send(uniqueTopic('int-never-created'), [{ key: 'k', value: 'v' }]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(unknown).toBeInstanceOf(Error);
+    expect(isKafkaUnavailable(unknown)).toBe(false);
+    expect((unknown as Error).message).toMatch(/unknown topic/i);
+  }, 60_000);
+});
+
 describe('unavailable broker', () => {
   const dead = () => createKafka({ brokers: ['127.0.0.1:1'], clientId: 'kafka-int-dead', requestTimeoutMs: 1_000 });
 
@@ -356,5 +390,5 @@ describe('unavailable broker', () => {
       await stopKafka(opts);
       await rm(root, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 300_000); // a private broker started twice: the first start alone took over two minutes on a loaded machine
 });

@@ -1,45 +1,8 @@
+// parseConfig and ConfigError are the pipeline's (libs/config); re-exported for the consumer apps' convenience.
+export { parseConfig, ConfigError, type ConfigIssue } from '@pipeline/config';
 import { z } from 'zod';
+import { kafkaBrokers, listenHost, port } from '@pipeline/config';
 import type { StreamConsumerOptions } from './types';
-
-export interface ConfigIssue {
-  /** The environment variable (or dotted path for nested schemas). */
-  variable: string;
-  message: string;
-}
-
-/** The environment does not fit the app's schema; the message names every bad variable, one per line. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'INVALID_CONFIG' as const;
-  readonly retryable = false as const;
-  readonly issues: ConfigIssue[];
-
-  constructor(issues: ConfigIssue[]) {
-    super(
-      `invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}\nFix the environment variable(s) above and start again.`,
-    );
-    this.issues = issues;
-  }
-}
-
-/**
- * Parses a process.env-like object with the app's zod schema, once, at start. Empty strings count as unset,
- * so `FOO=` in a compose file falls back to the schema's default instead of failing a number parse.
- * Throws ConfigError naming each bad variable; the app lets it end the process.
- */
-export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
-  const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => {
-    const variable = i.path.length ? i.path.map(String).join('.') : '(environment)';
-    const present = i.path.length === 1 && Object.prototype.hasOwnProperty.call(input, i.path[0] as PropertyKey);
-    // zod says "expected string, received undefined" for a missing variable; say it the way an operator reads it.
-    const message = !present && i.path.length === 1 && i.code === 'invalid_type' ? 'required, not set' : i.message;
-    return { variable, message };
-  });
-  throw new ConfigError(issues);
-}
 
 const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
 
@@ -48,11 +11,7 @@ const positiveInt = (def: number) => z.coerce.number().int().positive().default(
  * `parseConfig(StreamEnvSchema.extend({ ES_URL: z.url() }), process.env)`.
  */
 export const StreamEnvSchema = z.object({
-  KAFKA_BROKERS: z
-    .string()
-    .min(1)
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
-    .describe('Comma-separated bootstrap servers'),
+  KAFKA_BROKERS: kafkaBrokers,
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Default: the consumer group'),
   CONSUMER_GROUP: z.string().min(1).describe('Consumer group; also names the DLQ topic (<group>.dlq)'),
   DLQ_TOPIC: z.string().min(1).optional(),
@@ -62,8 +21,8 @@ export const StreamEnvSchema = z.object({
   RETRY_BASE_MS: positiveInt(200),
   RETRY_MAX_MS: positiveInt(30_000),
   RETRY_MAX_ATTEMPTS: z.coerce.number().int().positive().optional().describe('Unset: retry while the sink is down'),
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(9464).describe('Health probes and /metrics'),
-  HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface of the probes and /metrics; 0.0.0.0 in a container'),
+  HTTP_PORT: port(9464).describe('Health probes and /metrics'),
+  HTTP_HOST: listenHost().describe('Interface of the probes and /metrics; 0.0.0.0 in a container'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
   STREAM_FETCH_WORKER: z.stringbool().default(false).describe('Kafka fetching on a worker thread (needs the sources and tsx)'),
 });

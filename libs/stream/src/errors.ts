@@ -1,18 +1,16 @@
+import { PipelineError } from '@pipeline/errors';
+
 /**
  * A sink's answer about a failed write. `retryable` decides between "wait and write again" (the target is down,
  * overloaded, timed out) and "this record will never go in" (rejected mapping, invalid document): the first
  * pauses the stream, the second dead-letters the record and the partition goes on.
  */
-export class SinkError extends Error {
+export class SinkError extends PipelineError {
   override readonly name = 'SinkError';
-  /** Stable, for alerts and DLQ triage: UPPER_SNAKE_CASE, e.g. SINK_UNAVAILABLE, DOCUMENT_REJECTED. */
-  readonly code: string;
-  readonly retryable: boolean;
 
+  /** `code`: stable, for alerts and DLQ triage: UPPER_SNAKE_CASE, e.g. SINK_UNAVAILABLE, DOCUMENT_REJECTED. */
   constructor(code: string, message: string, opts: { retryable: boolean; cause?: unknown }) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.retryable = opts.retryable;
+    super(code, message, opts);
   }
 }
 
@@ -31,41 +29,15 @@ export type StreamErrorCode =
   /** A wait was cut short by stop(). */
   | 'ABORTED';
 
-export class StreamError extends Error {
+export class StreamError extends PipelineError {
   override readonly name = 'StreamError';
-  readonly code: StreamErrorCode;
-  readonly retryable = false as const;
+  declare readonly code: StreamErrorCode;
+  override readonly retryable = false as const;
 
   constructor(code: StreamErrorCode, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
+    super(code, message, { retryable: false, cause });
   }
 }
 
-/**
- * Errors say whether a retry can help with a boolean `retryable` (SinkError, KafkaUnavailableError,
- * EventDecodeError all do). An error that does not say is taken as retryable: pausing on a bug costs time,
- * dead-lettering on an outage loses the order of a partition and floods the DLQ.
- */
-export function isRetryable(err: unknown): boolean {
-  if (typeof err === 'object' && err !== null && typeof (err as { retryable?: unknown }).retryable === 'boolean') {
-    return (err as { retryable: boolean }).retryable;
-  }
-  return true;
-}
-
-/** The stable code of an error for logs and DLQ headers; `fallback` when it has none. */
-export function errorCode(err: unknown, fallback: string): string {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code ? code : fallback;
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  if (typeof err === 'string') return err;
-  try {
-    return JSON.stringify(err) ?? String(err);
-  } catch {
-    return String(err);
-  }
-}
+// How any error is read (retryable, code, message) is the pipeline's, in @pipeline/errors.
+export { isRetryable, errorCode, errorMessage } from '@pipeline/errors';

@@ -110,6 +110,9 @@ port.on('message', (m: ToWorker) => {
     case 'resume':
       consumer.resume(m.topic, m.partitions);
       return;
+    case 'seek':
+      consumer.seek(m.topic, m.partition, m.offset);
+      return;
     case 'lag':
       void reply(m.id, () => consumer.lag());
       return;

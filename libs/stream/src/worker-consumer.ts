@@ -165,6 +165,7 @@ export async function workerConsumer(config: KafkaConfig, options: ConsumerOptio
     commit: (offsets) => request<void>((id) => ({ type: 'commit', id, offsets })),
     pause: (topic, partitions) => send({ type: 'pause', topic, ...(partitions && { partitions }) }),
     resume: (topic, partitions) => send({ type: 'resume', topic, ...(partitions && { partitions }) }),
+    seek: (topic, partition, offset) => send({ type: 'seek', topic, partition, offset }),
     assignment: () => assignment,
     lag: () => request<PartitionLag[]>((id) => ({ type: 'lag', id })),
     async close() {

@@ -65,6 +65,7 @@ export type ToWorker =
   | { type: 'commit'; id: number; offsets: { topic: string; partition: number; offset: bigint }[] }
   | { type: 'pause'; topic: string; partitions?: number[] }
   | { type: 'resume'; topic: string; partitions?: number[] }
+  | { type: 'seek'; topic: string; partition: number; offset: bigint }
   | { type: 'lag'; id: number }
   | { type: 'close'; id: number };
 

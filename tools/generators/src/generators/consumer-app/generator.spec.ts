@@ -76,7 +76,7 @@ describe('consumer-app generator', () => {
     expect(config).toContain('StreamEnvSchema.extend({');
     expect(config).toContain('parseConfig(ConfigSchema, env)');
     expect(config).toContain("CDC_TOPIC: z.string().min(1).default(TOPICS.cdc.defaultName)");
-    expect(config).toContain('.default(9600)');
+    expect(config).toContain('HTTP_PORT: port(9600)');
     expect(read('apps/search-feeder/src/search-feeder.sink.ts')).toMatch(/STARTING POINT[\s\S]*export class SearchFeederSink implements Sink<CdcRecord>/);
   });
 
