@@ -8,7 +8,7 @@ import { derivedChanges, indexEntriesOf, endpointsOf } from './derived';
 import { deepEqual } from './equality';
 import { classify } from './status';
 import { stepwise, withId, value } from './testing/arbitraries';
-import type { DirectionType, EdgeEvent, EdgeKey, EdgeState, IndexEntry, MutationType, TableShape } from './types';
+import type { DirectionType, EdgeEvent, Endpoint, EdgeKey, EdgeState, IndexEntry, MutationType, TableShape } from './types';
 
 const directionType = fc.constantFrom<DirectionType>('BOTH', 'OUT', 'IN');
 const valueOrNull = fc.oneof(value, fc.constant(null));
@@ -73,7 +73,7 @@ function keyId(key: EdgeKey): string {
   return JSON.stringify('id' in key ? ['id', typeof key.id, key.id] : [typeof key.source, key.source, key.target]);
 }
 
-function countId(direction: string, start: string | number): string {
+function countId(direction: string, start: Endpoint): string {
   return JSON.stringify([direction, typeof start, start]);
 }
 
