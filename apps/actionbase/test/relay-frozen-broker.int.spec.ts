@@ -50,6 +50,8 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
   let bootstrap: string;
   let pid: number;
   let kafka: KafkaClient;
+  /** Admin calls wait as usual: only the producers under test give up early. */
+  let patient: KafkaClient;
 
   beforeAll(async () => {
     broker = { dir: join(stackDir, 'kafka'), port: await freePort(), controllerPort: await freePort(), readyTimeoutMs: 540_000 };
@@ -59,6 +61,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
     bootstrap = `127.0.0.1:${broker.port}`;
     const { createKafka } = await import('@pipeline/kafka'); // loaded lazily, as the core does
     kafka = createKafka({ brokers: [bootstrap], clientId: 'it-frozen', requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    patient = createKafka({ brokers: [bootstrap], clientId: 'it-frozen-admin', requestTimeoutMs: 30_000 });
   }, 600_000);
 
   afterAll(async () => {
@@ -84,7 +87,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
   }
 
   async function endOffset(topic: string): Promise<bigint> {
-    const admin = await kafka.admin();
+    const admin = await patient.admin();
     try {
       return (await admin.endOffsets(topic)).get(0) ?? 0n;
     } finally {
@@ -94,7 +97,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
 
   it('a producer kept after a send it gave up on acknowledges a later batch that the broker drops', async () => {
     const topic = uniqueName('it-frozen.hazard');
-    const admin = await kafka.admin();
+    const admin = await patient.admin();
     await admin.ensureTopics([{ name: topic, partitions: 1 }]);
     await admin.close();
     const batch = (tag: string) => [1, 2, 3].map((i) => ({ key: `k${i}`, value: `${tag}${i}` }));
@@ -114,7 +117,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
 
   it('the CDC relay: a failed send ends the session, the next one resumes from the topic, every record once', async () => {
     const topic = uniqueName('it-frozen.cdc');
-    const admin = await kafka.admin();
+    const admin = await patient.admin();
     await admin.ensureTopics([{ name: topic, partitions: 3 }]);
     await admin.close();
     const outbox = new MemoryOutbox();
