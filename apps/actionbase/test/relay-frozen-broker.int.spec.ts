@@ -1,7 +1,7 @@
 /**
  * A broker that answers late: a private broker frozen with SIGSTOP while a produce request is on its way,
- * then let go with SIGCONT. The client gives up on the request after its request timeout (a timeout is not
- * retried) and leaves the connection open; the broker appends the request once it runs again.
+ * then let go with SIGCONT. The client gives up on the request after its retries time out and leaves the
+ * connection open; the broker appends the request once it runs again.
  *
  * - The hazard, with one idempotent producer kept after the failed send: it numbers its next batch from what
  *   it saw acknowledged, so a next batch with the same record count is taken by the broker for a retry of the
@@ -24,6 +24,8 @@ import { KafkaCdcOutlet } from '../src/publish/cdc-outlet';
 import { CdcRelay } from '../src/publish/cdc-relay';
 
 const REQUEST_TIMEOUT_MS = 1_500;
+/** Longer than the client's retries of a request that times out (3 attempts of 1.5 s, 250 ms apart). */
+const FREEZE_MS = REQUEST_TIMEOUT_MS * 6;
 
 /** An outbox in memory (the relay's contract with its store); rows are added while the relay runs. */
 class MemoryOutbox {
@@ -104,7 +106,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
     const producer = await kafka.producer();
     try {
       await producer.send(topic, batch('a'));
-      const failed = await frozen(() => producer.send(topic, batch('b')).then(() => 'sent', (err: unknown) => err), REQUEST_TIMEOUT_MS * 3);
+      const failed = await frozen(() => producer.send(topic, batch('b')).then(() => 'sent', (err: unknown) => err), FREEZE_MS);
       expect(failed).toBeInstanceOf(Error); // the client gave up on b
       await waitFor('the broker to append b once it runs again', async () => (await endOffset(topic)) === 6n, 30_000);
       await producer.send(topic, batch('c')); // acknowledged...
@@ -137,7 +139,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
         outbox.add(1000);
         relay.notify(1000);
         await new Promise((r) => setTimeout(r, REQUEST_TIMEOUT_MS * 2));
-      }, REQUEST_TIMEOUT_MS * 3);
+      }, FREEZE_MS);
       outbox.add(1000);
       relay.notify(1000);
       await waitFor('the outbox emptied', async () => outbox.rows.length === 0, 90_000);
