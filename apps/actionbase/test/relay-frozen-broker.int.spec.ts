@@ -1,7 +1,7 @@
 /**
  * A broker that answers late: a private broker frozen with SIGSTOP while a produce request is on its way,
- * then let go with SIGCONT. The client gives up on the request after its request timeout (a timeout is not
- * retried) and leaves the connection open; the broker appends the request once it runs again.
+ * then let go with SIGCONT. The client gives up on the request after its retries time out and leaves the
+ * connection open; the broker appends the request once it runs again.
  *
  * - The hazard, with one idempotent producer kept after the failed send: it numbers its next batch from what
  *   it saw acknowledged, so a next batch with the same record count is taken by the broker for a retry of the
@@ -24,6 +24,8 @@ import { KafkaCdcOutlet } from '../src/publish/cdc-outlet';
 import { CdcRelay } from '../src/publish/cdc-relay';
 
 const REQUEST_TIMEOUT_MS = 1_500;
+/** Longer than the client's retries of a request that times out (3 attempts of 1.5 s, 250 ms apart). */
+const FREEZE_MS = REQUEST_TIMEOUT_MS * 6;
 
 /** An outbox in memory (the relay's contract with its store); rows are added while the relay runs. */
 class MemoryOutbox {
@@ -50,6 +52,8 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
   let bootstrap: string;
   let pid: number;
   let kafka: KafkaClient;
+  /** Admin calls wait as usual: only the producers under test give up early. */
+  let patient: KafkaClient;
 
   beforeAll(async () => {
     broker = { dir: join(stackDir, 'kafka'), port: await freePort(), controllerPort: await freePort(), readyTimeoutMs: 540_000 };
@@ -59,6 +63,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
     bootstrap = `127.0.0.1:${broker.port}`;
     const { createKafka } = await import('@pipeline/kafka'); // loaded lazily, as the core does
     kafka = createKafka({ brokers: [bootstrap], clientId: 'it-frozen', requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    patient = createKafka({ brokers: [bootstrap], clientId: 'it-frozen-admin', requestTimeoutMs: 30_000 });
   }, 600_000);
 
   afterAll(async () => {
@@ -84,7 +89,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
   }
 
   async function endOffset(topic: string): Promise<bigint> {
-    const admin = await kafka.admin();
+    const admin = await patient.admin();
     try {
       return (await admin.endOffsets(topic)).get(0) ?? 0n;
     } finally {
@@ -94,14 +99,14 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
 
   it('a producer kept after a send it gave up on acknowledges a later batch that the broker drops', async () => {
     const topic = uniqueName('it-frozen.hazard');
-    const admin = await kafka.admin();
+    const admin = await patient.admin();
     await admin.ensureTopics([{ name: topic, partitions: 1 }]);
     await admin.close();
     const batch = (tag: string) => [1, 2, 3].map((i) => ({ key: `k${i}`, value: `${tag}${i}` }));
     const producer = await kafka.producer();
     try {
       await producer.send(topic, batch('a'));
-      const failed = await frozen(() => producer.send(topic, batch('b')).then(() => 'sent', (err: unknown) => err), REQUEST_TIMEOUT_MS * 3);
+      const failed = await frozen(() => producer.send(topic, batch('b')).then(() => 'sent', (err: unknown) => err), FREEZE_MS);
       expect(failed).toBeInstanceOf(Error); // the client gave up on b
       await waitFor('the broker to append b once it runs again', async () => (await endOffset(topic)) === 6n, 30_000);
       await producer.send(topic, batch('c')); // acknowledged...
@@ -114,7 +119,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
 
   it('the CDC relay: a failed send ends the session, the next one resumes from the topic, every record once', async () => {
     const topic = uniqueName('it-frozen.cdc');
-    const admin = await kafka.admin();
+    const admin = await patient.admin();
     await admin.ensureTopics([{ name: topic, partitions: 3 }]);
     await admin.close();
     const outbox = new MemoryOutbox();
@@ -134,7 +139,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
         outbox.add(1000);
         relay.notify(1000);
         await new Promise((r) => setTimeout(r, REQUEST_TIMEOUT_MS * 2));
-      }, REQUEST_TIMEOUT_MS * 3);
+      }, FREEZE_MS);
       outbox.add(1000);
       relay.notify(1000);
       await waitFor('the outbox emptied', async () => outbox.rows.length === 0, 90_000);
