@@ -17,7 +17,7 @@ import type { RecordSink } from '../publish/record-sink';
 import type { EdgeRow, EdgeStore, IndexRowWrite, KeyWrite } from '../storage/edge-store';
 import { encodeSortKey } from '../storage/sort-key';
 import { KeyLocks } from './key-locks';
-import { LIMITS, yieldToEventLoop } from './limits';
+import { LIMITS, SliceClock, SliceSizer, sortInSlices, yieldToEventLoop } from './limits';
 import { prepareMutations, type PreparedItem } from './mutation-request';
 
 /**
@@ -53,6 +53,9 @@ export interface MutationOptions {
   requestId: string;
 }
 
+/** Keys read per statement while planning (then the slice clock decides whether to yield). */
+const READ_KEYS = 50;
+
 interface KeyGroup {
   key: string;
   items: PreparedItem[];
@@ -65,6 +68,8 @@ interface KeyGroup {
 export class MutationEngine {
   private readonly newId = monotonicFactory();
   private readonly locks = new KeyLocks();
+  /** Keys per commit: as many as fit in a slice of the event loop, learnt from the commits before. */
+  private readonly commitKeys = new SliceSizer(64, 32, LIMITS.sliceItems);
 
   constructor(
     private readonly store: EdgeStore,
@@ -78,6 +83,7 @@ export class MutationEngine {
     if (table.def.readOnly) throw new ApiError(403, 'READ_ONLY', `table ${table.id} is read-only`);
     const multi = table.def.kind === 'MULTI_EDGE';
     const items = await prepareMutations(body, table, () => this.newId());
+    const clock = new SliceClock();
     if (multi) await this.fillMultiEdgeEnds(table, items);
     const context = this.contextOf(table, opts);
 
@@ -90,7 +96,7 @@ export class MutationEngine {
     const { walRecordBytes } = this.cfg.recordLimits;
     const wal: { key: string; value: string }[] = [];
     for (const it of items) {
-      if (it.index > 0 && it.index % LIMITS.sliceItems === 0) await yieldToEventLoop();
+      if (clock.due()) await clock.yield();
       const record: WalRecord = {
         version: '3',
         type: 'e',
@@ -112,19 +118,22 @@ export class MutationEngine {
     const groups = groupByKey(items);
     if (queue) {
       await this.publishWal(wal);
-      return { results: ordered(groups.map((g) => resultOf(g, 'QUEUED', multi))) };
+      return { results: await ordered(groups.map((g) => resultOf(g, 'QUEUED', multi))) };
     }
 
-    const release = await this.locks.acquire(groups.map((g) => g.key));
+    // In key order from here on: a slice's reads and its commit then touch neighbouring rows (fewer
+    // pages per commit), and the locks take the keys in that order anyway.
+    const sorted = await sortInSlices(groups, (g) => g.key);
+    const release = await this.locks.acquire(sorted.map((g) => g.key));
     const statuses = new Map<string, ResultStatus>();
     try {
       // Everything the commit will write is computed before the WAL, under the key locks, so that a
       // request whose CDC record could not be published is refused with no WAL record at all.
       const lockAt = Date.now();
       const planned: { group: KeyGroup; before: EdgeRow | null; write: KeyWrite }[] = [];
-      for (let i = 0; i < groups.length; i += LIMITS.sliceItems) {
-        if (i > 0) await yieldToEventLoop();
-        const slice = groups.slice(i, i + LIMITS.sliceItems);
+      for (let i = 0; i < sorted.length; i += READ_KEYS) {
+        if (clock.due()) await clock.yield();
+        const slice = sorted.slice(i, i + READ_KEYS);
         const rows = await this.store.getRows(table.id, slice.map((g) => g.key));
         for (const g of slice) {
           const before = rows.get(g.key) ?? null;
@@ -135,10 +144,11 @@ export class MutationEngine {
       // Committed in slices of keys, each slice atomic (state, indexes, counts and CDC of its keys),
       // so that a 10,000-key request does not hold the event loop for one long transaction. A crash
       // between slices leaves the rest in the WAL, from which a replay applies it.
-      for (let i = 0; i < planned.length; i += LIMITS.sliceItems) {
+      for (let i = 0; i < planned.length; ) {
         if (i > 0) await yieldToEventLoop();
-        const slice = planned.slice(i, i + LIMITS.sliceItems);
-        const seqs = await this.store.applyMutations(
+        const slice = planned.slice(i, (i += this.commitKeys.size));
+        const cpu = process.cpuUsage();
+        const applied = this.store.applyMutations(
           table.id,
           slice.map((p) => p.group.key),
           (current) =>
@@ -148,13 +158,19 @@ export class MutationEngine {
               return statesEqual(now?.state ?? null, p.before?.state ?? null) ? p.write : this.processKey(table, p.group, now, context, lockAt, statuses);
             }),
         );
+        // Only the synchronous part holds the event loop (all of it with SQLite, little with PostgreSQL).
+        // Sized on CPU time, not on the clock: on a starved machine the clock would shrink commits to a
+        // few keys each, and their fixed cost (~1.5 ms of CPU per SQLite commit) would take over.
+        const used = process.cpuUsage(cpu);
+        this.commitKeys.observe(slice.length, (used.user + used.system) / 1000);
+        const seqs = await applied;
         this.relay.notify(seqs.length);
       }
     } finally {
       release();
     }
     this.cfg.afterCommit?.();
-    return { results: ordered(groups.map((g) => resultOf(g, statuses.get(g.key) ?? 'ERROR', multi))) };
+    return { results: await ordered(groups.map((g) => resultOf(g, statuses.get(g.key) ?? 'ERROR', multi))) };
   }
 
   private async publishWal(wal: { key: string; value: string }[]): Promise<void> {
@@ -289,9 +305,8 @@ function groupByKey(items: PreparedItem[]): KeyGroup[] {
 }
 
 /** One result per key, ordered as Actionbase orders them: by the text `source:target`, or by the id's text. */
-function ordered(results: MutationResult[]): MutationResult[] {
-  const text = (r: MutationResult) => (r.id !== undefined ? String(r.id) : `${String(r.source)}:${String(r.target)}`);
-  return results.map((r) => [text(r), r] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+function ordered(results: MutationResult[]): Promise<MutationResult[]> {
+  return sortInSlices(results, (r) => (r.id !== undefined ? String(r.id) : `${String(r.source)}:${String(r.target)}`));
 }
 
 function resultOf(g: KeyGroup, status: ResultStatus, multi: boolean): MutationResult {

@@ -3,7 +3,7 @@ import { stringifyJson } from '@pipeline/events';
 import type { ResolvedTable } from '../catalog/catalog';
 import { badRequest } from '../errors';
 import { castField, castKey, castVersion, checkStringKey } from './cast';
-import { LIMITS, yieldToEventLoop } from './limits';
+import { LIMITS, SliceClock } from './limits';
 
 /** One validated request item, ready for the WAL and the transition. */
 export interface PreparedItem {
@@ -40,8 +40,9 @@ export async function prepareMutations(body: unknown, table: ResolvedTable, newI
   if (list.length > MAX_MUTATIONS) throw badRequest('mutations', `at most ${MAX_MUTATIONS} items per request, got ${list.length}`);
   const multi = table.def.kind === 'MULTI_EDGE';
   const out: PreparedItem[] = [];
+  const clock = new SliceClock();
   for (let i = 0; i < list.length; i++) {
-    if (i > 0 && i % LIMITS.sliceItems === 0) await yieldToEventLoop();
+    if (clock.due()) await clock.yield();
     out.push(prepareItem(list[i], i, table, multi, newId));
   }
   return out;

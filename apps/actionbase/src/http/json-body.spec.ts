@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { parseLossless, scanJson, stringifyLossless } from './json-body';
+import { parseLossless, scanJson, Serialized, serializeInSlices, stringifyLossless } from './json-body';
 
 const parse = async (text: string) => parseLossless(text, await scanJson(text, 64));
 
@@ -50,5 +50,15 @@ describe('lossless JSON bodies', () => {
   it('measures depth outside strings only', async () => {
     expect((await scanJson('[[["[[[["]]]', 3)).tooDeep).toBe(false);
     expect((await scanJson('[[[[]]]]', 3)).tooDeep).toBe(true);
+  });
+
+  it('an answer with a long array, serialized in slices, is the text stringifyLossless gives', async () => {
+    const results = Array.from({ length: 2_345 }, (_, i) => ({ source: `u${i}`, target: i % 3 ? i : 2n ** 63n - BigInt(i), status: 'CREATED', count: 1 }));
+    const payload = { before: 'x', results, after: [1, 2] };
+    const out = await serializeInSlices(payload);
+    expect(out).toBeInstanceOf(Serialized);
+    expect((out as Serialized).text).toBe(stringifyLossless(payload));
+    const small = { results: results.slice(0, 10) };
+    expect(await serializeInSlices(small)).toBe(small); // left to the reply serializer
   });
 });

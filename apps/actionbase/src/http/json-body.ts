@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { stringify as losslessStringify } from 'lossless-json';
 import { badRequest } from '../errors';
-import { LIMITS, yieldToEventLoop, type Gate } from '../engine/limits';
+import { LIMITS, SliceClock, type Gate } from '../engine/limits';
 
-const SCAN_SLICE_CHARS = 1 << 20;
+/** Characters scanned between two looks at the slice clock. */
+const SCAN_CHECK_CHARS = 1 << 15;
 
 export interface BodyScan {
   tooDeep: boolean;
@@ -31,11 +32,12 @@ export async function scanJson(text: string, depthLimit: number): Promise<BodySc
   let array: BodyScan['array'];
   let current: { open: number; commas: number[] } | null = null;
   let i = 0;
-  let sliceEnd = 0;
+  let nextCheck = SCAN_CHECK_CHARS;
+  const clock = new SliceClock();
   while (i < text.length) {
-    if (i >= sliceEnd) {
-      if (sliceEnd > 0) await yieldToEventLoop();
-      sliceEnd = i + SCAN_SLICE_CHARS;
+    if (i >= nextCheck) {
+      nextCheck = i + SCAN_CHECK_CHARS;
+      if (clock.due()) await clock.yield();
     }
     const c = text.charCodeAt(i);
     if (inString) {
@@ -92,7 +94,8 @@ function markBigIntegers(text: string, spans: [number, number][]): string {
 
 /** Bodies from this size on are parsed in slices of their big array's elements. */
 const SLICED_PARSE_CHARS = 1 << 20;
-const ELEMENTS_PER_SLICE = 250;
+/** Elements parsed by one JSON.parse; the slice clock decides when to yield. */
+const ELEMENTS_PER_PARSE = 32;
 
 /**
  * JSON.parse, with the integers that `scan` found read as bigint: each is turned into a marked string
@@ -100,7 +103,7 @@ const ELEMENTS_PER_SLICE = 250;
  * a 7 MiB batch). A big body's main array is parsed a slice of elements at a time, yielding the event
  * loop in between: one JSON.parse of 7 MiB held it for tens of milliseconds.
  */
-export async function parseLossless(text: string, scan: BodyScan, slicing = { minChars: SLICED_PARSE_CHARS, perSlice: ELEMENTS_PER_SLICE }): Promise<unknown> {
+export async function parseLossless(text: string, scan: BodyScan, slicing = { minChars: SLICED_PARSE_CHARS, perSlice: ELEMENTS_PER_PARSE }): Promise<unknown> {
   if (scan.bigIntegers.length > 0) {
     const marked = markBigIntegers(text, scan.bigIntegers);
     // positions moved: scan the marked text again for the array (it has no big integers left)
@@ -119,8 +122,9 @@ async function parseSliced(text: string, scan: BodyScan, slicing: { minChars: nu
   if (key === undefined) return JSON.parse(text);
   const bounds = [a.open, ...a.commas, a.close];
   const out: unknown[] = [];
+  const clock = new SliceClock();
   for (let e = 0; e < bounds.length - 1; e += ELEMENTS_PER_SLICE) {
-    if (e > 0) await yieldToEventLoop();
+    if (clock.due()) await clock.yield();
     const from = bounds[e]! + 1;
     const to = bounds[Math.min(e + ELEMENTS_PER_SLICE, bounds.length - 1)]!;
     for (const v of JSON.parse(`[${text.slice(from, to)}]`) as unknown[]) out.push(v);
@@ -140,6 +144,38 @@ function revive(v: unknown): unknown {
     for (const k of Object.keys(o)) o[k] = revive(o[k]);
   }
   return v;
+}
+
+/** An answer already serialized (by `serializeInSlices`): the reply serializer sends its text as is. */
+export class Serialized {
+  constructor(readonly text: string) {}
+}
+
+/** Answers with an array longer than this (the results of a big batch) are serialized in slices. */
+const SLICED_ANSWER_ITEMS = 1_000;
+const ANSWER_ITEMS_PER_STRINGIFY = 64;
+
+/**
+ * The answer to a big batch (10,000 results, ~700 KB of JSON) serialized a slice of its main array at a
+ * time, yielding the event loop in between; other answers are left to the reply serializer as they are.
+ */
+export async function serializeInSlices(payload: unknown): Promise<unknown> {
+  // Plain objects only: anything else may serialize itself (toJSON).
+  if (typeof payload !== 'object' || payload === null || Object.getPrototypeOf(payload) !== Object.prototype) return payload;
+  const o = payload as Record<string, unknown>;
+  const key = Object.keys(o).find((k) => Array.isArray(o[k]) && (o[k] as unknown[]).length > SLICED_ANSWER_ITEMS);
+  if (key === undefined) return payload;
+  const items = o[key] as unknown[];
+  const placeholder = JSON.stringify(`${BIG_MARK}answer`);
+  const skeleton = stringifyLossless({ ...o, [key]: `${BIG_MARK}answer` });
+  const parts: string[] = [];
+  const clock = new SliceClock();
+  for (let i = 0; i < items.length; i += ANSWER_ITEMS_PER_STRINGIFY) {
+    if (clock.due()) await clock.yield();
+    parts.push(stringifyLossless(items.slice(i, i + ANSWER_ITEMS_PER_STRINGIFY)).slice(1, -1));
+  }
+  const at = skeleton.indexOf(placeholder);
+  return new Serialized(`${skeleton.slice(0, at)}[${parts.join(',')}]${skeleton.slice(at + placeholder.length)}`);
 }
 
 /** JSON with bigint written as a bare integer (never quoted); plain JSON.stringify when there is none. */
@@ -167,7 +203,8 @@ export const HEAVY_BODY_CHARS = 1 << 20;
  * admitted batches in at once made the probes wait for seconds. The permit is held until the answer.
  */
 export function registerJsonBodyParser(app: FastifyInstance, heavy: Gate): void {
-  app.setReplySerializer((payload) => stringifyLossless(payload));
+  app.addHook('preSerialization', async (_req, _reply, payload) => serializeInSlices(payload));
+  app.setReplySerializer((payload) => (payload instanceof Serialized ? payload.text : stringifyLossless(payload)));
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, async (req: FastifyRequest, body: string | Buffer) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');

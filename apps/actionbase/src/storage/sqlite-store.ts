@@ -6,6 +6,7 @@ import type { AliasDef, DatabaseDef, TableDef } from '../catalog/model';
 import { nextSeq, tablespaceOf, toJsonText, toRow, type RawRow } from './edge-store';
 import type { QueueStore } from './queue-store';
 import { SqliteQueueStore } from './sqlite-queue-store';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
 import type {
   CatalogSnapshot,
   EdgeRow,
@@ -37,6 +38,7 @@ export class SqliteEdgeStore implements EdgeStore {
   private readonly scanStatements = new Map<string, Database.Statement>();
   private readonly stmt;
   private readonly queueStore: SqliteQueueStore;
+  private readonly checkpointer: SqliteCheckpointer | undefined;
 
   constructor(path: string, opts: { synchronous: 'NORMAL' | 'FULL' } = { synchronous: 'NORMAL' }) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -53,6 +55,8 @@ export class SqliteEdgeStore implements EdgeStore {
     // about a third of the time copying pages back (measured with bench/core-mutations.ts).
     this.db.pragma('wal_autocheckpoint = 20000');
     this.migrate();
+    // Checkpoints off the event loop; the autocheckpoint above is the backstop.
+    if (path !== ':memory:') this.checkpointer = new SqliteCheckpointer(path, (message) => process.emitWarning(message, 'SqliteCheckpointWarning'));
     this.stmt = {
       // One statement for a whole request's keys: per-statement overhead dominates small reads.
       getRows: this.db.prepare('SELECT ekey, source, target, eid, state FROM edge_state WHERE tbl = ? AND ekey IN (SELECT value FROM json_each(?))'),
@@ -361,6 +365,7 @@ export class SqliteEdgeStore implements EdgeStore {
   }
   async close(): Promise<void> {
     while (this.gate) await this.gate;
+    await this.checkpointer?.close();
     this.db.close();
   }
 }

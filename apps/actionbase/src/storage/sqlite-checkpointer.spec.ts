@@ -1,0 +1,33 @@
+import { describe, expect, it } from '@jest/globals';
+import Database from 'better-sqlite3';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
+
+describe('the WAL checkpointer', () => {
+  it('copies committed pages into the database file from its own thread, while the writer never checkpoints', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'x.db');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0'); // the writer's own checkpoints off: only the worker's can grow the file
+    db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+    const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < 2_000; i++) insert.run(i, 'v'.repeat(500));
+    })();
+    const before = statSync(path).size;
+    const errors: string[] = [];
+    const checkpointer = new SqliteCheckpointer(path, (m) => errors.push(m), 20);
+    try {
+      const deadline = Date.now() + 30_000;
+      while (statSync(path).size <= before + 500_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(statSync(path).size).toBeGreaterThan(before + 500_000);
+      expect(errors).toEqual([]);
+      expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(2_000);
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
+  });
+});
