@@ -137,8 +137,9 @@ try {
       datasource: docs.map((d) => ({ ...d, index: d.index.replace(basePrefix, prefix) })),
       flushBytes: 5 * 1024 * 1024,
       concurrency: 2,
+      // The bench's versions are millisecond stamps, within 2^53: the client's type is a number.
       onDocument: (d: BulkDoc) => [
-        { index: { _index: d.index, _id: d.id, ...(d.version !== undefined ? { version: d.version, version_type: 'external_gte' as const } : {}) } },
+        { index: { _index: d.index, _id: d.id, ...(d.version !== undefined ? { version: d.version as number, version_type: 'external_gte' as const } : {}) } },
         d.body,
       ],
       onSuccess: () => {
