@@ -197,11 +197,17 @@ export function makeWorkload(seed: number, count: number, batch: number): Worklo
 }
 
 /** Sends `bodies` with `concurrency` clients; returns the latency of each request. */
-export async function sendAll(client: HttpClient, bodies: string[], clients: number): Promise<number[]> {
+/**
+ * Sends `bodies` with `clients` concurrent senders; latency of each request. Given several cores' clients,
+ * sender i always talks to core i mod n.
+ */
+export async function sendAll(client: HttpClient | readonly HttpClient[], bodies: string[], clients: number): Promise<number[]> {
+  const cores: readonly HttpClient[] = client instanceof HttpClient ? [client] : client;
   const latencies: number[] = [];
   let next = 0;
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: clients }, async (_, c) => {
+      const client = cores[c % cores.length]!;
       while (next < bodies.length) {
         const body = bodies[next++]!;
         const s = performance.now();

@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createKafka } from '@pipeline/kafka';
 import { api, CoreProcess, createLikes, createTestDatabase, dropTestDatabases, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
-import { benchKafka, HttpClient, loadLine, makeWorkload, pct, SHOP_LIKES_PATH, TopicCounter, type Workload } from './core-common';
+import { benchKafka, HttpClient, loadLine, makeWorkload, pct, sendAll, SHOP_LIKES_PATH, TopicCounter, type Workload } from './core-common';
 import { emitResult, machineLoad, spread, type ResultRow } from './lib/report';
 
 const { values } = parseArgs({
@@ -259,25 +259,6 @@ function loadBodies(): Workload {
   return w;
 }
 
-/** Sends `bodies` with `concurrency` clients, client i always to instance i mod n; latency of each request. */
-async function sendSpread(http: HttpClient[], bodies: string[], concurrency: number): Promise<number[]> {
-  const latencies: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, c) => {
-      const client = http[c % http.length]!;
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        const s = performance.now();
-        const r = await client.send('POST', SHOP_LIKES_PATH, body);
-        if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.text.slice(0, 500)}`);
-        latencies.push(performance.now() - s);
-      }
-    }),
-  );
-  return latencies;
-}
-
 interface MixResult {
   rps: number;
   read: number[];
@@ -369,14 +350,14 @@ async function runSide(side: Side, bootstrap: string, counter: TopicCounter, tim
 
     // The same untimed start on every side: the edges, then a short run of the mix and of the reads.
     const load = loadBodies();
-    await sendSpread(http, load.bodies, concurrency);
+    await sendAll(http, load.bodies, concurrency);
     const warm = await closedLoop(http, Math.min(3, seconds), readShare, 7 + round);
     let cdcBase = side.n + load.cdcRecords + warm.writesOk; // one heartbeat per instance at start
     await counter.until(cdc, cdcBase, 120_000);
 
     const batch = await measured(cores, pgc, async () => {
       const t0 = performance.now();
-      const latencies = await sendSpread(http, timed.bodies, concurrency);
+      const latencies = await sendAll(http, timed.bodies, concurrency);
       const tAck = performance.now();
       const tCdc = await counter.until(cdc, cdcBase + timed.cdcRecords, 300_000);
       return { latencies, ackS: (tAck - t0) / 1000, e2eS: (Math.max(tAck, tCdc) - t0) / 1000, drainMs: Math.max(0, tCdc - tAck) };
