@@ -282,8 +282,7 @@ const credentials = (r: Resolved) =>
   r.security ? { username: r.security.username, password: r.security.password, ...(r.caFile ? { caFile: r.caFile } : {}) } : {};
 
 /** Runs one of the distribution's CLI tools (they need the JDK and the instance's config folder). */
-async function esTool(home: string, configDir: string, tool: string, args: string[]): Promise<string> {
-  const javaDir = await javaHome();
+async function esTool(home: string, javaDir: string, configDir: string, tool: string, args: string[]): Promise<string> {
   const res = await run(path.join(home, 'bin', tool), args, {
     cwd: configDir,
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ES_JAVA_HOME: javaDir, ES_PATH_CONF: configDir },
@@ -302,7 +301,7 @@ async function esTool(home: string, configDir: string, tool: string, args: strin
  * HTTP certificate for 127.0.0.1/localhost, made once per instance folder. Files land in config/ and are handed
  * to the ES user by the chown that follows.
  */
-async function configureSecurity(r: Resolved, home: string, configDir: string): Promise<void> {
+async function configureSecurity(r: Resolved, home: string, javaDir: string, configDir: string): Promise<void> {
   const sec = r.security!;
   // elasticsearch-users edits these files and refuses to run without them; empty ones drop any earlier user.
   for (const f of ['users', 'users_roles']) await writeFile(path.join(configDir, f), '');
@@ -310,7 +309,7 @@ async function configureSecurity(r: Resolved, home: string, configDir: string): 
   await writeFile(path.join(configDir, 'roles.yml'), Object.entries(sec.roles ?? {}).map(([name, role]) => `${JSON.stringify(name)}: ${JSON.stringify(role)}\n`).join(''));
   for (const u of [{ username: sec.username, password: sec.password, roles: ['superuser'] }, ...(sec.users ?? [])]) {
     if (u.password.length < 6) throw new StackError(SERVICE, `the password of ${u.username} must have 6 or more characters`);
-    await esTool(home, configDir, 'elasticsearch-users', ['useradd', u.username, '-p', u.password, '-r', u.roles.join(',')]);
+    await esTool(home, javaDir, configDir, 'elasticsearch-users', ['useradd', u.username, '-p', u.password, '-r', u.roles.join(',')]);
   }
   if (!sec.tls) return;
   const certs = path.join(configDir, 'certs');
@@ -318,9 +317,9 @@ async function configureSecurity(r: Resolved, home: string, configDir: string): 
   await rm(certs, { recursive: true, force: true });
   await mkdir(certs, { recursive: true });
   r.progress('making a CA and an HTTP certificate with elasticsearch-certutil');
-  await esTool(home, configDir, 'elasticsearch-certutil', ['ca', '--silent', '--pem', '--days', '30', '--out', path.join(certs, 'ca.zip')]);
+  await esTool(home, javaDir, configDir, 'elasticsearch-certutil', ['ca', '--silent', '--pem', '--days', '30', '--out', path.join(certs, 'ca.zip')]);
   await unzipInto(path.join(certs, 'ca.zip'), certs); // ca/ca.crt, ca/ca.key
-  await esTool(home, configDir, 'elasticsearch-certutil', [
+  await esTool(home, javaDir, configDir, 'elasticsearch-certutil', [
     'cert', '--silent', '--pem', '--days', '30', '--name', 'http',
     '--ca-cert', path.join(certs, 'ca', 'ca.crt'), '--ca-key', path.join(certs, 'ca', 'ca.key'),
     '--ip', '127.0.0.1', '--dns', 'localhost', '--out', path.join(certs, 'http.zip'),
@@ -386,7 +385,7 @@ function definition(r: Resolved): ServiceSpec {
         path.join(configDir, 'elasticsearch.yml'),
         elasticsearchYml({ port: r.port, transportPort: r.transportPort, dataDir, logsDir, ...(r.security ? { security: { tls: r.security.tls } } : {}) }),
       );
-      if (r.security) await configureSecurity(r, home, configDir);
+      if (r.security) await configureSecurity(r, home, javaDir, configDir);
       if (isRoot()) {
         const own = await run('chown', ['-R', `${ES_USER}:`, r.dir]);
         if (own.code !== 0) throw new StackError(SERVICE, `chown of ${r.dir} failed: ${own.output.trim()}`);
