@@ -2,6 +2,7 @@ import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import { backoffDelay } from '@pipeline/errors';
 import type { EdgeStore, OutboxRow } from '../storage/edge-store';
 import type { CdcOutlet, CdcSession } from './cdc-outlet';
 
@@ -180,11 +181,10 @@ export class CdcRelay {
         // The session is not used again (see the class comment); the next one resumes from the topic.
         await this.endSession();
         this.failures++;
-        // Full jitter; the same rows are retried in the same order, so per-key order holds.
-        const cap = Math.min(this.opts.maxBackoffMs, 100 * 2 ** Math.min(this.failures, 10));
         if (this.failures === 1 || this.failures % 20 === 0)
           this.log.warn({ err, backlog: this.backlog(), attempt: this.failures }, 'CDC relay cannot publish; retrying (records stay in the outbox)');
-        await this.sleep(Math.random() * cap);
+        // The same rows are retried in the same order, so per-key order holds.
+        await this.sleep(backoffDelay(this.failures, { baseMs: 200, maxMs: this.opts.maxBackoffMs }));
       }
     }
   }
