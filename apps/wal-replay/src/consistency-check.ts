@@ -5,9 +5,9 @@
  */
 import { stringifyJson, type CdcState } from '@pipeline/events';
 import type { CoreClient, EdgeView, Endpoint, TableBody } from '@pipeline/core-api';
+import { compareIndexRows, multiEdgeKeyOf, storageKeyOf, type IndexedRow } from '@pipeline/edge-model';
 import { countKey, type CdcSnapshot, type TableSnapshot } from './cdc-snapshot';
 import { canonicalJson } from './edge-view';
-import { compareIndexRows, type IndexedRow } from './index-order';
 
 export type MismatchKind = 'edge-missing' | 'edge-unexpected' | 'edge-differs' | 'count' | 'count-accumulated' | 'index-missing' | 'index-unexpected' | 'index-order' | 'table-missing';
 
@@ -41,8 +41,10 @@ export function viewOf(s: CdcState): Pick<EdgeView, 'version' | 'source' | 'targ
 const canon = canonicalJson;
 const edgeName = (s: { source: unknown; target: unknown; edgeId?: unknown; id?: unknown }): string =>
   s.edgeId !== undefined || s.id !== undefined ? `id=${stringifyJson(s.edgeId ?? s.id)}` : `${stringifyJson(s.source)}->${stringifyJson(s.target)}`;
-const storageKey = (s: { source: unknown; target: unknown; edgeId?: unknown; id?: unknown }): string =>
-  s.edgeId !== undefined || s.id !== undefined ? stringifyJson(s.edgeId ?? s.id) : stringifyJson([s.source, s.target]);
+const storageKey = (s: { source: Endpoint; target: Endpoint; edgeId?: Endpoint; id?: Endpoint }): string => {
+  const id = s.edgeId ?? s.id;
+  return id !== undefined ? multiEdgeKeyOf(id) : storageKeyOf(s.source, s.target);
+};
 
 export async function checkConsistency(core: CoreClient, snapshot: CdcSnapshot, tables: TableBody[], onProgress?: (msg: string) => void): Promise<CheckReport> {
   const report: CheckReport = { tables: 0, edges: 0, starts: 0, scans: 0, mismatches: [] };

@@ -6,3 +6,6 @@ export { classify } from './status';
 export type { Classification } from './status';
 export { endpointsOf, indexEntriesOf, derivedChanges } from './derived';
 export type { DerivedChanges } from './derived';
+export { encodeComponent, encodeSortKey, prefixUpperBound } from './sort-key';
+export { compareIndexRows, multiEdgeKeyOf, storageKeyOf } from './storage-key';
+export type { IndexedRow } from './storage-key';

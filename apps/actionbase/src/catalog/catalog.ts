@@ -2,7 +2,7 @@ import { deepEqual, indexEntriesOf, type EdgeKey, type TableShape, type Transiti
 import { bucketOf } from '../engine/buckets';
 import { ApiError, badRequest, notFound } from '../errors';
 import { tableHandle, type EdgeStore, type IndexRowAdd } from '../storage/edge-store';
-import { encodeSortKey } from '../storage/sort-key';
+import { encodeSortKey } from '@pipeline/edge-model';
 import { qualified, type AliasDef, type Audit, type DatabaseDef, type FieldDef, type TableDef } from './model';
 import { checkName } from './names';
 import type { SchemaPart } from './schema-bodies';

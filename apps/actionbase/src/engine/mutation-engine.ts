@@ -15,7 +15,7 @@ import type { MutationMode } from '../catalog/model';
 import { ApiError, badRequest } from '../errors';
 import type { RecordSink } from '../publish/record-sink';
 import type { EdgeRow, EdgeStore, IndexRowWrite, KeyWrite } from '../storage/edge-store';
-import { encodeSortKey } from '../storage/sort-key';
+import { encodeSortKey } from '@pipeline/edge-model';
 import { KeyLocks } from './key-locks';
 import { LIMITS, SliceClock, SliceSizer, sortInSlices, yieldToEventLoop } from './limits';
 import { prepareMutations, type PreparedItem } from './mutation-request';

@@ -1,5 +1,4 @@
-import type { EdgeEvent, Endpoint, MutationType } from '@pipeline/edge-model';
-import { stringifyJson } from '@pipeline/events';
+import { multiEdgeKeyOf, storageKeyOf, type EdgeEvent, type Endpoint, type MutationType } from '@pipeline/edge-model';
 import type { ResolvedTable } from '../catalog/catalog';
 import { badRequest } from '../errors';
 import { castField, castKey, castVersion, checkStringKey } from './cast';
@@ -23,9 +22,8 @@ export interface PreparedItem {
 const TYPES = new Set<MutationType>(['INSERT', 'UPDATE', 'DELETE']);
 export const MAX_MUTATIONS = LIMITS.mutationsPerRequest;
 
-/** JSON text with LONGs as bare integers, 64-bit ones included (one value, one key: LONGs are canonical). */
-export const storageKeyOf = (source: Endpoint, target: Endpoint): string => stringifyJson([source, target]);
-export const multiEdgeKeyOf = (id: Endpoint): string => stringifyJson(id);
+/** Storage keys are the model's (libs/edge-model storage-key.ts), shared with every checker. */
+export { multiEdgeKeyOf, storageKeyOf };
 
 /**
  * Validates and casts a mutation body `{"mutations":[{"type","edge":{...}}]}` (docs/api.md, REST API).

@@ -2,7 +2,7 @@ import { canonicalVersion, type Direction, type Endpoint, type Version } from '@
 import { cacheIndexName, groupIndexName, type ResolvedTable } from '../catalog/catalog';
 import { badRequest, notFound } from '../errors';
 import type { EdgeRow, EdgeStore } from '../storage/edge-store';
-import { encodeComponent, prefixUpperBound } from '../storage/sort-key';
+import { encodeComponent, prefixUpperBound } from '@pipeline/edge-model';
 import { applyBucket, bucketOf, queryPeriod, type DateBucket } from './buckets';
 import { castField, castKey } from './cast';
 import { LIMITS, yieldToEventLoop } from './limits';
@@ -354,7 +354,7 @@ function view(r: EdgeRow): EdgeView {
 }
 
 /**
- * Turns leading `eq` ranges plus one bounded range into sort-key bounds (see sort-key.ts for why
+ * Turns leading `eq` ranges plus one bounded range into sort-key bounds (see libs/edge-model sort-key.ts for why
  * DESC flips the comparison).
  */
 function boundsOf(fields: readonly { name: string; order: 'ASC' | 'DESC' }[], ranges: Predicate[]): { lower?: Buffer; upper?: Buffer } {

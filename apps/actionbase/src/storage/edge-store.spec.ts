@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { EdgeState } from '@pipeline/edge-model';
 import { storageKeyOf } from '../engine/mutation-request';
 import { toJsonText } from './edge-store';
-import { encodeSortKey } from './sort-key';
+import { encodeSortKey } from '@pipeline/edge-model';
 import { SqliteEdgeStore } from './sqlite-store';
 
 describe('SQL stores: 64-bit LONGs', () => {

@@ -20,7 +20,7 @@ export interface EdgeRow {
   state: EdgeState;
 }
 
-/** An index row as stored: the entry's values already encoded by the caller (see sort-key.ts). */
+/** An index row as stored: the entry's values already encoded by the caller (see libs/edge-model sort-key.ts). */
 export interface IndexRowWrite {
   index: string;
   direction: Direction;
