@@ -59,3 +59,4 @@ export {
 } from './alert.schema';
 export { TOPICS, dlqTopicName, type TopicDefinition, type TopicId } from './topics';
 export { toJsonSchemas } from './json-schema';
+export type { ModelTies } from './model-ties';
