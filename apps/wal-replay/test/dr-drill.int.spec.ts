@@ -11,7 +11,7 @@
  *    higher seq than any record of the lost one (so its records superseded the old ones in every sink).
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,9 @@ import { Client } from '@elastic/elasticsearch';
 import { createKafka, type Admin } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import { api, CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
+import { api, CoreProcess, freePort, uniqueName, waitFor } from '@pipeline/testing';
 import { CoreClient } from '@pipeline/core-api';
-import { DB, deleteStorage, runCli, startCore } from './helpers';
+import { appReady, DB, deleteStorage, runCli, spawnApp, startCore } from './helpers';
 
 const SOURCES = Array.from({ length: 40 }, (_, i) => `u${i}`);
 const TARGETS = Array.from({ length: 25 }, (_, i) => i + 1);
@@ -36,22 +36,6 @@ const prefix = uniqueName('dr').replace(/\./g, '-');
 const children: ChildProcess[] = [];
 let core: CoreProcess | undefined;
 
-function app(name: string, main: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, main)], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  child.on('exit', (code, signal) => {
-    if (signal !== 'SIGTERM' && signal !== 'SIGKILL') process.stderr.write(`${name} exited (${code}): ${output.slice(-3_000)}\n`);
-  });
-  children.push(child);
-  return { child, output: () => output };
-}
-
 /** CoreProcess.start waits 30 s; on this shared machine a start under load can take longer: try again. */
 async function startPatiently(c: CoreProcess): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -65,9 +49,7 @@ async function startPatiently(c: CoreProcess): Promise<void> {
   }
 }
 
-async function ready(port: number): Promise<boolean> {
-  return (await fetch(`http://127.0.0.1:${port}/health/readiness`).catch(() => undefined))?.ok === true;
-}
+const app = (name: string, main: string, env: Record<string, string>) => spawnApp(children, name, main, env);
 
 beforeAll(async () => {
   ({ bootstrap } = await ensureKafka());
@@ -214,7 +196,7 @@ describe('disaster recovery drill', () => {
       COMMIT_INTERVAL_MS: '1000',
       CHANGELOG_ENABLED: 'false',
     });
-    await waitFor('both consumers ready', async () => (await ready(esHttp)) && (await ready(snapHttp)), 120_000);
+    await waitFor('both consumers ready', async () => (await appReady(esHttp)) && (await appReady(snapHttp)), 120_000);
 
     // 1-2. Steady load, then the disaster under it.
     const coreUrl = () => `http://127.0.0.1:${port}`;

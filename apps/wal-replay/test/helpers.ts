@@ -2,7 +2,7 @@
  * Test helpers: real cores (CoreProcess), a seeded random workload, the CLI as a child process, and a full
  * picture of a core's state (REST views, counts, index scans, and the raw SQLite rows) to compare two cores.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -253,6 +253,43 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
         }
         resolve({ code, stdout, stderr, result });
       },
+    );
+  });
+}
+
+/**
+ * Starts a consumer app as its own process (tsx), as it runs in production, and adds it to `children` for the
+ * suite to kill at the end. Its output is kept (last 20 kB) and printed if it exits on its own.
+ */
+export function spawnApp(children: ChildProcess[], name: string, main: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, main)], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.on('exit', (code, signal) => {
+    if (signal !== 'SIGTERM' && signal !== 'SIGKILL') process.stderr.write(`${name} exited (${code}): ${output.slice(-3_000)}\n`);
+  });
+  children.push(child);
+  return { child, output: () => output };
+}
+
+/** A consumer's readiness probe on its HTTP port. */
+export async function appReady(port: number): Promise<boolean> {
+  return (await fetch(`http://127.0.0.1:${port}/health/readiness`).catch(() => undefined))?.ok === true;
+}
+
+/** Runs the druid-ingest CLI as its own process with `env` (KAFKA_BROKERS, CDC_TOPIC, DATASOURCE, DRUID_URL...). */
+export function runDruidIngest(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'apps/druid-ingest/src/cli.ts'), ...args],
+      { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }

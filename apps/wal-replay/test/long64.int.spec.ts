@@ -7,7 +7,7 @@
  * (`wal-replay rebuild`), which `wal-replay check` and `reconcile` then find equal to every sink.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { DruidClient } from '@pipeline/druid';
 import { parseJson } from '@pipeline/events';
 import { ensureDruid, ensureElasticsearch, ensureKafka, stackDir } from '@pipeline/stack';
 import { CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
-import { DB, deleteStorage, runCli, startCore } from './helpers';
+import { appReady, DB, deleteStorage, runCli, runDruidIngest, spawnApp, startCore } from './helpers';
 
 const run = promisify(execFile);
 const BIG = 9007199254740993n; // 2^53 + 1
@@ -44,29 +44,9 @@ async function exact(url: string, path: string, init: RequestInit = {}): Promise
   return { status: res.status, body: text ? parseJson(text) : null };
 }
 
-function app(name: string, main: string, env: Record<string, string>): void {
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, main)], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  child.on('exit', (code, signal) => {
-    if (signal !== 'SIGTERM' && signal !== 'SIGKILL') process.stderr.write(`${name} exited (${code}): ${output.slice(-3_000)}\n`);
-  });
-  children.push(child);
-}
-
-const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health/readiness`).catch(() => undefined))?.ok === true;
-
-function druidIngest(args: string[], cdc: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'apps/druid-ingest/src/cli.ts'), ...args],
-      { cwd: repoRoot, env: { ...process.env, KAFKA_BROKERS: bootstrap, CDC_TOPIC: cdc, DATASOURCE: dataSource, DRUID_URL: coordinatorUrl, DRUID_BROKER_URL: brokerUrl, LOG_LEVEL: 'warn' } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const app = (name: string, main: string, env: Record<string, string>) => spawnApp(children, name, main, env);
+const druidIngest = (args: string[], cdc: string) =>
+  runDruidIngest(args, { KAFKA_BROKERS: bootstrap, CDC_TOPIC: cdc, DATASOURCE: dataSource, DRUID_URL: coordinatorUrl, DRUID_BROKER_URL: brokerUrl });
 
 beforeAll(async () => {
   ({ bootstrap } = await ensureKafka());
@@ -183,7 +163,7 @@ describe('64-bit LONG through the whole pipeline', () => {
     });
     const applied = await druidIngest(['apply'], cdc);
     expect({ code: applied.code, err: applied.code ? `${applied.stdout}\n${applied.stderr}` : '' }).toEqual({ code: 0, err: '' });
-    await waitFor('es-indexer and snapshotter ready', async () => (await ready(esHttp)) && (await ready(snapHttp)), 120_000);
+    await waitFor('es-indexer and snapshotter ready', async () => (await appReady(esHttp)) && (await appReady(snapHttp)), 120_000);
 
     // Written through REST as bare JSON integers; the UPDATE one nanosecond older than the INSERT loses.
     const body = `{"mutations":[

@@ -14,14 +14,12 @@
  *    says so and exits 1.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { DruidClient } from '@pipeline/druid';
 import { createKafka } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureDruid, ensureKafka } from '@pipeline/stack';
-import { api, repoRoot, waitFor, type CoreProcess } from '@pipeline/testing';
-import { createTables, DB, runCli, startCore } from './helpers';
+import { api, waitFor, type CoreProcess } from '@pipeline/testing';
+import { createTables, DB, runCli, runDruidIngest, startCore } from './helpers';
 
 let bootstrap: string;
 let coordinatorUrl: string;
@@ -31,16 +29,8 @@ let core: CoreProcess;
 let cdc: string;
 const dataSource = `wr_reconcile_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
-function druidIngest(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'apps/druid-ingest/src/cli.ts'), ...args],
-      { cwd: repoRoot, env: { ...process.env, KAFKA_BROKERS: bootstrap, CDC_TOPIC: cdc, DATASOURCE: dataSource, DRUID_URL: coordinatorUrl, DRUID_BROKER_URL: brokerUrl, LOG_LEVEL: 'warn' } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const druidIngest = (args: string[]) =>
+  runDruidIngest(args, { KAFKA_BROKERS: bootstrap, CDC_TOPIC: cdc, DATASOURCE: dataSource, DRUID_URL: coordinatorUrl, DRUID_BROKER_URL: brokerUrl });
 
 const reconcileEnv = (extra: Record<string, string> = {}) => ({
   KAFKA_BROKERS: bootstrap,
