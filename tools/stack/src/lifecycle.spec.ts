@@ -223,7 +223,7 @@ describe('several processes', () => {
     expect(s.messages.indexOf(started[1]!)).toBeGreaterThan(s.messages.findIndex((m) => m.startsWith('started a')));
 
     process.kill(-first.pids['b']!, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    for (const deadline = Date.now() + 10_000; isAlive(first.pids['b']!) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     const st = await serviceStatus(s);
     expect(st).toMatchObject({ running: false, down: ['b'] });
     expect(st.pids).toEqual({ a: first.pids['a'], c: first.pids['c'] });
