@@ -6,16 +6,19 @@ import { longOf } from './long';
  * any parser written in JS (lossless-json included, bench/stream-runtime.ts), and it is exact for every
  * integer up to 15 digits, which is nearly every record (epoch ms stamps have 13). So the text is first
  * scanned for a run of 16 or more digits; only a text that has one goes through lossless-json, whose number
- * hook keeps large integers as bigints. A run inside a string (an id) only costs the slower parse; the result
- * is the same.
+ * hook keeps large integers as bigints. A run inside a string (an id) costs at most the slower parse; the
+ * result is the same.
  */
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const QUOTE = 34;
 
 /**
- * Whether `text` has a run of 16 or more ASCII digits. Such a run covers one of every 16 positions, so only
- * those are read, and a run is measured only around a digit found there: a fraction of a regex scan
- * (/\d{16}/ tries a match at every digit of every 13-digit timestamp).
+ * Whether `text` has a run of 16 or more ASCII digits that may be a number: a run touching a double quote is
+ * inside a string (in JSON a number never follows or precedes a quote), such as a document id ending in a
+ * 16-digit seq, and is left to JSON.parse. Such a run covers one of every 16 positions, so only those are
+ * read, and a run is measured only around a digit found there: a fraction of a regex scan (/\d{16}/ tries a
+ * match at every digit of every 13-digit timestamp).
  */
 export function hasLongDigitRun(text: string): boolean {
   const n = text.length;
@@ -24,9 +27,9 @@ export function hasLongDigitRun(text: string): boolean {
     let start = i;
     while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
     let end = i + 1;
-    while (end < n && end - start < 16 && isDigit(text.charCodeAt(end))) end++;
-    // A shorter run ends before the next sample (i + 16), so no run is measured twice.
-    if (end - start >= 16) return true;
+    while (end < n && isDigit(text.charCodeAt(end))) end++;
+    // A shorter run ends before the next sample (i + 16); a longer one may be measured again, to the same answer.
+    if (end - start >= 16 && text.charCodeAt(start - 1) !== QUOTE && text.charCodeAt(end) !== QUOTE) return true;
   }
   return false;
 }

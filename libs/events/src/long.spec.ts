@@ -103,8 +103,9 @@ describe('records with LONGs', () => {
 });
 
 describe('the scan that picks the parser', () => {
-  const regex = (t: string) => /\d{16}/.test(t);
-  it('agrees with /\\d{16}/ on any text, wherever the digit runs fall', () => {
+  // A maximal run of 16 or more digits that touches no double quote (a run touching one is inside a string).
+  const regex = (t: string) => /(?<![\d"])\d{16,}(?![\d"])/.test(t);
+  it('agrees with a regex for maximal digit runs of 16 or more outside quotes, wherever the runs fall', () => {
     const piece = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.string({ maxLength: 5 }), fc.constantFrom('"', ',', ':', '-', '٣'));
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
@@ -119,6 +120,15 @@ describe('the scan that picks the parser', () => {
         expect(hasLongDigitRun(text)).toBe(len >= 16);
       }
     }
+  });
+
+  it('leaves digit runs inside strings to JSON.parse, and parses the same either way', () => {
+    const bulkAnswer = '{"items":[{"index":{"_id":"cdc:shop.likes:3549123456789012","_version":3549123456789012}}]}';
+    expect(hasLongDigitRun('{"_id":"cdc:shop.likes:3549123456789012"}')).toBe(false);
+    expect(hasLongDigitRun('{"k":"12345678901234567890"}')).toBe(false);
+    expect(hasLongDigitRun(bulkAnswer)).toBe(true); // the _version is a number
+    expect(parseJson('{"_id":"cdc:shop.likes:3549123456789012345"}')).toEqual({ _id: 'cdc:shop.likes:3549123456789012345' });
+    expect(parseJson('{"v":9007199254740993,"id":"9007199254740993"}')).toEqual({ v: 9007199254740993n, id: '9007199254740993' });
   });
 });
 
