@@ -18,3 +18,4 @@ export type {
   SchemaDump,
   TableBody,
 } from './types';
+export * from './query-dsl';

@@ -126,6 +126,22 @@ export class QueryService {
     return this.lookup(table, keys, filters);
   }
 
+  /**
+   * The edges of given (source, target) pairs, in their order (the query DSL's SELF step: each vertex with
+   * itself), where `get` takes every source with every target. At most LIMITS.getPairs distinct pairs.
+   */
+  async getPairs(table: ResolvedTable, pairs: { source: string; target: string }[]): Promise<EdgePage> {
+    const seen = new Set<string>();
+    const keys: string[] = [];
+    pairs.forEach((p, i) => {
+      const key = storageKeyOf(castKey(p.source, table.def.source.type, `source[${i}]`), castKey(p.target, table.def.target.type, `target[${i}]`));
+      if (!seen.has(key)) keys.push(key);
+      seen.add(key);
+    });
+    if (keys.length > LIMITS.getPairs) throw badRequest('source', `${keys.length} distinct pairs; at most ${LIMITS.getPairs} per request`);
+    return this.lookup(table, keys, []);
+  }
+
   /** Active rows of `keys` that pass `filters`; `total` is the number returned, as Actionbase's get. */
   private async lookup(table: ResolvedTable, keys: string[], filters: Predicate[]): Promise<EdgePage> {
     const rows = await this.store.getRows(table.id, keys);

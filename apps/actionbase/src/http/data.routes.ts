@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Direction } from '@pipeline/edge-model';
-import { ApiError, badRequest } from '../errors';
+import { badRequest } from '../errors';
+import { runQueryDsl } from '../engine/query-dsl';
 import { registerQueueRoutes } from './queue.routes';
 import type { ServerDeps } from './server';
 
@@ -135,11 +136,7 @@ export function registerDataRoutes(app: FastifyInstance, deps: ServerDeps): void
       ttl: one(q, 'ttl'),
     });
   });
-  // Actionbase features this core does not have yet: answered 501 naming them, never a bare 404.
-  const notImplemented = (feature: string) => async () => {
-    throw new ApiError(501, 'NOT_IMPLEMENTED', `${feature} is not implemented by this core`);
-  };
-  app.post('/graph/v3/query', notImplemented('the query DSL (POST /graph/v3/query)'));
+  app.post('/graph/v3/query', async (req) => runQueryDsl(req.body, deps.catalog, deps.queries));
   app.get(`${base}/multi-edges/ids`, async (req) => {
     const q = req.query as Query;
     return deps.queries.multiEdgeIds(resolve(req), list(q.ids), { filters: one(q, 'filters'), features: list(q.features) });
