@@ -54,17 +54,20 @@ type VertexPlan =
   | { kind: 'REF'; ref: string; field: string; path: string }
   | { kind: 'STEP'; plan: Plan; field: string; path: string };
 
-/** The first zod issue as a 400 naming the field; an unknown field is named itself. */
-function fromIssue(error: ZodError): ApiError {
-  const issue = error.issues[0]!;
+/**
+ * The first zod issue as a 400 naming the field. An unknown field comes first (a misspelt name also makes
+ * a required one missing) and is named itself.
+ */
+function fromIssue(error: ZodError, body: unknown): ApiError {
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     return badRequest(formatPath('', [...issue.path, key]), `unknown field ${JSON.stringify(key)}; see Actionbase's ActionbaseQuery for the fields of each step`);
   }
   const path = formatPath('', issue.path);
-  // A missing required field reads "expected string, received undefined" in zod: say it plainly.
-  const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
-  return badRequest(path, missing ? 'required' : issue.message);
+  let at: unknown = body;
+  for (const k of issue.path) at = typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[k] : undefined;
+  return badRequest(path, at === undefined ? 'required' : issue.message);
 }
 
 function edgeColumns(table: ResolvedTable): string[] {
@@ -447,7 +450,7 @@ export function shapeRows(step: Pick<QueryStep, 'post' | 'aggregators'>, columns
 /** Runs one `POST /graph/v3/query` body: `{items}` of the included steps, in the order of the steps. */
 export async function runQueryDsl(body: unknown, catalog: Catalog, queries: QueryService): Promise<QueryDslResponse> {
   const parsed = queryDslRequestSchema.safeParse(body);
-  if (!parsed.success) throw fromIssue(parsed.error);
+  if (!parsed.success) throw fromIssue(parsed.error, body);
   const planner = new Planner(catalog);
   const plans = parsed.data.query.map((s, i) => planner.plan(s, `query[${i}]`, true));
   const run = new Run(queries);
