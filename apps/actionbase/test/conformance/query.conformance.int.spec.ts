@@ -194,12 +194,10 @@ describe('Actionbase query API reference', () => {
     }
   });
 
-  it('not yet: the query DSL answers 501 naming the feature', async () => {
-    for (const [method, p, feature] of [['POST', '/graph/v3/query', /query DSL/]] as const) {
-      const r = await api(core.url, method, p, method === 'POST' ? {} : undefined);
-      expect([p, r.status]).toEqual([p, 501]);
-      expect(r.body.message).toMatch(feature);
-    }
+  it('the query DSL (POST /graph/v3/query) is served: a body without steps is a 400 naming `query` (its cases: query-dsl.conformance)', async () => {
+    const r = await api(core.url, 'POST', '/graph/v3/query', {});
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ status: 400, error: 'Bad Request', field: 'query' });
   });
 
   it('health answers as Actionbase: plain-text UP', async () => {
