@@ -151,7 +151,10 @@ const stepSchema = z.discriminatedUnion(
 const step: z.ZodType<QueryStep> = z.lazy(() => stepSchema);
 
 export const queryDslRequestSchema = z.strictObject({
-  query: z.array(step).min(1, 'give one or more steps'),
+  query: z
+    .array(step)
+    .min(1, 'give one or more steps')
+    .max(QUERY_DSL_LIMITS.steps, `at most ${QUERY_DSL_LIMITS.steps} steps per query (limit steps)`),
   stats: z.array(z.enum(QUERY_STAT_KEYS, { error: `expected one of ${QUERY_STAT_KEYS.join(', ')}` })).default([]),
 });
 export type QueryDslRequest = z.input<typeof queryDslRequestSchema>;

@@ -74,6 +74,7 @@ describe('query DSL request (ActionbaseQueryParserSpec)', () => {
     [{ query: [{ ...base, post: [{ type: 'JSON_OBJECT', field: 'x', paths: [{ path: 'a', alias: 'b', dataType: 'JSON' }] }] }] }, 'query[0].post[0].paths[0].dataType', 'expected one of'],
     [{ query: [{ ...base, source: { type: 'VALUE', value: Array.from({ length: 1001 }, (_, i) => i) } }] }, 'query[0].source.value', 'limit vertexValues'],
     [{ query: [base], stats: ['NOPE'] }, 'stats[0]', 'expected one of'],
+    [{ query: Array.from({ length: 17 }, (_, i) => ({ ...base, name: `s${i}` })) }, 'query', 'limit steps'],
   ])('refuses %j naming %s', async (body, field, message) => {
     const e = await refusal(body);
     expect(e.status).toBe(400);
