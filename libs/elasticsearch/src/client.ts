@@ -19,8 +19,7 @@ export const esEnv = {
   ES_CA_FILE: z.string().min(1).optional().describe("PEM file of the CA that signed Elasticsearch's HTTP certificate (https ES_URL); always verified"),
 };
 
-const EsEnvSchema = z.object(esEnv);
-export type EsEnv = z.output<typeof EsEnvSchema>;
+export type EsEnv = z.output<z.ZodObject<typeof esEnv>>;
 
 /** The client's constructor options (the package's ESM types do not name them). */
 export type ClientOptions = ConstructorParameters<typeof Client>[0];
