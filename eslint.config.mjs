@@ -7,6 +7,29 @@ const depConstraints = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
 ];
 
+/** The apps' public entry points (package.json `exports` and the tsconfig.base.json paths): for benchmarks only. */
+const benchAppEntryPoints = [
+  '@pipeline/actionbase',
+  '@pipeline/abuse-detector',
+  '@pipeline/abuse-detector/testing',
+  '@pipeline/druid-ingest',
+  '@pipeline/druid-ingest/testing',
+  '@pipeline/es-indexer',
+  '@pipeline/snapshotter',
+];
+
+/** A file inside an app, by path or through its package name: what an app's entry point exists to hide. */
+const appDeepImports = [
+  {
+    regex: '(^|/)apps/[^/]+/(src|test)(/|$)',
+    message: "Import the app's entry point (@pipeline/<app>, or @pipeline/<app>/testing for test helpers) instead of a file inside it; export what is missing from apps/<app>/src/index.ts.",
+  },
+  {
+    regex: '^@pipeline/[^/]+/(src|test)(/|$)',
+    message: "Import the package's entry point (@pipeline/<name> or @pipeline/<name>/testing), not a file inside it.",
+  },
+];
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -30,29 +53,28 @@ export default [
     },
   },
   {
-    // Benchmarks reach libs and tools through their @pipeline entry points. Some drive an app's engine
-    // without its HTTP or Kafka edges, which no app exports yet: those imports, and only those, are allowed
-    // by path (bench/README.md lists each, with the export that would replace it).
+    // Benchmarks reach libs and tools through their @pipeline entry points, and the apps they drive without
+    // their HTTP or Kafka edges through each app's public entry point (src/index.ts, src/testing.ts) and nothing
+    // deeper. Nx forbids importing apps at all; these entry points, and only these, are allowed in bench/.
     files: ['bench/**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        { enforceBuildableLibDependency: false, allow: ['../apps/**'], depConstraints },
-      ],
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: benchAppEntryPoints, depConstraints }],
+      'no-restricted-imports': ['error', { patterns: appDeepImports }],
     },
   },
   {
-    // Still imports lib internals by path (libs/stream's spec helpers have no entry point): see bench/README.md.
+    // Still imports lib internals by path (libs/events' decode steps, libs/stream's worker consumer and spec
+    // helpers have no entry point): see bench/README.md.
     files: ['bench/stream-runtime.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
-        { enforceBuildableLibDependency: false, allow: ['../apps/**', '../libs/**', '../tools/**'], depConstraints },
+        { enforceBuildableLibDependency: false, allow: [...benchAppEntryPoints, '../libs/events/src/**', '../libs/stream/src/**'], depConstraints },
       ],
     },
   },
   {
-    files: ['**/*.spec.ts', '**/test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', '**/test/**/*.ts', '**/src/testing.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 ];

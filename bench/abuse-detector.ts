@@ -31,11 +31,8 @@ import { createKafka } from '@pipeline/kafka';
 import { uniqueTopic } from '@pipeline/kafka/testing';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import { runConsumer, type DecodedRecord, type Sink } from '@pipeline/stream';
-import { KafkaEsAlertOutput } from '../apps/abuse-detector/src/alert-publisher';
-import { AbuseDetectorSink, DetectorMetrics } from '../apps/abuse-detector/src/abuse-detector.sink';
-import { KafkaPartitionOffsets } from '../apps/abuse-detector/src/partition-offsets';
-import { loadRulesFile } from '../apps/abuse-detector/src/rules';
-import { cdc, seededRandom } from '../apps/abuse-detector/src/spec-helpers';
+import { AbuseDetectorSink, DetectorMetrics, KafkaEsAlertOutput, KafkaPartitionOffsets, loadRulesFile } from '@pipeline/abuse-detector';
+import { cdc, seededRandom } from '@pipeline/abuse-detector/testing';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 50_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 6);

@@ -31,13 +31,7 @@ import { createKafka } from '@pipeline/kafka';
 import { producerPerformance } from '@pipeline/stack';
 import { spawn } from 'node:child_process';
 import { api, CoreProcess, createLikes, freePort, uniqueName, waitFor } from '@pipeline/testing';
-import { Catalog } from '../apps/actionbase/src/catalog/catalog';
-import { LegacyTableBody, legacySchema } from '../apps/actionbase/src/catalog/schema-bodies';
-import { MutationEngine } from '../apps/actionbase/src/engine/mutation-engine';
-import { SinkCdcOutlet } from '../apps/actionbase/src/publish/cdc-outlet';
-import { CdcRelay } from '../apps/actionbase/src/publish/cdc-relay';
-import type { RecordSink } from '../apps/actionbase/src/publish/record-sink';
-import { SqliteEdgeStore } from '../apps/actionbase/src/storage/sqlite-store';
+import { Catalog, CdcRelay, LegacyTableBody, legacySchema, MutationEngine, SinkCdcOutlet, SqliteEdgeStore, type RecordSink } from '@pipeline/actionbase';
 import { averageRecordBytes, backlogSampler, benchKafka, emit, fmtSpread, HttpClient, loadLine, machine, makeWorkload, pct, sendAll, sleep, spread, TopicCounter, type Workload } from './core-common';
 
 const { values } = parseArgs({

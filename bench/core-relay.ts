@@ -20,13 +20,7 @@ import pino from 'pino';
 import { createKafka } from '@pipeline/kafka';
 import { producerPerformance } from '@pipeline/stack';
 import { uniqueName } from '@pipeline/testing';
-import { Catalog } from '../apps/actionbase/src/catalog/catalog';
-import { LegacyTableBody, legacySchema } from '../apps/actionbase/src/catalog/schema-bodies';
-import { MutationEngine } from '../apps/actionbase/src/engine/mutation-engine';
-import { KafkaCdcOutlet, SinkCdcOutlet, type CdcOutlet } from '../apps/actionbase/src/publish/cdc-outlet';
-import { CdcRelay } from '../apps/actionbase/src/publish/cdc-relay';
-import { KafkaRecordSink, type RecordSink } from '../apps/actionbase/src/publish/record-sink';
-import { SqliteEdgeStore } from '../apps/actionbase/src/storage/sqlite-store';
+import { Catalog, CdcRelay, KafkaCdcOutlet, KafkaRecordSink, LegacyTableBody, legacySchema, MutationEngine, SinkCdcOutlet, SqliteEdgeStore, type CdcOutlet, type RecordSink } from '@pipeline/actionbase';
 import { benchKafka, emit, fmtSpread, loadLine, machine, makeWorkload, sleep, spread, TopicCounter } from './core-common';
 
 const { values } = parseArgs({

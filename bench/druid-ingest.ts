@@ -9,9 +9,8 @@ import { parseArgs } from 'node:util';
 import { createKafka } from '@pipeline/kafka';
 import { waitFor } from '@pipeline/testing';
 import { DruidClient, ident } from '@pipeline/druid';
-import { applySupervisor } from '../apps/druid-ingest/src/supervisor.apply';
-import { buildSupervisorSpec } from '../apps/druid-ingest/src/supervisor.spec-builder';
-import { dropAll, like, mutate, newDataSource, startEnv, supervisorOptions } from '../apps/druid-ingest/test/harness';
+import { applySupervisor, buildSupervisorSpec } from '@pipeline/druid-ingest';
+import { dropAll, like, mutate, newDataSource, startEnv, supervisorOptions } from '@pipeline/druid-ingest/testing';
 import { emitResult, printLoad, spread } from './lib/report';
 
 const { values } = parseArgs({ options: { samples: { type: 'string', default: '40' }, 'poll-ms': { type: 'string', default: '25' }, json: { type: 'string' } } });

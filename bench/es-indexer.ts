@@ -22,9 +22,7 @@ import { readAll } from '@pipeline/kafka/testing';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import type { DecodedRecord } from '@pipeline/stream';
 import { CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '@pipeline/testing';
-import { cdcDocument, edgeDocument, mutationIndexPattern, walDocument, type BulkDoc } from '../apps/es-indexer/src/documents';
-import { ensureIndices } from '../apps/es-indexer/src/indices';
-import { startIndexer } from '../apps/es-indexer/src/indexer';
+import { cdcDocument, edgeDocument, ensureIndices, mutationIndexPattern, startIndexer, walDocument, type BulkDoc } from '@pipeline/es-indexer';
 import { emitResult, pairedRatios, printLoad, spread, type BenchResult, type ResultRow } from './lib/report';
 
 const { values } = parseArgs({

@@ -29,7 +29,7 @@ import lite from 'parquetjs-lite';
 import { venvPython } from '@pipeline/stack';
 import { emitResult, fmtSpread, pairedRatios, positionalArgs, printLoad, spread, type ResultRow } from './lib/report';
 import { BIGINT, BOOLEAN, DuckDBDataChunk, DuckDBInstance, TIMESTAMPTZ, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { prepareColumns, writeSnapshotParquet, SNAPSHOT_COLUMNS, type ColumnSpec, type IcebergType, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
+import { prepareColumns, writeSnapshotParquet, SNAPSHOT_COLUMNS, type ColumnSpec, type IcebergType, type SnapshotRow } from '@pipeline/snapshotter';
 
 const args = positionalArgs();
 const ROWS = Number(args[0] ?? 100_000);

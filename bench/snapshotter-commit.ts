@@ -16,9 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDatabase, ensurePostgres } from '@pipeline/stack';
 import { JdbcCatalog, type Catalog } from '@pipeline/iceberg';
-import { writeSnapshotParquet, type SnapshotRow } from '../apps/snapshotter/src/parquet-file';
-import { SnapshotTables } from '../apps/snapshotter/src/snapshot-tables';
-import type { PendingChange } from '../apps/snapshotter/src/staging-store';
+import { SnapshotTables, writeSnapshotParquet, type PendingChange, type SnapshotRow } from '@pipeline/snapshotter';
 import { emitResult, positionalArgs, printLoad, spread, type ResultRow } from './lib/report';
 
 const loadBefore = printLoad('before');

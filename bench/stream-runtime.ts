@@ -27,16 +27,16 @@
  */
 import pino from 'pino';
 import { parse as parseLossless, isInteger } from 'lossless-json';
-import { CdcRecordSchema, decodeCdc, encodeCdc, type CdcRecord } from '../libs/events/src/index';
+import { CdcRecordSchema, decodeCdc, encodeCdc, type CdcRecord } from '@pipeline/events';
 import { parseOrThrow } from '../libs/events/src/errors';
 import { fastCdc } from '../libs/events/src/fast-decode';
 import { longOf } from '../libs/events/src/long';
-import { createKafka } from '../libs/kafka/src/index';
-import { uniqueTopic } from '../libs/kafka/src/testing';
-import { runConsumer, type DecodedRecord, type Sink } from '../libs/stream/src/index';
+import { createKafka } from '@pipeline/kafka';
+import { uniqueTopic } from '@pipeline/kafka/testing';
+import { runConsumer, type DecodedRecord, type Sink } from '@pipeline/stream';
 import { workerConsumer } from '../libs/stream/src/worker-consumer';
 import { cdcHeartbeat, cdcValue, keyOf } from '../libs/stream/src/spec-helpers';
-import { ensureKafka } from '../tools/stack/src/index';
+import { ensureKafka } from '@pipeline/stack';
 import { consumerPerformance, kafkaToolsClasspath } from './lib/kafka-tools';
 import { emitResult, pairedRatios, printLoad, spread, type ResultRow } from './lib/report';
 

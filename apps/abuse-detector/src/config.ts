@@ -3,12 +3,11 @@
  * shares (StreamEnvSchema: brokers, group, batch, retry, probes) plus this app's own. parseConfig names every
  * bad variable and the process stops. The only file that reads process.env.
  */
-import { readFileSync } from 'node:fs';
-import type { Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
 import { logLevel, parseConfig, port } from '@pipeline/config';
 import { StreamEnvSchema } from '@pipeline/stream';
+import { checkEsAuth, esEnv } from '@pipeline/elasticsearch';
 
 export const ConfigSchema = StreamEnvSchema.extend({
   CONSUMER_GROUP: z.string().min(1).default('abuse-detector').describe('Consumer group; also names the DLQ topic (<group>.dlq)'),
@@ -31,26 +30,12 @@ export const ConfigSchema = StreamEnvSchema.extend({
     .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
     .describe('Actors never counted (the pipeline replaying requests on behalf of their users)'),
   ALERTS_TOPIC: z.string().min(1).default(TOPICS.alerts.defaultName).describe('Where alerts are sent'),
-  ES_URL: z.url().default('http://127.0.0.1:9200'),
-  ES_API_KEY: z.string().optional(),
-  ES_USERNAME: z.string().optional(),
-  ES_PASSWORD: z.string().optional(),
-  ES_CA_FILE: z.string().min(1).optional().describe("PEM of the CA that signed Elasticsearch's HTTP certificate (https ES_URL); always verified"),
+  ...esEnv,
   ES_ALERTS_INDEX: z.string().min(1).default('actionbase-alerts').describe('Elasticsearch index of the alerts; the lookup reads <INDEX_PREFIX>-alerts'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
 
-/** The Elasticsearch client's options: one way to authenticate, and the CA when given. */
-export function esClientOptions(c: Config): ConstructorParameters<typeof Client>[0] {
-  return {
-    node: c.ES_URL,
-    requestTimeout: 30_000,
-    ...(c.ES_API_KEY ? { auth: { apiKey: c.ES_API_KEY } } : c.ES_USERNAME ? { auth: { username: c.ES_USERNAME, password: c.ES_PASSWORD ?? '' } } : {}),
-    ...(c.ES_CA_FILE !== undefined ? { tls: { ca: readFileSync(c.ES_CA_FILE), rejectUnauthorized: true } } : {}),
-  };
-}
-
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  return parseConfig(ConfigSchema, env);
+  return parseConfig(ConfigSchema.superRefine(checkEsAuth), env);
 }

@@ -3,13 +3,13 @@
  * and the rules, start the runtime with the sink, stop on signals (the first one drains, flushes and commits; a
  * second one exits at once).
  */
-import { Client } from '@elastic/elasticsearch';
+import { createEsClient, esConnectionFromEnv } from '@pipeline/elasticsearch';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createKafka } from '@pipeline/kafka';
 import { installSignalHandlers, runConsumer, streamOptionsFromEnv } from '@pipeline/stream';
 import { KafkaEsAlertOutput } from './alert-publisher';
-import { esClientOptions, loadConfig } from './config';
+import { loadConfig } from './config';
 import { AbuseDetectorSink, DetectorMetrics } from './abuse-detector.sink';
 import { KafkaPartitionOffsets } from './partition-offsets';
 import { loadRulesFile } from './rules';
@@ -28,7 +28,7 @@ try {
 }
 const stream = streamOptionsFromEnv(config);
 const kafka = createKafka({ ...stream.kafka, clientId: `${stream.kafka.clientId}.alerts` });
-const es = new Client(esClientOptions(config));
+const es = createEsClient(esConnectionFromEnv(config), { requestTimeout: 30_000 });
 const registry = new Registry();
 const sink = new AbuseDetectorSink({
   rules,

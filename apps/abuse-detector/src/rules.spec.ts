@@ -35,6 +35,8 @@ describe('rules file', () => {
       }
     })();
     expect(err).toBeInstanceOf(RulesError);
+    // A PipelineError with a stable code that no retry fixes: the process stops at start (exit 1) until the file is fixed.
+    expect(err).toMatchObject({ name: 'RulesError', code: 'INVALID_RULES', retryable: false });
     for (const path of ['tables.shop.likes.burst.0.by', 'tables.shop.likes.burst.0.limit', 'tables.shop.likes.burst.0.windowMs', 'tables.shop.likes', 'tables.nodot']) {
       expect(err!.message).toContain(`${path}:`);
     }

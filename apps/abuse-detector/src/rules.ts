@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { PipelineError } from '@pipeline/errors';
 
 const name = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'a name: a letter, then letters, digits, _ or -');
 const windowMs = z.number().int().min(100).max(86_400_000).describe('Tumbling window length (ms of event time)');
@@ -77,8 +78,15 @@ export type TargetSpikeRule = z.output<typeof TargetSpikeRuleSchema>;
 export type TableRules = z.output<typeof TableRulesSchema>;
 export type RulesFile = z.output<typeof RulesFileSchema>;
 
-export class RulesError extends Error {
+/** The rules file cannot be read, is not JSON, or breaks the schema: fixed by editing it, never by waiting. */
+export class RulesError extends PipelineError {
   override readonly name = 'RulesError';
+  override readonly code = 'INVALID_RULES' as const;
+  override readonly retryable = false as const;
+
+  constructor(message: string, cause?: unknown) {
+    super('INVALID_RULES', message, { retryable: false, cause });
+  }
 }
 
 export function parseRules(input: unknown, origin = 'rules'): RulesFile {
@@ -93,13 +101,13 @@ export function loadRulesFile(path: string): RulesFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new RulesError(`cannot read the rules file ${path} (RULES_FILE): ${(err as Error).message}`);
+    throw new RulesError(`cannot read the rules file ${path} (RULES_FILE): ${(err as Error).message}`, err);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new RulesError(`the rules file ${path} is not JSON: ${(err as Error).message}`);
+    throw new RulesError(`the rules file ${path} is not JSON: ${(err as Error).message}`, err);
   }
   return parseRules(json, path);
 }

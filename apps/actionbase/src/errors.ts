@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { z } from 'zod';
+import { PipelineError } from '@pipeline/errors';
 
 /** Stable error codes of the REST API (a closed list). */
 export type ApiErrorCode =
@@ -14,21 +15,21 @@ export type ApiErrorCode =
   | 'NOT_IMPLEMENTED'
   | 'INTERNAL';
 
-export class ApiError extends Error {
+/**
+ * An answer of the REST API that is not a success. `retryable`: whether the client may send the same request
+ * unchanged later, which only a 503 says (the WAL's Kafka is unavailable, the core is at its in-flight limit).
+ */
+export class ApiError extends PipelineError {
+  override readonly name = 'ApiError';
+
   constructor(
     readonly status: number,
-    readonly code: ApiErrorCode,
+    override readonly code: ApiErrorCode,
     message: string,
     readonly field?: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'ApiError';
-  }
-
-  /** Whether the client may retry the same request unchanged. */
-  get retryable(): boolean {
-    return this.status === 503;
+    super(code, message, { retryable: status === 503, cause: options?.cause });
   }
 
   /** Actionbase's error body (`timestamp, status, error, message`), plus our `code` and `field`. */

@@ -4,10 +4,9 @@
  */
 import pino from 'pino';
 import { loadConfig, supervisorOptions } from './config';
-import { DruidApiError, DruidClient } from '@pipeline/druid';
-import { InvalidSpecError } from './spec.validation';
+import { DruidClient } from '@pipeline/druid';
 import { buildHttp } from './http';
-import { applySupervisor, supervisorHealth } from './supervisor.apply';
+import { applySupervisor, isFinalApplyError, supervisorHealth } from './supervisor.apply';
 import { buildSupervisorSpec } from './supervisor.spec-builder';
 import { formatChanges } from './spec.diff';
 
@@ -30,7 +29,7 @@ async function applyWithRetry(): Promise<void> {
       return;
     } catch (err) {
       // An invalid spec never becomes valid by waiting: fail the start.
-      if (err instanceof InvalidSpecError || (err instanceof DruidApiError && !err.retryable)) throw err;
+      if (isFinalApplyError(err)) throw err;
       applyLog.warn({ attempt, err: (err as Error).message, retryInMs: delay }, 'Druid unreachable; retrying the apply');
       await new Promise((r) => setTimeout(r, delay));
     }

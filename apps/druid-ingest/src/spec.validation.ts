@@ -6,6 +6,7 @@
 import { CdcRecordSchema } from '@pipeline/events';
 import { z } from 'zod';
 import { pathExistsInSchema } from '@pipeline/druid';
+import { PipelineError } from '@pipeline/errors';
 
 const GRANULARITY_ORDER = ['NONE', 'SECOND', 'MINUTE', 'FIVE_MINUTE', 'TEN_MINUTE', 'FIFTEEN_MINUTE', 'THIRTY_MINUTE', 'HOUR', 'SIX_HOUR', 'DAY', 'WEEK', 'MONTH', 'QUARTER', 'YEAR', 'ALL'];
 const GranularitySchema = z
@@ -122,11 +123,14 @@ export interface SpecIssue {
   message: string;
 }
 
-export class InvalidSpecError extends Error {
-  readonly code = 'INVALID_SPEC';
+/** A spec Druid would refuse or misread: it never becomes valid by waiting, so nothing retries it. */
+export class InvalidSpecError extends PipelineError {
+  override readonly name = 'InvalidSpecError';
+  override readonly code = 'INVALID_SPEC' as const;
+  override readonly retryable = false as const;
+
   constructor(readonly issues: SpecIssue[]) {
-    super(`invalid Druid ingestion spec:\n${issues.map((i) => `  - ${i.path || '(spec)'}: ${i.message}`).join('\n')}`);
-    this.name = 'InvalidSpecError';
+    super('INVALID_SPEC', `invalid Druid ingestion spec:\n${issues.map((i) => `  - ${i.path || '(spec)'}: ${i.message}`).join('\n')}`, { retryable: false });
   }
 }
 

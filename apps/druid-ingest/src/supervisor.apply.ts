@@ -9,9 +9,9 @@
  * created elsewhere (no stored spec) is compared with the served spec cut down to our keys.
  */
 import type { Logger } from 'pino';
-import type { DruidClient, SupervisorStatus } from '@pipeline/druid';
+import { DruidApiError, type DruidClient, type SupervisorStatus } from '@pipeline/druid';
 import { canonicalJson, diffSpecs, projectOnto, type SpecChange } from './spec.diff';
-import { validateSupervisorSpec } from './spec.validation';
+import { InvalidSpecError, validateSupervisorSpec } from './spec.validation';
 import type { SupervisorSpec } from './supervisor.spec-builder';
 
 export const CONTEXT_KEY = 'pipelineDesiredSpec';
@@ -51,6 +51,15 @@ export function changesAgainstServed(served: Record<string, unknown>, desired: S
   const stored = storedDesiredSpec(served);
   const have = stored !== undefined ? stored : projectOnto(withoutBookkeeping(served), want);
   return diffSpecs(JSON.parse(canonicalJson(have)), JSON.parse(canonicalJson(want)));
+}
+
+/**
+ * Whether a failed apply must stop the start instead of being tried again: an invalid spec, or one Druid refused
+ * (a 4xx, `retryable: false`), never becomes valid by waiting. Druid unreachable or answering 5xx is retried,
+ * as is any other error (Druid may start later, or only with its profile).
+ */
+export function isFinalApplyError(err: unknown): boolean {
+  return err instanceof InvalidSpecError || (err instanceof DruidApiError && !err.retryable);
 }
 
 export async function applySupervisor(client: DruidClient, desired: SupervisorSpec, log?: Logger): Promise<ApplyResult> {

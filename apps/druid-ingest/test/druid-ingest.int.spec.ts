@@ -16,7 +16,7 @@ import { netChangePerTable, runQuery, topTargetsLastHour, totalsPerTarget } from
 import { InvalidSpecError } from '../src/spec.validation';
 import { applySupervisor, supervisorHealth } from '../src/supervisor.apply';
 import { buildSupervisorSpec } from '../src/supervisor.spec-builder';
-import { dropAll, druidTotals, inCount, like, mutate, newDataSource, startEnv, supervisorOptions, type Env } from './harness';
+import { dropAll, druidTotals, inCount, like, mutate, newDataSource, startEnv, supervisorOptions, type Env } from '../src/testing';
 
 const TARGETS = [1, 2, 3, 4, 5, 6];
 let env: Env;

@@ -13,7 +13,7 @@ import { readIcebergTable } from '@pipeline/iceberg';
 import { ensureDruid } from '@pipeline/stack';
 import { freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
 import { runSnapshotBackfill } from '../src/backfill';
-import { dropAll, druidTotals, inCount, like, mutate, newDataSource, startEnv, supervisorOptions, type Env } from './harness';
+import { dropAll, druidTotals, inCount, like, mutate, newDataSource, startEnv, supervisorOptions, type Env } from '../src/testing';
 
 const TARGETS = [1, 2, 3, 4, 5, 6];
 const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), p));

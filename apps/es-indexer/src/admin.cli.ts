@@ -9,11 +9,11 @@
  * after, writes an audit line (action `erase`), and exits 1 if any document of the person is left.
  */
 import { parseArgs } from 'node:util';
-import { Client } from '@elastic/elasticsearch';
+import { createEsClient, esConnectionFromEnv } from '@pipeline/elasticsearch';
 import { parseConfig } from '@pipeline/stream';
 import { AuditLog, verifyAuditFiles } from './audit-log';
 import { mintToken } from '@pipeline/web-auth';
-import { ConfigSchema, esClientOptions } from './config';
+import { ConfigSchema } from './config';
 import { eraseSubject } from './erase';
 
 const USAGE = 'usage: admin.cli.ts verify-audit <file>... | erase <user> --operator <name> --reason <text> | mint-token <user> [--ttl-seconds N]';
@@ -53,7 +53,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     case 'erase': {
       if (rest.length !== 1 || !values.operator || !values.reason || values.reason.trim().length < 8) break;
       const subject = rest[0]!;
-      const client = new Client(esClientOptions(config));
+      const client = createEsClient(esConnectionFromEnv(config));
       const audit = new AuditLog(config.AUDIT_LOG_PATH, config.AUDIT_CHAIN_KEY);
       try {
         const proof = await eraseSubject(client, config.INDEX_PREFIX, subject);

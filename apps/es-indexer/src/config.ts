@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import type { Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { TOPICS } from '@pipeline/events';
 import { listenHost, logLevel, parseConfig, port } from '@pipeline/config';
 import { StreamEnvSchema } from '@pipeline/stream';
 import { parseTokenList, type JwtSettings } from '@pipeline/web-auth';
-import { LongSafeSerializer } from './es-json';
+import { checkEsAuth, esEnv } from '@pipeline/elasticsearch';
 
 /**
  * Configuration of the indexer and the support lookup, parsed once from the environment (the only file that
@@ -33,7 +31,7 @@ export const ConfigSchema = StreamEnvSchema.extend({
   /** The runtime's default (1 s) would make freshness ~1 s worse; 200 ms still fills batches under load. */
   BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).default(200),
   FROM_BEGINNING: z.stringbool().default(true),
-  ES_URL: z.url().default('http://127.0.0.1:9200'),
+  ES_URL: esEnv.ES_URL,
   INDEX_PREFIX: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lowercase letters, digits, _ . -')
@@ -63,11 +61,10 @@ export const ConfigSchema = StreamEnvSchema.extend({
   AUDIT_CHAIN_KEY: z.string().min(32, 'use 32 or more characters').optional(),
   /** How long a deleted edge's tombstone stays in the current-state index; longer than the CDC topic's retention. */
   TOMBSTONE_RETENTION_DAYS: z.coerce.number().int().positive().default(14),
-  ES_API_KEY: z.string().min(1).optional(),
-  ES_USERNAME: z.string().min(1).optional(),
-  ES_PASSWORD: z.string().min(1).optional(),
-  /** PEM file of the CA that signed Elasticsearch's HTTP certificate (https ES_URL). */
-  ES_CA_FILE: z.string().min(1).optional(),
+  ES_API_KEY: esEnv.ES_API_KEY,
+  ES_USERNAME: esEnv.ES_USERNAME,
+  ES_PASSWORD: esEnv.ES_PASSWORD,
+  ES_CA_FILE: esEnv.ES_CA_FILE,
   LOG_LEVEL: logLevel,
 });
 
@@ -76,9 +73,7 @@ export const ConfigSchemaChecked = ConfigSchema.superRefine((c, ctx) => {
   if (jwtSources.length > 1) ctx.addIssue({ code: 'custom', path: [jwtSources[1]!], message: `set only one of ${jwtSources.join(', ')}` });
   if (c.LOOKUP_JWT_JWKS_URL !== undefined && c.LOOKUP_JWT_ISSUER === undefined)
     ctx.addIssue({ code: 'custom', path: ['LOOKUP_JWT_ISSUER'], message: 'required with LOOKUP_JWT_JWKS_URL (the identity provider signs tokens for many issuers and audiences)' });
-  if ((c.ES_USERNAME === undefined) !== (c.ES_PASSWORD === undefined))
-    ctx.addIssue({ code: 'custom', path: [c.ES_USERNAME === undefined ? 'ES_USERNAME' : 'ES_PASSWORD'], message: 'set ES_USERNAME and ES_PASSWORD together' });
-  if (c.ES_API_KEY !== undefined && c.ES_USERNAME !== undefined) ctx.addIssue({ code: 'custom', path: ['ES_API_KEY'], message: 'set ES_API_KEY or ES_USERNAME/ES_PASSWORD, not both' });
+  checkEsAuth(c, ctx);
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -92,17 +87,6 @@ export function jwtSettings(c: Config): JwtSettings | undefined {
   const key = c.LOOKUP_JWT_SECRET !== undefined ? { secret: c.LOOKUP_JWT_SECRET } : c.LOOKUP_JWT_PUBLIC_KEY !== undefined ? { publicKeyPem: c.LOOKUP_JWT_PUBLIC_KEY } : c.LOOKUP_JWT_JWKS_URL !== undefined ? { jwksUrl: c.LOOKUP_JWT_JWKS_URL } : undefined;
   if (!key) return undefined;
   return { ...key, audience: c.LOOKUP_JWT_AUDIENCE, maxTtlSeconds: c.LOOKUP_JWT_MAX_TTL_S, userClaim: c.LOOKUP_JWT_USER_CLAIM, ...(c.LOOKUP_JWT_ISSUER ? { issuer: c.LOOKUP_JWT_ISSUER } : {}) };
-}
-
-/** Client options for Elasticsearch: API key or basic auth, and the CA of an https endpoint. */
-export function esClientOptions(c: Pick<Config, 'ES_URL' | 'ES_API_KEY' | 'ES_USERNAME' | 'ES_PASSWORD' | 'ES_CA_FILE'>): ConstructorParameters<typeof Client>[0] {
-  return {
-    node: c.ES_URL,
-    Serializer: LongSafeSerializer,
-    ...(c.ES_API_KEY !== undefined ? { auth: { apiKey: c.ES_API_KEY } } : {}),
-    ...(c.ES_USERNAME !== undefined && c.ES_PASSWORD !== undefined ? { auth: { username: c.ES_USERNAME, password: c.ES_PASSWORD } } : {}),
-    ...(c.ES_CA_FILE !== undefined ? { tls: { ca: readFileSync(c.ES_CA_FILE), rejectUnauthorized: true } } : {}),
-  };
 }
 
 /** The lookup CLI talks to the lookup API (so authentication and the audit log apply to it too). */

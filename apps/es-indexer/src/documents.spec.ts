@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CdcRecord, WalRecord } from '@pipeline/events';
 import type { DecodedRecord } from '@pipeline/stream';
-import { LongSafeSerializer } from './es-json';
+import { LongSafeSerializer } from '@pipeline/elasticsearch';
 import { cdcDocId, cdcDocument, dayOfMutationIndex, edgeDocId, edgeDocument, mutationIndex, walDocument } from './documents';
 
 const ctx = { tenant: 't', database: 'shop', table: 'likes', alias: null, request: { actor: 'a', requestId: 'req-1' } };

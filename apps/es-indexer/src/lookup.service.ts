@@ -4,6 +4,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { CdcRecord, Long, WalRecord } from '@pipeline/events';
+import { PipelineError } from '@pipeline/errors';
 import { edgesIndex, mutationIndexPattern } from './documents';
 
 export interface Page<T> {
@@ -67,8 +68,15 @@ export interface TimeRange {
 
 const encodeCursor = (sort: unknown[]) => Buffer.from(JSON.stringify(sort)).toString('base64url');
 
-export class CursorError extends Error {
+/** A cursor this API did not return (or one Elasticsearch refused): the client's fault, the same request will fail again. */
+export class CursorError extends PipelineError {
   override readonly name = 'CursorError';
+  override readonly code = 'BAD_CURSOR' as const;
+  override readonly retryable = false as const;
+
+  constructor(message: string) {
+    super('BAD_CURSOR', message, { retryable: false });
+  }
 }
 
 /**

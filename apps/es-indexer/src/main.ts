@@ -1,11 +1,11 @@
-import { Client } from '@elastic/elasticsearch';
+import { createEsClient, esConnectionFromEnv } from '@pipeline/elasticsearch';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { installSignalHandlers, streamOptionsFromEnv } from '@pipeline/stream';
 import { AuditLog } from './audit-log';
 import { Authenticator } from '@pipeline/web-auth';
-import { esClientOptions, jwtSettings, loadConfig, type Config } from './config';
+import { jwtSettings, loadConfig, type Config } from './config';
 import { startTombstoneExpiry } from './indices';
 import { startIndexer, type Indexer } from './indexer';
 import { buildLookupApi } from './lookup.api';
@@ -19,7 +19,7 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.LOG_LEVEL, base: { app: 'es-indexer' }, redact: ['req.headers.authorization'] });
-const client = new Client({ ...esClientOptions(config), requestTimeout: 30_000 });
+const client = createEsClient(esConnectionFromEnv(config), { requestTimeout: 30_000 });
 const registry = new Registry();
 const stream = streamOptionsFromEnv(config);
 

@@ -117,6 +117,7 @@ describe('ml-export on a crafted history', () => {
     const wh = await craftedWarehouse();
     const out = await tempDir('out');
     await expect(runExport(options(wh, out), silent)).rejects.toThrow(/exists: choose another --out, or pass --overwrite true/);
+    await expect(runExport(options(wh, out), silent)).rejects.toMatchObject({ name: 'ExportError', code: 'EXPORT_REFUSED', retryable: false });
     expect(existsSync(path.join(out, 'split=train'))).toBe(false);
   });
 

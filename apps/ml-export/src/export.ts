@@ -12,6 +12,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { FolderCatalog, JdbcCatalog, readTable, type Catalog } from '@pipeline/iceberg';
+import { PipelineError } from '@pipeline/errors';
 import { changeLogHours, readHour, type Change } from './changelog';
 import type { Config } from './config';
 import { DatasetWriter, type Split, type WrittenFile } from './dataset-writer';
@@ -43,7 +44,19 @@ export interface ExportReport {
   files: WrittenFile[];
 }
 
-export class ExportError extends Error {}
+/**
+ * The export refused to run or to finish (no table, no snapshot, no change log, a destination in the way, a
+ * change log that does not add up): nothing was written, and running it again unchanged refuses again.
+ */
+export class ExportError extends PipelineError {
+  override readonly name = 'ExportError';
+  override readonly code = 'EXPORT_REFUSED' as const;
+  override readonly retryable = false as const;
+
+  constructor(message: string) {
+    super('EXPORT_REFUSED', message, { retryable: false });
+  }
+}
 
 function catalogOf(o: ExportOptions): Catalog {
   return o.CATALOG === 'jdbc' ? new JdbcCatalog({ url: o.CATALOG_URL!, catalogName: o.CATALOG_NAME, warehouse: o.WAREHOUSE_DIR }) : new FolderCatalog(o.WAREHOUSE_DIR);

@@ -6,14 +6,14 @@
  * The current-state index is `<ES_INDEX_PREFIX>-edges` and the es-indexer's CDC consumer group is
  * `<its CONSUMER_GROUP>.cdc` (apps/es-indexer README); both are configured here, not imported from the app.
  */
-import { Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
+import { createEsClient } from '@pipeline/elasticsearch';
 import type { CdcState } from '@pipeline/events';
 import { readIcebergTable } from '@pipeline/iceberg';
 import type { KafkaClient } from '@pipeline/kafka';
 import type { Point, TableHistory } from './cdc-history';
 import type { CoreClient, Endpoint } from '@pipeline/core-api';
 import { edgeKey, restView, stateView } from './edge-view';
-import { LongSafeSerializer } from './es-json';
 
 export interface TableRef {
   database: string;
@@ -94,7 +94,7 @@ export class ElasticsearchSide implements SinkSide {
     private readonly cdcTopic: string,
     private readonly kafka: KafkaClient,
   ) {
-    this.client = new Client({ node: url, requestTimeout: 30_000, Serializer: LongSafeSerializer });
+    this.client = createEsClient({ url }, { requestTimeout: 30_000 });
   }
 
   async point(): Promise<Point> {

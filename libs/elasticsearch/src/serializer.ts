@@ -1,9 +1,8 @@
 /**
  * The Elasticsearch client's JSON, with LONGs beyond 2^53 kept exact both ways. Elasticsearch's `long` is 64-bit
  * and its `_source` keeps the digits it was sent, but the client's own serializer refuses bigints on the way out
- * (JSON.stringify) and rounds them on the way in (JSON.parse). The project's lossless JSON (libs/events json.ts)
- * costs nothing extra on text without a 16-digit run, so every request and answer goes through it. (The same
- * few lines as apps/es-indexer's: apps never import apps, and no library holds an Elasticsearch client.)
+ * (JSON.stringify) and rounds them on the way in (JSON.parse). The project's lossless JSON (@pipeline/events)
+ * costs nothing extra on text without a 16-digit run, so every request and answer goes through it.
  */
 import { errors, Serializer } from '@elastic/elasticsearch';
 import { parseJson, stringifyJson } from '@pipeline/events';

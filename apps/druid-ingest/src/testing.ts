@@ -1,9 +1,12 @@
-/** Shared set-up of the druid-ingest integration tests and the bench: a real core, real Kafka, real Druid. */
+/**
+ * @pipeline/druid-ingest/testing: the set-up shared by the integration tests and the benchmark: a real core, real
+ * Kafka, real Druid, and helpers to write likes and read Druid's totals.
+ */
 import { ensureDruid, ensureKafka } from '@pipeline/stack';
 import { CoreProcess, createLikes, freePort, tempStorage, uniqueName, waitFor } from '@pipeline/testing';
 import { DruidClient } from '@pipeline/druid';
-import { totalsPerTarget, runQuery } from '../src/dashboard.queries';
-import type { SupervisorOptions } from '../src/supervisor.spec-builder';
+import { totalsPerTarget, runQuery } from './dashboard.queries';
+import type { SupervisorOptions } from './supervisor.spec-builder';
 
 export const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,
