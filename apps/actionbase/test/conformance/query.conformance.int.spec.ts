@@ -4,7 +4,7 @@
  * MultiEdgeQueryController, V2BackedTableBinding, ExceptionController).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { api, type CoreProcess } from '@pipeline/testing';
+import { api, CoreProcess, freePort, tempStorage, waitFor } from '@pipeline/testing';
 import { EDGES, MULTI, path, startConformanceCore } from './query.tables';
 
 const edge = (version: number, source: string, target: string, properties: Record<string, unknown>) => ({
@@ -206,6 +206,58 @@ describe('Actionbase query API reference', () => {
     for (const p of ['/graph/health', '/graph/health/readiness', '/graph/health/liveness']) {
       const res = await fetch(core.url + p);
       expect([p, res.status, await res.text()]).toEqual([p, 200, 'UP']);
+    }
+  });
+  it('PUT /graph/health/readiness: answers the readiness (UP) and leaves it marked; no token or body needed', async () => {
+    const put = await fetch(core.url + '/graph/health/readiness', { method: 'PUT' });
+    expect([put.status, put.headers.get('content-type'), await put.text()]).toEqual([200, 'text/plain; charset=utf-8', 'UP']);
+    for (const p of ['/graph/health', '/graph/health/readiness']) {
+      const res = await fetch(core.url + p);
+      expect([p, res.status, await res.text()]).toEqual([p, 200, 'UP']);
+    }
+  });
+});
+
+describe("Actionbase's readiness: DOWN until PUT /graph/health/readiness marks it (HealthController)", () => {
+  it('READINESS_ON_START=false: readiness and /graph/health answer DOWN (503), liveness UP; the PUT marks it UP, token or not', async () => {
+    const core = new CoreProcess({
+      PORT: String(await freePort()),
+      KAFKA_BROKERS: '',
+      STORAGE_PATH: tempStorage(),
+      LOG_LEVEL: 'warn',
+      HEARTBEAT_INTERVAL_MS: '3600000',
+      READINESS_ON_START: 'false',
+      API_TOKEN: 'secret-token',
+    });
+    // start() returns once readiness answers 200, which only the PUT below brings about.
+    const started = core.start();
+    started.catch(() => undefined);
+    try {
+      await waitFor('liveness', async () => (await fetch(core.url + '/graph/health/liveness').catch(() => undefined))?.ok, 60_000);
+      for (const p of ['/graph/health', '/graph/health/readiness']) {
+        const res = await fetch(core.url + p);
+        expect([p, res.status, await res.text()]).toEqual([p, 503, 'DOWN']);
+      }
+      const details = await api(core.url, 'GET', '/graph/health/details');
+      expect(details).toMatchObject({ status: 503, body: { status: 'DOWN', readinessMarked: false } });
+      // Not ready is not closed: requests are served (Actionbase's readiness only advises the load balancer).
+      expect((await fetch(core.url + '/graph/v3/databases', { headers: { authorization: 'Bearer secret-token' } })).status).toBe(200);
+      expect((await fetch(core.url + '/graph/v3/databases')).status).toBe(401);
+
+      // Actionbase's token filter guards /graph/v2 and /graph/v3 only; its PUT reads no body.
+      const put = await fetch(core.url + '/graph/health/readiness', { method: 'PUT' });
+      expect([put.status, await put.text()]).toEqual([200, 'UP']);
+      await started;
+      for (const p of ['/graph/health', '/graph/health/readiness', '/graph/health/liveness']) {
+        const res = await fetch(core.url + p);
+        expect([p, res.status, await res.text()]).toEqual([p, 200, 'UP']);
+      }
+      expect(await api(core.url, 'GET', '/graph/health/details')).toMatchObject({ status: 200, body: { status: 'UP', readinessMarked: true } });
+      // Marked once, marked for good: a second PUT (with a JSON body, which is ignored) answers the same.
+      const again = await fetch(core.url + '/graph/health/readiness', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect([again.status, await again.text()]).toEqual([200, 'UP']);
+    } finally {
+      await core.stop('SIGKILL');
     }
   });
 });
