@@ -131,7 +131,7 @@ export class QueryService {
     const rows = await this.store.getRows(table.id, keys);
     const edges = keys.flatMap((k) => {
       const r = rows.get(k);
-      return r && r.state.active && filters.every((p) => matches(p, r.state.properties[p.field]?.value)) ? [view(r)] : [];
+      return r && r.state.active && filters.every((p) => matches(p, r.state.properties[p.field]?.value)) ? [view(table, r)] : [];
     });
     return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
   }
@@ -225,7 +225,7 @@ export class QueryService {
     const hasNext = out.length > limit || stoppedAt !== undefined;
     const resumeAt = out.length > limit ? last : stoppedAt;
     return {
-      edges: page.map((h) => view(h.row)),
+      edges: page.map((h) => view(table, h.row)),
       count: page.length,
       total: features.has('total') ? await this.countOf(table, q.direction, start) : TOTAL_NOT_ASKED,
       offset: hasNext && resumeAt ? encodeCursor(resumeAt.sortKey, resumeAt.key) : null,
@@ -242,8 +242,10 @@ export class QueryService {
     const cache = (table.def.caches ?? []).find((c) => c.cache === cacheName);
     if (!cache) throw badRequest('cache', `Cache not found: ${cacheName}`);
     const page = await this.scan(table, cacheIndexName(cache.cache), { ...q, features: [] }, true);
-    // A multi-edge's cache entry is keyed by its id: Actionbase answers the id as the target.
-    if (table.def.kind === 'MULTI_EDGE') page.edges = page.edges.map((e) => (e.id === undefined ? e : { ...e, target: e.id }));
+    // A multi-edge's cache entry is keyed by its id: Actionbase answers the id as the target. Its `_id`
+    // property reads null there: the cache's edge is decoded against the v3 schema, which has no `_id`
+    // (HBaseIndexedLabel.cache, V3TableDescriptor), and the answer's columns are the v2 label's.
+    if (table.def.kind === 'MULTI_EDGE') page.edges = page.edges.map((e) => (e.id === undefined ? e : { ...e, target: e.id, properties: { ...e.properties, _id: null } }));
     return page;
   }
 
@@ -345,10 +347,19 @@ function longId(text: string): Version | undefined {
   return canonicalVersion(BigInt(text));
 }
 
-function view(r: EdgeRow): EdgeView {
+/**
+ * An edge as Actionbase answers it: every property of the table's schema, in schema order, `null` when
+ * the edge has no value for it (Actionbase's server builds the answer from a row of every schema column,
+ * V2DataFrame.toV3, so a property never written and one written as null both read `null`). A
+ * multi-edge's implicit `_source`/`_target` are its ends, answered as `source`/`target`; its id is also
+ * the first property, `_id`, as Actionbase's server stores the id as the first column of a multi-edge's
+ * row (TableCreateRequest.toV2EdgeSchema) and answers it among the properties.
+ */
+function view(table: ResolvedTable, r: EdgeRow): EdgeView {
   const properties: Record<string, unknown> = {};
-  for (const [k, cell] of Object.entries(r.state.properties)) {
-    if (cell.value !== null && k !== '_source' && k !== '_target') properties[k] = cell.value;
+  if (table.def.kind === 'MULTI_EDGE') properties._id = r.id ?? null;
+  for (const f of table.def.fields) {
+    if (f.name !== '_source' && f.name !== '_target' && f.name !== '_id') properties[f.name] = r.state.properties[f.name]?.value ?? null;
   }
   return { version: r.state.version, ...(r.id !== undefined ? { id: r.id } : {}), source: r.source, target: r.target, properties, context: {} };
 }

@@ -140,6 +140,16 @@ describe('caches and groups (Actionbase server tests)', () => {
         [100, 300],
         [101, 200],
       ]);
+      // Every column of Actionbase's multi-edge row: `_id` first, null in a seek (its cache edge is decoded
+      // against the v3 schema, which has no `_id`), then the schema's properties.
+      expect(r.edges[0].properties).toEqual({ _id: null, paidAt: 300 });
+      expect(Object.keys(r.edges[0].properties)).toEqual(['_id', 'paidAt']);
+    });
+
+    it('seek answers every schema property, null when the edge has none', async () => {
+      await ok('POST', `${T('wishlist')}/edges`, { mutations: [{ type: 'INSERT', edge: { version: 1, source: 3000, target: 4000, properties: {} } }] });
+      const r = await ok('GET', `${T('wishlist')}/edges/seek/recent_wishlist?start=3000&direction=OUT`);
+      expect(r.edges).toEqual([{ version: 1, source: 3000, target: 4000, properties: { createdAt: null }, context: {} }]);
     });
 
     it('the cache follows mutations: an update moves an edge, a delete removes it', async () => {
