@@ -259,7 +259,12 @@ export class QueryService {
   async agg(table: ResolvedTable, groupName: string, q: AggQuery): Promise<AggPage> {
     if (q.starts.length === 0) throw badRequest('start', 'required: one or more start values');
     const starts = distinct(q.starts, LIMITS.countsStarts, 'start', 'start values');
-    if (q.ttl !== undefined && !/^-?\d{1,19}$/.test(q.ttl)) throw badRequest('ttl', `expected an integer, got ${JSON.stringify(q.ttl.slice(0, 40))}`);
+    // `ttl` (ms) lets Actionbase answer from its in-memory copy of the group's rows when that copy is at most
+    // `ttl` old (HBaseHashLabel.hbaseGet, HBaseRecordCache; without `ttl` it reads storage). It only bounds how
+    // stale an answer may be; the core reads the group's rows on every request, so each answer is current,
+    // within any bound. Bound as Spring binds a Long: an integer in the signed 64-bit range, else 400 (empty: absent).
+    if (q.ttl !== undefined && q.ttl !== '' && !(/^-?\d{1,19}$/.test(q.ttl) && BigInt(q.ttl) >= -(2n ** 63n) && BigInt(q.ttl) < 2n ** 63n))
+      throw badRequest('ttl', `expected an integer of milliseconds (a 64-bit Long), got ${JSON.stringify(q.ttl.slice(0, 40))}`);
     if (groupName === COUNT_GROUP) {
       if (q.ranges !== undefined) throw badRequest('ranges', `\`ranges\` is not supported for group \`${COUNT_GROUP}\``);
       if (q.filters !== undefined) throw badRequest('filters', '`filters` is not yet supported in count query.');
@@ -271,7 +276,7 @@ export class QueryService {
     const group = (table.def.groups ?? []).find((g) => g.group === groupName);
     if (!group) throw badRequest('group', `group \`${groupName}\` is not found in table \`${table.name}\``);
     if (q.filters !== undefined) throw badRequest('filters', '`filters` is not yet supported in count query.');
-    const unknownFeatures = q.features.filter((f) => !['accumulators', 'trends'].includes(f));
+    const unknownFeatures = q.features.filter((f) => !['accumulators', 'trends', 'cachedRecords'].includes(f));
     if (unknownFeatures.length)
       throw badRequest('features', `\`features\` ${unknownFeatures.join(', ')} are not supported in agg query. only \`accumulators\` and \`trends\` are supported.`);
     if (q.ranges === undefined || q.ranges === '') throw badRequest('ranges', `\`ranges\` is required for group \`${groupName}\``);
@@ -333,7 +338,8 @@ export class QueryService {
       }
       if (hits > 0) groups.push({ start, direction: q.direction, value, context: accumulate ? { accumulators: [...perValues.values()] } : {} });
     }
-    return { groups, count: groups.length, context: {} };
+    // `cachedRecords`: how many starts Actionbase answered from its copy (see `ttl` above); none here.
+    return { groups, count: groups.length, context: q.features.includes('cachedRecords') ? { cachedRecords: 0 } : {} };
   }
 
   private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number | bigint {
