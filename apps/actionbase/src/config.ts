@@ -66,6 +66,11 @@ export const ConfigSchema = z.object({
   LOG_SINK_MAX_MESSAGE_BYTES: int(1_048_588),
   HEARTBEAT_INTERVAL_MS: int(60_000),
   /**
+   * Readiness is UP once started (true), or DOWN until `PUT /graph/health/readiness` marks it (false, as
+   * Actionbase's server starts), for deployments that warm an instance up before it takes traffic.
+   */
+  READINESS_ON_START: z.stringbool().default(true),
+  /**
    * Fault injection for crash tests: kill -9 the process right after the first mutation's state
    * commit, before its CDC record is relayed. Never set it in production.
    */

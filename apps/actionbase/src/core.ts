@@ -100,6 +100,7 @@ export async function startCore(cfg: Config, logger: Logger, opts: CoreOptions =
     },
     metrics,
     health: {
+      readyOnStart: cfg.READINESS_ON_START,
       // O(1): a probe must answer at once whatever the load (no count over the outbox).
       ready: () => ({ ready: !stopping, details: { wal: sink.kind, storage: store.kind, relayLeader: relay.leading, cdcBacklog: relay.backlog(), cdcParked: relay.parked } }),
     },

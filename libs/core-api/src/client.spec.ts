@@ -49,6 +49,16 @@ describe('CoreClient', () => {
     expect(seen[0]!.body).toContain('"n":9223372036854775807');
   });
 
+  it("reads the core's null properties (every schema property is answered) as absent, and a multi-edge's `_id` copy too", async () => {
+    answer = { status: 200, body: { edges: [{ version: 1, source: 'u', target: 1, properties: { a: 1, b: null, c: false, d: '' }, context: {} }], count: 1, total: 1, offset: null, hasNext: false } };
+    expect((await client().get('shop', 't', 'u', [1]))[0]!.properties).toEqual({ a: 1, c: false, d: '' });
+    const page = await client().scan('shop', 't', 'i', 'OUT', 'u', 10, null);
+    expect(page.edges[0]!.properties).toEqual({ a: 1, c: false, d: '' });
+    expect((await client().seek('shop', 't', 'c', 'OUT', 'u', 10, null)).edges[0]!.properties).toEqual({ a: 1, c: false, d: '' });
+    answer = { status: 200, body: { edges: [{ version: 1, id: 7, source: 'u', target: 'v', properties: { _id: 7, amount: null, at: 5 }, context: {} }], count: 1 } };
+    expect((await client().multiEdges('shop', 'm', [7]))[0]).toEqual({ version: 1, id: 7, source: 'u', target: 'v', properties: { at: 5 }, context: {} });
+  });
+
   it('throws a 4xx as a final CoreError naming the code and the field', async () => {
     answer = { status: 400, body: { status: 400, code: 'INVALID_REQUEST', message: 'bad version', field: 'mutations[2].edge.version' } };
     const err = await client().mutateForced('shop', 't', false, m).catch((e: unknown) => e);

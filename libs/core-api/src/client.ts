@@ -104,11 +104,11 @@ export class CoreClient {
 
   async get(db: string, table: string, source: Endpoint, targets: Endpoint[]): Promise<EdgeView[]> {
     const q = `source=${enc(String(source))}&target=${targets.map((t) => enc(String(t))).join(',')}`;
-    return (await this.call<{ edges: EdgeView[] }>('GET', `${tablePath(db, table)}/edges/get?${q}`)).body.edges;
+    return (await this.call<{ edges: EdgeView[] }>('GET', `${tablePath(db, table)}/edges/get?${q}`)).body.edges.map(presentEdge);
   }
 
   async multiEdges(db: string, table: string, ids: Endpoint[]): Promise<EdgeView[]> {
-    return (await this.call<{ edges: EdgeView[] }>('POST', `${tablePath(db, table)}/multi-edges/ids`, { ids: ids.map(String) })).body.edges;
+    return (await this.call<{ edges: EdgeView[] }>('POST', `${tablePath(db, table)}/multi-edges/ids`, { ids: ids.map(String) })).body.edges.map(presentEdge);
   }
 
   /** Counts by start, keyed by `stringifyJson(start)` as the core answers it (a LONG start stays a number or a bigint). */
@@ -122,7 +122,7 @@ export class CoreClient {
   async scan(db: string, table: string, index: string, direction: Direction, start: Endpoint, limit: number, offset: string | null): Promise<ScanPage> {
     const q = new URLSearchParams({ start: String(start), direction, limit: String(limit) });
     if (offset) q.set('offset', offset);
-    return (await this.call<ScanPage>('GET', `${tablePath(db, table)}/edges/scan/${enc(index)}?${q}`)).body;
+    return presentPage((await this.call<ScanPage>('GET', `${tablePath(db, table)}/edges/scan/${enc(index)}?${q}`)).body);
   }
 
   /** Every entry of one index under one start, in index order (follows the cursor). */
@@ -141,7 +141,7 @@ export class CoreClient {
   async seek(db: string, table: string, cache: string, direction: Direction, start: Endpoint, limit: number, offset: string | null): Promise<ScanPage> {
     const q = new URLSearchParams({ start: String(start), direction, limit: String(limit) });
     if (offset) q.set('offset', offset);
-    return (await this.call<ScanPage>('GET', `${tablePath(db, table)}/edges/seek/${enc(cache)}?${q}`)).body;
+    return presentPage((await this.call<ScanPage>('GET', `${tablePath(db, table)}/edges/seek/${enc(cache)}?${q}`)).body);
   }
 
   /** A group's value per start (`edges/agg/{group}`); `ranges` over the group's fields (`__count__`: none). */
@@ -239,6 +239,25 @@ export class CoreClient {
     return { created };
   }
 }
+
+/**
+ * Properties that have a value. The core answers every property of the table's schema, `null` when the edge
+ * has none (as Actionbase does, which cannot tell a property written as null from one never written), and a
+ * multi-edge's id once more as the property `_id`; a state record (CDC, a snapshot) holds only the properties
+ * it was given. Without the nulls and the `_id` copy, an edge read from the core compares equal to its state.
+ */
+export function presentProperties(properties: Record<string, unknown>, multiEdge: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(properties)) if (v !== null && v !== undefined && !(multiEdge && k === '_id')) out[k] = v;
+  return out;
+}
+
+/** An edge of the core's answer with its present properties only (presentProperties). */
+function presentEdge(e: EdgeView): EdgeView {
+  return { ...e, properties: presentProperties(e.properties ?? {}, e.id !== undefined) };
+}
+
+const presentPage = (p: ScanPage): ScanPage => ({ ...p, edges: p.edges.map(presentEdge) });
 
 /**
  * X-Request-ID of a batched request: the original request ids, distinct, comma-separated, so that the CDC of

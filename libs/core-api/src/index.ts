@@ -1,4 +1,4 @@
-export { CoreClient, requestIdHeader, type CoreClientOptions } from './client';
+export { CoreClient, presentProperties, requestIdHeader, type CoreClientOptions } from './client';
 export { CoreError } from './errors';
 export { isMultiEdgeRecord, resultKey, resultKeyOfRecord, walToMutation } from './mutations';
 export type {

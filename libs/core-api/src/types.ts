@@ -23,6 +23,10 @@ export interface EdgeView {
   id?: Endpoint;
   source: Endpoint;
   target: Endpoint;
+  /**
+   * The core answers every schema property, `null` when absent (and a multi-edge's `_id`); the client's reads
+   * (`get`, `multiEdges`, `scan`, `seek`) give the present ones only, see `presentProperties`.
+   */
   properties: Record<string, unknown>;
 }
 

@@ -147,7 +147,7 @@ export class QueryService {
     const rows = await this.store.getRows(table.id, keys);
     const edges = keys.flatMap((k) => {
       const r = rows.get(k);
-      return r && r.state.active && filters.every((p) => matches(p, r.state.properties[p.field]?.value)) ? [view(r)] : [];
+      return r && r.state.active && filters.every((p) => matches(p, r.state.properties[p.field]?.value)) ? [view(table, r)] : [];
     });
     return { edges, count: edges.length, total: edges.length, offset: null, hasNext: false, context: {} };
   }
@@ -241,7 +241,7 @@ export class QueryService {
     const hasNext = out.length > limit || stoppedAt !== undefined;
     const resumeAt = out.length > limit ? last : stoppedAt;
     return {
-      edges: page.map((h) => view(h.row)),
+      edges: page.map((h) => view(table, h.row)),
       count: page.length,
       total: features.has('total') ? await this.countOf(table, q.direction, start) : TOTAL_NOT_ASKED,
       offset: hasNext && resumeAt ? encodeCursor(resumeAt.sortKey, resumeAt.key) : null,
@@ -258,8 +258,10 @@ export class QueryService {
     const cache = (table.def.caches ?? []).find((c) => c.cache === cacheName);
     if (!cache) throw badRequest('cache', `Cache not found: ${cacheName}`);
     const page = await this.scan(table, cacheIndexName(cache.cache), { ...q, features: [] }, true);
-    // A multi-edge's cache entry is keyed by its id: Actionbase answers the id as the target.
-    if (table.def.kind === 'MULTI_EDGE') page.edges = page.edges.map((e) => (e.id === undefined ? e : { ...e, target: e.id }));
+    // A multi-edge's cache entry is keyed by its id: Actionbase answers the id as the target. Its `_id`
+    // property reads null there: the cache's edge is decoded against the v3 schema, which has no `_id`
+    // (HBaseIndexedLabel.cache, V3TableDescriptor), and the answer's columns are the v2 label's.
+    if (table.def.kind === 'MULTI_EDGE') page.edges = page.edges.map((e) => (e.id === undefined ? e : { ...e, target: e.id, properties: { ...e.properties, _id: null } }));
     return page;
   }
 
@@ -273,7 +275,12 @@ export class QueryService {
   async agg(table: ResolvedTable, groupName: string, q: AggQuery): Promise<AggPage> {
     if (q.starts.length === 0) throw badRequest('start', 'required: one or more start values');
     const starts = distinct(q.starts, LIMITS.countsStarts, 'start', 'start values');
-    if (q.ttl !== undefined && !/^-?\d{1,19}$/.test(q.ttl)) throw badRequest('ttl', `expected an integer, got ${JSON.stringify(q.ttl.slice(0, 40))}`);
+    // `ttl` (ms) lets Actionbase answer from its in-memory copy of the group's rows when that copy is at most
+    // `ttl` old (HBaseHashLabel.hbaseGet, HBaseRecordCache; without `ttl` it reads storage). It only bounds how
+    // stale an answer may be; the core reads the group's rows on every request, so each answer is current,
+    // within any bound. Bound as Spring binds a Long: an integer in the signed 64-bit range, else 400 (empty: absent).
+    if (q.ttl !== undefined && q.ttl !== '' && !(/^-?\d{1,19}$/.test(q.ttl) && BigInt(q.ttl) >= -(2n ** 63n) && BigInt(q.ttl) < 2n ** 63n))
+      throw badRequest('ttl', `expected an integer of milliseconds (a 64-bit Long), got ${JSON.stringify(q.ttl.slice(0, 40))}`);
     if (groupName === COUNT_GROUP) {
       if (q.ranges !== undefined) throw badRequest('ranges', `\`ranges\` is not supported for group \`${COUNT_GROUP}\``);
       if (q.filters !== undefined) throw badRequest('filters', '`filters` is not yet supported in count query.');
@@ -285,7 +292,7 @@ export class QueryService {
     const group = (table.def.groups ?? []).find((g) => g.group === groupName);
     if (!group) throw badRequest('group', `group \`${groupName}\` is not found in table \`${table.name}\``);
     if (q.filters !== undefined) throw badRequest('filters', '`filters` is not yet supported in count query.');
-    const unknownFeatures = q.features.filter((f) => !['accumulators', 'trends'].includes(f));
+    const unknownFeatures = q.features.filter((f) => !['accumulators', 'trends', 'cachedRecords'].includes(f));
     if (unknownFeatures.length)
       throw badRequest('features', `\`features\` ${unknownFeatures.join(', ')} are not supported in agg query. only \`accumulators\` and \`trends\` are supported.`);
     if (q.ranges === undefined || q.ranges === '') throw badRequest('ranges', `\`ranges\` is required for group \`${groupName}\``);
@@ -347,7 +354,8 @@ export class QueryService {
       }
       if (hits > 0) groups.push({ start, direction: q.direction, value, context: accumulate ? { accumulators: [...perValues.values()] } : {} });
     }
-    return { groups, count: groups.length, context: {} };
+    // `cachedRecords`: how many starts Actionbase answered from its copy (see `ttl` above); none here.
+    return { groups, count: groups.length, context: q.features.includes('cachedRecords') ? { cachedRecords: 0 } : {} };
   }
 
   private castStart(table: ResolvedTable, raw: string, direction: Direction, field: string): string | number | bigint {
@@ -361,10 +369,19 @@ function longId(text: string): Version | undefined {
   return canonicalVersion(BigInt(text));
 }
 
-function view(r: EdgeRow): EdgeView {
+/**
+ * An edge as Actionbase answers it: every property of the table's schema, in schema order, `null` when
+ * the edge has no value for it (Actionbase's server builds the answer from a row of every schema column,
+ * V2DataFrame.toV3, so a property never written and one written as null both read `null`). A
+ * multi-edge's implicit `_source`/`_target` are its ends, answered as `source`/`target`; its id is also
+ * the first property, `_id`, as Actionbase's server stores the id as the first column of a multi-edge's
+ * row (TableCreateRequest.toV2EdgeSchema) and answers it among the properties.
+ */
+function view(table: ResolvedTable, r: EdgeRow): EdgeView {
   const properties: Record<string, unknown> = {};
-  for (const [k, cell] of Object.entries(r.state.properties)) {
-    if (cell.value !== null && k !== '_source' && k !== '_target') properties[k] = cell.value;
+  if (table.def.kind === 'MULTI_EDGE') properties._id = r.id ?? null;
+  for (const f of table.def.fields) {
+    if (f.name !== '_source' && f.name !== '_target' && f.name !== '_id') properties[f.name] = r.state.properties[f.name]?.value ?? null;
   }
   return { version: r.state.version, ...(r.id !== undefined ? { id: r.id } : {}), source: r.source, target: r.target, properties, context: {} };
 }

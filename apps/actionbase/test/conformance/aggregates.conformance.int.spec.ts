@@ -140,6 +140,16 @@ describe('caches and groups (Actionbase server tests)', () => {
         [100, 300],
         [101, 200],
       ]);
+      // Every column of Actionbase's multi-edge row: `_id` first, null in a seek (its cache edge is decoded
+      // against the v3 schema, which has no `_id`), then the schema's properties.
+      expect(r.edges[0].properties).toEqual({ _id: null, paidAt: 300 });
+      expect(Object.keys(r.edges[0].properties)).toEqual(['_id', 'paidAt']);
+    });
+
+    it('seek answers every schema property, null when the edge has none', async () => {
+      await ok('POST', `${T('wishlist')}/edges`, { mutations: [{ type: 'INSERT', edge: { version: 1, source: 3000, target: 4000, properties: {} } }] });
+      const r = await ok('GET', `${T('wishlist')}/edges/seek/recent_wishlist?start=3000&direction=OUT`);
+      expect(r.edges).toEqual([{ version: 1, source: 3000, target: 4000, properties: { createdAt: null }, context: {} }]);
     });
 
     it('the cache follows mutations: an update moves an edge, a delete removes it', async () => {
@@ -227,6 +237,26 @@ describe('caches and groups (Actionbase server tests)', () => {
       await ok('POST', `${T('agg-test-table')}/edges`, {
         mutations: [{ type: 'UPDATE', edge: { version: 10, source: 100, target: 1002, properties: { permission: 'write' } } }],
       });
+    });
+
+    it('ttl bounds how stale an answer may be (Actionbase: its group-row cache); the core answers current rows within any ttl; cachedRecords is 0', async () => {
+      const q = (ttl: string, features = '') =>
+        call('GET', `${T('agg-test-table')}/edges/agg/count_by_permission_day?start=100&direction=OUT&ranges=${encodeURIComponent('permission:eq:read;day:eq:2024-01-01')}&ttl=${ttl}${features}`);
+      const first = await q('60000', '&features=cachedRecords');
+      expect(first).toMatchObject({ status: 200, body: { groups: [{ start: 100, value: 2 }], context: { cachedRecords: 0 } } });
+      // A mutation within the ttl shows at once (a fresh answer is within any staleness bound).
+      await ok('POST', `${T('agg-test-table')}/edges`, { mutations: [{ type: 'INSERT', edge: { version: 20, source: 100, target: 1003, properties: { permission: 'read', categoryId: 1, createdAt: TS } } }] });
+      expect((await q('60000')).body.groups[0].value).toBe(3);
+      await ok('POST', `${T('agg-test-table')}/edges`, { mutations: [{ type: 'DELETE', edge: { version: 21, source: 100, target: 1003, properties: {} } }] });
+      expect((await q('0')).body.groups[0].value).toBe(2);
+      expect((await q('-1')).status).toBe(200);
+      expect((await q('9223372036854775807')).status).toBe(200);
+      expect((await q('')).status).toBe(200); // Spring binds an empty Long parameter as absent
+      // Bound as a Long: anything else is 400 naming ttl.
+      for (const bad of ['abc', '1.5', '9223372036854775808', '-9223372036854775809']) {
+        const r = await q(bad);
+        expect([bad, r.status, r.body.field]).toEqual([bad, 400, 'ttl']);
+      }
     });
 
     it('bad ranges: order, ops, missing; unknown group; filters and unknown features: 400 naming them', async () => {

@@ -4,7 +4,7 @@
  * MultiEdgeQueryController, V2BackedTableBinding, ExceptionController).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { api, type CoreProcess } from '@pipeline/testing';
+import { api, CoreProcess, freePort, tempStorage, waitFor } from '@pipeline/testing';
 import { EDGES, MULTI, path, startConformanceCore } from './query.tables';
 
 const edge = (version: number, source: string, target: string, properties: Record<string, unknown>) => ({
@@ -52,7 +52,8 @@ describe('Actionbase query API reference', () => {
     const r = await get(`${path(EDGES)}/edges/get?source=source1&target=target1`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
-      edges: [{ version: 1, source: 'source1', target: 'target1', properties: { weight: 0.8, type: 'FOLLOWS', createdAt: 1_500_000 }, context: {} }],
+      // Every property of the schema (amount and paidAt too, null here), as Actionbase's server answers.
+      edges: [{ version: 1, source: 'source1', target: 'target1', properties: { weight: 0.8, type: 'FOLLOWS', createdAt: 1_500_000, amount: null, paidAt: null }, context: {} }],
       count: 1,
       total: 1,
       ...frame,
@@ -112,6 +113,37 @@ describe('Actionbase query API reference', () => {
     expect(r.body).toMatchObject({ count: 2, total: 2 });
     const g = await get(`${path(MULTI)}/multi-edges/ids?ids=id1,id2,id3,id4&filters=amount:gte:1000`);
     expect(g.body).toEqual(r.body);
+  });
+
+  it("Properties: every schema property, in schema order, null when the edge has none (get, POST get, scan IN and OUT, multi-edges/ids); written null reads the same as never written", async () => {
+    const w = await api(core.url, 'POST', `${path(EDGES)}/edges`, {
+      mutations: [edge(5, 'sparse', 'never', { createdAt: 3_000_000 }), edge(6, 'sparse', 'written-null', { createdAt: 3_000_001, type: null, weight: null })],
+    });
+    expect(w.status).toBe(200);
+    const nulls = { weight: null, type: null, amount: null, paidAt: null };
+    const expected = [
+      { version: 6, source: 'sparse', target: 'written-null', properties: { ...nulls, createdAt: 3_000_001 }, context: {} },
+      { version: 5, source: 'sparse', target: 'never', properties: { ...nulls, createdAt: 3_000_000 }, context: {} },
+    ];
+    const order = ['weight', 'type', 'createdAt', 'amount', 'paidAt'];
+
+    const got = await get(`${path(EDGES)}/edges/get?source=sparse&target=written-null,never`);
+    expect(got.body.edges).toEqual(expected);
+    for (const e of got.body.edges) expect(Object.keys(e.properties)).toEqual(order);
+    const posted = await api(core.url, 'POST', `${path(EDGES)}/edges/get`, { source: ['sparse'], target: ['written-null', 'never'] });
+    expect(posted.body).toEqual(got.body);
+
+    const out = await get(`${path(EDGES)}/edges/scan/by_created?start=sparse&direction=OUT`);
+    expect(out.body.edges).toEqual(expected);
+    const inbound = await get(`${path(EDGES)}/edges/scan/by_created?start=never&direction=IN`);
+    expect(inbound.body.edges).toEqual([expected[1]]);
+    // A null property matches no filter on it.
+    expect((await get(`${path(EDGES)}/edges/scan/by_created?start=sparse&direction=OUT&filters=type:eq:FOLLOWS`)).body.edges).toEqual([]);
+
+    // A multi-edge: the schema's properties, after `_id`, the id (Actionbase's multi-edge row keeps the id as its first column).
+    const ids = await get(`${path(MULTI)}/multi-edges/ids?ids=id1`);
+    expect(ids.body.edges.map((e: any) => e.properties)).toEqual([{ _id: 'id1', weight: null, type: null, createdAt: null, amount: 1000, paidAt: 1609459200000 }]);
+    expect(Object.keys(ids.body.edges[0].properties)).toEqual(['_id', ...order]);
   });
 
   it('4. scan/your_index?start=source1&direction=OUT: total is -1 unless features=total', async () => {
@@ -204,6 +236,59 @@ describe('Actionbase query API reference', () => {
     for (const p of ['/graph/health', '/graph/health/readiness', '/graph/health/liveness']) {
       const res = await fetch(core.url + p);
       expect([p, res.status, await res.text()]).toEqual([p, 200, 'UP']);
+    }
+  });
+
+  it('PUT /graph/health/readiness: answers the readiness (UP) and leaves it marked; no token or body needed', async () => {
+    const put = await fetch(core.url + '/graph/health/readiness', { method: 'PUT' });
+    expect([put.status, put.headers.get('content-type'), await put.text()]).toEqual([200, 'text/plain; charset=utf-8', 'UP']);
+    for (const p of ['/graph/health', '/graph/health/readiness']) {
+      const res = await fetch(core.url + p);
+      expect([p, res.status, await res.text()]).toEqual([p, 200, 'UP']);
+    }
+  });
+});
+
+describe("Actionbase's readiness: DOWN until PUT /graph/health/readiness marks it (HealthController)", () => {
+  it('READINESS_ON_START=false: readiness and /graph/health answer DOWN (503), liveness UP; the PUT marks it UP, token or not', async () => {
+    const core = new CoreProcess({
+      PORT: String(await freePort()),
+      KAFKA_BROKERS: '',
+      STORAGE_PATH: tempStorage(),
+      LOG_LEVEL: 'warn',
+      HEARTBEAT_INTERVAL_MS: '3600000',
+      READINESS_ON_START: 'false',
+      API_TOKEN: 'secret-token',
+    });
+    // start() returns once readiness answers 200, which only the PUT below brings about.
+    const started = core.start();
+    started.catch(() => undefined);
+    try {
+      await waitFor('liveness', async () => (await fetch(core.url + '/graph/health/liveness').catch(() => undefined))?.ok, 60_000);
+      for (const p of ['/graph/health', '/graph/health/readiness']) {
+        const res = await fetch(core.url + p);
+        expect([p, res.status, await res.text()]).toEqual([p, 503, 'DOWN']);
+      }
+      const details = await api(core.url, 'GET', '/graph/health/details');
+      expect(details).toMatchObject({ status: 503, body: { status: 'DOWN', readinessMarked: false } });
+      // Not ready is not closed: requests are served (Actionbase's readiness only advises the load balancer).
+      expect((await fetch(core.url + '/graph/v3/databases', { headers: { authorization: 'Bearer secret-token' } })).status).toBe(200);
+      expect((await fetch(core.url + '/graph/v3/databases')).status).toBe(401);
+
+      // Actionbase's token filter guards /graph/v2 and /graph/v3 only; its PUT reads no body.
+      const put = await fetch(core.url + '/graph/health/readiness', { method: 'PUT' });
+      expect([put.status, await put.text()]).toEqual([200, 'UP']);
+      await started;
+      for (const p of ['/graph/health', '/graph/health/readiness', '/graph/health/liveness']) {
+        const res = await fetch(core.url + p);
+        expect([p, res.status, await res.text()]).toEqual([p, 200, 'UP']);
+      }
+      expect(await api(core.url, 'GET', '/graph/health/details')).toMatchObject({ status: 200, body: { status: 'UP', readinessMarked: true } });
+      // Marked once, marked for good: a second PUT (with a JSON body, which is ignored) answers the same.
+      const again = await fetch(core.url + '/graph/health/readiness', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect([again.status, await again.text()]).toEqual([200, 'UP']);
+    } finally {
+      await core.stop('SIGKILL');
     }
   });
 });
