@@ -189,8 +189,11 @@ describe('64-bit LONG through the whole pipeline', () => {
       return r.status === 200 && r.body.state !== null && r.body.state;
     }, 120_000);
     expect(state).toMatchObject({ source: String(BIG), target: String(BIG + 2n), active: true, version: NS });
-    const history = await exact(lookupUrl, `/api/edges/history?database=${DB}&table=ids&source=${BIG}&target=${BIG + 2n}`, { headers: auth });
-    const cdcItem = history.body.items.find((i: { kind: string }) => i.kind === 'cdc');
+    // The state can answer before the history holds the CDC item (each becomes searchable on its own refresh).
+    const cdcItem = await waitFor('the lookup history to hold the CDC record', async () => {
+      const history = await exact(lookupUrl, `/api/edges/history?database=${DB}&table=ids&source=${BIG}&target=${BIG + 2n}`, { headers: auth });
+      return history.status === 200 && history.body.items.find((i: { kind: string }) => i.kind === 'cdc');
+    }, 120_000);
     expect(cdcItem).toMatchObject({ source: String(BIG), target: String(BIG + 2n), version: NS, after: { active: true, version: NS } });
     const revealed = await exact(lookupUrl, `/api/records/${encodeURIComponent(cdcItem.id)}?reason=${encodeURIComponent('checking 64-bit ids end to end')}`, { headers: auth });
     expect(revealed.body.record.cdc.after).toEqual({
