@@ -1,6 +1,6 @@
 /**
  * The project's Kafka client, on @platformatic/kafka (see docs/kafka-client.md for why that one).
- * Producer: idempotent, acks=all, Java-compatible murmur2 partitioning on the key.
+ * Producer: idempotent, acks=all, Java-compatible murmur2 partitioning on the key, replaced after a failed send.
  * Errors that mean "Kafka is not reachable now" become KafkaUnavailableError (retryable).
  */
 import { Admin as PltAdmin, Producer as PltProducer, ListOffsetTimestamps } from '@platformatic/kafka';
@@ -9,6 +9,7 @@ import { createConsumer } from './consumer';
 import { KafkaUnavailableError, toKafkaError } from './errors';
 import { positiveKeyHash } from './partitioner';
 import { readRange } from './range';
+import { RenewingProducer } from './renewing-producer';
 import type { Admin, Consumer, ConsumerOptions, KafkaConfig, OutgoingMessage, Producer, RangeBatch, ReadRangeOptions, TopicSpec } from './types';
 
 export interface KafkaClient {
@@ -206,7 +207,8 @@ async function createAdmin(cfg: ResolvedConfig): Promise<Admin> {
 export function createKafka(config: KafkaConfig): KafkaClient {
   const cfg = resolveConfig(config);
   return {
-    producer: () => createProducer(cfg),
+    // A new idempotent producer after a failed send (see RenewingProducer); the first one connects now.
+    producer: async () => new RenewingProducer(() => createProducer(cfg), await createProducer(cfg)),
     admin: () => createAdmin(cfg),
     consumer: (opts: ConsumerOptions) => createConsumer(cfg, opts),
     readRange: (opts: ReadRangeOptions) => readRange(cfg, opts),
