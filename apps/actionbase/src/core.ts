@@ -178,6 +178,6 @@ async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promis
   // A patient client for the relay, which holds no caller: a request given up on may still be appended
   // later, after the next session has read the topic back, and would then be on the topic twice.
   const cdcKafka = createKafka({ brokers, clientId: `${cfg.KAFKA_CLIENT_ID}-cdc`, requestTimeoutMs: CDC_REQUEST_TIMEOUT_MS });
-  const cdcOutlet = new KafkaCdcOutlet(cdcKafka, brokers, cfg.KAFKA_CLIENT_ID, cfg.CDC_TOPIC, { maxPartitionBytes, tailRecords: 64 });
+  const cdcOutlet = new KafkaCdcOutlet(cdcKafka, cfg.CDC_TOPIC, { maxPartitionBytes, tailRecords: 64 });
   return { sink, cdcOutlet, walMaxMessageBytes, cdcMaxMessageBytes };
 }

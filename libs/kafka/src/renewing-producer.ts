@@ -9,7 +9,7 @@ import type { OutgoingMessage, Producer } from './types';
  * a later batch that reuses the numbers and record count of an appended one for a retry of it: acknowledged
  * and dropped, a record lost. With another count it answers OUT_OF_ORDER_SEQUENCE_NUMBER, which the client
  * never recovers from. A new producer id starts its numbering afresh, and closing the old producer ends its
- * own retries. (apps/actionbase/test/relay-frozen-broker.int.spec.ts shows the loss on a frozen broker.)
+ * own retries. (apps/actionbase/test/relay-frozen-broker.int.spec.ts shows both on a frozen broker.)
  *
  * The replacement is made at the next send, so a broker that is down costs the caller's retries, not a loop
  * here; a replacement that cannot be made fails that send, and the send after it tries again. Sends in flight
