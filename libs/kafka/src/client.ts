@@ -38,8 +38,18 @@ class PlatformaticProducer implements Producer {
 
   async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    // Senders that put the same headers on every record pass one object: it is encoded once per send.
+    let lastHeaders: Record<string, string> | undefined;
+    let lastEncoded: Map<Buffer, Buffer> | undefined;
     const records = messages.map((m) => {
-      const headers = m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined;
+      let headers: Map<Buffer, Buffer> | undefined;
+      if (m.headers) {
+        if (m.headers !== lastHeaders) {
+          lastHeaders = m.headers;
+          lastEncoded = new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)]));
+        }
+        headers = lastEncoded;
+      }
       return {
         topic,
         key: m.key === null ? undefined : Buffer.from(m.key, 'utf8'),
