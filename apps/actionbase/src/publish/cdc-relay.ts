@@ -80,8 +80,6 @@ export class CdcRelay {
   private loop: Promise<void> | null = null;
   /** Highest seq acknowledged, skipped or set aside: the next read starts after it. */
   private lastSeq = 0;
-  /** Highest seq acknowledged whose rows are not deleted from the outbox yet (see `deleteDone`). */
-  private deleteUpto = 0;
   private failures = 0;
   /** Committed and not yet acknowledged: counted, so that readiness never scans the outbox. */
   private unsent = 0;
@@ -156,21 +154,16 @@ export class CdcRelay {
         const rows: OutboxRow[] = await (ahead ?? this.read(this.lastSeq));
         ahead = null;
         if (rows.length === 0) {
-          await this.deleteDone();
           if (!this.pending) await this.sleep(1000);
           continue;
         }
         const upto = rows[rows.length - 1]!.seq;
         const publishing = this.publish(rows);
-        // Delete what the batch before was acknowledged for, and read the next batch, while this one is with
-        // Kafka (once its request is out: a store that answers at once holds the thread meanwhile). Nothing of
-        // the next batch is sent before this one is acknowledged, so one request stays in flight; after a
-        // failure it is dropped and read again.
+        // Read the next batch while this one is with Kafka (once its request is out: a store that answers at
+        // once holds the thread while it reads). Nothing of it is sent before this batch is acknowledged, so
+        // one request stays in flight; after a failure it is dropped and read again.
         this.pending = false;
-        const next: Promise<OutboxRow[]> = new Promise<void>((r) => setImmediate(r)).then(async () => {
-          await this.deleteDone();
-          return this.read(upto);
-        });
+        const next: Promise<OutboxRow[]> = new Promise<void>((r) => setImmediate(r)).then(() => this.read(upto));
         next.catch(() => undefined);
         try {
           await publishing;
@@ -211,7 +204,6 @@ export class CdcRelay {
     const s = this.session;
     this.session = null;
     await s?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the CDC producer failed'));
-    await this.deleteDone().catch((err: unknown) => this.log.warn({ err }, 'deleting relayed rows from the outbox failed; the next session skips them'));
   }
 
   /**
@@ -306,13 +298,13 @@ export class CdcRelay {
       if (bytes > this.opts.maxRecordBytes) {
         const before = ok.splice(0); // the ones before it, in order
         await session.send(before);
-        this.done(r.seq - 1, before.length, skipped);
+        await this.done(r.seq - 1, before.length, skipped);
         skipped = 0;
         await this.park(r, `${bytes} bytes, over the CDC topic's limit of ${this.opts.maxRecordBytes}`);
       } else ok.push(r);
     }
     await session.send(ok);
-    this.done(rows[rows.length - 1]!.seq, ok.length, skipped);
+    await this.done(rows[rows.length - 1]!.seq, ok.length, skipped);
     if (rows[rows.length - 1]!.seq >= this.skipMax) {
       this.skipUpto.clear();
       this.skipMax = 0;
@@ -323,12 +315,12 @@ export class CdcRelay {
     for (const r of rows) {
       if (r.seq <= this.lastSeq) continue;
       if (this.onTopic(r)) {
-        this.done(r.seq, 0, 1);
+        await this.done(r.seq, 0, 1);
         continue;
       }
       try {
         await this.session!.send([r]);
-        this.done(r.seq, 1, 0);
+        await this.done(r.seq, 1, 0);
       } catch (err) {
         if (!refusesRecord(err)) throw err;
         await this.park(r, `refused by the broker: ${(err as Error).message}`);
@@ -336,20 +328,8 @@ export class CdcRelay {
     }
   }
 
-  /**
-   * Deletes the rows acknowledged so far from the outbox. Called while the next request is with Kafka, so the
-   * delete is off the path between two requests. Rows acknowledged and not deleted yet (a crash in between) are
-   * on the topic and proven there by the next session's `resume`, as the rows of a send whose answer was lost.
-   */
-  private async deleteDone(): Promise<void> {
-    const upto = this.deleteUpto;
-    if (upto === 0) return;
-    await this.store.deleteOutbox(upto);
-    if (this.deleteUpto === upto) this.deleteUpto = 0;
-  }
-
-  private done(upto: number, sent: number, skipped: number): void {
-    if (upto > this.lastSeq) this.deleteUpto = Math.max(this.deleteUpto, upto);
+  private async done(upto: number, sent: number, skipped: number): Promise<void> {
+    if (upto > this.lastSeq) await this.store.deleteOutbox(upto);
     this.lastSeq = Math.max(this.lastSeq, upto);
     this.unsent = Math.max(0, this.unsent - sent - skipped);
     this.relayed += sent;
