@@ -77,7 +77,7 @@ async function relayRound(side: Side, source: string, outbox: number, bootstrap:
   const store = new SqliteEdgeStore(file);
   const sink = new KafkaRecordSink(await kafka.producer(), { wal: uniqueName('bench-relay.unused'), cdc: topic });
   // `shared`: the relay as it was (2,000 rows a round through the WAL's sink); `own`: as core.ts wires it.
-  const outlet: CdcOutlet = side === 'shared' ? new SinkCdcOutlet(sink) : new KafkaCdcOutlet(kafka, [bootstrap], 'bench-relay', topic);
+  const outlet: CdcOutlet = side === 'shared' ? new SinkCdcOutlet(sink) : new KafkaCdcOutlet(kafka, topic);
   const batch = side === 'shared' ? { batchRows: 2000, batchBytes: 1 << 30 } : { batchRows: 20_000, batchBytes: 4 * 1024 * 1024 };
   const relay = new CdcRelay(store, outlet, silent, { ...batch, maxBackoffMs: 5000, maxRecordBytes: 1 << 20, parkDir: join(dir, 'parked') });
   try {

@@ -1,16 +1,17 @@
 /**
  * Records/s through the consumer runtime (@pipeline/stream: decode with the event schemas, batching, sink,
  * commit after the sink, metrics) into a sink that reads every record, against Kafka's own Java
- * ConsumerPerformance (org.apache.kafka:kafka-tools, bench/lib/kafka-tools.ts) on the same topic in the same
- * rounds. Other rows split the gap: the plain JS consumer (@pipeline/kafka, committing after each fetch batch,
- * nothing decoded), the plain consumer plus decodeCdc on every record, and the runtime with its Kafka consumer
- * on a worker thread (fetchWorker).
+ * ConsumerPerformance (org.apache.kafka:kafka-tools: bench/lib/kafka-tools.ts, else the copy tools/stack
+ * fetches) on the same topic in the same rounds. Other rows split the gap: the plain JS consumer
+ * (@pipeline/kafka, committing after each fetch batch, nothing decoded), the plain consumer plus decodeCdc on
+ * every record (or lossless-json on every record), and the runtime with its Kafka consumer on a worker thread
+ * (fetchWorker).
  *
  *   npx tsx bench/stream-runtime.ts [--json <file>]
  *
  * Env: BENCH_MESSAGES (default 100000 CDC records, ~0.64 KB each), BENCH_PARTITIONS (6), BENCH_ROUNDS (3),
  * BENCH_BATCH_MAX_RECORDS (500, StreamEnvSchema's default), BENCH_BATCH_MAX_WAIT_MS (50), BENCH_READERS
- * (comma-separated subset of java,plain,decode,before,worker,runtime,runtime-worker; default
+ * (comma-separated subset of java,plain,decode,before,lossless,worker,runtime,runtime-worker; default
  * java,plain,decode,runtime,runtime-worker; `none`: the in-process decode table only), KAFKA_TOOLS_JAR /
  * KAFKA_TOOLS_CLASSPATH (where the Java tools are; without them the baseline is the plain JS consumer).
  * Each reader is a fresh consumer group from the beginning of the topic; the JS clocks start once it has joined
@@ -20,11 +21,13 @@
  *
  * The in-process decode table, first, times decoding without Kafka (BENCH_DECODE_RECORDS, 10000, records per row
  * and round, BENCH_DECODE_ROUNDS, 25): the JSON.parse path decodeCdc had before LONGs were parsed losslessly,
- * decodeCdc (JSON.parse after a scan for 16-digit runs), decodeCdc on records holding LONGs beyond 2^53 (through
- * lossless-json), and every record through lossless-json (what the scan saves).
+ * decodeCdc (JSON.parse after a scan for integers that may be beyond 2^53), decodeCdc on records holding LONGs
+ * beyond 2^53 (through lossless-json), and every record through lossless-json (what the scan saves; also what
+ * decodeCdc did with every CDC record while its scan took the core's 16-digit seq for such an integer).
  *
  * Figures: bench/README.md.
  */
+import path from 'node:path';
 import pino from 'pino';
 import { parse as parseLossless, isInteger } from 'lossless-json';
 import { CdcRecordSchema, decodeCdc, encodeCdc, type CdcRecord } from '@pipeline/events';
@@ -36,7 +39,7 @@ import { uniqueTopic } from '@pipeline/kafka/testing';
 import { runConsumer, type DecodedRecord, type Sink } from '@pipeline/stream';
 import { workerConsumer } from '../libs/stream/src/worker-consumer';
 import { cdcHeartbeat, cdcValue, keyOf } from '../libs/stream/src/spec-helpers';
-import { ensureKafka } from '@pipeline/stack';
+import { ensureKafka, kafkaToolsClasspath as stackKafkaTools } from '@pipeline/stack';
 import { consumerPerformance, kafkaToolsClasspath } from './lib/kafka-tools';
 import { emitResult, pairedRatios, printLoad, spread, type ResultRow } from './lib/report';
 
@@ -204,7 +207,15 @@ async function runtime(fetchWorker = false): Promise<Run> {
   return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
 }
 
-const tools = READERS.has('java') ? kafkaToolsClasspath() : {};
+let tools = READERS.has('java') ? kafkaToolsClasspath() : {};
+if (READERS.has('java') && !tools.classpath) {
+  // Else the tools tools/stack fetches (as the core benches' ProducerPerformance): $STACK_DIR/kafka-tools-<version>/lib.
+  try {
+    tools = { classpath: path.join(await stackKafkaTools(), '*') };
+  } catch (err) {
+    tools = { why: `${tools.why}; tools/stack could not provide them either: ${(err as Error).message}` };
+  }
+}
 if (READERS.has('java') && !tools.classpath) console.log(`Java ConsumerPerformance left out: ${tools.why}`);
 const readers: Record<string, () => Promise<Run>> = {};
 if (tools.classpath) {
@@ -217,6 +228,8 @@ if (tools.classpath) {
 if (READERS.has('plain')) readers['plain JS consumer'] = () => plain(false);
 if (READERS.has('decode')) readers['plain + decodeCdc'] = () => plain(true);
 if (READERS.has('before')) readers['plain + decode before'] = () => plain((b) => decodeBefore(b));
+// What decodeCdc did with these records while its scan sent every 16-digit seq to the lossless parser.
+if (READERS.has('lossless')) readers['plain + lossless-json decode'] = () => plain((b) => decodeAllLossless(b));
 if (READERS.has('runtime')) readers['runtime (decode included)'] = () => runtime(false);
 if (READERS.has('worker')) readers['plain, fetch worker + decodeCdc'] = () => plain(true, true);
 if (READERS.has('runtime-worker')) readers['runtime, fetch worker (decode included)'] = () => runtime(true);

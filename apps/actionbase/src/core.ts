@@ -174,11 +174,11 @@ async function createSink(cfg: Config, logger: Logger, logOut: Writable): Promis
   const walMaxMessageBytes = max.get(cfg.WAL_TOPIC) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
   const cdcMaxMessageBytes = max.get(cfg.CDC_TOPIC) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
   logger.info({ walMaxMessageBytes, cdcMaxMessageBytes }, 'record size limits from the topics (max.message.bytes)');
-  const sink = new KafkaRecordSink(await kafka.producer(), { wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC }, undefined, () => kafka.producer());
+  const sink = new KafkaRecordSink(await kafka.producer(), { wal: cfg.WAL_TOPIC, cdc: cfg.CDC_TOPIC });
   const maxPartitionBytes = Math.min(768 * 1024, cdcMaxMessageBytes - RECORD_OVERHEAD_BYTES);
   // A patient client for the relay, which holds no caller: a request given up on may still be appended
   // later, after the next session has read the topic back, and would then be on the topic twice.
   const cdcKafka = createKafka({ brokers, clientId: `${cfg.KAFKA_CLIENT_ID}-cdc`, requestTimeoutMs: CDC_REQUEST_TIMEOUT_MS });
-  const cdcOutlet = new KafkaCdcOutlet(cdcKafka, brokers, cfg.KAFKA_CLIENT_ID, cfg.CDC_TOPIC, { maxPartitionBytes, tailRecords: 64 });
+  const cdcOutlet = new KafkaCdcOutlet(cdcKafka, cfg.CDC_TOPIC, { maxPartitionBytes, tailRecords: 64 });
   return { sink, cdcOutlet, walMaxMessageBytes, cdcMaxMessageBytes };
 }

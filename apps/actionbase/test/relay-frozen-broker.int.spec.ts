@@ -3,9 +3,11 @@
  * then let go with SIGCONT. The client gives up on the request after its retries time out and leaves the
  * connection open; the broker appends the request once it runs again.
  *
- * - The hazard, with one idempotent producer kept after the failed send: it numbers its next batch from what
- *   it saw acknowledged, so a next batch with the same record count is taken by the broker for a retry of the
- *   appended one, acknowledged, and dropped. Records acknowledged and not on the topic.
+ * - The hazard, with one idempotent producer of the client kept after the failed send: it numbers its next
+ *   batch from what it saw acknowledged, so a next batch with the same record count is taken by the broker for
+ *   a retry of the appended one, acknowledged, and dropped. Records acknowledged and not on the topic.
+ * - The project's producer (@pipeline/kafka, RenewingProducer) in the same situation: the next batch goes out
+ *   under a new producer id and lands.
  * - The CDC relay in the same situation: the failed send ends its session (a new producer id), and the new
  *   session reads the end of the topic back before it sends: every record once.
  */
@@ -97,21 +99,39 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
     }
   }
 
-  it('a producer kept after a send it gave up on acknowledges a later batch that the broker drops', async () => {
+  const batch = (tag: string) => [1, 2, 3].map((i) => ({ key: `k${i}`, value: `${tag}${i}` }));
+
+  /** a, then b while the broker is frozen (the client gives up on it, the broker appends it later), then c. */
+  async function abc(send: (topic: string, records: { key: string; value: string }[]) => Promise<void>): Promise<string[]> {
     const topic = uniqueName('it-frozen.hazard');
     const admin = await patient.admin();
     await admin.ensureTopics([{ name: topic, partitions: 1 }]);
     await admin.close();
-    const batch = (tag: string) => [1, 2, 3].map((i) => ({ key: `k${i}`, value: `${tag}${i}` }));
+    await send(topic, batch('a'));
+    const failed = await frozen(() => send(topic, batch('b')).then(() => 'sent', (err: unknown) => err), FREEZE_MS);
+    expect(failed).toBeInstanceOf(Error); // the client gave up on b
+    await waitFor('the broker to append b once it runs again', async () => (await endOffset(topic)) === 6n, 30_000);
+    await send(topic, batch('c')); // acknowledged
+    return (await readAll(bootstrap, topic)).map((m) => String(m.value));
+  }
+
+  it("the client's idempotent producer, kept after a send it gave up on, acknowledges a later batch that the broker drops", async () => {
+    const { Producer } = await import('@platformatic/kafka');
+    const producer = new Producer({ clientId: 'it-frozen-raw', bootstrapBrokers: [bootstrap], idempotent: true, acks: -1, retries: 2, retryDelay: 250, requestTimeout: REQUEST_TIMEOUT_MS });
+    try {
+      const send = async (topic: string, records: { key: string; value: string }[]) => {
+        await producer.send({ messages: records.map((r) => ({ topic, key: Buffer.from(r.key), value: Buffer.from(r.value) })) });
+      };
+      expect(await abc(send)).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3']); // c acknowledged, and not on the topic
+    } finally {
+      await producer.close().catch(() => undefined);
+    }
+  }, 120_000);
+
+  it("the project's producer sends the batch after a failed send under a new producer id: it lands", async () => {
     const producer = await kafka.producer();
     try {
-      await producer.send(topic, batch('a'));
-      const failed = await frozen(() => producer.send(topic, batch('b')).then(() => 'sent', (err: unknown) => err), FREEZE_MS);
-      expect(failed).toBeInstanceOf(Error); // the client gave up on b
-      await waitFor('the broker to append b once it runs again', async () => (await endOffset(topic)) === 6n, 30_000);
-      await producer.send(topic, batch('c')); // acknowledged...
-      const values = (await readAll(bootstrap, topic)).map((m) => String(m.value));
-      expect(values).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3']); // ...and not on the topic
+      expect(await abc((topic, records) => producer.send(topic, records))).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3', 'c1', 'c2', 'c3']);
     } finally {
       await producer.close();
     }
@@ -123,7 +143,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
     await admin.ensureTopics([{ name: topic, partitions: 3 }]);
     await admin.close();
     const outbox = new MemoryOutbox();
-    const relay = new CdcRelay(outbox.store(), new KafkaCdcOutlet(kafka, [bootstrap], 'it-frozen', topic), pino({ level: 'silent' }), {
+    const relay = new CdcRelay(outbox.store(), new KafkaCdcOutlet(kafka, topic), pino({ level: 'silent' }), {
       batchRows: 500,
       batchBytes: 64 * 1024,
       maxBackoffMs: 500,

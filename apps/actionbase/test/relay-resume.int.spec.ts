@@ -75,7 +75,7 @@ describe('CDC relay resuming from the topic (real Kafka)', () => {
   /** Relays the store at `file` to the topic until its outbox is empty; returns the relay's counts. */
   async function relay(file: string): Promise<{ relayed: number; skipped: number }> {
     const store = new SqliteEdgeStore(file);
-    const r = new CdcRelay(store, new KafkaCdcOutlet(kafka, [bootstrap], 'it-relay-resume', topic), silent, relayOpts(mkdtempSync(join(tmpdir(), 'relay-it-'))));
+    const r = new CdcRelay(store, new KafkaCdcOutlet(kafka, topic), silent, relayOpts(mkdtempSync(join(tmpdir(), 'relay-it-'))));
     try {
       r.start();
       await waitFor('the outbox emptied', async () => (await store.outboxSize()) === 0, 60_000);

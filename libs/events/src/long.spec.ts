@@ -103,30 +103,54 @@ describe('records with LONGs', () => {
 });
 
 describe('the scan that picks the parser', () => {
-  // A maximal run of 16 or more digits that touches no double quote (a run touching one is inside a string).
-  const regex = (t: string) => /(?<![\d"])\d{16,}(?![\d"])/.test(t);
-  it('agrees with a regex for maximal digit runs of 16 or more outside quotes, wherever the runs fall', () => {
-    const piece = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.string({ maxLength: 5 }), fc.constantFrom('"', ',', ':', '-', '٣'));
+  // The reference: a maximal run of digits that touches no double quote (a run touching one is inside a string)
+  // and is longer than 16 digits or, of 16, beyond Number.MAX_SAFE_INTEGER read as an integer (JSON.parse may
+  // round it). Runs longer than 16 count whatever their value: a JSON integer has no leading zeros.
+  const MAX = BigInt(Number.MAX_SAFE_INTEGER);
+  const reference = (t: string) => [...t.matchAll(/(?<![\d"])\d{16,}(?![\d"])/g)].some(([run]) => run.length > 16 || BigInt(run) > MAX);
+  const digits = (min: number, max: number) => fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
+  it('agrees with a reference for maximal digit runs outside quotes beyond 2^53 - 1, wherever the runs fall', () => {
+    // 16-digit runs near the bound on either side, runs of every length, and the characters around them.
+    const near = fc.bigInt({ min: 9007199254740991n - 10n ** 6n, max: 9007199254740991n + 10n ** 6n }).map(String);
+    const piece = fc.oneof(digits(1, 20), digits(16, 16), near, fc.string({ maxLength: 5 }), fc.constantFrom('"', ',', ':', '-', '.', '٣'));
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
         const text = pieces.join('');
-        expect(hasLongDigitRun(text)).toBe(regex(text));
+        expect(hasLongDigitRun(text)).toBe(reference(text));
       }),
-      { numRuns: 2_000 },
+      { numRuns: 3_000 },
     );
     for (let len = 0; len < 70; len++) {
       for (const at of [0, 1, 7, 15, 16, 17, 31]) {
-        const text = 'x'.repeat(at) + '1'.repeat(len) + 'y';
+        const text = 'x'.repeat(at) + '9'.repeat(len) + 'y';
         expect(hasLongDigitRun(text)).toBe(len >= 16);
+        const ones = 'x'.repeat(at) + '1'.repeat(len) + 'y';
+        expect(hasLongDigitRun(ones)).toBe(len >= 17);
       }
     }
   });
 
+  it('keeps JSON.parse for 16-digit integers up to 2^53 - 1 (the CDC seq), and is exact on both sides of the bound', () => {
+    for (const v of ['1764115200000000', '9007199254740991', '-9007199254740991', '0000000000000001']) expect(hasLongDigitRun(`{"seq":${v}}`)).toBe(false);
+    for (const v of ['9007199254740992', '9007199254740993', '9999999999999999', '-9007199254740992', '10000000000000000']) expect(hasLongDigitRun(`{"seq":${v}}`)).toBe(true);
+    fc.assert(
+      fc.property(fc.bigInt({ min: 10n ** 15n, max: 10n ** 16n - 1n }), fc.boolean(), (v, negative) => {
+        const text = `{"seq":${negative ? -v : v},"at":1764115200000}`;
+        const parsed = (parseJson(text) as { seq: unknown }).seq;
+        expect(BigInt(parsed as number | bigint)).toBe(negative ? -v : v);
+        expect(typeof parsed).toBe(v <= BigInt(Number.MAX_SAFE_INTEGER) ? 'number' : 'bigint');
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('leaves digit runs inside strings to JSON.parse, and parses the same either way', () => {
     const bulkAnswer = '{"items":[{"index":{"_id":"cdc:shop.likes:3549123456789012","_version":3549123456789012}}]}';
+    const bulkAnswerLong = '{"items":[{"index":{"_id":"cdc:shop.likes:9007199254740993","_version":9007199254740993}}]}';
     expect(hasLongDigitRun('{"_id":"cdc:shop.likes:3549123456789012"}')).toBe(false);
     expect(hasLongDigitRun('{"k":"12345678901234567890"}')).toBe(false);
-    expect(hasLongDigitRun(bulkAnswer)).toBe(true); // the _version is a number
+    expect(hasLongDigitRun(bulkAnswer)).toBe(false); // the _version is a number, exact under JSON.parse
+    expect(hasLongDigitRun(bulkAnswerLong)).toBe(true); // this one is not
     expect(parseJson('{"_id":"cdc:shop.likes:3549123456789012345"}')).toEqual({ _id: 'cdc:shop.likes:3549123456789012345' });
     expect(parseJson('{"v":9007199254740993,"id":"9007199254740993"}')).toEqual({ v: 9007199254740993n, id: '9007199254740993' });
   });

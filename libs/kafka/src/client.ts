@@ -1,6 +1,6 @@
 /**
  * The project's Kafka client, on @platformatic/kafka (see docs/kafka-client.md for why that one).
- * Producer: idempotent, acks=all, Java-compatible murmur2 partitioning on the key.
+ * Producer: idempotent, acks=all, Java-compatible murmur2 partitioning on the key, replaced after a failed send.
  * Errors that mean "Kafka is not reachable now" become KafkaUnavailableError (retryable).
  */
 import { Admin as PltAdmin, Producer as PltProducer, ListOffsetTimestamps } from '@platformatic/kafka';
@@ -9,6 +9,7 @@ import { createConsumer } from './consumer';
 import { KafkaUnavailableError, toKafkaError } from './errors';
 import { positiveKeyHash } from './partitioner';
 import { readRange } from './range';
+import { RenewingProducer } from './renewing-producer';
 import type { Admin, Consumer, ConsumerOptions, KafkaConfig, OutgoingMessage, Producer, RangeBatch, ReadRangeOptions, TopicSpec } from './types';
 
 export interface KafkaClient {
@@ -37,8 +38,18 @@ class PlatformaticProducer implements Producer {
 
   async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    // Senders that put the same headers on every record pass one object: it is encoded once per send.
+    let lastHeaders: Record<string, string> | undefined;
+    let lastEncoded: Map<Buffer, Buffer> | undefined;
     const records = messages.map((m) => {
-      const headers = m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) : undefined;
+      let headers: Map<Buffer, Buffer> | undefined;
+      if (m.headers) {
+        if (m.headers !== lastHeaders) {
+          lastHeaders = m.headers;
+          lastEncoded = new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)]));
+        }
+        headers = lastEncoded;
+      }
       return {
         topic,
         key: m.key === null ? undefined : Buffer.from(m.key, 'utf8'),
@@ -206,7 +217,8 @@ async function createAdmin(cfg: ResolvedConfig): Promise<Admin> {
 export function createKafka(config: KafkaConfig): KafkaClient {
   const cfg = resolveConfig(config);
   return {
-    producer: () => createProducer(cfg),
+    // A new idempotent producer after a failed send (see RenewingProducer); the first one connects now.
+    producer: async () => new RenewingProducer(() => createProducer(cfg), await createProducer(cfg)),
     admin: () => createAdmin(cfg),
     consumer: (opts: ConsumerOptions) => createConsumer(cfg, opts),
     readRange: (opts: ReadRangeOptions) => readRange(cfg, opts),

@@ -12,7 +12,10 @@ export interface OutgoingMessage {
 }
 
 export interface Producer {
-  /** Resolves once every message is acknowledged by all in-sync replicas (acks=all, idempotent). */
+  /**
+   * Resolves once every message is acknowledged by all in-sync replicas (acks=all, idempotent). After a failed
+   * send, the next one goes out under a new producer id (RenewingProducer says why).
+   */
   send(topic: string, messages: OutgoingMessage[]): Promise<void>;
   close(): Promise<void>;
 }

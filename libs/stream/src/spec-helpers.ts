@@ -2,6 +2,8 @@
 import { encodeCdc, encodeWal, heartbeatCdc, heartbeatWal, type CdcRecord, type WalRecord } from '@pipeline/events';
 
 const T0 = 1_764_115_200_000;
+/** The core's commit sequence counts 2048 ticks per ms (16 digits now): test records carry one of that size. */
+const SEQ0 = T0 * 2048;
 
 /** A WAL record for item n: a like from user u-<n%7> to item <n>, native v3 or Actionbase v2 wire format. */
 export function walValue(n: number, format: 'v3' | 'v2' = 'v3'): string {
@@ -31,7 +33,7 @@ export function walValue(n: number, format: 'v3' | 'v2' = 'v3'): string {
   return encodeWal(record);
 }
 
-/** A CDC record for item n (CREATED, count +1). */
+/** A CDC record for item n (CREATED, count +1), with a seq of the core's size. */
 export function cdcValue(n: number): string {
   const after = {
     source: `u-${n % 7}`,
@@ -47,7 +49,7 @@ export function cdcValue(n: number): string {
     type: 'e',
     processedAt: T0 + n,
     lockAt: T0 + n,
-    seq: n + 1,
+    seq: SEQ0 + n + 1,
     status: 'CREATED',
     accumulator: 1,
     message: null,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { KafkaClient, Producer } from '@pipeline/kafka';
 import type { KeyedRecord, RecordSink } from './record-sink';
 
@@ -69,35 +68,38 @@ export interface KafkaCdcOutletOptions {
 export class KafkaCdcOutlet implements CdcOutlet {
   constructor(
     private readonly kafka: KafkaClient,
-    private readonly brokers: string[],
-    private readonly clientId: string,
     private readonly topic: string,
     private readonly opts: KafkaCdcOutletOptions = { maxPartitionBytes: 768 * 1024, tailRecords: 64 },
   ) {}
 
   async open(): Promise<CdcSession> {
-    const admin = await this.kafka.admin();
-    let partitions: number;
-    try {
-      partitions = (await admin.endOffsets(this.topic)).size;
-    } finally {
-      await admin.close();
-    }
+    const partitions = (await endOffsets(this.kafka, this.topic)).size;
     if (partitions === 0) throw new Error(`CDC topic ${this.topic} has no partitions (does it exist?)`);
     // Loaded only when used, as the rest of the Kafka client (the log-only mode needs none).
     const { partitionForKey } = await import('@pipeline/kafka');
     const producer = await this.kafka.producer();
-    return new KafkaCdcSession(producer, partitionForKey, this.brokers, this.clientId, this.topic, partitions, this.opts);
+    return new KafkaCdcSession(this.kafka, producer, partitionForKey, this.topic, partitions, this.opts);
   }
 }
+
+async function endOffsets(kafka: KafkaClient, topic: string): Promise<Map<number, bigint>> {
+  const admin = await kafka.admin();
+  try {
+    return await admin.endOffsets(topic);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** How long a session's start waits for the end of the CDC topic; partitions not read back by then skip nothing. */
+const TAIL_READ_MS = 15_000;
 
 class KafkaCdcSession implements CdcSession {
   private readonly header: Record<string, string>;
   constructor(
+    private readonly kafka: KafkaClient,
     private readonly producer: Producer,
     private readonly partitionForKey: (key: string, partitions: number) => number,
-    private readonly brokers: string[],
-    private readonly clientId: string,
     private readonly topic: string,
     readonly partitions: number,
     private readonly opts: KafkaCdcOutletOptions,
@@ -132,80 +134,39 @@ class KafkaCdcSession implements CdcSession {
     if (chunk.length > 0) await this.producer.send(this.topic, chunk);
   }
 
-  tails(): Promise<Map<number, TailRecord[]>> {
-    return readTails(this.brokers, this.clientId, this.topic, this.opts.tailRecords);
+  /**
+   * The last `tailRecords` records (at most) of each partition below the session's start, newest first: a
+   * bounded read without a consumer group (nothing joined or committed), through the project's client and so
+   * with its transport security. What a partition gives before TAIL_READ_MS (a leader missing, a broker
+   * down) is all it proves: fewer records read back skip fewer rows, so at worst a record is sent twice,
+   * never one left out.
+   */
+  async tails(): Promise<Map<number, TailRecord[]>> {
+    // The ends as late as possible, once this session's producer exists: a request of the session before that
+    // the broker appends after they are taken is not seen, and what it holds is sent again (see CdcRelay).
+    const ends = await endOffsets(this.kafka, this.topic);
+    const count = BigInt(this.opts.tailRecords);
+    const from = new Map([...ends].map(([p, end]) => [p, end > count ? end - count : 0n]));
+    const out = new Map<number, TailRecord[]>([...ends.keys()].map((p) => [p, []]));
+    const signal = AbortSignal.timeout(TAIL_READ_MS);
+    try {
+      for await (const batch of this.kafka.readRange({ topic: this.topic, from: { offsets: from }, to: ends, maxWaitMs: 0, signal })) {
+        const list = out.get(batch.partition)!;
+        for (const m of batch.messages) {
+          if (!m.value) continue;
+          const routed = m.headers[CDC_PARTITIONS_HEADER];
+          list.push({ partition: m.partition, offset: m.offset, key: m.key ? m.key.toString() : null, value: m.value, ...(routed ? { routedWith: Number(routed.toString()) } : {}) });
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+    for (const list of out.values()) list.sort((a, b) => (a.offset < b.offset ? 1 : a.offset > b.offset ? -1 : 0));
+    return out;
   }
 
   async close(): Promise<void> {
     // Closing ends the client's own retries of a request that failed: nothing of this session is sent after.
     await this.producer.close();
-  }
-}
-
-/**
- * The last `count` records (at most) of each partition, newest first. A fetch without a consumer group:
- * nothing is joined or committed. (The project's Kafka interface has no read at an offset; this is the
- * client's own, as topic-limits.ts does for describe-configs.) A partition that cannot be read back
- * (no leader, an offset retention just moved) gets an empty list: the relay then skips nothing there.
- */
-async function readTails(brokers: string[], clientId: string, topic: string, count: number): Promise<Map<number, TailRecord[]>> {
-  const { Consumer, IS_CONTROL, ListOffsetTimestamps } = await import('@platformatic/kafka');
-  const client = new Consumer({
-    clientId: `${clientId}-cdc-tail`,
-    bootstrapBrokers: brokers,
-    groupId: `cdc-tail-${randomUUID()}`, // required by the client; never joined
-    connectTimeout: 5_000,
-    requestTimeout: 10_000,
-    retries: 2,
-    retryDelay: 250,
-  });
-  const out = new Map<number, TailRecord[]>();
-  try {
-    const md = await client.metadata({ topics: [topic], forceUpdate: true });
-    const t = md.topics.get(topic);
-    if (!t) throw new Error(`CDC topic ${topic} does not exist`);
-    const [earliest, latest] = await Promise.all(
-      [ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) => client.listOffsets({ topics: [topic], timestamp })),
-    );
-    for (let p = 0; p < t.partitionsCount; p++) {
-      out.set(p, []);
-      const first = earliest?.get(topic)?.[p] ?? 0n;
-      const end = latest?.get(topic)?.[p] ?? 0n;
-      const leader = t.partitions[p]?.leader ?? -1;
-      if (end <= first || leader < 0) continue;
-      const from = end - BigInt(count) > first ? end - BigInt(count) : first;
-      let res;
-      try {
-        res = await client.fetch({
-          node: leader,
-          maxWaitTime: 0,
-          minBytes: 1,
-          maxBytes: 64 * 1_048_576,
-          topics: [{ topicId: t.id, partitions: [{ partition: p, fetchOffset: from, partitionMaxBytes: 32 * 1_048_576, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
-        });
-      } catch {
-        continue;
-      }
-      const list: TailRecord[] = [];
-      for (const tr of res.responses) {
-        for (const pr of tr.partitions) {
-          for (const batch of pr.records ?? []) {
-            if (batch.attributes & IS_CONTROL) continue;
-            for (const r of batch.records) {
-              const offset = batch.firstOffset + BigInt(r.offsetDelta);
-              if (offset < from || !r.value) continue;
-              let routedWith: number | undefined;
-              for (const [hk, hv] of r.headers) if (hk?.toString() === CDC_PARTITIONS_HEADER && hv) routedWith = Number(hv.toString());
-              list.push({ partition: p, offset, key: r.key ? r.key.toString() : null, value: r.value, ...(routedWith !== undefined ? { routedWith } : {}) });
-            }
-          }
-        }
-      }
-      list.sort((a, b) => (a.offset < b.offset ? 1 : a.offset > b.offset ? -1 : 0));
-      out.set(p, list);
-    }
-    return out;
-  } finally {
-    await client.close().catch(() => undefined);
   }
 }

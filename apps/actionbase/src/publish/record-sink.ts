@@ -31,32 +31,24 @@ interface Pending {
  * concurrent sends from one producer made the broker answer OUT_OF_ORDER_SEQUENCE_NUMBER under load
  * (bench/core-mutations.ts), and batching recovers the throughput that serial sends would lose.
  *
- * After a failed send the producer is replaced (when `renew` is given): the request that failed may
- * still have been appended, or may still be retried by the client after the caller was answered, and
- * the client would number the next batch from what it saw acknowledged. The broker takes a batch that
- * reuses the numbers and record count of an appended one for a retry of it, acknowledges it and drops
- * it: an acknowledged WAL record lost. A new producer id starts its numbering afresh.
+ * After a failed send the next request goes out under a new producer id (@pipeline/kafka's producers renew
+ * themselves, RenewingProducer): otherwise a later request reusing the numbers and record count of one the
+ * broker appended after the failure would be acknowledged and dropped, an acknowledged WAL record lost.
  */
 export class KafkaRecordSink implements RecordSink {
   readonly kind = 'kafka';
   private readonly pending = new Map<string, Pending>();
   private flushing: Promise<void> | null = null;
 
-  private producer: Producer | null;
-
   constructor(
-    producer: Producer,
+    private readonly producer: Producer,
     private readonly topics: { wal: string; cdc: string },
     /**
      * Bytes per produce request. The broker refuses a partition batch over message.max.bytes
      * (1 MiB by default): one request of 5,000 WAL records was refused as a whole.
      */
     private readonly maxRequestBytes = 768 * 1024,
-    /** A new producer, to replace one whose send failed. */
-    private readonly renew?: () => Promise<Producer>,
-  ) {
-    this.producer = producer;
-  }
+  ) {}
 
   publishWal(records: KeyedRecord[]): Promise<void> {
     return this.enqueue(this.topics.wal, records);
@@ -82,16 +74,7 @@ export class KafkaRecordSink implements RecordSink {
         const [topic, p] = this.pending.entries().next().value as [string, Pending];
         this.pending.delete(topic);
         try {
-          const producer = (this.producer ??= await this.renew!());
-          try {
-            for (const chunk of chunksOf(p.records, this.maxRequestBytes)) await producer.send(topic, chunk);
-          } catch (err) {
-            if (this.renew) {
-              this.producer = null;
-              await producer.close();
-            }
-            throw err;
-          }
+          for (const chunk of chunksOf(p.records, this.maxRequestBytes)) await this.producer.send(topic, chunk);
           p.waiters.forEach((w) => w.resolve());
         } catch (err) {
           p.waiters.forEach((w) => w.reject(err));
@@ -104,7 +87,7 @@ export class KafkaRecordSink implements RecordSink {
 
   async close(): Promise<void> {
     await this.flushing;
-    await this.producer?.close();
+    await this.producer.close();
   }
 }
 
