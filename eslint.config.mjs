@@ -18,7 +18,7 @@ const benchAppEntryPoints = [
   '@pipeline/snapshotter',
 ];
 
-/** A file inside an app, by path or through its package name: what an app's entry point exists to hide. */
+/** A file inside an app or a library, by path or through its package name: what an entry point exists to hide. */
 const appDeepImports = [
   {
     regex: '(^|/)apps/[^/]+/(src|test)(/|$)',
@@ -27,6 +27,10 @@ const appDeepImports = [
   {
     regex: '^@pipeline/[^/]+/(src|test)(/|$)',
     message: "Import the package's entry point (@pipeline/<name> or @pipeline/<name>/testing), not a file inside it.",
+  },
+  {
+    regex: '(^|/)libs/[^/]+/src(/|$)',
+    message: "Import the library's entry point (@pipeline/<lib>, or one of the subpaths in its package.json exports), not a file inside it.",
   },
 ];
 
@@ -60,17 +64,6 @@ export default [
     rules: {
       '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: benchAppEntryPoints, depConstraints }],
       'no-restricted-imports': ['error', { patterns: appDeepImports }],
-    },
-  },
-  {
-    // Still imports lib internals by path (libs/events' decode steps, libs/stream's worker consumer and spec
-    // helpers have no entry point): see bench/README.md.
-    files: ['bench/stream-runtime.ts'],
-    rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        { enforceBuildableLibDependency: false, allow: [...benchAppEntryPoints, '../libs/events/src/**', '../libs/stream/src/**'], depConstraints },
-      ],
     },
   },
   {

@@ -3,6 +3,7 @@
  * retries, the DLQ, shutdown, health and metrics; an app brings a Sink and its config.
  */
 export { StreamConsumer, runConsumer, type StreamState } from './stream-consumer';
+export { workerConsumer, fetchWorkerAvailable } from './worker-consumer';
 export type {
   Sink,
   SinkResult,

@@ -1,4 +1,4 @@
-// Record builders shared by the unit and integration tests (not exported from index.ts).
+// Record builders shared by the unit and integration tests; published as @pipeline/stream/testing (testing.ts).
 import { encodeCdc, encodeWal, heartbeatCdc, heartbeatWal, type CdcRecord, type WalRecord } from '@pipeline/events';
 
 const T0 = 1_764_115_200_000;
