@@ -1,4 +1,4 @@
-/** Options shared by the unit tests (not used by the app). */
+/** Supervisor options shared by the unit tests and the integration set-up (testing.ts); not used by the app. */
 import type { SupervisorOptions } from './supervisor.spec-builder';
 
 export const baseOptions: SupervisorOptions = {

@@ -7,6 +7,7 @@ import { CoreProcess, createLikes, freePort, tempStorage, uniqueName, waitFor } 
 import { DruidClient } from '@pipeline/druid';
 import { totalsPerTarget, runQuery } from './dashboard.queries';
 import type { SupervisorOptions } from './supervisor.spec-builder';
+import { baseOptions } from './spec-fixtures';
 
 export const like = (source: string, target: number, version: number, type = 'INSERT') => ({
   type,
@@ -65,18 +66,7 @@ export async function startEnv(extraCoreEnv: Record<string, string> = {}): Promi
 export const newDataSource = (prefix: string) => `${prefix}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 export function supervisorOptions(env: Env, dataSource: string): SupervisorOptions {
-  return {
-    dataSource,
-    topic: env.cdc,
-    bootstrapServers: env.bootstrap,
-    queryGranularity: 'minute',
-    segmentGranularity: 'hour',
-    rollup: true,
-    useEarliestOffset: true,
-    taskDuration: 'PT1H',
-    taskCount: 1,
-    replicas: 1,
-  };
+  return { ...baseOptions, dataSource, topic: env.cdc, bootstrapServers: env.bootstrap };
 }
 
 /** SUM(accumulator) and SUM(events) per target, from Druid SQL. */
