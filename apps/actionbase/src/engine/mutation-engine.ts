@@ -115,7 +115,7 @@ export class MutationEngine {
       wal.push({ key: kafkaKey(it.source, it.target), value });
     }
 
-    const groups = groupByKey(items);
+    const groups = await groupByKey(items, clock);
     if (queue) {
       await this.publishWal(wal);
       return { results: await ordered(groups.map((g) => resultOf(g, 'QUEUED', multi))) };
@@ -294,9 +294,10 @@ export class MutationEngine {
   }
 }
 
-function groupByKey(items: PreparedItem[]): KeyGroup[] {
+async function groupByKey(items: PreparedItem[], clock: SliceClock): Promise<KeyGroup[]> {
   const groups = new Map<string, KeyGroup>();
   for (const it of items) {
+    if (clock.due()) await clock.yield();
     const g = groups.get(it.key);
     if (g) g.items.push(it);
     else groups.set(it.key, { key: it.key, items: [it] });
