@@ -120,12 +120,27 @@ async function load(url: string, phase: string): Promise<Load> {
 interface Probes {
   readiness: number[];
   liveness: number[];
+  /** CPU time of the prober's thread (its own cost on the shared machine). */
+  cpuMs?: number;
 }
 
 /** The prober's code, run in a worker thread (plain JS, so it needs no loader). */
 const PROBER = `
 const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
 const { url, periodMs } = workerData;
+// node:http on one kept-alive connection: fetch cost the prober's thread ~1.2 ms of CPU per probe, taken
+// from the machine the core runs on.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const get = (path) =>
+  new Promise((resolve, reject) => {
+    const req = http.get(url + path, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
 const out = { readiness: [], liveness: [] };
 let running = true;
 let failure = null;
@@ -135,16 +150,17 @@ parentPort.on('message', () => (running = false));
     const which = i % 2 === 0 ? 'readiness' : 'liveness';
     const t = performance.now();
     try {
-      const res = await fetch(url + '/graph/health/' + which);
-      await res.text();
+      const status = await get('/graph/health/' + which);
       out[which].push(performance.now() - t);
-      if (!res.ok) failure = 'health ' + which + ' answered ' + res.status;
+      if (status !== 200) failure = 'health ' + which + ' answered ' + status;
     } catch (err) {
       failure = 'health ' + which + ': ' + err.message;
     }
     await new Promise((r) => setTimeout(r, periodMs));
   }
-  parentPort.postMessage({ ...out, failure });
+  agent.destroy();
+  const cpu = process.threadCpuUsage();
+  parentPort.postMessage({ ...out, failure, cpuMs: (cpu.user + cpu.system) / 1000 });
 })();
 `;
 
@@ -170,6 +186,12 @@ function pct(xs: readonly number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** CPU seconds the core's process has used so far (all its threads: utime + stime). */
+function coreCpuSecs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, 100 per second on Linux
 }
 
 /** The core's resident memory now and at its peak so far (VmRSS, VmHWM), in MiB. */
@@ -218,6 +240,9 @@ interface Side {
   pid: number;
   withRates: number[];
   withoutRates: number[];
+  /** Mutations per CPU-second of the core's process, with and without the prober. */
+  withPerCpu: number[];
+  withoutPerCpu: number[];
   p99s: { readiness: number[]; liveness: number[]; both: number[] };
   pooled: Probes;
 }
@@ -250,6 +275,8 @@ try {
     pid,
     withRates: [],
     withoutRates: [],
+    withPerCpu: [],
+    withoutPerCpu: [],
     p99s: { readiness: [], liveness: [], both: [] },
     pooled: { readiness: [], liveness: [] },
   });
@@ -266,14 +293,17 @@ try {
     const phases = cores.flatMap((s, i) => (((round >> 1) + i) % 2 === 0 ? ['without', 'with'] : ['with', 'without']).map((side) => ({ s, side: side as 'with' | 'without' })));
     for (const { s, side } of phases) {
       const p = side === 'with' ? prober(s.url) : undefined;
+      const cpu0 = coreCpuSecs(s.pid);
       const r = await load(s.url, `r${round}-${side}`);
+      const cpu = coreCpuSecs(s.pid) - cpu0;
       const probes = await p?.stop();
       retried += r.retried;
       const rate = r.mutations / r.secs;
-      let line = `round ${round}${round === 0 ? ' (warm-up)' : ''}, ${sides.length > 1 ? `${s.name}, ` : ''}${side} the prober: ${Math.round(rate)} mutations/s`;
+      const perCpu = r.mutations / cpu;
+      let line = `round ${round}${round === 0 ? ' (warm-up)' : ''}, ${sides.length > 1 ? `${s.name}, ` : ''}${side} the prober: ${Math.round(rate)} mutations/s, ${Math.round(perCpu)} per CPU-second of the core`;
       if (probes) {
         const both = [...probes.readiness, ...probes.liveness];
-        line += `; health p50 ${pct(both, 50).toFixed(1)} ms, p99 readiness ${pct(probes.readiness, 99).toFixed(1)} ms, liveness ${pct(probes.liveness, 99).toFixed(1)} ms, max ${Math.max(...both).toFixed(1)} ms (${both.length} probes)`;
+        line += `; prober thread ${((probes.cpuMs ?? NaN) / both.length).toFixed(2)} ms CPU per probe; health p50 ${pct(both, 50).toFixed(1)} ms, p99 readiness ${pct(probes.readiness, 99).toFixed(1)} ms, liveness ${pct(probes.liveness, 99).toFixed(1)} ms, max ${Math.max(...both).toFixed(1)} ms (${both.length} probes)`;
         if (round > 0) {
           s.p99s.readiness.push(pct(probes.readiness, 99));
           s.p99s.liveness.push(pct(probes.liveness, 99));
@@ -283,7 +313,10 @@ try {
         }
       }
       console.log(`${line}; load ${machineLoad().load1}`);
-      if (round > 0) (side === 'with' ? s.withRates : s.withoutRates).push(rate);
+      if (round > 0) {
+        (side === 'with' ? s.withRates : s.withoutRates).push(rate);
+        (side === 'with' ? s.withPerCpu : s.withoutPerCpu).push(perCpu);
+      }
     }
   }
   const rows: ResultRow[] = [];
@@ -305,6 +338,13 @@ try {
         ratio: spread(pairedRatios(s.withRates, s.withoutRates)),
         baseline: 'the same load without the prober',
         target: 0.9,
+      },
+      {
+        name: `mutations per CPU-second of the core, with the prober${of}`,
+        unit: '/s',
+        value: spread(s.withPerCpu),
+        ratio: spread(pairedRatios(s.withPerCpu, s.withoutPerCpu)),
+        baseline: 'the same without the prober',
       },
       { name: `core peak RSS (VmHWM, whole run)${of}`, unit: 'MiB', value: spread([memory.hwm]) },
     );
