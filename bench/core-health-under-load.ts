@@ -23,7 +23,7 @@
  * core's two phases rotating, and the figures of this checkout's core are also given as ratios to the
  * other core's in the same round.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -247,13 +247,18 @@ interface Side {
   pooled: Probes;
 }
 
+/** The cores' storage folders, removed at the end (each grows to about 1 GB over a run). */
+const storageDirs: string[] = [];
+
 async function coreEnv(prefix: string, nodeOptions: string | undefined): Promise<Record<string, string>> {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  storageDirs.push(dir);
   return {
     PORT: String(await freePort()),
     KAFKA_BROKERS: bootstrap,
     WAL_TOPIC: uniqueName(`${prefix}.wal`),
     CDC_TOPIC: uniqueName(`${prefix}.cdc`),
-    STORAGE_PATH: join(mkdtempSync(join(tmpdir(), `${prefix}-`)), 'core.db'),
+    STORAGE_PATH: join(dir, 'core.db'),
     LOG_LEVEL: 'warn',
     // On a shared machine eight 7 MiB uploads can take longer to arrive than the 30 s default allows.
     REQUEST_TIMEOUT_MS: '300000',
@@ -370,7 +375,13 @@ try {
   }
   notes.push(`${retried} batches answered 503 and were retried`);
   emitResult({ bench: 'core-health-under-load', rounds, params, load: { before: loadBefore, after: machineLoad() }, rows, notes });
+} catch (err) {
+  // What the cores said (their logs are at warn): a 500 says only "see the server log".
+  console.error(`the core's output:\n${core.output.slice(-3000)}`);
+  if (other) console.error(`the --against core's output:\n${other.output}`);
+  throw err;
 } finally {
   await other?.stop();
   await core.stop('SIGTERM');
+  for (const dir of storageDirs) rmSync(dir, { recursive: true, force: true });
 }
