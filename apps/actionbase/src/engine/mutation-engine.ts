@@ -115,7 +115,7 @@ export class MutationEngine {
       wal.push({ key: kafkaKey(it.source, it.target), value });
     }
 
-    const groups = groupByKey(items);
+    const groups = await groupByKey(items, clock);
     if (queue) {
       await this.publishWal(wal);
       return { results: await ordered(groups.map((g) => resultOf(g, 'QUEUED', multi))) };
@@ -244,17 +244,23 @@ export class MutationEngine {
    */
   private cdcOf(key: string, itemIndex: number, record: CdcRecord): KeyWrite['cdc'] {
     const text = encodeCdc(record);
-    const bytes = Buffer.byteLength(text);
+    // Held as bytes outside the JS heap until the commit: the CDC records of a batch (3-4 times its WAL)
+    // live from here to their commit, and as strings every young-generation collection meanwhile copied
+    // them (bench/README.md, health under load).
+    const encoded = Buffer.from(text);
+    const bytes = encoded.length;
     const limit = this.cfg.recordLimits.cdcRecordBytes;
     if (bytes > limit)
       throw badRequest(
         `mutations[${itemIndex}].edge.properties`,
         `the CDC record of this edge (its events and its state before and after) would be ${bytes} bytes, over the ${limit} bytes the CDC topic takes (max.message.bytes); send smaller properties`,
       );
-    const at = text.indexOf(SEQ_PLACEHOLDER_JSON);
+    const at = encoded.indexOf(SEQ_PLACEHOLDER_JSON);
+    if (at < 0) return { kafkaKey: key, build: (seq) => encodeCdc({ ...record, seq }) };
+    const after = at + SEQ_PLACEHOLDER_JSON.length;
     return {
       kafkaKey: key,
-      build: (seq) => (at >= 0 ? text.slice(0, at) + `"seq":${seq}` + text.slice(at + SEQ_PLACEHOLDER_JSON.length) : encodeCdc({ ...record, seq })),
+      build: (seq) => `${encoded.toString('utf8', 0, at)}"seq":${seq}${encoded.toString('utf8', after)}`,
     };
   }
 
@@ -294,9 +300,10 @@ export class MutationEngine {
   }
 }
 
-function groupByKey(items: PreparedItem[]): KeyGroup[] {
+async function groupByKey(items: PreparedItem[], clock: SliceClock): Promise<KeyGroup[]> {
   const groups = new Map<string, KeyGroup>();
   for (const it of items) {
+    if (clock.due()) await clock.yield();
     const g = groups.get(it.key);
     if (g) g.items.push(it);
     else groups.set(it.key, { key: it.key, items: [it] });
