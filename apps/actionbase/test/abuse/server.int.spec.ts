@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { ensureKafka } from '@pipeline/stack';
 import { api, freePort, repoRoot, startCoreOnFreshTopics, tempStorage, waitFor, type CoreProcess } from '@pipeline/testing';
@@ -150,10 +151,11 @@ describe('abuse: the server', () => {
 
   it('npx nx serve actionbase keeps the caller environment: KAFKA_BROKERS empty means JSON lines on stdout', async () => {
     const port = await freePort();
+    const storage = tempStorage();
     const child = spawn('npx', ['nx', 'serve', 'actionbase'], {
       cwd: repoRoot,
       detached: true,
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', STORAGE_PATH: tempStorage(), HEARTBEAT_INTERVAL_MS: '3600000' },
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', STORAGE_PATH: storage, HEARTBEAT_INTERVAL_MS: '3600000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -166,6 +168,9 @@ describe('abuse: the server', () => {
       expect(out).toMatch(/KAFKA_BROKERS is not set/);
     } finally {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      // nx runs the command in a process group of its own, which the kill above misses: end every process
+      // that carries this test's storage path in its environment.
+      killByEnvironment(`STORAGE_PATH=${storage}`);
     }
   }, 240_000);
 
@@ -178,3 +183,14 @@ describe('abuse: the server', () => {
     expect(count.body.count).toBe(0);
   });
 });
+
+/** SIGKILL to every process whose environment holds `entry` (Linux /proc). */
+function killByEnvironment(entry: string): void {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+}
