@@ -4,7 +4,7 @@
  * Every mismatch names its table and key (or start and index), so an operator can repair that one.
  */
 import { stringifyJson, type CdcState } from '@pipeline/events';
-import { presentProperties, type CoreClient, type EdgeView, type Endpoint, type TableBody } from '@pipeline/core-api';
+import type { CoreClient, EdgeView, Endpoint, TableBody } from '@pipeline/core-api';
 import { compareIndexRows, multiEdgeKeyOf, storageKeyOf, type IndexedRow } from '@pipeline/edge-model';
 import { countKey, type CdcSnapshot, type TableSnapshot } from './cdc-snapshot';
 import { canonicalJson } from './edge-view';
@@ -79,8 +79,8 @@ async function checkEdges(core: CoreClient, t: TableSnapshot, report: CheckRepor
       return;
     }
     const want = viewOf(expected);
-    // The core answers every schema property, null when absent; the CDC state holds only those with a value.
-    const have = { version: got.version, source: got.source, target: got.target, properties: presentProperties(got.properties, t.multi) };
+    // The client's get/multiEdges already give the present properties only (presentProperties), as the CDC state holds them.
+    const have = { version: got.version, source: got.source, target: got.target, properties: got.properties };
     if (canon(want) !== canon(have)) report.mismatches.push({ kind: 'edge-differs', table: id, key, detail: `core ${canon(have)} != CDC ${canon(want)}` });
   };
   if (t.multi) {
