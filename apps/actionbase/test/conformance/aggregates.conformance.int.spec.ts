@@ -24,21 +24,25 @@ describe('caches and groups (Actionbase server tests)', () => {
   const table = (name: string, schema: Record<string, unknown>) =>
     ok('POST', `/graph/v3/databases/${DB}/tables`, { table: name, schema, storage: `datastore://test_namespace/${name.replace(/-/g, '_')}`, mode: 'SYNC', comment: 'test' });
 
+  // EdgeCacheQueryE2ETest's table; a test adds a second cache to it.
+  const recentWishlist = { cache: 'recent_wishlist', fields: [{ field: 'createdAt', order: 'DESC' }], limit: 100 };
+  const wishlist = (caches: unknown[]) => ({
+    type: 'EDGE',
+    source: { type: 'long', comment: 'src' },
+    target: { type: 'long', comment: 'tgt' },
+    properties: [{ name: 'createdAt', type: 'long', comment: 'ts', nullable: true }],
+    direction: 'BOTH',
+    indexes: [],
+    groups: [],
+    caches,
+  });
+
   beforeAll(async () => {
     core = new CoreProcess({ PORT: String(await freePort()), KAFKA_BROKERS: '', STORAGE_PATH: tempStorage(), LOG_LEVEL: 'warn', HEARTBEAT_INTERVAL_MS: '3600000' });
     await core.start();
     await ok('POST', '/graph/v3/databases', { database: DB, comment: 'test db' });
     // EdgeCacheQueryE2ETest
-    await table('wishlist', {
-      type: 'EDGE',
-      source: { type: 'long', comment: 'src' },
-      target: { type: 'long', comment: 'tgt' },
-      properties: [{ name: 'createdAt', type: 'long', comment: 'ts', nullable: true }],
-      direction: 'BOTH',
-      indexes: [],
-      groups: [],
-      caches: [{ cache: 'recent_wishlist', fields: [{ field: 'createdAt', order: 'DESC' }], limit: 100 }],
-    });
+    await table('wishlist', wishlist([recentWishlist]));
     await ok('POST', `${T('wishlist')}/edges`, {
       mutations: [
         { type: 'INSERT', edge: { version: 1, source: 1000, target: 2000, properties: { createdAt: 100 } } },
@@ -179,19 +183,7 @@ describe('caches and groups (Actionbase server tests)', () => {
 
     it('a cache added to a table holding rows is built from them', async () => {
       const put = await call('PUT', `/graph/v3/databases/${DB}/tables/wishlist`, {
-        schema: {
-          type: 'EDGE',
-          source: { type: 'long', comment: 'src' },
-          target: { type: 'long', comment: 'tgt' },
-          properties: [{ name: 'createdAt', type: 'long', comment: 'ts', nullable: true }],
-          direction: 'BOTH',
-          indexes: [],
-          groups: [],
-          caches: [
-            { cache: 'recent_wishlist', fields: [{ field: 'createdAt', order: 'DESC' }], limit: 100 },
-            { cache: 'oldest_first', fields: [{ field: 'createdAt', order: 'ASC' }], limit: 100 },
-          ],
-        },
+        schema: wishlist([recentWishlist, { cache: 'oldest_first', fields: [{ field: 'createdAt', order: 'ASC' }], limit: 100 }]),
       });
       expect(put.status).toBe(200);
       const r = await ok('GET', `${T('wishlist')}/edges/seek/oldest_first?start=1000&direction=OUT`);
