@@ -33,10 +33,13 @@ npx nx run-many -t test-integration --parallel=1 --outputStyle=stream || status=
 node -e '
 const fs = require("fs"), dir = "tmp/test-summary";
 let p = 0, f = 0, s = 0;
+const failures = [];
 for (const n of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
   const r = JSON.parse(fs.readFileSync(dir + "/" + n, "utf8"));
   p += r.passed; f += r.failed; s += r.skipped;
+  failures.push(...(r.failures ?? []));
 }
+for (const x of failures) console.log(`FAILED ${x.file} > ${x.test}\n${x.message.replace(/^/gm, "    ")}`);
 console.log(`Summary: ${p} passed, ${f} failed, ${s} skipped`);
 '
 exit $status
