@@ -186,6 +186,11 @@ const SECRETS: Record<string, string> = {
   LOOKUP_TOKENS: 'agent.one:lookup-token-secret-0001',
   AUDIT_CHAIN_KEY: 'audit-chain-key-secret-0123456789abcdef',
 };
+// The Kafka password of an app added later (the consumer-app generator writes its principal into the file)
+// needs no entry above: every KAFKA_<APP>_PASSWORD the file requires gets a value of its own.
+for (const [, name] of readFileSync(join(dockerDir, 'compose.secure.yaml'), 'utf8').matchAll(/\$\{(KAFKA_[A-Z0-9_]+_PASSWORD):\?/g)) {
+  SECRETS[name!] ??= `${name!.toLowerCase().replace(/_/g, '-')}-secret`;
+}
 const SECURE = ['-f', 'docker/compose.yaml', '-f', 'docker/compose.secure.yaml'];
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in SECRETS) && !k.startsWith('ES_')));
 

@@ -13,6 +13,7 @@ import { createKafka } from '@pipeline/kafka';
 import { uniqueTopic } from '@pipeline/kafka/testing';
 import { ensureKafka } from '@pipeline/stack';
 import { freePort } from '@pipeline/testing';
+import { kafkaPasswordVar } from '../src/generators/consumer-app/compose';
 import { copyWorkspace, listApps, removeWorkspace, REPO_ROOT } from './workspace-copy';
 
 const suffix = Date.now().toString(36);
@@ -77,6 +78,16 @@ describe('nx g @pipeline/generators:consumer-app (real generator, copy of the wo
     // The same check docker/src/compose.spec.ts makes, by the tool compose users run.
     run('docker-compose', ['-f', 'docker/compose.yaml', 'config', '-q']);
   }, 120_000);
+
+  it("passes docker/'s checks of compose.secure.yaml as generated: each app has its own Kafka principal, user and ACLs", () => {
+    // Only that part: the copy holds the generated apps alone, so the checks that compare compose.yaml with
+    // apps/ belong to the real tree.
+    const out = run('npx', ['nx', 'test', 'docker', '--outputStyle=stream', '--testNamePattern=compose.secure.yaml']);
+    expect(out).toMatch(new RegExp(`${CDC_APP}: its own SCRAM principal`));
+    expect(out).toMatch(new RegExp(`${WAL_APP}: its own SCRAM principal`));
+    expect(out).toMatch(new RegExp(`refuses to start without ${kafkaPasswordVar(WAL_APP)}`));
+    expect(out).toMatch(/Tests:\s+\d+ skipped, \d+ passed, \d+ total/); // run() has thrown on any failure
+  }, 170_000);
 
   it('builds, typechecks, lints and passes its unit tests as generated', () => {
     const out = run('npx', ['nx', 'run-many', '-t', 'build', 'typecheck', 'lint', 'test', '-p', CDC_APP, WAL_APP, '--parallel=2']);

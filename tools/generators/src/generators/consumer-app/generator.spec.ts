@@ -9,6 +9,7 @@ import { consumerAppGenerator, FIRST_PORT, nextFreePort } from './generator';
 const repoFile = (p: string) => readFileSync(fileURLToPath(new URL(`../../../../../${p}`, import.meta.url)), 'utf8');
 /** The repository's real compose file and health paths, as the generator meets them. */
 const COMPOSE = repoFile('docker/compose.yaml');
+const SECURE = repoFile('docker/compose.secure.yaml');
 const HEALTH = repoFile('docker/health-paths.json');
 const LOCK = repoFile('package-lock.json');
 
@@ -16,6 +17,7 @@ let tree: Tree;
 beforeEach(() => {
   tree = createTreeWithEmptyWorkspace();
   tree.write('docker/compose.yaml', COMPOSE);
+  tree.write('docker/compose.secure.yaml', SECURE);
   tree.write('docker/health-paths.json', HEALTH);
   tree.write('package-lock.json', LOCK);
 });
@@ -106,6 +108,41 @@ describe('consumer-app generator', () => {
     expect(svc.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });
     expect(svc.environment).toMatchObject({ KAFKA_BROKERS: 'kafka:9092', CONSUMER_GROUP: 'search-feeder', CDC_TOPIC: 'actionbase.cdc', HTTP_PORT: '8080' });
     expect(svc.profiles).toBeUndefined();
+  });
+
+  it('gives the app its own Kafka principal in compose.secure.yaml: SCRAM user, ACLs for its topic, groups and DLQ, the override', async () => {
+    await consumerAppGenerator(tree, { name: 'search-feeder', topic: 'wal', port: 9600 });
+    const text = read('docker/compose.secure.yaml');
+    // Lines are only added (and the SCRAM list's last line continued): every other line of the original is
+    // still there, in the same order.
+    const added = text.split('\n');
+    let i = 0;
+    for (const line of SECURE.replace(/"; do$/m, '" \\').split('\n')) {
+      while (i < added.length && added[i] !== line) i++;
+      expect({ line, found: i < added.length }).toEqual({ line, found: true });
+      i++;
+    }
+    expect(text.split('\n').length - SECURE.split('\n').length).toBe(15);
+
+    const secure = parse(text, { merge: true });
+    const format = secure.services['kafka-format'];
+    expect(format.command[0]).toMatch(/for u in [^;]*\s+search-feeder:"\$\$SEARCH_FEEDER_PW"; do\n/);
+    expect(format.environment.SEARCH_FEEDER_PW).toBe('${KAFKA_SEARCH_FEEDER_PASSWORD:?set KAFKA_SEARCH_FEEDER_PASSWORD}');
+    const acls = secure.services['kafka-acls'].command[0] as string;
+    expect(acls.trimEnd().split('\n').slice(-3)).toEqual([
+      'acl search-feeder --operation Read --operation Describe --topic actionbase.wal',
+      'acl search-feeder --operation Read --operation Describe --group search-feeder --resource-pattern-type prefixed',
+      'acl search-feeder --operation Create --operation Write --operation Describe --topic search-feeder.dlq',
+    ]);
+    expect(secure.services['search-feeder']).toEqual({
+      depends_on: { 'kafka-acls': { condition: 'service_completed_successfully' } },
+      environment: {
+        KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', // merged from &sasl
+        KAFKA_SASL_USERNAME: 'search-feeder',
+        KAFKA_SASL_PASSWORD: '${KAFKA_SEARCH_FEEDER_PASSWORD:?set KAFKA_SEARCH_FEEDER_PASSWORD}',
+      },
+    });
+    expect(text).toContain('    environment:\n      <<: *sasl\n      KAFKA_SASL_USERNAME: search-feeder\n');
   });
 
   it('adds the readiness path to docker/health-paths.json, other entries untouched', async () => {
