@@ -165,6 +165,28 @@ describe('docker/compose.yaml', () => {
   });
 });
 
+/** Apps Prometheus does not scrape, and why (docker/prometheus/prometheus.yml says the same). */
+const NOT_SCRAPED: Record<string, string> = {
+  'druid-ingest': 'no /metrics: Druid keeps the lag on its supervisor, read by the console',
+  'wal-replay': 'one-shot commands; reconcile --every-ms serves gauges when run as a service',
+  'ml-export': 'a one-shot export',
+};
+
+describe('docker/prometheus/prometheus.yml', () => {
+  const scrape = YAML.parse(readFileSync(join(dockerDir, 'prometheus/prometheus.yml'), 'utf8')) as {
+    scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+  };
+  const targets = new Map(scrape.scrape_configs.map((j) => [j.job_name, j.static_configs.flatMap((c) => c.targets)]));
+
+  it.each([...services.keys()].filter((name) => !(name in NOT_SCRAPED)))('%s: scraped on its probe port (8080 in its container)', (name) => {
+    expect(targets.get(name)).toEqual([`${name}:8080`]);
+  });
+
+  it('scrapes nothing that compose does not run', () => {
+    for (const job of targets.keys()) expect({ job, service: job in compose.services }).toEqual({ job, service: true });
+  });
+});
+
 // compose.secure.yaml over compose.yaml: what a safe deployment needs, read from the configuration
 // docker-compose itself merges (so the merge rules of override files are the real ones).
 const SECRETS: Record<string, string> = {

@@ -79,10 +79,11 @@ describe('nx g @pipeline/generators:consumer-app (real generator, copy of the wo
     run('docker-compose', ['-f', 'docker/compose.yaml', 'config', '-q']);
   }, 120_000);
 
-  it("passes docker/'s checks of compose.secure.yaml as generated: each app has its own Kafka principal, user and ACLs", () => {
-    // Only that part: the copy holds the generated apps alone, so the checks that compare compose.yaml with
+  it("passes docker/'s checks of compose.secure.yaml and prometheus.yml as generated: own Kafka principal, scraped", () => {
+    // Only those parts: the copy holds the generated apps alone, so the checks that compare compose.yaml with
     // apps/ belong to the real tree.
-    const out = run('npx', ['nx', 'test', 'docker', '--outputStyle=stream', '--testNamePattern=compose.secure.yaml']);
+    const out = run('npx', ['nx', 'test', 'docker', '--outputStyle=stream', '--testNamePattern=compose.secure.yaml|prometheus.yml']);
+    for (const app of [CDC_APP, WAL_APP]) expect(out).toContain(`✓ ${app}: scraped on its probe port`);
     expect(out).toMatch(new RegExp(`${CDC_APP}: its own SCRAM principal`));
     expect(out).toMatch(new RegExp(`${WAL_APP}: its own SCRAM principal`));
     expect(out).toMatch(new RegExp(`refuses to start without ${kafkaPasswordVar(WAL_APP)}`));

@@ -4,7 +4,7 @@
  * `yaml` Document API, not by string concatenation, so the files' comments, anchors (`&app`) and merge keys
  * (`<<: *app`) survive and the new blocks reuse them instead of copying their content.
  */
-import { Alias, isMap, isScalar, parseDocument, Pair, Scalar, YAMLMap, type Document } from 'yaml';
+import { Alias, isMap, isScalar, isSeq, parseDocument, Pair, Scalar, YAMLMap, type Document } from 'yaml';
 
 export interface ComposeServiceSpec {
   /** Service name = app directory = the Dockerfile's APP build argument. */
@@ -162,6 +162,35 @@ export function addSecureService(text: string, spec: SecureServiceSpec): string 
   service.set('depends_on', dependsOn);
   service.set('environment', environment);
   return appendService(out, outDoc, outServices, spec.name, service);
+}
+
+/**
+ * Returns docker/prometheus/prometheus.yml with a job scraping the app on its probe port (8080 in its
+ * container), appended after the last job with the indentation the file uses; the rest stays as it was.
+ */
+export function addScrapeJob(text: string, spec: { name: string; comment: string }): string {
+  const file = 'docker/prometheus/prometheus.yml';
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`${file} does not parse: ${doc.errors[0]!.message}`);
+  const jobs = doc.get('scrape_configs', true);
+  if (!isSeq(jobs) || jobs.items.length === 0) throw new Error(`${file} has no scrape_configs to add a job to`);
+  for (const job of jobs.items) {
+    if (isMap(job) && job.get('job_name') === spec.name) throw new Error(`${file} already has a job "${spec.name}"`);
+  }
+  const first = (jobs.items[0] as { range?: [number, number, number] }).range;
+  const last = (jobs.items[jobs.items.length - 1] as { range?: [number, number, number] }).range;
+  if (!first || !last) throw new Error(`internal: ${file}'s jobs carry no source range`);
+  // The item's range starts after its `- `: the dash sits two columns before it.
+  const dash = ' '.repeat(first[0] - text.lastIndexOf('\n', first[0]) - 1 - 2);
+  const lines = [
+    `# ${spec.comment}`,
+    `- job_name: ${spec.name}`,
+    `  static_configs:`,
+    `    - targets: ["${spec.name}:8080"]`,
+  ];
+  const at = last[1];
+  const before = text.slice(0, at).replace(/\n+$/, '');
+  return `${before}\n${lines.map((l) => dash + l).join('\n')}\n${text.slice(at).replace(/^\n+/, '')}`;
 }
 
 /** The text span of a one-shot service's script (the first item of its `command`, a block scalar). */

@@ -10,6 +10,7 @@ const repoFile = (p: string) => readFileSync(fileURLToPath(new URL(`../../../../
 /** The repository's real compose file and health paths, as the generator meets them. */
 const COMPOSE = repoFile('docker/compose.yaml');
 const SECURE = repoFile('docker/compose.secure.yaml');
+const PROMETHEUS = repoFile('docker/prometheus/prometheus.yml');
 const HEALTH = repoFile('docker/health-paths.json');
 const LOCK = repoFile('package-lock.json');
 
@@ -18,6 +19,7 @@ beforeEach(() => {
   tree = createTreeWithEmptyWorkspace();
   tree.write('docker/compose.yaml', COMPOSE);
   tree.write('docker/compose.secure.yaml', SECURE);
+  tree.write('docker/prometheus/prometheus.yml', PROMETHEUS);
   tree.write('docker/health-paths.json', HEALTH);
   tree.write('package-lock.json', LOCK);
 });
@@ -143,6 +145,16 @@ describe('consumer-app generator', () => {
       },
     });
     expect(text).toContain('    environment:\n      <<: *sasl\n      KAFKA_SASL_USERNAME: search-feeder\n');
+  });
+
+  it('appends a Prometheus job scraping the app on its probe port, the rest of the file byte for byte', async () => {
+    await consumerAppGenerator(tree, { name: 'search-feeder', port: 9600 });
+    const text = read('docker/prometheus/prometheus.yml');
+    expect(text.startsWith(PROMETHEUS.trimEnd())).toBe(true);
+    expect(text.slice(PROMETHEUS.trimEnd().length)).toMatch(/^\n {2}# search-feeder .*\n {2}- job_name: search-feeder\n {4}static_configs:\n {6}- targets: \["search-feeder:8080"\]\n$/);
+    const jobs = parse(text).scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[];
+    expect(jobs.at(-1)).toEqual({ job_name: 'search-feeder', static_configs: [{ targets: ['search-feeder:8080'] }] });
+    expect(jobs.length).toBe((parse(PROMETHEUS).scrape_configs as unknown[]).length + 1);
   });
 
   it('adds the readiness path to docker/health-paths.json, other entries untouched', async () => {
