@@ -12,7 +12,7 @@
  * Env: BENCH_MESSAGES (default 100000 CDC records, ~0.64 KB each), BENCH_PARTITIONS (6), BENCH_ROUNDS (3),
  * BENCH_BATCH_MAX_RECORDS (500, StreamEnvSchema's default), BENCH_BATCH_MAX_WAIT_MS (50), BENCH_READERS
  * (comma-separated subset of java,plain,decode,before,lossless,worker,runtime,runtime-worker; default
- * java,plain,decode,runtime,runtime-worker; `none`: the in-process decode table only), KAFKA_TOOLS_JAR /
+ * java,plain,decode,runtime,runtime-worker; `none`: the in-process tables only), KAFKA_TOOLS_JAR /
  * KAFKA_TOOLS_CLASSPATH (where the Java tools are; without them the baseline is the plain JS consumer).
  * Each reader is a fresh consumer group from the beginning of the topic; the JS clocks start once it has joined
  * the group and stop at its last record; Java's is its own fetch.nMsg.sec (group join and JVM start excluded).
@@ -25,6 +25,11 @@
  * beyond 2^53 (through lossless-json), and every record through lossless-json (what the scan saves; also what
  * decodeCdc did with every CDC record while its scan took the core's 16-digit seq for such an integer).
  *
+ * The in-process runtime path table, second, weighs the runtime's own machinery without Kafka (BENCH_PATH_RECORDS,
+ * 12000, BENCH_PATH_ROUNDS, 40): the same fetched batches through a plain decodeCdc loop and through the runtime's
+ * Pipeline (batching, sink, offsets, commits, metrics), in thread CPU time per record. BENCH_READERS=none stops
+ * after these two tables.
+ *
  * Figures: bench/README.md.
  */
 import path from 'node:path';
@@ -35,7 +40,9 @@ import { fastCdc, longOf, parseOrThrow } from '@pipeline/events/stages';
 import { createKafka } from '@pipeline/kafka';
 import { uniqueTopic } from '@pipeline/kafka/testing';
 import { runConsumer, workerConsumer, type DecodedRecord, type Sink } from '@pipeline/stream';
-import { cdcHeartbeat, cdcValue, keyOf } from '@pipeline/stream/testing';
+import { cdcHeartbeat, cdcValue, keyOf, Pipeline, StreamMetrics } from '@pipeline/stream/testing';
+import type { ConsumedMessage, PartitionBatch } from '@pipeline/kafka';
+import { Registry } from 'prom-client';
 import { ensureKafka, kafkaToolsClasspath as stackKafkaTools } from '@pipeline/stack';
 import { consumerPerformance, kafkaToolsClasspath } from './lib/kafka-tools';
 import { emitResult, pairedRatios, printLoad, spread, type ResultRow } from './lib/report';
@@ -48,6 +55,8 @@ const MAX_WAIT_MS = Number(process.env['BENCH_BATCH_MAX_WAIT_MS'] ?? 50);
 const READERS = new Set((process.env['BENCH_READERS'] ?? 'java,plain,decode,runtime,runtime-worker').split(','));
 const DECODE_RECORDS = Number(process.env['BENCH_DECODE_RECORDS'] ?? 10_000);
 const DECODE_ROUNDS = Number(process.env['BENCH_DECODE_ROUNDS'] ?? 25);
+const PATH_RECORDS = Number(process.env['BENCH_PATH_RECORDS'] ?? 12_000);
+const PATH_ROUNDS = Number(process.env['BENCH_PATH_ROUNDS'] ?? 40);
 const HEARTBEAT_EVERY = 10_000;
 
 // ---- In-process decode: lossless LONG parsing against the JSON.parse path it replaced -----------------------
@@ -103,7 +112,104 @@ console.log('| decoder | records/s | ratio to before |');
 console.log('|---|---:|---:|');
 for (const [k, v] of Object.entries(decodeRows)) console.log(`| ${k} | ${Math.round(med(v.rates))} | ${(med(v.rates) / beforeRate).toFixed(2)} |`);
 console.log('');
-// BENCH_READERS=none: the decode table only, no Kafka.
+// ---- In-process runtime path: what the runtime costs beyond decoding, without Kafka ------------------------
+// The same fetched batches (6 partitions, 1500 messages each, fresh message objects over one buffer per fetch, as
+// the Kafka client hands them out) go through a plain loop that decodes every record and yields once per batch
+// (the plain reader's commit), and through the runtime's Pipeline (decode, batches of MAX_RECORDS, the sink,
+// offsets, commits that yield once, metrics) into a sink that reads every record. Thread CPU time per record,
+// so the load of the machine (other processes) weighs less than on a wall clock; ratios per round.
+const PATH_PARTITIONS = 6;
+const PATH_FETCH = 1_500;
+const pathParts = Array.from({ length: PATH_PARTITIONS }, () => [] as { key: Buffer; value: Buffer }[]);
+for (let n = 0; n < PATH_RECORDS; n++) {
+  const heartbeat = n > 0 && n % HEARTBEAT_EVERY === 0;
+  pathParts[n % PATH_PARTITIONS]!.push({ key: Buffer.from(heartbeat ? 'sys:heartbeat' : keyOf(n)), value: Buffer.from(heartbeat ? cdcHeartbeat(n) : cdcValue(n)) });
+}
+const pathData = pathParts.filter((ms) => ms.length > 0).map((ms) => Buffer.concat(ms.map((m) => m.value)));
+function* pathFetches(p: number): Generator<PartitionBatch> {
+  const ms = pathParts[p]!;
+  let at = 0;
+  for (let i = 0; i < ms.length; i += PATH_FETCH) {
+    const messages: ConsumedMessage[] = [];
+    for (let j = i; j < Math.min(ms.length, i + PATH_FETCH); j++) {
+      const len = ms[j]!.value.length;
+      messages.push({ topic: 'in-process', partition: p, offset: BigInt(j), key: Buffer.from(ms[j]!.key), value: pathData[p]!.subarray(at, at + len), headers: {}, timestamp: j });
+      at += len;
+    }
+    yield { topic: 'in-process', partition: p, messages, highWatermark: BigInt(ms.length) };
+  }
+}
+const yieldOnce = () => new Promise<void>((resolve) => setImmediate(resolve));
+const pathPartitions = pathData.map((_, p) => p);
+const pathRows: Record<string, { run: () => Promise<number>; cpu: number[] }> = {
+  'plain decodeCdc loop': {
+    run: async () => {
+      let afters = 0;
+      await Promise.all(
+        pathPartitions.map(async (p) => {
+          for (const b of pathFetches(p)) {
+            for (const m of b.messages) if (m.value) afters += (decodeCdc(m.value) as CdcRecord).after ? 1 : 0;
+            await yieldOnce();
+          }
+        }),
+      );
+      return afters;
+    },
+    cpu: [],
+  },
+  'runtime per-batch path (Pipeline)': {
+    run: async () => {
+      let afters = 0;
+      const sink: Sink<CdcRecord> = {
+        async write(batch) {
+          for (const r of batch) afters += r.record.after ? 1 : 0;
+        },
+      };
+      const pipeline = new Pipeline<CdcRecord>({
+        groupId: 'in-process',
+        topic: 'in-process',
+        kind: 'cdc',
+        sink,
+        batch: { maxRecords: MAX_RECORDS, maxBytes: 5 * 1024 * 1024, maxWaitMs: MAX_WAIT_MS },
+        retry: { baseMs: 200, maxMs: 30_000 },
+        dlqTopic: 'in-process.dlq',
+        consumer: { commit: yieldOnce, pause: () => undefined, resume: () => undefined },
+        producer: { send: async () => undefined },
+        logger: pino({ level: 'silent' }),
+        metrics: new StreamMetrics(new Registry(), { group: 'in-process', topic: 'in-process' }),
+      });
+      await Promise.all(pathPartitions.map(async (p) => { for (const b of pathFetches(p)) await pipeline.handle(b); }));
+      await pipeline.drain();
+      return afters;
+    },
+    cpu: [],
+  },
+};
+const pathList = Object.entries(pathRows);
+const expectedAfters = PATH_RECORDS - Math.floor((PATH_RECORDS - 1) / HEARTBEAT_EVERY);
+for (let r = 0; r <= PATH_ROUNDS; r++) {
+  for (let i = 0; i < pathList.length; i++) {
+    const [name, row] = pathList[(i + r) % pathList.length]!;
+    const c0 = process.threadCpuUsage();
+    const afters = await row.run();
+    const c = process.threadCpuUsage(c0);
+    if (afters !== expectedAfters) throw new Error(`${name}: read ${afters} records with an after state, expected ${expectedAfters}`);
+    if (r > 0) row.cpu.push(PATH_RECORDS / ((c.user + c.system) / 1e6));
+  }
+}
+const plainPath = pathRows['plain decodeCdc loop']!.cpu;
+console.log(`in-process runtime path, ${PATH_RECORDS} CDC records over ${PATH_PARTITIONS} partitions, fetches of ${PATH_FETCH}, batches of ${MAX_RECORDS}, ${PATH_ROUNDS} rounds, records per CPU-second of the thread (median, p10–p90):`);
+console.log('| path | records per CPU-second | ratio to the plain loop (per round) |');
+console.log('|---|---:|---:|');
+const pq = (xs: number[], d = 0) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (f: number) => s[Math.min(s.length - 1, Math.floor(s.length * f))]!.toFixed(d);
+  return `${at(0.5)} (${at(0.1)}–${at(0.9)})`;
+};
+for (const [name, row] of pathList) console.log(`| ${name} | ${pq(row.cpu)} | ${row.cpu === plainPath ? '' : pq(pairedRatios(row.cpu, plainPath), 2)} |`);
+console.log('');
+
+// BENCH_READERS=none: the in-process tables only, no Kafka.
 if (READERS.has('none')) process.exit(0);
 
 const { bootstrap } = await ensureKafka();
@@ -263,7 +369,16 @@ emitResult({
   rounds: ROUNDS,
   params: { messages: N, partitions: PARTITIONS, recordBytes: Math.round(bytes / N), maxRecords: MAX_RECORDS, maxWaitMs: MAX_WAIT_MS },
   load: { before: loadBefore, after: loadAfter },
-  rows: [...rows, ...Object.entries(decodeRows).map(([k, v]) => decodeRow(k, v.rates))],
+  rows: [
+    ...rows,
+    ...Object.entries(decodeRows).map(([k, v]) => decodeRow(k, v.rates)),
+    ...pathList.map(([name, row]): ResultRow => ({
+      name: `in-process: ${name}`,
+      unit: 'records per CPU-second',
+      value: spread(row.cpu),
+      ...(row.cpu !== plainPath && { ratio: spread(pairedRatios(row.cpu, plainPath)), baseline: 'plain decodeCdc loop' }),
+    })),
+  ],
   notes: tools.why ? [`no Java anchor: ${tools.why}`] : [],
 });
 process.exit(0);

@@ -5,7 +5,8 @@ import { cdcFromV2, walFromV2 } from './v2-decoder';
 import { fastCdc, fastWal } from './fast-decode';
 import { cdcFromActionbaseV3, vertexCdc, vertexWal, walFromActionbaseV3 } from './v3-compat';
 import type { CdcVertexRecord, WalVertexRecord } from './vertex.schema';
-import { parseJson } from './json';
+import { hasLongDigitRun, parseJson } from './json';
+import type { CdcState } from './cdc.schema';
 
 export type RecordKind = 'wal' | 'cdc';
 
@@ -38,19 +39,82 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Actionbase's v2 wire format (version "2"). Vertex records decode to their own variant.
  */
 export function decodeWal(input: RecordInput): DecodedWal {
-  const raw = toJson(input, 'WAL');
-  if (formatOf(raw, 'WAL') !== '3') return walFromV2(raw);
-  if (isVertex(raw)) return vertexWal(raw);
-  // The fast checker only sees what the JSON parser made here (see fast-decode.ts); zod has the last word, and the error.
-  return (raw !== input && fastWal(raw)) || nativeWal(raw);
+  const text = textOf(input, 'WAL');
+  if (text === undefined) return walOf(input, false);
+  const raw = parseText(text, 'WAL');
+  // The common case in one parse: a native edge record the fast checker takes, whose every number is exact.
+  if (isNativeEdge(raw)) {
+    const fast = fastWal(raw);
+    if (fast !== undefined && exactProperties(fast.event.properties)) return fast;
+  }
+  return walOf(hasLongDigitRun(text) ? parseLosslessText(text, 'WAL') : raw, true);
 }
 
 /** Decodes a CDC record; the same formats as decodeWal. */
 export function decodeCdc(input: RecordInput): DecodedCdc {
-  const raw = toJson(input, 'CDC');
+  const text = textOf(input, 'CDC');
+  if (text === undefined) return cdcOf(input, false);
+  const raw = parseText(text, 'CDC');
+  if (isNativeEdge(raw)) {
+    const fast = fastCdc(raw);
+    if (fast !== undefined && exactCdc(fast)) return fast;
+  }
+  return cdcOf(hasLongDigitRun(text) ? parseLosslessText(text, 'CDC') : raw, true);
+}
+
+/**
+ * `parsed`: raw came from our JSON parser (json.ts). The fast checker only sees such values (see fast-decode.ts);
+ * zod has the last word, and the error.
+ */
+function walOf(raw: unknown, parsed: boolean): DecodedWal {
+  if (formatOf(raw, 'WAL') !== '3') return walFromV2(raw);
+  if (isVertex(raw)) return vertexWal(raw);
+  return (parsed && fastWal(raw)) || nativeWal(raw);
+}
+
+function cdcOf(raw: unknown, parsed: boolean): DecodedCdc {
   if (formatOf(raw, 'CDC') !== '3') return cdcFromV2(raw);
   if (isVertex(raw)) return vertexCdc(raw);
-  return (raw !== input && fastCdc(raw)) || nativeCdc(raw);
+  return (parsed && fastCdc(raw)) || nativeCdc(raw);
+}
+
+const isNativeEdge = (raw: unknown): boolean =>
+  raw !== null && typeof raw === 'object' && (raw as { version?: unknown }).version === '3' && (raw as { type?: unknown }).type === 'e';
+
+/*
+ * JSON.parse first, the question of exactness after (instead of json.ts's scan of the text before): a record
+ * the fast checker accepted has every LONG field checked as a safe integer, so JSON.parse was exact for those,
+ * and only the property values (z.unknown) are left to look at. JSON.parse rounds an integer beyond 2^53 - 1
+ * to a double of magnitude >= 2^53, and a double of that magnitude can come from nothing else but a literal of
+ * that magnitude, so "no number of magnitude >= 2^53 anywhere in the values" means "nothing was rounded".
+ * Otherwise the text takes the path it took before: the scan, and lossless-json when the scan finds a run.
+ */
+function exactValue(v: unknown): boolean {
+  if (typeof v === 'number') return v < 9007199254740992 && v > -9007199254740992;
+  if (typeof v !== 'object' || v === null) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!exactValue(v[i])) return false;
+    return true;
+  }
+  for (const k in v) if (!exactValue((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+function exactProperties(p: Record<string, unknown>): boolean {
+  for (const k in p) if (!exactValue(p[k])) return false;
+  return true;
+}
+
+function exactCells(s: CdcState | null): boolean {
+  if (s === null) return true;
+  const p = s.properties;
+  for (const k in p) if (!exactValue(p[k]!.value)) return false;
+  return true;
+}
+
+function exactCdc(r: CdcRecord): boolean {
+  for (let i = 0; i < r.events.length; i++) if (!exactProperties(r.events[i]!.properties)) return false;
+  return exactCells(r.before) && exactCells(r.after);
 }
 
 /** formatOf has already checked that raw is an object. */
@@ -78,7 +142,8 @@ export function decodeRecord(kind: RecordKind, input: RecordInput): AnyRecord {
   throw new TypeError(`decodeRecord: unknown record kind ${JSON.stringify(kind)} (expected "wal" or "cdc")`);
 }
 
-function toJson(input: unknown, what: string): unknown {
+/** The text of a Kafka value or a JSON string; undefined for an already parsed value. */
+function textOf(input: unknown, what: string): string | undefined {
   let text: string;
   if (typeof input === 'string') {
     text = input;
@@ -94,18 +159,34 @@ function toJson(input: unknown, what: string): unknown {
       });
     }
   } else {
-    return input;
+    return undefined;
   }
+  // Some producers prepend a byte-order mark; JSON.parse rejects it.
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function malformed(what: string, cause: unknown): EventDecodeError {
+  return new EventDecodeError({
+    code: 'MALFORMED_JSON',
+    path: '',
+    message: `malformed ${what} record: not valid JSON (${(cause as Error).message})`,
+    cause,
+  });
+}
+
+function parseText(text: string, what: string): unknown {
   try {
-    // Some producers prepend a byte-order mark; JSON.parse rejects it.
-    return parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return JSON.parse(text);
   } catch (cause) {
-    throw new EventDecodeError({
-      code: 'MALFORMED_JSON',
-      path: '',
-      message: `malformed ${what} record: not valid JSON (${(cause as Error).message})`,
-      cause,
-    });
+    throw malformed(what, cause);
+  }
+}
+
+function parseLosslessText(text: string, what: string): unknown {
+  try {
+    return parseJson(text);
+  } catch (cause) {
+    throw malformed(what, cause);
   }
 }
 

@@ -8,6 +8,9 @@ import { encodeCdc, encodeWal } from './index';
 import { hasLongDigitRun, parseJson, stringifyJson } from './json';
 import { INT64_MAX, INT64_MIN, LongRangeError, longOf, safeEndpoint, safeNumber, safeState } from './long';
 import { edgeCdc, edgeWal, readSample } from './spec-helpers';
+import { fastCdc, fastWal } from './fast-decode';
+import { CdcRecordSchema } from './cdc.schema';
+import { WalRecordSchema } from './wal.schema';
 
 const BIG = 9007199254740993n; // 2^53 + 1: JSON.parse reads 9007199254740992
 
@@ -91,6 +94,39 @@ describe('records with LONGs', () => {
         expect(text).not.toMatch(/"-?\d{16,}"/); // never quoted
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('parses first and asks about exactness after: the same records as scanning the text first, numbers anywhere in the properties', () => {
+    // The path decode took before: the scan, then JSON.parse or lossless-json, then the checker (zod for the rest).
+    const before = (text: string, kind: 'wal' | 'cdc') => {
+      const raw = parseJson(text);
+      return kind === 'wal' ? (fastWal(raw) ?? WalRecordSchema.parse(raw)) : (fastCdc(raw) ?? CdcRecordSchema.parse(raw));
+    };
+    // Integers on both sides of 2^53 - 1, fractions, exponents (a double of magnitude >= 2^53 from a literal that is no integer).
+    const num = fc.oneof(
+      fc.bigInt({ min: -(2n ** 54n), max: 2n ** 54n }).map((b) => ({ text: String(b) })),
+      fc.bigInt({ min: 9007199254740991n - 3n, max: 9007199254740991n + 3n }).map((b) => ({ text: String(b) })),
+      fc.bigInt({ min: INT64_MIN, max: INT64_MAX }).map((b) => ({ text: String(b) })),
+      fc.constantFrom('1.5', '-0.25', '1e20', '9007199254740991.9', '1.0000000000000000001', '1e300', '-0', '12345678901234567.5').map((text) => ({ text })),
+    );
+    const value = fc.oneof(num.map((n) => n.text), fc.array(num.map((n) => n.text), { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`), num.map((n) => `{"n":${n.text}}`));
+    const spot = fc.constantFrom('event', 'before', 'after');
+    fc.assert(
+      fc.property(value, spot, (v, where) => {
+        const cdc = nativeCdc();
+        const state = { ...cdc.after!, properties: { ...cdc.after!.properties, x: { value: 0, version: 1 } } };
+        let text = encodeCdc({ ...cdc, events: [{ ...cdc.events[0]!, properties: { ...cdc.events[0]!.properties, x: 0 } }], before: where === 'before' ? state : null, after: state });
+        // The marker value 0 at the chosen spot becomes the literal.
+        const marker = where === 'event' ? '"x":0' : '"x":{"value":0';
+        const at = where === 'after' ? text.lastIndexOf(marker) : text.indexOf(marker);
+        text = text.slice(0, at) + marker.replace(/0$/, v) + text.slice(at + marker.length);
+        expect(edgeCdc(text)).toStrictEqual(before(text, 'cdc'));
+        const wal = nativeWal();
+        const walText = encodeWal({ ...wal, event: { ...wal.event, properties: { ...wal.event.properties, x: 0 } } }).replace('"x":0', `"x":${v}`);
+        expect(edgeWal(walText)).toStrictEqual(before(walText, 'wal'));
+      }),
+      { numRuns: 1_000 },
     );
   });
 
