@@ -5,8 +5,9 @@
  *   npx tsx apps/es-indexer/src/admin.cli.ts erase <user> --operator <name> --reason <text>
  *   npx tsx apps/es-indexer/src/admin.cli.ts mint-token <user> [--ttl-seconds N]  needs LOOKUP_JWT_SECRET
  *
- * verify-audit exits 0 when the chain holds, 1 at the first broken line (named). erase prints the counts before and
- * after, writes an audit line (action `erase`), and exits 1 if any document of the person is left.
+ * verify-audit exits 0 when the chain holds, 1 at the first broken line (named). erase removes the person's
+ * mutation-log records, current-state documents and abuse alerts, prints the counts before and after, writes an
+ * audit line (action `erase`), and exits 1 if any document of the person is left.
  */
 import { parseArgs } from 'node:util';
 import { createEsClient, esConnectionFromEnv } from '@pipeline/elasticsearch';
@@ -57,18 +58,19 @@ export async function main(argv: string[], env: Record<string, string | undefine
       const audit = new AuditLog(config.AUDIT_LOG_PATH, config.AUDIT_CHAIN_KEY);
       try {
         const proof = await eraseSubject(client, config.INDEX_PREFIX, subject);
-        const left = proof.after.mutations + proof.after.edges;
+        const left = proof.after.mutations + proof.after.edges + proof.after.alerts;
         await audit.append({
           at: new Date().toISOString(),
           user: values.operator,
           action: 'erase',
-          params: { subject, before: proof.before, after: proof.after },
+          params: { subject, before: proof.before, after: proof.after, alertsIndex: proof.alertsIndex },
           ip: 'cli',
           status: left === 0 ? 200 : 500,
-          results: proof.deleted.mutations + proof.deleted.edges,
+          results: proof.deleted.mutations + proof.deleted.edges + proof.deleted.alerts,
           reason: values.reason.trim(),
         });
         console.log(JSON.stringify(proof));
+        if (!proof.alertsIndex.exists) console.error(`no alerts index ${proof.alertsIndex.name} (abuse-detector not deployed with this prefix): no alerts to erase`);
         if (left) console.error(`${left} document(s) of ${subject} are still there (written while erasing?); run erase again`);
         return left === 0 ? 0 : 1;
       } finally {

@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
+import { AlertRecordSchema, type AlertRecord } from '@pipeline/events';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
 import { api, freePort, repoRoot, waitFor, type CoreProcess } from '@pipeline/testing';
 import { DAY_MS, edgesIndex } from '../../src/documents';
 import { expireTombstones } from '../../src/indices';
+import { alertsIndex } from '../../src/lookup.service';
 import { dropPrefix, mutate, newPrefix, startCore } from '../harness';
 
 const run = promisify(execFile);
@@ -23,6 +25,30 @@ const victim = `vic${Date.now().toString(36)}${Math.random().toString(36).slice(
 const BIDI = 'evil\u202Egnp.exe';
 // Long enough to push the columns off-screen untruncated, short enough for the core's key rule (4,096 bytes).
 const LONG = `long-${'x'.repeat(4_000)}`;
+
+/**
+ * The keyword mapping of apps/abuse-detector's alerts index (ALERTS_MAPPING in its alert-publisher.ts; an app
+ * cannot import another), so the erasure's term, prefix and wildcard queries meet the same field types here.
+ */
+const ALERTS_MAPPING = {
+  dynamic: 'strict' as const,
+  properties: {
+    version: { type: 'keyword' as const },
+    alertId: { type: 'keyword' as const },
+    rule: { type: 'keyword' as const },
+    ruleName: { type: 'keyword' as const },
+    database: { type: 'keyword' as const },
+    table: { type: 'keyword' as const },
+    subject: { properties: { kind: { type: 'keyword' as const }, id: { type: 'keyword' as const } } },
+    users: { type: 'keyword' as const },
+    windowStart: { type: 'date' as const, format: 'epoch_millis' },
+    windowEnd: { type: 'date' as const, format: 'epoch_millis' },
+    observed: { type: 'double' as const },
+    threshold: { type: 'double' as const },
+    baseline: { properties: { mean: { type: 'double' as const }, stddev: { type: 'double' as const }, zScore: { type: 'double' as const } } },
+    emittedAt: { type: 'date' as const, format: 'epoch_millis' },
+  },
+};
 
 interface Raw {
   status: number;
@@ -395,12 +421,46 @@ describe('support lookup security (real service, Kafka, Elasticsearch)', () => {
   });
 
   it('erases a person from every index with proof, and leaves no document that mentions them', async () => {
+    // Alerts as apps/abuse-detector writes them (AlertRecordSchema documents, keyword mapping of its index): the
+    // victim as actor (users), as the target of a flapping edge (only in subject.id), as a spiking target.
+    const alerts = alertsIndex(prefix);
+    await client.indices.create({ index: alerts, mappings: ALERTS_MAPPING });
+    const alert = (rule: AlertRecord['rule'], kind: AlertRecord['subject']['kind'], id: string, users: string[]): AlertRecord =>
+      AlertRecordSchema.parse({
+        version: '1',
+        alertId: `${rule}:shop.${table}:${kind}:${id}:1764115200000`,
+        rule,
+        ruleName: rule,
+        database: 'shop',
+        table,
+        subject: { kind, id },
+        users,
+        windowStart: 1_764_115_200_000,
+        windowEnd: 1_764_115_260_000,
+        observed: 12,
+        threshold: 10,
+        emittedAt: Date.now(),
+      });
+    const seeded = [
+      alert('burst', 'actor', victim, [victim]),
+      alert('flapping', 'edge', `mallory:${victim}`, ['mallory']),
+      alert('target-spike', 'target', victim, [victim]),
+      alert('burst', 'actor', 'mallory', ['mallory']),
+      alert('flapping', 'edge', 'mallory:shop-9', ['mallory']),
+    ];
+    await client.bulk({ refresh: true, operations: seeded.flatMap((a) => [{ index: { _index: alerts, _id: a.alertId } }, a]) });
     const er = await admin(['erase', victim, '--operator', 'dpo.jane', '--reason', 'erasure request #99']);
     expect(er.code).toBe(0);
     const proof = JSON.parse(er.stdout);
+    expect(proof.alertsIndex).toEqual({ name: alerts, exists: true });
     expect(proof.before.mutations).toBe(6);
     expect(proof.before.edges).toBe(1); // the tombstone already expired above
-    expect(proof.after).toEqual({ mutations: 0, edges: 0 });
+    expect(proof.before.alerts).toBe(3);
+    expect(proof.deleted.alerts).toBe(3);
+    expect(proof.after).toEqual({ mutations: 0, edges: 0, alerts: 0 });
+    await client.indices.refresh({ index: alerts });
+    const kept = await client.search<AlertRecord>({ index: alerts, size: 100, query: { match_all: {} } });
+    expect(kept.hits.hits.map((h) => h._id).sort()).toEqual([seeded[3]!.alertId, seeded[4]!.alertId].sort());
     // Not one document of the prefix mentions the person anywhere in its source.
     await client.indices.refresh({ index: `${prefix}-*` });
     const all = await client.search({ index: `${prefix}-*`, size: 10_000, query: { match_all: {} } });
@@ -408,6 +468,19 @@ describe('support lookup security (real service, Kafka, Elasticsearch)', () => {
     expect(all.hits.hits.filter((h) => JSON.stringify(h._source).includes(victim)).map((h) => h._id)).toEqual([]);
     const gone = await raw('GET', `/api/users/${victim}/mutations`, bearer());
     expect(JSON.parse(gone.body).items).toEqual([]);
-    expect(auditLines().find((l) => l.action === 'erase')).toMatchObject({ user: 'dpo.jane', params: { subject: victim, after: { mutations: 0, edges: 0 } }, reason: 'erasure request #99' });
+    expect(auditLines().find((l) => l.action === 'erase')).toMatchObject({
+      user: 'dpo.jane',
+      params: { subject: victim, before: { alerts: 3 }, after: { mutations: 0, edges: 0, alerts: 0 } },
+      results: 10,
+      reason: 'erasure request #99',
+    });
+  });
+
+  it('erases where no abuse-detector wrote an alerts index, and says so', async () => {
+    const bare = newPrefix();
+    const er = await admin(['erase', victim, '--operator', 'dpo.jane', '--reason', 'erasure request #100'], { INDEX_PREFIX: bare });
+    expect(er.code).toBe(0);
+    expect(JSON.parse(er.stdout)).toMatchObject({ alertsIndex: { name: alertsIndex(bare), exists: false }, after: { mutations: 0, edges: 0, alerts: 0 } });
+    expect(er.stderr).toContain(`no alerts index ${alertsIndex(bare)}`);
   });
 });
