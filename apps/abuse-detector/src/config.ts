@@ -32,6 +32,13 @@ export const ConfigSchema = StreamEnvSchema.extend({
   ALERTS_TOPIC: z.string().min(1).default(TOPICS.alerts.defaultName).describe('Where alerts are sent'),
   ...esEnv,
   ES_ALERTS_INDEX: z.string().min(1).default('actionbase-alerts').describe('Elasticsearch index of the alerts; the lookup reads <INDEX_PREFIX>-alerts'),
+  ALERT_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(90)
+    .describe('Alerts whose window ended longer ago than this are deleted from the alerts index (they name people)'),
+  ALERT_RETENTION_CHECK_MS: z.coerce.number().int().min(1_000).default(3_600_000).describe('How often expired alerts are looked for (also once at start)'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

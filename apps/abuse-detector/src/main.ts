@@ -1,7 +1,7 @@
 /**
  * apps/abuse-detector: consumes the CDC through @pipeline/stream into AbuseDetectorSink. Wiring only: parse the config
- * and the rules, start the runtime with the sink, stop on signals (the first one drains, flushes and commits; a
- * second one exits at once).
+ * and the rules, start the alerts' retention and the runtime with the sink, stop on signals (the first one drains,
+ * flushes and commits; a second one exits at once).
  */
 import { createEsClient, esConnectionFromEnv } from '@pipeline/elasticsearch';
 import pino from 'pino';
@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { createKafka } from '@pipeline/kafka';
 import { installSignalHandlers, runConsumer, streamOptionsFromEnv } from '@pipeline/stream';
 import { KafkaEsAlertOutput } from './alert-publisher';
+import { startAlertRetention } from './alert-retention';
 import { loadConfig } from './config';
 import { AbuseDetectorSink, DetectorMetrics } from './abuse-detector.sink';
 import { KafkaPartitionOffsets } from './partition-offsets';
@@ -40,6 +41,9 @@ const sink = new AbuseDetectorSink({
   metrics: new DetectorMetrics(registry),
   logger: logger.child({ component: 'abuse-detector.sink' }),
 });
+// Before the consumer joins (which waits for Kafka): old alerts expire even while the broker is down. A missing index
+// is nothing to expire. The timer is unref'd, so it never holds the process at shutdown.
+startAlertRetention(es, config.ES_ALERTS_INDEX, config.ALERT_RETENTION_DAYS, config.ALERT_RETENTION_CHECK_MS, logger);
 const consumer = await runConsumer({
   ...stream,
   topic: config.CDC_TOPIC,
