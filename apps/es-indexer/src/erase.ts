@@ -9,7 +9,7 @@
  * the alerts topic (`actionbase.alerts`, 30 days) and for an abuse-detector reading the CDC again.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { deleteWhere } from './delete-where';
+import { deleteWhere } from '@pipeline/elasticsearch';
 import { edgesIndex, mutationIndexPattern } from './documents';
 import { alertsIndex } from './lookup.service';
 

@@ -4,8 +4,8 @@
  * indices through a template (auto-created by the first bulk write of a day) and deletes the expired ones itself.
  */
 import type { Client } from '@elastic/elasticsearch';
+import { deleteWhere } from '@pipeline/elasticsearch';
 import type { Logger } from 'pino';
-import { deleteWhere } from './delete-where';
 import { currentStateMappings, mutationLogMappings } from './mappings';
 import { DAY_MS, dayOfMutationIndex, edgesIndex, mutationIndexPattern } from './documents';
 
