@@ -3,6 +3,7 @@
  * one options builder, the lossless serializer). The documents, mappings and queries stay with each app.
  */
 export { LongSafeSerializer } from './serializer';
+export { explainEsError } from './explain';
 export {
   checkEsAuth,
   createEsClient,
