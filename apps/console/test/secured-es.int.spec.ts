@@ -5,14 +5,12 @@
  * ES_PASSWORD or ES_API_KEY, ES_CA_FILE); a refused credential or an untrusted certificate turns the box red
  * with a reason naming the variable to fix.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
 import pino from 'pino';
 import { startElasticsearch, stopElasticsearch, type ElasticsearchOptions } from '@pipeline/stack';
-import { freePort } from '@pipeline/testing';
+import { freePort, tempDir } from '@pipeline/testing';
 import { loadConfig } from '../src/config';
 import { Sampler, type Component } from '../src/sampler';
 
@@ -20,7 +18,7 @@ const READER_PW = 'Console-Reader-Pw-6v2n';
 const prefix = `console-sec-${Date.now().toString(36)}`;
 
 describe('the console against an Elasticsearch with security and TLS', () => {
-  const nodeDir = mkdtempSync(join(tmpdir(), 'console-es-secured-'));
+  const nodeDir = tempDir('console-es-secured');
   let esOpts: ElasticsearchOptions | undefined;
   let esUrl: string;
   let caFile: string;
@@ -53,7 +51,6 @@ describe('the console against an Elasticsearch with security and TLS', () => {
   afterAll(async () => {
     await admin?.close();
     if (esOpts) await stopElasticsearch(esOpts);
-    rmSync(nodeDir, { recursive: true, force: true });
   }, 60_000);
 
   /** One sample of the pipeline with these ES_* variables: only the Elasticsearch box matters here. */

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from '@elastic/elasticsearch';
@@ -7,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium } from 'playwright-core';
 import { createEsClient } from '@pipeline/elasticsearch';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import { freePort, repoRoot, type CoreProcess } from '@pipeline/testing';
+import { freePort, repoRoot, tempDir, type CoreProcess } from '@pipeline/testing';
 import { AuditLog } from '../src/audit-log';
 import { Authenticator, parseTokenList } from '@pipeline/web-auth';
 import type { Indexer } from '../src/indexer';
@@ -36,7 +35,7 @@ describe('support lookup API and page', () => {
     let wal: string, cdc: string;
     ({ core, wal, cdc } = await startCore(bootstrap));
     ({ indexer } = await runIndexer({ bootstrap, client, prefix, wal, cdc }));
-    auditFile = join(mkdtempSync(join(tmpdir(), 'esi-audit-')), 'audit.jsonl');
+    auditFile = join(tempDir('esi-audit'), 'audit.jsonl');
     audit = new AuditLog(auditFile);
     api = await buildLookupApi({ lookup: new LookupService(client, prefix), audit, auth, logger });
     const port = await freePort();

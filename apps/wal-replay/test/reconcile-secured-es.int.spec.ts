@@ -5,14 +5,12 @@
  * ES_CA_FILE), the way the command builds it; a refused credential or an untrusted certificate fails the read
  * with a message naming the variable to fix.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
 import { createKafka } from '@pipeline/kafka';
 import { startElasticsearch, stopElasticsearch, type ElasticsearchOptions } from '@pipeline/stack';
-import { freePort } from '@pipeline/testing';
+import { freePort, tempDir } from '@pipeline/testing';
 import { loadConfig } from '../src/config';
 import { elasticsearchSide } from '../src/reconcile-command';
 import { edgeKey } from '../src/edge-view';
@@ -24,7 +22,7 @@ const likes = { database: 'shop', table: 'likes', multi: false, fields: ['create
 const kafka = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'wal-replay-secured-es-test' });
 
 describe('reconcile against an Elasticsearch with security and TLS', () => {
-  const nodeDir = mkdtempSync(join(tmpdir(), 'wr-es-secured-'));
+  const nodeDir = tempDir('wr-es-secured');
   let esOpts: ElasticsearchOptions | undefined;
   let esUrl: string;
   let caFile: string;
@@ -63,7 +61,6 @@ describe('reconcile against an Elasticsearch with security and TLS', () => {
   afterAll(async () => {
     await admin?.close();
     if (esOpts) await stopElasticsearch(esOpts);
-    rmSync(nodeDir, { recursive: true, force: true });
   }, 60_000);
 
   const sideFor = (env: Record<string, string>) => elasticsearchSide(loadConfig(['reconcile'], { KAFKA_BROKERS: '127.0.0.1:9', ES_INDEX_PREFIX: prefix, ES_URL: esUrl, ...env }), kafka);
