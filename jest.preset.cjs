@@ -14,7 +14,8 @@ for (const [alias, [target]] of Object.entries(tsconfig.compilerOptions.paths)) 
 module.exports = function preset(projectDir, opts = {}) {
   return {
     rootDir: projectDir,
-    testEnvironment: 'node',
+    // Node's environment that also removes the folders a test file made with tempDir (@pipeline/testing).
+    testEnvironment: path.join(root, 'libs/testing/src/jest-environment.cjs'),
     extensionsToTreatAsEsm: ['.ts'],
     moduleNameMapper,
     transform: {

@@ -1,11 +1,10 @@
 import { describe, it, expect } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { AlertRecordSchema, type AlertRecord } from '@pipeline/events';
 import { SinkError } from '@pipeline/stream';
+import { tempDir } from '@pipeline/testing';
 import type { AlertOutput } from './alert-publisher';
 import { AbuseDetectorSink, DetectorMetrics } from './abuse-detector.sink';
 import { parseRules } from './rules';
@@ -52,7 +51,7 @@ const bot = (i: number) => at(cdc({ at: T + i, actor: 'bot', target: i }), 0, i)
 
 describe('AbuseDetectorSink', () => {
   it('keeps its windows across a restart and skips the records the store already holds', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'abuse-')), 'state.db');
+    const path = join(tempDir('abuse'), 'state.db');
     const out = new MemoryOutput();
     const first = sink(path, out);
     await first.start();
@@ -72,7 +71,7 @@ describe('AbuseDetectorSink', () => {
   });
 
   it('a failed publish counts nothing: the retried batch fires the alert once', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'abuse-')), 'state.db');
+    const path = join(tempDir('abuse'), 'state.db');
     const out = new MemoryOutput();
     const s = sink(path, out);
     await s.start();

@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '@pipeline/testing';
 import { loadRulesFile, parseRules, rulesFor, RulesError } from './rules';
 
 describe('rules file', () => {
@@ -43,7 +43,7 @@ describe('rules file', () => {
   });
 
   it('refuses a rule name used twice in one table, and says which file is wrong', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const dir = tempDir('rules');
     writeFileSync(join(dir, 'r.json'), JSON.stringify({ tables: { '*': { burst: [{ name: 'x', by: 'actor', limit: 5, windowMs: 1000 }], fanOut: [{ name: 'x', targets: 5, windowMs: 1000 }] } } }));
     expect(() => loadRulesFile(join(dir, 'r.json'))).toThrow(/r\.json.*\n.*rule name "x" is used twice/);
     expect(() => loadRulesFile(join(dir, 'missing.json'))).toThrow(/cannot read the rules file .*missing\.json \(RULES_FILE\)/);

@@ -1,8 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { tempDir } from '@pipeline/testing';
 import { Detector } from './detector';
 import { parseRules } from './rules';
 import { cdc, seededRandom } from './spec-helpers';
@@ -21,7 +20,7 @@ const rules = parseRules({
 
 describe('StateStore', () => {
   it('gives back the detector state, in eviction order, across appended batches and compactions', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'store-')), 'state.db');
+    const path = join(tempDir('store'), 'state.db');
     const store = new StateStore(path, 7);
     const d = new Detector(rules, { maxKeys: 300, graceMs: 0 });
     const rnd = seededRandom(5);

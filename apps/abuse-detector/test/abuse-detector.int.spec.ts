@@ -5,14 +5,13 @@
  * certain), and must give the same alerts after a kill -9 in the middle of its windows as a run never stopped.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import type { AlertRecord } from '@pipeline/events';
 import { createKafka, type Admin, type Producer } from '@pipeline/kafka';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import { createLikes, kcatRead, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess, type KcatRecord } from '@pipeline/testing';
+import { createLikes, kcatRead, startCoreOnFreshTopics, tempDir, uniqueName, waitFor, type CoreProcess, type KcatRecord } from '@pipeline/testing';
 import { chromium } from 'playwright-core';
 import { StateStore } from '../src/state-store';
 import { comparable, DetectorProcess, LOOKUP_TOKEN, readAlerts, startLookup, waitCaughtUp } from './detector-process';
@@ -54,7 +53,7 @@ beforeAll(async () => {
   await core.stop();
   phase('workload sent');
   cdcRecords = await kcatRead(bootstrap, cdc);
-  rulesPath = join(mkdtempSync(join(tmpdir(), 'abuse-rules-')), 'rules.json');
+  rulesPath = join(tempDir('abuse-rules'), 'rules.json');
   writeFileSync(rulesPath, JSON.stringify(rulesFile(TEST_RULES)));
 }, 180_000);
 
@@ -85,7 +84,7 @@ function detector(topic: string, extra: Record<string, string> = {}) {
     ES_URL: esUrl,
     ES_ALERTS_INDEX: index,
     RULES_FILE: rulesPath,
-    STATE_PATH: join(mkdtempSync(join(tmpdir(), 'abuse-state-')), 'state.db'),
+    STATE_PATH: join(tempDir('abuse-state'), 'state.db'),
     WINDOW_GRACE_MS: '1000',
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     BATCH_MAX_WAIT_MS: '50',
@@ -204,7 +203,7 @@ describe('abuse-detector on the real core, Kafka and Elasticsearch', () => {
     expect(burstBot.hits.hits.map((h) => h._source!.rule)).toContain('burst');
 
     // The support page (apps/es-indexer's lookup, its own process) shows a bot's alerts, in a real browser.
-    const lookup = await startLookup({ bootstrap, esUrl, prefix: d.prefix, auditFile: join(mkdtempSync(join(tmpdir(), 'abuse-audit-')), 'audit.jsonl') });
+    const lookup = await startLookup({ bootstrap, esUrl, prefix: d.prefix, auditFile: join(tempDir('abuse-audit'), 'audit.jsonl') });
     try {
       const api = await fetch(`${lookup.url}/api/users/bot-flap-1/alerts`, { headers: { authorization: `Bearer ${LOOKUP_TOKEN.split(':')[1]}` } });
       expect(api.status).toBe(200);

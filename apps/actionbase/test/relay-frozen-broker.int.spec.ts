@@ -12,15 +12,13 @@
  *   session reads the end of the topic back before it sends: every record once.
  */
 import { rmSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import type { KafkaClient } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { startKafka, stopKafka } from '@pipeline/stack';
-import { freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
+import { freePort, repoRoot, tempDir, uniqueName, waitFor } from '@pipeline/testing';
 import type { EdgeStore, OutboxRow } from '../src/storage/edge-store';
 import { KafkaCdcOutlet } from '../src/publish/cdc-outlet';
 import { CdcRelay } from '../src/publish/cdc-relay';
@@ -148,7 +146,7 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
       batchBytes: 64 * 1024,
       maxBackoffMs: 500,
       maxRecordBytes: 1 << 20,
-      parkDir: join(mkdtempSync(join(tmpdir(), 'relay-frozen-')), 'parked'),
+      parkDir: join(tempDir('relay-frozen'), 'parked'),
     });
     relay.start();
     try {

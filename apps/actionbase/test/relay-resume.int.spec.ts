@@ -4,14 +4,13 @@
  * delete, the image of the store taken before the first relay ran) gets more commits, and a new relay on
  * it sends only those.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import type { Admin, KafkaClient } from '@pipeline/kafka';
 import { ensureKafka } from '@pipeline/stack';
-import { dataRecords, uniqueName, waitFor } from '@pipeline/testing';
+import { dataRecords, tempDir, uniqueName, waitFor } from '@pipeline/testing';
 import { Catalog } from '../src/catalog/catalog';
 import { LegacyTableBody, legacySchema } from '../src/catalog/schema-bodies';
 import { MutationEngine } from '../src/engine/mutation-engine';
@@ -39,7 +38,7 @@ async function commit(file: string, n: number, from: number): Promise<void> {
       });
       await catalog.createTable('shop', b.table, { ...legacySchema(b), mode: b.mode, comment: b.comment, storage: b.storage, readOnly: b.readOnly, event: false }, 'it');
     }
-    const idle = new CdcRelay(store, new SinkCdcOutlet(noop), silent, relayOpts(mkdtempSync(join(tmpdir(), 'relay-idle-'))));
+    const idle = new CdcRelay(store, new SinkCdcOutlet(noop), silent, relayOpts(tempDir('relay-idle')));
     const engine = new MutationEngine(store, noop, idle, { tenant: 'it', systemMode: null, recordLimits: { walRecordBytes: 1 << 20, cdcRecordBytes: 1 << 20 } });
     const table = await catalog.resolve('shop', 'likes');
     for (let i = from; i < from + n; i += 100) {
@@ -75,7 +74,7 @@ describe('CDC relay resuming from the topic (real Kafka)', () => {
   /** Relays the store at `file` to the topic until its outbox is empty; returns the relay's counts. */
   async function relay(file: string): Promise<{ relayed: number; skipped: number }> {
     const store = new SqliteEdgeStore(file);
-    const r = new CdcRelay(store, new KafkaCdcOutlet(kafka, topic), silent, relayOpts(mkdtempSync(join(tmpdir(), 'relay-it-'))));
+    const r = new CdcRelay(store, new KafkaCdcOutlet(kafka, topic), silent, relayOpts(tempDir('relay-it')));
     try {
       r.start();
       await waitFor('the outbox emptied', async () => (await store.outboxSize()) === 0, 60_000);
@@ -87,7 +86,7 @@ describe('CDC relay resuming from the topic (real Kafka)', () => {
   }
 
   it('sends only what is not on the topic yet, each record once, in seq order per partition', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'relay-resume-'));
+    const dir = tempDir('relay-resume');
     const first = join(dir, 'first.db');
     await commit(first, 3000, 0);
     const image = join(dir, 'image.db'); // the store as a crash before any delete left it

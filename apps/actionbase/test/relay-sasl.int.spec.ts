@@ -5,14 +5,13 @@
  * relay, which sends nothing again. A tail read without the credentials cannot connect, skips nothing and
  * would put every record on the topic twice.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import type { KafkaClient } from '@pipeline/kafka';
 import { cleanKafka, ensureKafka, stackDir } from '@pipeline/stack';
-import { freePort, uniqueName, waitFor } from '@pipeline/testing';
+import { freePort, tempDir, uniqueName, waitFor } from '@pipeline/testing';
 import type { EdgeStore, OutboxRow } from '../src/storage/edge-store';
 import { KafkaCdcOutlet } from '../src/publish/cdc-outlet';
 import { CdcRelay } from '../src/publish/cdc-relay';
@@ -61,7 +60,7 @@ describe('the CDC relay on a SASL/SCRAM broker', () => {
     await admin.ensureTopics([{ name: topic, partitions: 3 }]);
     await admin.close();
     const store = undeletedOutbox(600);
-    const relayOpts = { batchRows: 1000, batchBytes: 64 * 1024, maxBackoffMs: 500, maxRecordBytes: 1 << 20, parkDir: join(mkdtempSync(join(tmpdir(), 'relay-sasl-')), 'parked') };
+    const relayOpts = { batchRows: 1000, batchBytes: 64 * 1024, maxBackoffMs: 500, maxRecordBytes: 1 << 20, parkDir: join(tempDir('relay-sasl'), 'parked') };
     const first = new CdcRelay(store, new KafkaCdcOutlet(kafka, topic), pino({ level: 'silent' }), relayOpts);
     first.start();
     await waitFor('the first relay to publish the outbox', async () => first.relayed === 600, 60_000);

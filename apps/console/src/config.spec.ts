@@ -17,4 +17,11 @@ describe('console configuration', () => {
     expect(() => loadConfig({ CONSOLE_TOKENS: 'ann:password' })).toThrow(/CONSOLE_TOKENS.*8 characters long/);
     expect(() => loadConfig({ CATALOG: 'jdbc' })).toThrow(/CATALOG_URL/);
   });
+
+  it('takes the Elasticsearch credentials as es-indexer does, and refuses a half pair or both kinds', () => {
+    const c = loadConfig({ ES_URL: 'https://es:9200', ES_USERNAME: 'console', ES_PASSWORD: 'pw-123456', ES_CA_FILE: '/certs/ca.crt' });
+    expect([c.ES_URL, c.ES_USERNAME, c.ES_PASSWORD, c.ES_CA_FILE, c.ES_API_KEY]).toEqual(['https://es:9200', 'console', 'pw-123456', '/certs/ca.crt', undefined]);
+    expect(() => loadConfig({ ES_USERNAME: 'console' })).toThrow(/ES_PASSWORD.*together/);
+    expect(() => loadConfig({ ES_API_KEY: 'a2V5', ES_USERNAME: 'u', ES_PASSWORD: 'p' })).toThrow(/ES_API_KEY.*not both/);
+  });
 });

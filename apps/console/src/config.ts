@@ -3,6 +3,7 @@
  * Every address defaults to what `npm start` runs on this machine (root README, ports).
  */
 import { logLevel, parseConfig } from '@pipeline/config';
+import { checkEsAuth, esEnv } from '@pipeline/elasticsearch';
 import { parseTokenList } from '@pipeline/web-auth';
 import { z } from 'zod';
 
@@ -49,7 +50,9 @@ export const ConfigSchema = z.object({
     { name: 'es-indexer', url: 'http://127.0.0.1:8096' },
     { name: 'snapshotter', url: 'http://127.0.0.1:8094' },
   ]),
-  ES_URL: z.url().default('http://127.0.0.1:9200'),
+  // es-indexer's Elasticsearch with the same variables (libs/elasticsearch); reading needs `monitor` on the
+  // cluster and `read` on `<ES_INDEX_PREFIX>-*`.
+  ...esEnv,
   ES_INDEX_PREFIX: z.string().min(1).default('actionbase'),
   WAREHOUSE_DIR: z.string().min(1).default('.data/snapshotter/warehouse'),
   CATALOG: z.enum(['folder', 'jdbc']).default('folder'),
@@ -66,6 +69,7 @@ export const ConfigSchema = z.object({
   ICEBERG_STALE_MS: ms(300_000),
   LOG_LEVEL: logLevel,
 }).superRefine((c, ctx) => {
+  checkEsAuth(c, ctx);
   if (c.CATALOG === 'jdbc' && !c.CATALOG_URL) ctx.addIssue({ code: 'custom', path: ['CATALOG_URL'], message: 'required when CATALOG=jdbc (postgres://user@host:port/database)' });
 });
 

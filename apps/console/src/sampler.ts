@@ -7,6 +7,8 @@
  * Lag comes from Kafka, not from the consumers: a stopped consumer reports nothing, and its lag growing is exactly
  * what must show.
  */
+import type { Client as EsClient } from '@elastic/elasticsearch';
+import { createEsClient, esConnectionFromEnv, explainEsError } from '@pipeline/elasticsearch';
 import { currentSnapshot, FolderCatalog, JdbcCatalog, type Catalog } from '@pipeline/iceberg';
 import { createKafka, type Admin } from '@pipeline/kafka';
 import type { Logger } from 'pino';
@@ -85,6 +87,7 @@ export class Sampler {
   private readonly groups = new Map<string, GroupInfo>();
   private admin: Admin | undefined;
   private catalog: Catalog | undefined;
+  private es: EsClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -122,6 +125,7 @@ export class Sampler {
     await this.running;
     await this.admin?.close().catch(() => undefined);
     await this.catalog?.close().catch(() => undefined);
+    await this.es?.close().catch(() => undefined);
   }
 
   /** Rate per second of a counter since the previous sample; undefined on the first sample or after a reset. */
@@ -321,27 +325,37 @@ export class Sampler {
 
   private async sampleElasticsearch(comp: Component, now: number): Promise<void> {
     const c = this.cfg;
-    const health = await probe<{ status?: string }>(`${c.ES_URL}/_cluster/health`, c.REQUEST_TIMEOUT_MS, 'json');
+    const conn = esConnectionFromEnv(c);
+    // One attempt per sample, bounded like every other read: the next sample is the retry.
+    this.es ??= createEsClient(conn, { requestTimeout: c.REQUEST_TIMEOUT_MS, maxRetries: 0 });
     let age: number | undefined;
-    if (!health.ok) {
-      comp.status = 'down';
-      comp.reasons.push(health.reason);
-    } else {
-      if (health.value.status === 'red') {
+    let answered = false;
+    try {
+      const health = await this.es.cluster.health();
+      answered = true;
+      if (health.status === 'red') {
         comp.status = 'down';
         comp.reasons.push('cluster status red');
       }
-      // The newest record indexed, by the time the core processed it: how far the mutation log is behind.
-      const body = JSON.stringify({ size: 0, aggs: { newest: { max: { field: '@timestamp' } } } });
-      const r = await probe<{ aggregations?: { newest?: { value?: number | null } } }>(
-        `${c.ES_URL}/${encodeURIComponent(c.ES_INDEX_PREFIX)}-*/_search?ignore_unavailable=true&allow_no_indices=true`,
-        c.REQUEST_TIMEOUT_MS,
-        'json',
-        { method: 'POST', body, headers: { 'content-type': 'application/json' } },
-      );
-      const newest = r.ok ? r.value.aggregations?.newest?.value : undefined;
-      if (typeof newest === 'number') age = Math.max(0, (now - newest) / 1000);
-      else if (!r.ok) comp.reasons.push(`newest document: ${r.reason}`);
+    } catch (err) {
+      comp.status = 'down';
+      comp.reasons.push(explainEsError(err, conn));
+    }
+    if (answered) {
+      try {
+        // The newest record indexed, by the time the core processed it: how far the mutation log is behind.
+        const r = await this.es.search({
+          index: `${c.ES_INDEX_PREFIX}-*`,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          size: 0,
+          aggs: { newest: { max: { field: '@timestamp' } } },
+        });
+        const newest = (r.aggregations?.['newest'] as { value?: number | null } | undefined)?.value;
+        if (typeof newest === 'number') age = Math.max(0, (now - newest) / 1000);
+      } catch (err) {
+        comp.reasons.push(`newest document: ${explainEsError(err, conn)}`);
+      }
     }
     comp.figures.push({ label: 'newest record indexed', value: age === undefined ? '–' : `${fmtAge(age)} ago`, series: this.push('sink.elasticsearch.age', { label: 'Elasticsearch: age of the newest record', unit: 's' }, now, age) });
   }

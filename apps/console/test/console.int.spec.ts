@@ -7,15 +7,14 @@
  * Screenshots go to test-artifacts/ (console-under-load.png, console-after-load.png, console-consumer-down.png).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureElasticsearch, ensureKafka, prometheusQuery, startPrometheus, stopPrometheus } from '@pipeline/stack';
-import { api, createLikes, freePort, repoRoot, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
+import { api, createLikes, freePort, repoRoot, startCoreOnFreshTopics, tempDir, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
 import { Authenticator, parseTokenList } from '@pipeline/web-auth';
 import { buildConsoleApi } from '../src/console.api';
 import { loadConfig } from '../src/config';
@@ -119,7 +118,7 @@ describe('the console on a running pipeline', () => {
     let wal: string, cdc: string;
     ({ core, wal, cdc } = await startCoreOnFreshTopics(bootstrap, 'console', { HEARTBEAT_INTERVAL_MS: '3600000' }));
     await createLikes(core.url, 'likes');
-    const work = mkdtempSync(join(tmpdir(), 'console-it-'));
+    const work = tempDir('console-it');
     const prefix = `console-${Date.now().toString(36)}`;
     const common = { KAFKA_BROKERS: bootstrap, WAL_TOPIC: wal, CDC_TOPIC: cdc };
     esIndexer = new AppProcess('es-indexer', await freePort(), {
@@ -185,7 +184,7 @@ describe('the console on a running pipeline', () => {
     sampler.start();
     base = (await server.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
 
-    promDir = mkdtempSync(join(tmpdir(), 'console-prom-'));
+    promDir = tempDir('console-prom');
     const promPort = await freePort();
     ({ url: promUrl } = await startPrometheus({
       dir: promDir,

@@ -2,14 +2,14 @@
  * The backfill's CDC export on the real broker (Kafka only): records of a processedAt range go to the file,
  * everything else is counted as skipped, and no consumer group is left behind.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { ensureKafka } from '@pipeline/stack';
 import { encodeCdc, type CdcRecord } from '@pipeline/events';
 import { createKafka, type Admin, type Producer } from '@pipeline/kafka';
 import { uniqueTopic } from '@pipeline/kafka/testing';
+import { tempDir } from '@pipeline/testing';
 import { exportCdcRange } from '../src/cdc.export';
 
 let bootstrap: string;
@@ -51,7 +51,7 @@ describe('exportCdcRange', () => {
     const outside = [cdc(100, now - 3_600_000), cdc(101, now + 3_600_000)];
     await producer.send(topic, [...outside, ...inside].map((r) => ({ key: `u-1:${r.type === 'e' ? r.after!.target : ''}`, value: encodeCdc(r) })));
     await producer.send(topic, [{ key: 'bad', value: 'not json' }]);
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'cdc-export-')), 'out.json');
+    const file = path.join(tempDir('cdc-export'), 'out.json');
 
     const result = await exportCdcRange(createKafka({ brokers: [bootstrap], clientId: 'cdc-export-it' }), { topic, fromMs: now - 600_000, toMs: now, file });
 

@@ -4,12 +4,11 @@
  * the core's own counts. Druid is started once per run (tools/stack, `npm test` starts it).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { activeEdgeCounts, type EdgeCountRow } from '@pipeline/druid';
 import { createKafka } from '@pipeline/kafka';
-import { api, repoRoot, waitFor } from '@pipeline/testing';
+import { api, repoRoot, tempDir, waitFor } from '@pipeline/testing';
 import { runBackfill } from '../src/backfill';
 import { buildHttp } from '../src/http';
 import { netChangePerTable, runQuery, topTargetsLastHour, totalsPerTarget } from '../src/dashboard.queries';
@@ -255,7 +254,7 @@ describe('druid-ingest on a real Druid', () => {
     const bf = newDataSource('it_backfill');
     created.push(bf);
     const kafka = createKafka({ brokers: [env.bootstrap], clientId: 'druid-ingest-it' });
-    const dir = mkdtempSync(path.join(tmpdir(), 'druid-backfill-'));
+    const dir = tempDir('druid-backfill');
     const result = await runBackfill(kafka, env.druid, {
       ...supervisorOptions(env, bf),
       fromMs: workloadStart - 60_000,

@@ -6,17 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readIcebergTable } from '@pipeline/iceberg';
 import { ensureDruid } from '@pipeline/stack';
-import { freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
+import { freePort, repoRoot, tempDir, uniqueName, waitFor } from '@pipeline/testing';
 import { runSnapshotBackfill } from '../src/backfill';
 import { dropAll, druidTotals, inCount, like, mutate, newDataSource, startEnv, supervisorOptions, type Env } from '../src/testing';
 
 const TARGETS = [1, 2, 3, 4, 5, 6];
-const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), p));
 let env: Env;
 const created: string[] = [];
 
@@ -39,10 +36,10 @@ describe('backfill from a snapshotter Iceberg snapshot', () => {
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(30);
 
-    const warehouse = tmp('druid-snap-wh-');
+    const warehouse = tempDir('druid-snap-wh');
     const snapshotter = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/snapshotter/src/main.ts')], {
       cwd: repoRoot,
-      env: { ...process.env, KAFKA_BROKERS: env.bootstrap, CDC_TOPIC: env.cdc, CONSUMER_GROUP: uniqueName('druid-snap'), HTTP_PORT: String(await freePort()), WAREHOUSE_DIR: warehouse, STAGING_DIR: tmp('druid-snap-st-'), COMMIT_INTERVAL_MS: '500', CHANGELOG_ENABLED: 'false', LOG_LEVEL: 'warn' },
+      env: { ...process.env, KAFKA_BROKERS: env.bootstrap, CDC_TOPIC: env.cdc, CONSUMER_GROUP: uniqueName('druid-snap'), HTTP_PORT: String(await freePort()), WAREHOUSE_DIR: warehouse, STAGING_DIR: tempDir('druid-snap-st'), COMMIT_INTERVAL_MS: '500', CHANGELOG_ENABLED: 'false', LOG_LEVEL: 'warn' },
       stdio: 'ignore',
     });
     let snapshotId: number;
@@ -67,7 +64,7 @@ describe('backfill from a snapshotter Iceberg snapshot', () => {
       ...supervisorOptions(env, ds),
       table: path.join(warehouse, 'shop', env.table),
       snapshotId,
-      dir: tmp('druid-snap-bf-'),
+      dir: tempDir('druid-snap-bf'),
       replace: true,
       timeoutMs: 240_000,
     });
@@ -94,7 +91,7 @@ describe('backfill from a snapshotter Iceberg snapshot', () => {
     const cli = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', path.join(repoRoot, 'apps/druid-ingest/src/cli.ts'), 'backfill', '--from-snapshot', path.join(warehouse, 'shop', env.table), '--datasource', ds2],
-      { cwd: repoRoot, env: { ...process.env, DRUID_URL: coordinatorUrl, DRUID_BROKER_URL: brokerUrl, KAFKA_BROKERS: env.bootstrap, BACKFILL_DIR: tmp('druid-snap-cli-'), LOG_LEVEL: 'warn' }, timeout: 240_000 },
+      { cwd: repoRoot, env: { ...process.env, DRUID_URL: coordinatorUrl, DRUID_BROKER_URL: brokerUrl, KAFKA_BROKERS: env.bootstrap, BACKFILL_DIR: tempDir('druid-snap-cli'), LOG_LEVEL: 'warn' }, timeout: 240_000 },
     );
     expect(cli.stdout).toContain(`SUCCESS; ${total} edges of snapshot`);
     const cliTotals = await waitFor(

@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { tempDir } from '@pipeline/testing';
 import { AuditLog, GENESIS, verifyAuditFiles } from './audit-log';
 
 const entry = (n: number) => ({ at: new Date(0).toISOString(), user: `u${n}`, action: 'test', ip: '127.0.0.1', status: 200, results: n });
 
 describe('audit log (files on disk)', () => {
   it('chains lines, survives rename and deletion, and verify finds edits and removals', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'audit-spec-'));
+    const dir = tempDir('audit-spec');
     const file = join(dir, 'audit.jsonl');
     const log = new AuditLog(file, 'k'.repeat(32));
     for (const n of [1, 2, 3]) await log.append(entry(n));
@@ -36,7 +36,7 @@ describe('audit log (files on disk)', () => {
   });
 
   it('continues the chain after lines another writer appended', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'audit-spec-'));
+    const dir = tempDir('audit-spec');
     const file = join(dir, 'audit.jsonl');
     const a = new AuditLog(file);
     await a.append(entry(1));

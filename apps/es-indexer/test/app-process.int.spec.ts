@@ -1,12 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import { freePort, repoRoot, waitFor, type CoreProcess } from '@pipeline/testing';
+import { freePort, repoRoot, tempDir, waitFor, type CoreProcess } from '@pipeline/testing';
 import { dropPrefix, like, mutate, newPrefix, startCore } from './harness';
 
 const run = promisify(execFile);
@@ -19,7 +18,7 @@ describe('es-indexer as a process (main.ts) and the lookup CLI', () => {
   const prefix = newPrefix();
   let apiUrl: string;
   let healthUrl: string;
-  const auditFile = join(mkdtempSync(join(tmpdir(), 'esi-app-')), 'audit.jsonl');
+  const auditFile = join(tempDir('esi-app'), 'audit.jsonl');
 
   beforeAll(async () => {
     const { bootstrap } = await ensureKafka();

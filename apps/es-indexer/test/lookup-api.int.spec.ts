@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { chromium } from 'playwright-core';
+import { createEsClient } from '@pipeline/elasticsearch';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import { freePort, repoRoot, type CoreProcess } from '@pipeline/testing';
+import { freePort, repoRoot, tempDir, type CoreProcess } from '@pipeline/testing';
 import { AuditLog } from '../src/audit-log';
 import { Authenticator, parseTokenList } from '@pipeline/web-auth';
 import type { Indexer } from '../src/indexer';
@@ -30,11 +30,12 @@ describe('support lookup API and page', () => {
 
   beforeAll(async () => {
     const { bootstrap } = await ensureKafka();
-    client = new Client({ node: (await ensureElasticsearch()).url });
+    // As main.ts makes it: the lossless serializer, so LONGs beyond 2^53 are indexed and read back exactly.
+    client = createEsClient({ url: (await ensureElasticsearch()).url });
     let wal: string, cdc: string;
     ({ core, wal, cdc } = await startCore(bootstrap));
     ({ indexer } = await runIndexer({ bootstrap, client, prefix, wal, cdc }));
-    auditFile = join(mkdtempSync(join(tmpdir(), 'esi-audit-')), 'audit.jsonl');
+    auditFile = join(tempDir('esi-audit'), 'audit.jsonl');
     audit = new AuditLog(auditFile);
     api = await buildLookupApi({ lookup: new LookupService(client, prefix), audit, auth, logger });
     const port = await freePort();
@@ -198,4 +199,51 @@ describe('support lookup API and page', () => {
       ['agent.one', 'request', 200],
     ]);
   }, 60_000);
+
+  it('shows a LONG id and version above 2^53 exactly, through Elasticsearch, the API and the page', async () => {
+    const id = '9007199254740993'; // 2^53 + 1: a double cannot hold it (it becomes ...992)
+    const version = '1764470000000000001'; // nanoseconds
+    // Bare digits on the wire: JSON.stringify cannot write them.
+    const res = await fetch(`${core.url}/graph/v3/databases/shop/tables/likes/edges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-long', 'x-actor-id': 'support-it' },
+      body: `{"mutations":[{"type":"INSERT","edge":{"version":${version},"source":"gil","target":${id},"properties":{"created_at":${version}}}}]}`,
+    });
+    expect(res.status).toBe(200);
+    const raw = await waitFor('the WAL and CDC records of gil through the lookup', async () => {
+      const r = await get('/api/users/gil/mutations', ONE);
+      const text = await r.text();
+      return r.status === 200 && (JSON.parse(text) as { items: unknown[] }).items.length === 2 && text;
+    }, 60_000);
+    // The API's own text: the endpoints as strings, the versions as exact integers.
+    expect(raw).toContain(`"target":"${id}"`);
+    expect(raw).toContain(`"after":{"active":true,"version":${version}}`);
+
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await page.goto(`${base}/#token=${ONE}`);
+      await page.fill('#by-user input[name=user]', 'gil');
+      await page.click('#by-user button');
+      await waitFor('2 rows of gil', async () => (await page.locator('#results tbody tr').count()) === 2);
+      const rows = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => ({ kind: tr.className, edge: tr.children[3]?.textContent, version: tr.children[6]?.textContent, states: tr.children[7]?.textContent })));
+      expect(rows.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+        { kind: 'cdc', edge: `gil → ${id}`, version, states: `∅ → active@${version}` },
+        { kind: 'wal', edge: `gil → ${id}`, version, states: '' },
+      ]);
+      // The whole record on demand: the request as stored, every integer as it was sent.
+      page.on('dialog', (d) => void d.accept('checking a LONG id for a ticket'));
+      await page.locator('#results tbody tr.wal button.reveal').click();
+      await page.locator('#revealed:not([hidden])').waitFor();
+      const record = (await page.textContent('#revealed pre')) ?? '';
+      expect(record).toContain(`"target": ${id}`);
+      expect(record).toContain(`"version": ${version}`);
+      expect(record).not.toContain('9007199254740992');
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 });

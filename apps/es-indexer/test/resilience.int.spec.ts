@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
 import { createKafka } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureElasticsearch, ensureKafka, startElasticsearch, stopElasticsearch } from '@pipeline/stack';
 import { readDeadLetter } from '@pipeline/stream';
-import { freePort, type CoreProcess } from '@pipeline/testing';
+import { freePort, tempDir, type CoreProcess } from '@pipeline/testing';
 import { mutationIndexPattern } from '../src/documents';
 import { LookupService } from '../src/lookup.service';
 import { allDocs, counter, countDocs, dropPrefix, like, mutate, newPrefix, runIndexer, startCore, topicRecords, waitFor, waitIndexed } from './harness';
@@ -70,7 +68,7 @@ describe('es-indexer when records or Elasticsearch misbehave', () => {
   }, 120_000);
 
   it('Elasticsearch stopped in the middle of a stream: after it returns, nothing is missing and nothing doubled', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'esi-private-es-'));
+    const dir = tempDir('esi-private-es');
     const es = { dir, port: await freePort(), transportPort: await freePort() };
     const { url } = await startElasticsearch(es);
     cleanups.push(async () => {

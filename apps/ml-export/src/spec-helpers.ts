@@ -2,11 +2,11 @@
  * Test helpers: crafted change-log histories written as the snapshotter writes its change log (the columns the
  * export reads, same Parquet types), and a reader of the dataset the export writes.
  */
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { readParquetFile } from '@pipeline/iceberg';
+import { tempDir as testingTempDir } from '@pipeline/testing';
 
 export interface CraftedChange {
   at: number;
@@ -54,7 +54,8 @@ export async function writeChangeLogFile(warehouse: string, table: string, hour:
   await writeFile(path.join(dir, name), new Uint8Array(buf));
 }
 
-export const tempDir = (prefix: string) => mkdtemp(path.join(tmpdir(), `ml-export-${prefix}-`));
+/** `ml-export-<prefix>-XXXXXX`, removed after the spec file (libs/testing). */
+export const tempDir = async (prefix: string) => testingTempDir(`ml-export-${prefix}`);
 
 export interface DatasetRow {
   split: string;

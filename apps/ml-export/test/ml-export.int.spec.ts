@@ -6,24 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { FolderCatalog, readTable } from '@pipeline/iceberg';
 import { createDatabase, ensureKafka, ensurePostgres, services, stackDir } from '@pipeline/stack';
-import { api, createLikes, repoRoot, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
+import { api, createLikes, repoRoot, startCoreOnFreshTopics, tempDir, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
 
 const run = promisify(execFile);
 const SOURCES = Array.from({ length: 10 }, (_, i) => `u${i}`);
 const TARGETS = Array.from({ length: 15 }, (_, i) => i + 1);
-const temps: string[] = [];
-const tempDir = (prefix: string) => {
-  const d = mkdtempSync(path.join(tmpdir(), `ml-export-it-${prefix}-`));
-  temps.push(d);
-  return d;
-};
+/** `ml-export-it-<prefix>-XXXXXX`, removed after this file (libs/testing). */
+const itDir = (prefix: string) => tempDir(`ml-export-it-${prefix}`);
 
 /** Likes and unlikes over SOURCES x TARGETS, versions increasing; deterministic for a seed. */
 async function workload(url: string, seed: number, requests: number): Promise<void> {
@@ -123,13 +117,13 @@ describe('ml-export over the real snapshotter output', () => {
     const started = await startCoreOnFreshTopics(bootstrap, 'it.mlx');
     core = started.core;
     await createLikes(core.url, 'likes');
-    warehouse = tempDir('warehouse');
+    warehouse = itDir('warehouse');
     snapshotterEnv = {
       KAFKA_BROKERS: bootstrap,
       CDC_TOPIC: started.cdc,
       CONSUMER_GROUP: uniqueName('it.mlx.snapshotter'),
       WAREHOUSE_DIR: warehouse,
-      STAGING_DIR: tempDir('staging'),
+      STAGING_DIR: itDir('staging'),
       COMMIT_INTERVAL_MS: '500',
       BATCH_MAX_WAIT_MS: '200',
     };
@@ -140,7 +134,6 @@ describe('ml-export over the real snapshotter output', () => {
     await stopSnapshotter();
     await core?.stop();
     for (const d of drops) await d().catch(() => undefined);
-    for (const d of temps) rmSync(d, { recursive: true, force: true });
   }, 120_000);
 
   it('writes a dataset whose final counts are the core counts, with features that never look ahead', async () => {
@@ -164,7 +157,7 @@ describe('ml-export over the real snapshotter output', () => {
 
     // The change log of a round is flushed right after its table commit: a run in between is refused (exit 1,
     // nothing written) and names the remedy, running again.
-    const out = path.join(tempDir('out'), 'dataset');
+    const out = path.join(itDir('out'), 'dataset');
     const args = ['--table', 'shop.likes', '--warehouse', warehouse, '--out', out, '--split-at', String(splitAt), '--negatives', '2', '--seed', '5'];
     const result = await waitFor(
       'ml-export to succeed',
@@ -223,7 +216,7 @@ describe('ml-export over the real snapshotter output', () => {
     expect(c.feature_mismatches_out).toBe(0);
 
     // Seeded: the same command again gives the same dataset, file for file.
-    const again = path.join(tempDir('out'), 'dataset');
+    const again = path.join(itDir('out'), 'dataset');
     const second = await mlExport(args.map((a) => (a === out ? again : a)));
     expect(second.code).toBe(0);
     const manifest = async (dir: string) => {
@@ -238,7 +231,7 @@ describe('ml-export over the real snapshotter output', () => {
     const db = await createDatabase(pgServer, 'mlx_catalog');
     drops.push(db.drop);
     startSnapshotter({ CATALOG: 'jdbc', CATALOG_URL: db.url });
-    const viaJdbc = path.join(tempDir('out'), 'dataset');
+    const viaJdbc = path.join(itDir('out'), 'dataset');
     const jdbcArgs = ['--catalog', 'jdbc', '--catalog-url', db.url, ...args.map((a) => (a === out ? viaJdbc : a))];
     await waitFor(
       'ml-export through the JDBC catalog once the snapshotter registered the table',

@@ -13,14 +13,12 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreClient, type EdgeView } from '@pipeline/core-api';
 import { createKafka, type Admin } from '@pipeline/kafka';
 import { ensureKafka } from '@pipeline/stack';
-import { api, createLikes, createTestDatabase, dropTestDatabases, freePort, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
+import { api, createLikes, createTestDatabase, dropTestDatabases, freePort, startCoreOnFreshTopics, tempDir, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
 import { metric, readReport } from './report';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -68,7 +66,7 @@ beforeAll(async () => {
     mode: 'SYNC',
   });
   if (gifts.status !== 200) throw new Error(`create table gifts: ${JSON.stringify(gifts.body)}`);
-  dir = mkdtempSync(join(tmpdir(), 'shadow-migration-'));
+  dir = tempDir('shadow-migration');
   group = uniqueName('shadow-migr');
   reportFile = join(dir, 'report.json');
   port = await freePort();
@@ -85,7 +83,6 @@ afterAll(async () => {
   await admin?.deleteTopics(topics).catch(() => undefined);
   await admin?.close();
   await dropTestDatabases();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function startShadow(): Promise<void> {

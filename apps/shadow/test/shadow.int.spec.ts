@@ -10,14 +10,12 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreClient } from '@pipeline/core-api';
 import { createKafka, type Admin } from '@pipeline/kafka';
 import { ensureKafka } from '@pipeline/stack';
-import { api, createLikes, freePort, startCoreOnFreshTopics, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
+import { api, createLikes, freePort, startCoreOnFreshTopics, tempDir, uniqueName, waitFor, type CoreProcess } from '@pipeline/testing';
 import { keyId, normalEdge, type KeyRef } from '../src/keys';
 import type { ShadowReport } from '../src/comparer';
 import { metric, readReport } from './report';
@@ -44,7 +42,7 @@ beforeAll(async () => {
   // Tables on the primary only: shadow copies the schema to the target.
   await createLikes(primary.core.url, 'likes');
   await createLikes(primary.core.url, 'views', 'ASYNC');
-  dir = mkdtempSync(join(tmpdir(), 'shadow-it-'));
+  dir = tempDir('shadow-it');
   group = uniqueName('shadow-g');
   reportFile = join(dir, 'report.json');
   port = await freePort();
@@ -56,7 +54,6 @@ afterAll(async () => {
   const topics = [primary?.wal, primary?.cdc, target?.wal, target?.cdc, `${group}.dlq`].filter((t): t is string => !!t);
   await admin?.deleteTopics(topics).catch(() => undefined);
   await admin?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** shadow's main.ts as its own process, so the test can kill -9 it. */

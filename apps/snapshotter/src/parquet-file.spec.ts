@@ -2,12 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { parquetReadObjects, parquetSchema, parquetMetadata } from 'hyparquet';
 import { snapshotRowFromParquet } from '@pipeline/iceberg';
 import type { CdcRecord } from '@pipeline/events';
+import { tempDir } from '@pipeline/testing';
 import { rowOfState } from './cdc-row';
 import { writeParquet, writeSnapshotParquet, type ColumnSpec } from './parquet-file';
 import { StagingStore } from './staging-store';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 describe('Parquet files with Iceberg field ids and bounds', () => {
   const cols: ColumnSpec[] = [
@@ -52,7 +50,7 @@ describe('Parquet files with Iceberg field ids and bounds', () => {
     const row = rowOfState(state, record);
     expect(row).toMatchObject({ source: '9007199254740993', target: '9007199254740995', version: ns, created_at: ns, properties: '{"n":9007199254740993}' });
 
-    const staging = new StagingStore(mkdtempSync(join(tmpdir(), 'staging-')));
+    const staging = new StagingStore(tempDir('staging'));
     staging.stage([{ table: 'shop.ids', key: 'k', ord: 7, row, topic: 't', partition: 0, offset: 0 }]);
     const staged = staging.pending('shop.ids', staging.gen).changes.map((c) => c.row!);
     expect(staged).toEqual([row]);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { tempDir } from '@pipeline/testing';
 import type { SnapshotRow } from './parquet-file';
 import { keyOfRow, SnapshotTables } from './snapshot-tables';
 import type { PendingChange } from './staging-store';
@@ -23,7 +22,7 @@ const del = (source: string, seq: number): PendingChange => ({ key: keyOfRow(row
 
 function tables(opts: { minSmallFiles?: number; minKeep?: number } = {}) {
   return new SnapshotTables({
-    warehouseDir: mkdtempSync(path.join(tmpdir(), 'snapshot-tables-spec-')),
+    warehouseDir: tempDir('snapshot-tables-spec'),
     targetFileRows: 1000,
     compaction: { smallFileRows: 100, minSmallFiles: opts.minSmallFiles ?? 100 },
     retention: { maxSnapshotAgeMs: 0, minSnapshotsToKeep: opts.minKeep ?? 100, maxMetadataFiles: 100 },

@@ -1,7 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { tempDir } from '@pipeline/testing';
 import type { ChangeLogRow } from './cdc-row';
 import type { SnapshotRow } from './parquet-file';
 import { StagingStore, type StagedRecord } from './staging-store';
@@ -30,7 +28,7 @@ const staged = (source: string, seq: number, offset: number, active = true): Sta
 });
 
 describe('StagingStore', () => {
-  const open = () => new StagingStore(mkdtempSync(path.join(tmpdir(), 'staging-spec-')));
+  const open = () => new StagingStore(tempDir('staging-spec'));
 
   it('keeps the highest seq per edge whatever the arrival order, and the next offset per partition', () => {
     const s = open();

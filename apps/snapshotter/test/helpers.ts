@@ -3,12 +3,10 @@
  * Python readers (pyiceberg, pyarrow) from the stack's venv, and the core's view of its active edges.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { services, stackDir } from '@pipeline/stack';
-import { api, repoRoot, waitFor } from '@pipeline/testing';
+import { api, repoRoot, tempDir as testingTempDir, waitFor } from '@pipeline/testing';
 
 const run = promisify(execFile);
 const here = import.meta.dirname;
@@ -90,7 +88,8 @@ export class SnapshotterProcess {
   }
 }
 
-export const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), `snapshotter-it-${prefix}-`));
+/** `snapshotter-it-<prefix>-XXXXXX`, removed after the test file (libs/testing). */
+export const tempDir = (prefix: string) => testingTempDir(`snapshotter-it-${prefix}`);
 
 /** Active edges of a likes-shaped table as the core answers them (edges/get over every source x target). */
 export async function coreActiveEdges(url: string, table: string, sources: string[], targets: number[], db = 'shop'): Promise<Map<string, { version: number; createdAt: unknown }>> {

@@ -38,4 +38,11 @@ describe('loadConfig', () => {
       wait: 120_000,
     });
   });
+
+  it('takes the Elasticsearch credentials of reconcile as es-indexer does, from the environment or flags', () => {
+    const cfg = loadConfig(['reconcile', '--es-url', 'https://es:9200/', '--es-ca-file', '/certs/ca.crt'], { KAFKA_BROKERS: 'k', ES_API_KEY: 'a2V5OnNlY3JldA==' });
+    expect([cfg.ES_URL, cfg.ES_API_KEY, cfg.ES_CA_FILE, cfg.ES_USERNAME]).toEqual(['https://es:9200', 'a2V5OnNlY3JldA==', '/certs/ca.crt', undefined]);
+    expect(() => loadConfig(['reconcile'], { KAFKA_BROKERS: 'k', ES_USERNAME: 'replay' })).toThrow(/ES_PASSWORD.*together/);
+    expect(() => loadConfig(['reconcile'], { KAFKA_BROKERS: 'k', ES_API_KEY: 'a', ES_USERNAME: 'u', ES_PASSWORD: 'p' })).toThrow(/ES_API_KEY.*not both/);
+  });
 });

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { kafkaBrokers, logLevel, parseConfig, port } from '@pipeline/config';
+import { checkEsAuth, esEnv } from '@pipeline/elasticsearch';
 
 export const COMMANDS = ['rebuild', 'migrate', 'check', 'reconcile', 'dlq'] as const;
 export const DLQ_ACTIONS = ['list', 'show', 'redrive'] as const;
@@ -61,6 +62,11 @@ export const EnvSchema = z.object({
   LOG_LEVEL: logLevel,
   // reconcile
   ES_URL: url.optional().describe('reconcile: Elasticsearch holding the es-indexer current-state index (unset: not compared)'),
+  // The same credentials and CA as the es-indexer's (libs/elasticsearch); a reader's rights on the index suffice.
+  ES_API_KEY: esEnv.ES_API_KEY,
+  ES_USERNAME: esEnv.ES_USERNAME,
+  ES_PASSWORD: esEnv.ES_PASSWORD,
+  ES_CA_FILE: esEnv.ES_CA_FILE,
   ES_INDEX_PREFIX: z.string().min(1).default('actionbase').describe('reconcile: the es-indexer INDEX_PREFIX; the index is <prefix>-edges'),
   ES_CDC_GROUP: z.string().min(1).default('es-indexer.cdc').describe('reconcile: the es-indexer CDC consumer group (<its CONSUMER_GROUP>.cdc)'),
   RECONCILE_SINKS: z
@@ -104,7 +110,7 @@ flags (each also an environment variable, e.g. --target-url = TARGET_URL):
   --kafka-brokers --wal-topic --cdc-topic --target-url --source-url --schema-file --state-file
   --from-offset --from-time --snapshot-until --overlap-ms --snapshot-source --iceberg-warehouse
   --batch-size --retries --actor --log-level
-  --es-url --es-index-prefix --es-cdc-group --reconcile-sinks --sample-threshold --sample-size --settle-rounds
+  --es-url --es-api-key --es-username --es-password --es-ca-file --es-index-prefix --es-cdc-group --reconcile-sinks --sample-threshold --sample-size --settle-rounds
   --settle-ms --max-reported --every-ms --metrics-port --metrics-host --metrics-file
   --druid-url --druid-broker-url --druid-datasource --druid-catchup-ms
   --dlq-topic --dlq-code --dlq-limit --redrive-topic --dry-run`;
@@ -124,6 +130,6 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   if (command !== 'dlq' && args.length) throw new Error(`unexpected argument(s) ${args.join(' ')}\n${USAGE}`);
   const merged: Record<string, string | undefined> = { ...env };
   for (const [flag, v] of Object.entries(values)) if (typeof v === 'string') merged[flag.toUpperCase().replaceAll('-', '_')] = v;
-  const cfg = parseConfig(EnvSchema, merged);
+  const cfg = parseConfig(EnvSchema.superRefine(checkEsAuth), merged);
   return { ...cfg, command: command as Command, args };
 }

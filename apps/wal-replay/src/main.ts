@@ -24,7 +24,7 @@ async function main(): Promise<number> {
     process.stderr.write(`wal-replay: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
-  const logger = pino({ level: cfg.LOG_LEVEL, base: { app: 'wal-replay', command: cfg.command }, redact: ['API_TOKEN', '*.API_TOKEN'] }, pino.destination(2));
+  const logger = pino({ level: cfg.LOG_LEVEL, base: { app: 'wal-replay', command: cfg.command }, redact: ['API_TOKEN', '*.API_TOKEN', '*.ES_API_KEY', '*.ES_PASSWORD'] }, pino.destination(2));
   const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS, clientId: cfg.KAFKA_CLIENT_ID });
   let signals = 0;
   const onSignal = (sig: string) => {

@@ -4,6 +4,7 @@
  */
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { Gauge, Registry } from 'prom-client';
+import { esConnectionFromEnv } from '@pipeline/elasticsearch';
 import { startHealthServer } from '@pipeline/stream';
 import type { Deps } from './commands';
 import { CoreClient } from '@pipeline/core-api';
@@ -51,6 +52,12 @@ export class ReconcileMetrics {
   }
 }
 
+/** The es-indexer's current-state index, reached with the same ES_* variables as the es-indexer. */
+export function elasticsearchSide(cfg: Deps['cfg'], kafka: Deps['kafka']): ElasticsearchSide {
+  if (!cfg.ES_URL) throw new Error('RECONCILE_SINKS names elasticsearch: set ES_URL (--es-url)');
+  return new ElasticsearchSide(esConnectionFromEnv({ ...cfg, ES_URL: cfg.ES_URL }), `${cfg.ES_INDEX_PREFIX}-edges`, cfg.ES_CDC_GROUP, cfg.CDC_TOPIC, kafka);
+}
+
 function sidesOf(deps: Deps): { sides: SinkSide[]; iceberg?: IcebergSide; core: CoreClient } {
   const { cfg } = deps;
   if (!cfg.TARGET_URL) throw new Error('TARGET_URL (--target-url) is required: the core reconcile compares against');
@@ -66,8 +73,7 @@ function sidesOf(deps: Deps): { sides: SinkSide[]; iceberg?: IcebergSide; core: 
   for (const w of wanted) {
     if (w === 'core') sides.push(new CoreSide(core));
     if (w === 'elasticsearch') {
-      if (!cfg.ES_URL) throw new Error('RECONCILE_SINKS names elasticsearch: set ES_URL (--es-url)');
-      sides.push(new ElasticsearchSide(cfg.ES_URL, `${cfg.ES_INDEX_PREFIX}-edges`, cfg.ES_CDC_GROUP, cfg.CDC_TOPIC, deps.kafka));
+      sides.push(elasticsearchSide(cfg, deps.kafka));
     }
     if (w === 'iceberg') sides.push((iceberg = new IcebergSide(cfg.ICEBERG_WAREHOUSE, cfg.CDC_TOPIC)));
     if (w === 'druid') {

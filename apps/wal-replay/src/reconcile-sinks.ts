@@ -7,7 +7,7 @@
  * `<its CONSUMER_GROUP>.cdc` (apps/es-indexer README); both are configured here, not imported from the app.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { createEsClient } from '@pipeline/elasticsearch';
+import { createEsClient, explainEsError, type EsConnection } from '@pipeline/elasticsearch';
 import type { CdcState } from '@pipeline/events';
 import { readIcebergTable } from '@pipeline/iceberg';
 import type { KafkaClient } from '@pipeline/kafka';
@@ -88,13 +88,13 @@ export class ElasticsearchSide implements SinkSide {
   private readonly client: Client;
 
   constructor(
-    url: string,
+    private readonly conn: EsConnection,
     private readonly index: string,
     private readonly group: string,
     private readonly cdcTopic: string,
     private readonly kafka: KafkaClient,
   ) {
-    this.client = createEsClient({ url }, { requestTimeout: 30_000 });
+    this.client = createEsClient(conn, { requestTimeout: 30_000 });
   }
 
   async point(): Promise<Point> {
@@ -107,13 +107,24 @@ export class ElasticsearchSide implements SinkSide {
   }
 
   async read(t: TableRef, keys: string[] | undefined): Promise<Map<string, string | null>> {
+    try {
+      return await this.search(t, keys);
+    } catch (err) {
+      throw new Error(`reconcile could not read ${this.index}: ${explainEsError(err, this.conn)}`, { cause: err });
+    }
+  }
+
+  private async search(t: TableRef, keys: string[] | undefined): Promise<Map<string, string | null>> {
     const wanted = keys ? new Set(keys) : undefined;
     const out = new Map<string, string | null>();
-    if (!(await this.client.indices.exists({ index: this.index }))) return out;
     let after: unknown[] | undefined;
     for (;;) {
       const r = await this.client.search<{ active: boolean; state: CdcState }>({
         index: this.index,
+        // No index yet reads as empty. One search rather than an exists check first: a refusal of a HEAD
+        // request has no body, and the body is what names the credential the node refused.
+        ignore_unavailable: true,
+        allow_no_indices: true,
         size: 1_000,
         query: { bool: { filter: [{ term: { database: t.database } }, { term: { table: t.table } }] } },
         sort: [{ docId: 'asc' }],

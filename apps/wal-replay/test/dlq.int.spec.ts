@@ -5,8 +5,6 @@
  * coordinates in `redrive.*` headers, and a second redrive produces nothing.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { encodeCdc, keyOfCdc, type CdcRecord } from '@pipeline/events';
@@ -14,12 +12,13 @@ import { createKafka, type Admin, type Producer } from '@pipeline/kafka';
 import { uniqueTopic, waitUntil } from '@pipeline/kafka/testing';
 import { ensureKafka } from '@pipeline/stack';
 import { runConsumer, SinkError, type DecodedRecord, type Sink, type StreamConsumer } from '@pipeline/stream';
+import { tempDir } from '@pipeline/testing';
 import { runCli } from './helpers';
 
 let bootstrap: string;
 let admin: Admin;
 let producer: Producer;
-const tmp = mkdtempSync(join(tmpdir(), 'wal-replay-dlq-'));
+const tmp = tempDir('wal-replay-dlq');
 
 beforeAll(async () => {
   ({ bootstrap } = await ensureKafka());
@@ -31,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await producer?.close();
   await admin?.close();
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 const record = (n: number): CdcRecord => ({

@@ -12,14 +12,13 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { createKafka, type Admin } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import { api, CoreProcess, freePort, uniqueName, waitFor } from '@pipeline/testing';
+import { api, CoreProcess, freePort, tempDir, uniqueName, waitFor } from '@pipeline/testing';
 import { CoreClient } from '@pipeline/core-api';
 import { appReady, DB, deleteStorage, runCli, spawnApp, startCore } from './helpers';
 
@@ -31,7 +30,7 @@ let bootstrap: string;
 let esUrl: string;
 let es: Client;
 let admin: Admin;
-const tmp = mkdtempSync(join(tmpdir(), 'wal-replay-dr-'));
+const tmp = tempDir('wal-replay-dr');
 const prefix = uniqueName('dr').replace(/\./g, '-');
 const children: ChildProcess[] = [];
 let core: CoreProcess | undefined;
@@ -69,7 +68,6 @@ afterAll(async () => {
     for (const t of [`${prefix}-edges`, `${prefix}-mutations`]) await es.indices.deleteIndexTemplate({ name: t }).catch(() => undefined);
     await es.close();
   }
-  rmSync(tmp, { recursive: true, force: true });
 }, 60_000);
 
 async function createSchema(url: string): Promise<void> {

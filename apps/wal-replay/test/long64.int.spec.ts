@@ -8,8 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
@@ -17,7 +16,7 @@ import { CoreClient } from '@pipeline/core-api';
 import { DruidClient } from '@pipeline/druid';
 import { parseJson } from '@pipeline/events';
 import { ensureDruid, ensureElasticsearch, ensureKafka, stackDir } from '@pipeline/stack';
-import { CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
+import { CoreProcess, freePort, repoRoot, tempDir, uniqueName, waitFor } from '@pipeline/testing';
 import { appReady, DB, deleteStorage, runCli, runDruidIngest, spawnApp, startCore } from './helpers';
 
 const run = promisify(execFile);
@@ -25,7 +24,7 @@ const BIG = 9007199254740993n; // 2^53 + 1
 const NS = 1732900000000000001n; // a version in nanoseconds
 const TOKEN = 'long64.user:long64-token-Zq8vK3mX1pR7-0001';
 
-const tmp = mkdtempSync(join(tmpdir(), 'wal-replay-long64-'));
+const tmp = tempDir('wal-replay-long64');
 const prefix = uniqueName('l64').replace(/\./g, '-');
 const dataSource = `wr_long64_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const children: ChildProcess[] = [];
@@ -69,7 +68,6 @@ afterAll(async () => {
     for (const t of [`${prefix}-edges`, `${prefix}-mutations`]) await es.indices.deleteIndexTemplate({ name: t }).catch(() => undefined);
     await es.close();
   }
-  rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
 
 /** What the core answers for the edges under BIG, read exactly. */

@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { createKafka } from '@pipeline/kafka';
 import { readAll } from '@pipeline/kafka/testing';
 import { ensureKafka } from '@pipeline/stack';
 import { spawn } from 'node:child_process';
-import { api, CoreProcess, freePort, repoRoot, uniqueName, waitFor } from '@pipeline/testing';
+import { api, CoreProcess, freePort, repoRoot, tempDir, uniqueName, waitFor } from '@pipeline/testing';
 import { readIcebergTable } from '@pipeline/iceberg';
 import { captureState, createTables, deleteStorage, processQueued, rng, runCli, runWorkload, startCore } from './helpers';
 import { CoreClient } from '@pipeline/core-api';
@@ -15,7 +14,7 @@ import { CoreClient } from '@pipeline/core-api';
 describe('wal-replay against real Kafka and real cores', () => {
   let bootstrap: string;
   const cores: CoreProcess[] = [];
-  const tmp = () => mkdtempSync(join(tmpdir(), 'wal-replay-it-'));
+  const tmp = () => tempDir('wal-replay-it');
 
   beforeAll(async () => {
     bootstrap = (await ensureKafka()).bootstrap;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { tempDir } from '@pipeline/testing';
 import { checkEsAuth, createEsClient, esClientOptions, esConnectionFromEnv, esEnv } from './client';
 import { LongSafeSerializer } from './serializer';
 
@@ -37,7 +37,7 @@ describe('client options', () => {
   });
 
   it('trust the given CA only, and verify the certificate', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'es-ca-')), 'ca.crt');
+    const file = join(tempDir('es-ca'), 'ca.crt');
     writeFileSync(file, '-----BEGIN CERTIFICATE-----\n');
     const o = esClientOptions({ url: 'https://es:9200', caFile: file });
     expect(o.tls).toEqual({ ca: Buffer.from('-----BEGIN CERTIFICATE-----\n'), rejectUnauthorized: true });

@@ -5,6 +5,7 @@
  */
 export { LongSafeSerializer } from './serializer';
 export { deleteWhere, type DeleteWhereOptions } from './delete-where';
+export { explainEsError } from './explain';
 export {
   checkEsAuth,
   createEsClient,

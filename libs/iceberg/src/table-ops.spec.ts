@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tempDir } from '@pipeline/testing';
 import { CommitConflictError, FolderCatalog, type TableIdent } from './catalog';
 import type { DataFile } from './manifest';
 import { expireSnapshots, history, rollbackTo } from './maintenance';
@@ -13,7 +13,7 @@ import { commitSnapshot, liveFiles, removeOrphans, type LiveFile } from './table
 const ident: TableIdent = { namespace: 'shop', name: 'likes' };
 
 function setup() {
-  const warehouse = mkdtempSync(path.join(tmpdir(), 'iceberg-ops-'));
+  const warehouse = tempDir('iceberg-ops');
   const catalog = new FolderCatalog(warehouse);
   const location = catalog.defaultLocation(ident);
   const init = () => newTableMetadata({ location, schema: icebergSchema(SNAPSHOT_COLUMNS), sortFieldIds: [1, 2, 3] });

@@ -4,13 +4,13 @@
  * would have) racing on one table without a lost or duplicated snapshot.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 // PostgreSQL for the tests comes from the stack tool (a test-only dependency of this library).
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createDatabase, ensurePostgres } from '@pipeline/stack';
+import { tempDir } from '@pipeline/testing';
 import {
   CommitConflictError,
   commitSnapshot,
@@ -34,7 +34,7 @@ const catalogs: Catalog[] = [];
 async function fresh(): Promise<{ url: string; warehouse: string; catalog: (name?: string) => JdbcCatalog }> {
   const db = await createDatabase(serverUrl, 'iceberg_catalog');
   drops.push(db.drop);
-  const warehouse = mkdtempSync(path.join(tmpdir(), 'iceberg-jdbc-'));
+  const warehouse = tempDir('iceberg-jdbc');
   return {
     url: db.url,
     warehouse,

@@ -6,15 +6,15 @@
  * catalog, and the server's metadata (written by Iceberg Java) reads back exactly.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 // The REST server for the tests comes from the stack tool (a test-only dependency of this library).
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { ensureIcebergRest } from '@pipeline/stack';
+import { tempDir } from '@pipeline/testing';
 import {
   CommitConflictError,
   commitSnapshot,
@@ -33,7 +33,7 @@ import {
 } from '../src/index';
 
 let uri: string;
-const warehouse = mkdtempSync(path.join(tmpdir(), 'iceberg-rest-'));
+const warehouse = tempDir('iceberg-rest');
 const freshIdent = (): TableIdent => ({ namespace: `it_${randomBytes(5).toString('hex')}`, name: 'likes' });
 const catalog = () => new RestCatalog({ uri, warehouse });
 

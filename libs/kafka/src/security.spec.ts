@@ -1,13 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { tempDir } from '@pipeline/testing';
 import { baseOptions, resolveConfig, securityFromEnv } from './config';
 
 describe('Kafka transport security settings', () => {
   it('reads SASL and TLS from the environment, and nothing when unset', () => {
     expect(securityFromEnv({})).toEqual({});
-    const dir = mkdtempSync(join(tmpdir(), 'kafka-tls-'));
+    const dir = tempDir('kafka-tls');
     writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n');
     expect(
       securityFromEnv({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'es-indexer', KAFKA_SASL_PASSWORD: 'pw', KAFKA_TLS_CA_FILE: join(dir, 'ca.pem'), KAFKA_TLS_SERVER_NAME: 'kafka' }),

@@ -3,11 +3,12 @@
  * kill -9 it), kcat reads (a Kafka client outside the project), polling with deadlines.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { tempDir } from './temp-dir';
+
+export { tempDir } from './temp-dir';
 
 const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -62,7 +63,8 @@ export async function freePort(): Promise<number> {
 }
 
 export const uniqueName = (prefix: string) => `${prefix}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
-export const tempStorage = () => join(mkdtempSync(join(tmpdir(), 'actionbase-it-')), 'core.db');
+/** A fresh SQLite path for a core, in a folder removed after the test file (tempDir). */
+export const tempStorage = () => join(tempDir('actionbase-it'), 'core.db');
 
 /**
  * The store integration tests run the core on: `TEST_STORAGE=postgres` runs every core a test starts on

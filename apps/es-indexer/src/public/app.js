@@ -11,6 +11,14 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
   fractionalSecondDigits: 3, hour12: false,
 });
 const when = (ms) => timeFormat.format(new Date(ms));
+
+// The API writes 64-bit integers (LONG ids, versions in nanoseconds) as bare digits; `res.json()` would round
+// those beyond 2^53 (9007199254740993 becomes ...992). Such a number is read from its source text into a BigInt
+// (JSON.parse source text access) and written back as its digits, so the page shows every id exactly.
+const exact = (key, value, context) =>
+  typeof value === 'number' && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? '') ? BigInt(context.source) : value;
+const readJson = (res) => res.text().then((text) => JSON.parse(text, exact)).catch(() => ({}));
+const jsonText = (value) => JSON.stringify(value, (key, v) => (typeof v === 'bigint' ? JSON.rawJSON(v.toString()) : v), 2);
 $('#when-head').textContent = `When (${zone})`;
 
 // A link such as the one `npm start` prints (/#token=...) signs the page in: the token moves into page memory
@@ -28,7 +36,7 @@ $('#when-head').textContent = `When (${zone})`;
 async function whoami() {
   const status = $('#status');
   const res = await fetch('/api/whoami', { headers: { authorization: `Bearer ${token()}` } });
-  const body = await res.json().catch(() => ({}));
+  const body = await readJson(res);
   status.textContent = res.ok ? visible(`Signed in as ${body.user}.`) : 'The token of the link was refused; enter yours.';
   status.className = res.ok ? '' : 'error';
 }
@@ -131,14 +139,14 @@ async function revealRecord(id) {
   const status = $('#status');
   if (!reason) return;
   const res = await fetch(`/api/records/${encodeURIComponent(id)}?reason=${encodeURIComponent(reason)}`, { headers: { authorization: `Bearer ${token()}` } });
-  const body = await res.json().catch(() => ({}));
+  const body = await readJson(res);
   if (!res.ok) {
     status.textContent = visible(`Reveal refused (${res.status}): ${body.message ?? ''}`);
     status.className = 'error';
     return;
   }
   $('#revealed-id').textContent = visible(id);
-  $('#revealed pre').textContent = visible(JSON.stringify(body.record, null, 2));
+  $('#revealed pre').textContent = visible(jsonText(body.record));
   $('#revealed').hidden = false;
 }
 
@@ -152,7 +160,7 @@ async function load(url, append, title) {
   }
   status.textContent = 'Searching…';
   const res = await fetch(url, { headers: { authorization: `Bearer ${token()}` } });
-  const body = await res.json().catch(() => ({}));
+  const body = await readJson(res);
   if (!res.ok) {
     status.textContent = res.status === 401 ? 'Not signed in: the token was refused.' : visible(`Error ${res.status}: ${body.message ?? ''}`);
     status.className = 'error';
@@ -176,7 +184,7 @@ async function loadAlerts(user) {
   $('#alerts-user').textContent = visible(user);
   section.hidden = false;
   const res = await fetch(`/api/users/${encodeURIComponent(user)}/alerts?size=50`, { headers: { authorization: `Bearer ${token()}` } });
-  const body = await res.json().catch(() => ({}));
+  const body = await readJson(res);
   if (!res.ok) {
     status.textContent = visible(`Alerts could not be read (error ${res.status}: ${body.message ?? ''}).`);
     status.className = 'error';

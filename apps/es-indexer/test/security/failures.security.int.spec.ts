@@ -3,8 +3,7 @@
  * (details, no looked-up person), what the audit keeps (everything), and the start-up refusals of bad credentials.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -13,7 +12,7 @@ import { Client } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ensureElasticsearch } from '@pipeline/stack';
-import { freePort, repoRoot, waitFor } from '@pipeline/testing';
+import { freePort, repoRoot, tempDir, waitFor } from '@pipeline/testing';
 import { AuditLog } from '../../src/audit-log';
 import { Authenticator, parseTokenList } from '@pipeline/web-auth';
 import { buildLookupApi } from '../../src/lookup.api';
@@ -28,7 +27,7 @@ describe('lookup failures and start-up refusals', () => {
   let client: Client;
   let esUrl: string;
   const prefix = newPrefix();
-  const dir = mkdtempSync(join(tmpdir(), 'esi-fail-'));
+  const dir = tempDir('esi-fail');
   let logs = '';
   const logger = pino(
     { level: 'info' },
@@ -59,7 +58,6 @@ describe('lookup failures and start-up refusals', () => {
     for (const a of apis) await a.close();
     await dropPrefix(client, prefix);
     await client.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers an Elasticsearch failure with a generic 500 and logs its type without the query or the person', async () => {

@@ -3,16 +3,16 @@
  * core writing to real Kafka, real Elasticsearch. Every case of the security review is replayed here.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
 import { AlertRecordSchema, type AlertRecord } from '@pipeline/events';
 import { ensureElasticsearch, ensureKafka } from '@pipeline/stack';
-import { api, freePort, repoRoot, waitFor, type CoreProcess } from '@pipeline/testing';
+import { api, freePort, repoRoot, tempDir, waitFor, type CoreProcess } from '@pipeline/testing';
 import { DAY_MS, edgesIndex } from '../../src/documents';
 import { expireTombstones } from '../../src/indices';
 import { alertsIndex } from '../../src/lookup.service';
@@ -65,7 +65,7 @@ describe('support lookup security (real service, Kafka, Elasticsearch)', () => {
   let apiPort: number;
   let httpPort: number;
   const prefix = newPrefix();
-  const dir = mkdtempSync(join(tmpdir(), 'esi-sec-'));
+  const dir = tempDir('esi-sec');
   const auditFile = join(dir, 'audit.jsonl');
   const table = 'profiles';
 
@@ -162,7 +162,6 @@ describe('support lookup security (real service, Kafka, Elasticsearch)', () => {
     await core?.stop('SIGKILL');
     await dropPrefix(client, prefix);
     await client?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('listens on loopback only by default, lookup API and probes alike', async () => {

@@ -2,13 +2,12 @@
 // xpack.security with a file-realm user and HTTPS under a CA of its own), never the shared one. Both run as the
 // real process (main.ts), configured only through ES_URL, ES_USERNAME/ES_PASSWORD or ES_API_KEY, and ES_CA_FILE.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
 import { ensureKafka, startElasticsearch, stopElasticsearch, type ElasticsearchOptions } from '@pipeline/stack';
-import { freePort, repoRoot, waitFor, type CoreProcess } from '@pipeline/testing';
+import { freePort, repoRoot, tempDir, waitFor, type CoreProcess } from '@pipeline/testing';
 import { mutationIndexPattern } from '../../src/documents';
 import { like, mutate, newPrefix, startCore } from '../harness';
 
@@ -26,7 +25,7 @@ interface App {
 }
 
 describe('es-indexer against an Elasticsearch with security and TLS', () => {
-  const nodeDir = mkdtempSync(join(tmpdir(), 'es-secured-'));
+  const nodeDir = tempDir('es-secured');
   let esOpts: ElasticsearchOptions;
   let esUrl: string;
   let caFile: string;
@@ -38,7 +37,7 @@ describe('es-indexer against an Elasticsearch with security and TLS', () => {
   let wal: string;
   let cdc: string;
   const apps: App[] = [];
-  const auditDir = mkdtempSync(join(tmpdir(), 'es-secured-audit-'));
+  const auditDir = tempDir('es-secured-audit');
   /** The prefix the successful runs index into; later runs with bad credentials must not read it. */
   const prefix = newPrefix();
 
@@ -81,8 +80,6 @@ describe('es-indexer against an Elasticsearch with security and TLS', () => {
     await core?.stop('SIGKILL');
     await admin?.close();
     if (esOpts) await stopElasticsearch(esOpts);
-    rmSync(nodeDir, { recursive: true, force: true });
-    rmSync(auditDir, { recursive: true, force: true });
   }, 60_000);
 
   async function startApp(name: string, env: Record<string, string>): Promise<App> {
