@@ -208,9 +208,9 @@ const SECRETS: Record<string, string> = {
   LOOKUP_TOKENS: 'agent.one:lookup-token-secret-0001',
   AUDIT_CHAIN_KEY: 'audit-chain-key-secret-0123456789abcdef',
 };
-// The Kafka password of an app added later (the consumer-app generator writes its principal into the file)
-// needs no entry above: every KAFKA_<APP>_PASSWORD the file requires gets a value of its own.
-for (const [, name] of readFileSync(join(dockerDir, 'compose.secure.yaml'), 'utf8').matchAll(/\$\{(KAFKA_[A-Z0-9_]+_PASSWORD):\?/g)) {
+// A password of an app added later (the consumer-app generator writes its Kafka principal into the file) needs
+// no entry above: every KAFKA_<APP>_PASSWORD and ES_<APP>_PASSWORD the file requires gets a value of its own.
+for (const [, name] of readFileSync(join(dockerDir, 'compose.secure.yaml'), 'utf8').matchAll(/\$\{((?:KAFKA|ES)_[A-Z0-9_]+_PASSWORD):\?/g)) {
   SECRETS[name!] ??= `${name!.toLowerCase().replace(/_/g, '-')}-secret`;
 }
 const SECURE = ['-f', 'docker/compose.yaml', '-f', 'docker/compose.secure.yaml'];
@@ -278,6 +278,17 @@ describe('docker/compose.secure.yaml (compose.yaml with authentication on)', () 
     expect(e['AUDIT_CHAIN_KEY']).toBe(SECRETS['AUDIT_CHAIN_KEY']);
     expect(svc('es-indexer').depends_on).toMatchObject({ 'es-users': { condition: 'service_completed_successfully' } });
     expect(JSON.stringify(svc('es-users').command)).toContain('"names\\":[\\"actionbase-*\\"]');
+  });
+
+  it('console: its own read-only Elasticsearch user over HTTPS, the certificate verified against the CA', () => {
+    const e = env('console');
+    expect(e['ES_URL']).toBe('https://elasticsearch:9200');
+    expect(e['ES_USERNAME']).toBe('console');
+    expect(e['ES_PASSWORD']).toBe(SECRETS['ES_CONSOLE_PASSWORD']);
+    expect((svc('console').volumes ?? []).map(String).some((v) => v.startsWith('certs:') && v.includes(':/certs'))).toBe(true);
+    expect(svc('console').depends_on).toMatchObject({ 'es-users': { condition: 'service_completed_successfully' } });
+    const users = JSON.stringify(svc('es-users').command);
+    expect(users).toContain('role/console \'{\\"cluster\\":[\\"monitor\\"],\\"indices\\":[{\\"names\\":[\\"actionbase-*\\"],\\"privileges\\":[\\"read\\"]}]}');
   });
 
   it('the core API and its clients: one token required', () => {
