@@ -1,9 +1,7 @@
 import { PassThrough } from 'node:stream';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createTestDatabase, testStorage } from '@pipeline/testing';
+import { createTestDatabase, tempDir, testStorage } from '@pipeline/testing';
 import { loadConfig } from '../config';
 import { startCore, type CoreOptions, type RunningCore } from '../core';
 
@@ -19,7 +17,7 @@ export interface TestCore extends RunningCore {
  * a fresh PostgreSQL database (see @pipeline/testing).
  */
 export async function startTestCore(env: Record<string, string> = {}, opts: CoreOptions = {}): Promise<TestCore> {
-  const storagePath = env.STORAGE_PATH ?? join(mkdtempSync(join(tmpdir(), 'actionbase-')), 'core.db');
+  const storagePath = env.STORAGE_PATH ?? join(tempDir('actionbase'), 'core.db');
   if (testStorage() === 'postgres' && !env.STORAGE) env = { ...env, STORAGE: 'postgres', DATABASE_URL: await createTestDatabase() };
   const cfg = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', HEARTBEAT_INTERVAL_MS: '3600000', ...env, STORAGE_PATH: storagePath });
   const out = new PassThrough();

@@ -343,6 +343,9 @@ function definition(r: Resolved): ServiceSpec {
   const configDir = path.join(r.dir, 'config');
   const dataDir = path.join(r.dir, 'data');
   const logsDir = path.join(r.dir, 'logs');
+  // The node's own temporary files (ES_TMPDIR; its launcher otherwise makes elasticsearch-* folders in the OS temp
+  // dir and leaves them): inside the instance's folder, removed with it.
+  const tmpDir = path.join(r.dir, 'tmp');
   let home = '';
   let javaDir = '';
   return {
@@ -362,7 +365,7 @@ function definition(r: Resolved): ServiceSpec {
         isOurs: (cmd) => cmd.includes(r.dir) || cmd.includes('elasticsearch'),
         outFile: path.join(r.dir, 'elasticsearch.out'),
         command: () => {
-          const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ES_JAVA_HOME: javaDir, ES_PATH_CONF: configDir, ES_JAVA_OPTS: `-Xms${r.heap} -Xmx${r.heap}` };
+          const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ES_JAVA_HOME: javaDir, ES_PATH_CONF: configDir, ES_TMPDIR: tmpDir, ES_JAVA_OPTS: `-Xms${r.heap} -Xmx${r.heap}` };
           const es = path.join(home, 'bin', 'elasticsearch');
           return isRoot()
             ? { command: 'runuser', args: ['-u', ES_USER, '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), es] }
@@ -375,7 +378,7 @@ function definition(r: Resolved): ServiceSpec {
       javaDir = await javaHome();
       await ensureUser();
       home = await ensureDistribution(r);
-      await Promise.all([configDir, dataDir, logsDir].map((d) => mkdir(d, { recursive: true })));
+      await Promise.all([configDir, dataDir, logsDir, tmpDir].map((d) => mkdir(d, { recursive: true })));
       // ES_PATH_CONF must hold the distribution's jvm.options and log4j2.properties too.
       for (const f of ['jvm.options', 'log4j2.properties']) {
         if (!existsSync(path.join(configDir, f))) await copyFile(path.join(home, 'config', f), path.join(configDir, f));
