@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '../ids';
 import type { Logger } from 'pino';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -51,7 +51,7 @@ declare module 'fastify' {
   }
 }
 
-const newRequestId = monotonicFactory();
+const newRequestId = ulidFactory();
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
