@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { ulidFactory } from './ids';
 
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
