@@ -2,7 +2,7 @@
  * What the core benchmarks share: the machine's load, round statistics, end-to-end clocks on Kafka's
  * end offsets, the core's RSS and file sizes, a keep-alive HTTP client, and the JSON result.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { createKafka, type Admin } from '@pipeline/kafka';
 import { ensureKafka, producerPerformance, stackDir, startKafka, stopKafka } from '@pipeline/stack';
+import { CoreProcess, waitFor } from '@pipeline/testing';
 
 /**
  * The broker the bench runs on: the stack's shared one, or with BENCH_KAFKA=private a broker of its own
@@ -245,4 +246,32 @@ export function backlogSampler(url: string, everyMs = 250): { stop(): Promise<{ 
       return { peak: Math.max(0, ...samples), samples };
     },
   };
+}
+
+/**
+ * The core of another checkout (`--before` / `--against <dir>`: `<dir>/apps/actionbase/src/main.ts`, e.g. a
+ * `git worktree` of the commit before a change, with node_modules linked in), started as CoreProcess starts
+ * this one, so that before and after run side by side in one run.
+ */
+export class CoreAt extends CoreProcess {
+  constructor(
+    private readonly root: string,
+    env: Record<string, string>,
+  ) {
+    super(env);
+  }
+  override async start(): Promise<void> {
+    this.output = '';
+    this.child = spawn(process.execPath, ['--import', 'tsx', join(this.root, 'apps/actionbase/src/main.ts')], {
+      cwd: this.root,
+      env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    await waitFor(`the core of ${this.root} on ${this.url}`, async () => {
+      if (this.child?.exitCode !== null) throw new Error(`core exited: ${this.output.slice(-2000)}`);
+      return (await fetch(`${this.url}/graph/health/readiness`).catch(() => undefined))?.ok;
+    });
+  }
 }

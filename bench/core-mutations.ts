@@ -29,10 +29,9 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createKafka } from '@pipeline/kafka';
 import { producerPerformance } from '@pipeline/stack';
-import { spawn } from 'node:child_process';
-import { api, CoreProcess, createLikes, freePort, uniqueName, waitFor } from '@pipeline/testing';
+import { api, CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
 import { Catalog, CdcRelay, LegacyTableBody, legacySchema, MutationEngine, SinkCdcOutlet, SqliteEdgeStore, type RecordSink } from '@pipeline/actionbase';
-import { averageRecordBytes, backlogSampler, benchKafka, emit, fmtSpread, HttpClient, loadLine, machine, makeWorkload, pct, sendAll, sleep, spread, TopicCounter, type Workload } from './core-common';
+import { averageRecordBytes, backlogSampler, benchKafka, CoreAt, emit, fmtSpread, HttpClient, loadLine, machine, makeWorkload, pct, sendAll, sleep, spread, TopicCounter, type Workload } from './core-common';
 
 const { values } = parseArgs({
   options: {
@@ -105,30 +104,6 @@ export interface HttpSideResult {
   p99Ms: number;
   walRecordBytes: number;
   cdcRecordBytes: number;
-}
-
-/** The core of another checkout (`--before`), started as CoreProcess starts this one. */
-class CoreAt extends CoreProcess {
-  constructor(
-    private readonly root: string,
-    env: Record<string, string>,
-  ) {
-    super(env);
-  }
-  override async start(): Promise<void> {
-    this.output = '';
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(this.root, 'apps/actionbase/src/main.ts')], {
-      cwd: this.root,
-      env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    await waitFor(`the core of ${this.root} on ${this.url}`, async () => {
-      if (this.child?.exitCode !== null) throw new Error(`core exited: ${this.output.slice(-2000)}`);
-      return (await fetch(`${this.url}/graph/health/readiness`).catch(() => undefined))?.ok;
-    });
-  }
 }
 
 async function httpKafka(warm: Workload, timed: Workload, bootstrap: string, counter: TopicCounter, root?: string): Promise<HttpSideResult> {

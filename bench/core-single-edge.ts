@@ -8,18 +8,25 @@
  * Baseline in the same run, at the same rate: the core's liveness probe, which does no storage and no
  * Kafka work: the floor that HTTP, the client and this machine's load put under every request.
  *
- *   npx tsx bench/core-single-edge.ts [--rate 2000] [--seconds 20] [--edges 20000] [--clients 32] [--json out.json]
+ *   npx tsx bench/core-single-edge.ts [--rate 2000] [--seconds 20] [--edges 20000] [--clients 32] [--rounds 1]
+ *                                     [--against <dir>] [--json out.json]
+ *
+ * `--against <dir>`: a second core, from another checkout (`<dir>/apps/actionbase/src/main.ts`, e.g. a
+ * `git worktree` of the commit before a change with node_modules linked in), loaded the same way and run
+ * in the same rounds, the order of the two alternating from round to round: before and after in one run,
+ * with per-round ratios (on a shared machine the load moves between rounds, not within a pair). Every
+ * round runs the fixed rate, then the closed loop, on each core.
  *
  * Targets (issue: Actionbase publishes read ~5 ms, write ~20 ms): read p99 ≤ 5 ms, write p99 ≤ 20 ms at 2k req/s.
  * The last line printed is the JSON result (also written to --json).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafka } from '@pipeline/kafka';
 import { CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
-import { benchKafka, emit, HttpClient, loadLine, machine, pct, rssOf, sendAll, SHOP_LIKES_PATH, sleep, TopicCounter } from './core-common';
+import { benchKafka, CoreAt, emit, fmtSpread, HttpClient, loadLine, machine, pct, rssOf, sendAll, SHOP_LIKES_PATH, sleep, spread, TopicCounter } from './core-common';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +34,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     edges: { type: 'string', default: '20000' },
     clients: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '1' },
+    against: { type: 'string' },
     'read-share': { type: 'string', default: '0.85' },
     json: { type: 'string' },
   },
@@ -36,12 +45,11 @@ const seconds = Number(values.seconds);
 const edges = Number(values.edges);
 const clients = Number(values.clients);
 const readShare = Number(values['read-share']);
+const rounds = Number(values.rounds);
 
 let x = 12345;
 const rnd = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff), x);
 let version = 1_000_000;
-/** Writes answered 200: each has one CDC record on Kafka once the relay caught up. */
-let writesOk = 0;
 const users = Math.max(1, Math.floor(edges / 20));
 const edgeAt = (i: number) => ({ source: `u${i % users}`, target: Math.floor(i / users) });
 
@@ -70,7 +78,8 @@ interface Lat {
 const summary = (xs: number[]) => ({ n: xs.length, p50Ms: +pct(xs, 50).toFixed(2), p99Ms: +pct(xs, 99).toFixed(2), maxMs: +xs.reduce((a, b) => Math.max(a, b), 0).toFixed(1) });
 
 /** Open loop: request i is due at start + i / rate, sent then whatever came before; timed from its due time. */
-async function fixedRate(client: HttpClient, probeOnly: boolean): Promise<{ lat: Lat; achieved: number }> {
+async function fixedRate(side: Side, probeOnly: boolean): Promise<{ lat: Lat; achieved: number }> {
+  const client = side.client;
   const lat: Lat = { read: [], write: [], probe: [], errors: 0 };
   const total = Math.round(rate * seconds);
   const inflight = new Set<Promise<void>>();
@@ -87,7 +96,7 @@ async function fixedRate(client: HttpClient, probeOnly: boolean): Promise<{ lat:
           if (res.status !== 200) lat.errors++;
           else {
             lat[r.kind].push(performance.now() - dueAt);
-            if (r.kind === 'write') writesOk++;
+            if (r.kind === 'write') side.writesOk++;
           }
         },
         () => void lat.errors++,
@@ -102,7 +111,8 @@ async function fixedRate(client: HttpClient, probeOnly: boolean): Promise<{ lat:
 }
 
 /** Closed loop: `clients` clients, each sending its next request when the last is answered. */
-async function asFastAsItGoes(client: HttpClient, pid: number): Promise<{ rps: number; perCpuSecond: number; coreCpuShare: number; lat: Lat }> {
+async function asFastAsItGoes(side: Side): Promise<{ rps: number; perCpuSecond: number; coreCpuShare: number; lat: Lat }> {
+  const { client, pid } = side;
   const lat: Lat = { read: [], write: [], probe: [], errors: 0 };
   const end = performance.now() + seconds * 1000;
   const cpu0 = cpuSeconds(pid);
@@ -113,11 +123,12 @@ async function asFastAsItGoes(client: HttpClient, pid: number): Promise<{ rps: n
       while (performance.now() < end) {
         const r = nextRequest(false);
         const s = performance.now();
-        const res = await client.send(r.method, r.path, r.body);
+        // A kept-alive connection the core closed as idle between two requests resets: counted, not fatal.
+        const res = await client.send(r.method, r.path, r.body).catch(() => ({ status: 0 }));
         if (res.status !== 200) lat.errors++;
         else {
           lat[r.kind].push(performance.now() - s);
-          if (r.kind === 'write') writesOk++;
+          if (r.kind === 'write') side.writesOk++;
         }
         n++;
       }
@@ -128,24 +139,44 @@ async function asFastAsItGoes(client: HttpClient, pid: number): Promise<{ rps: n
   return { rps: n / wall, perCpuSecond: n / cpu, coreCpuShare: cpu / wall, lat };
 }
 
+/** One core under test: this checkout's, or the `--against` one. */
+interface Side {
+  name: string;
+  core: CoreProcess;
+  client: HttpClient;
+  pid: number;
+  cdc: string;
+  wal: string;
+  /** Writes answered 200: each has one CDC record on Kafka once the relay caught up. */
+  writesOk: number;
+  mixes: { lat: Lat; achieved: number; load1: number }[];
+  /** The closed loop of each round. */
+  maxes: Awaited<ReturnType<typeof asFastAsItGoes>>[];
+}
+
 const broker = await benchKafka();
 const { bootstrap } = broker;
-const wal = uniqueName('bench-single.wal');
-const cdc = uniqueName('bench-single.cdc');
-const core = new CoreProcess({
-  PORT: String(await freePort()),
-  KAFKA_BROKERS: bootstrap,
-  WAL_TOPIC: wal,
-  CDC_TOPIC: cdc,
-  STORAGE_PATH: join(mkdtempSync(join(tmpdir(), 'bench-single-')), 'core.db'),
-  HEARTBEAT_INTERVAL_MS: String(3_600_000),
-  LOG_LEVEL: 'warn',
-});
-await core.start();
-const client = new HttpClient(core.url, 256);
+async function sideOf(name: string, root?: string): Promise<Side> {
+  const wal = uniqueName(`bench-single.wal`);
+  const cdc = uniqueName(`bench-single.cdc`);
+  const env = {
+    PORT: String(await freePort()),
+    KAFKA_BROKERS: bootstrap,
+    WAL_TOPIC: wal,
+    CDC_TOPIC: cdc,
+    STORAGE_PATH: join(mkdtempSync(join(tmpdir(), 'bench-single-')), 'core.db'),
+    HEARTBEAT_INTERVAL_MS: String(3_600_000),
+    LOG_LEVEL: 'warn',
+  };
+  const core = root ? new CoreAt(root, env) : new CoreProcess(env);
+  await core.start();
+  return { name, core, client: new HttpClient(core.url, 256), pid: core.child!.pid!, wal, cdc, writesOk: 0, mixes: [], maxes: [] };
+}
+const sides: Side[] = [await sideOf('this core')];
+if (values.against) sides.push(await sideOf(`against ${values.against}`, resolve(values.against)));
+const [main] = sides as [Side, ...Side[]];
 const counter = await TopicCounter.open(bootstrap);
 try {
-  await createLikes(core.url, 'likes');
   const before = machine();
   // The edges the reads look up, written in batches (not timed).
   const bodies: string[] = [];
@@ -154,48 +185,81 @@ try {
     for (let i = b; i < Math.min(edges, b + 500); i++) mutations.push({ type: 'INSERT', edge: { version: i + 1, ...edgeAt(i), properties: { created_at: i + 1 } } });
     bodies.push(JSON.stringify({ mutations }));
   }
-  await sendAll(client, bodies, 4);
-  console.log(`${edges} edges loaded; ${Math.round(readShare * 100)}% reads at ${rate} req/s for ${seconds} s, then ${clients} clients as fast as they go; ${loadLine()}`);
+  for (const side of sides) {
+    await createLikes(side.core.url, 'likes');
+    await sendAll(side.client, bodies, 4);
+  }
+  console.log(
+    `${edges} edges loaded; ${Math.round(readShare * 100)}% reads at ${rate} req/s for ${seconds} s × ${rounds} round(s)${sides.length > 1 ? ` on each of ${sides.length} cores (${sides.map((s) => s.name).join(', ')})` : ''}, each round followed by ${clients} clients as fast as they go for as long; ${loadLine()}`,
+  );
 
   // Symmetric warm-up: a few seconds of the mix and of the probe before anything is timed.
   const warmSeconds = Math.min(3, seconds);
-  for (const probeOnly of [false, true]) {
-    const end = performance.now() + warmSeconds * 500;
-    while (performance.now() < end)
-      await Promise.all(
-        Array.from({ length: 16 }, () => nextRequest(probeOnly)).map(async (r) => {
-          const res = await client.send(r.method, r.path, r.body);
-          if (res.status === 200 && r.kind === 'write') writesOk++;
-        }),
+  for (const side of sides)
+    for (const probeOnly of [false, true]) {
+      const end = performance.now() + warmSeconds * 500;
+      while (performance.now() < end)
+        await Promise.all(
+          Array.from({ length: 16 }, () => nextRequest(probeOnly)).map(async (r) => {
+            const res = await side.client.send(r.method, r.path, r.body);
+            if (res.status === 200 && r.kind === 'write') side.writesOk++;
+          }),
+        );
+    }
+
+  // Baseline and mix alternate: probe, mix (each core, the order rotating per round), probe; the baseline
+  // figure is the better of its two runs.
+  const probeA = await fixedRate(main, true);
+  for (let r = 0; r < rounds; r++) {
+    const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
+    for (const side of order) {
+      const load1 = machine().load1;
+      side.mixes.push({ ...(await fixedRate(side, false)), load1 });
+    }
+    // The closed loop too, in the same order: requests per CPU-second of the core is the figure the machine's
+    // load moves least, and it is taken per round so that the two cores' figures pair up.
+    for (const side of order) side.maxes.push(await asFastAsItGoes(side));
+    if (sides.length > 1 || rounds > 1)
+      console.log(
+        `round ${r + 1}: ` +
+          sides.map((s) => { const m = s.mixes[r]!; return `${s.name} (load ${m.load1}): read p50 ${pct(m.lat.read, 50).toFixed(2)} p99 ${pct(m.lat.read, 99).toFixed(2)} ms, write p50 ${pct(m.lat.write, 50).toFixed(2)} p99 ${pct(m.lat.write, 99).toFixed(2)} ms, closed loop ${Math.round(s.maxes[r]!.perCpuSecond)} req per CPU-second`; }).join('; '),
       );
   }
-
-  // Baseline and mix alternate: probe, mix, probe; the baseline figure is the better of its two runs.
-  const probeA = await fixedRate(client, true);
-  const mixLoad = machine().load1;
-  const mix = await fixedRate(client, false);
-  const probeB = await fixedRate(client, true);
+  const probeB = await fixedRate(main, true);
   const probe = pct(probeA.lat.probe, 99) <= pct(probeB.lat.probe, 99) ? probeA : probeB;
-  const max = await asFastAsItGoes(client, core.child!.pid!);
   // Every acknowledged write has its CDC record on Kafka before the run counts as done.
   const drain0 = performance.now();
-  await counter.until(cdc, 1 + edges + writesOk, 120_000).catch((err) => console.error(`CDC incomplete: ${(err as Error).message}`));
+  for (const side of sides)
+    await counter.until(side.cdc, 1 + edges + side.writesOk, 120_000).catch((err) => console.error(`${side.name}: CDC incomplete: ${(err as Error).message}`));
   const drainMs = performance.now() - drain0;
 
+  /** The rounds of a side pooled: every request of every round. */
+  const pooled = (s: Side) => ({
+    read: s.mixes.flatMap((m) => m.lat.read),
+    write: s.mixes.flatMap((m) => m.lat.write),
+    errors: s.mixes.reduce((a, m) => a + m.lat.errors, 0),
+    achieved: s.mixes.reduce((a, m) => a + m.achieved, 0) / s.mixes.length,
+  });
+  const mix = pooled(main);
+  /** The closed loop of the round with the median requests per CPU-second. */
+  const medianMax = (s: Side) => [...s.maxes].sort((a, b) => a.perCpuSecond - b.perCpuSecond)[Math.floor((s.maxes.length - 1) / 2)]!;
+  const max = medianMax(main);
+  const other = sides[1];
+  const perRound = (f: (m: Side['mixes'][number]) => number) => (other ? spread(main.mixes.map((m, i) => f(m) / f(other.mixes[i]!)), 2) : undefined);
   const result = {
     bench: 'core-single-edge',
-    machine: { before, duringMix: { load1: mixLoad }, after: machine() },
-    workload: { rate, seconds, edges, clients, readShare },
+    machine: { before, duringMix: { load1: main.mixes.map((m) => m.load1) }, after: machine() },
+    workload: { rate, seconds, rounds, edges, clients, readShare },
     fixedRate: {
       achievedRps: Math.round(mix.achieved),
-      read: summary(mix.lat.read),
-      write: summary(mix.lat.write),
-      errors: mix.lat.errors,
-      readP99TargetMet: pct(mix.lat.read, 99) <= 5,
-      writeP99TargetMet: pct(mix.lat.write, 99) <= 20,
+      read: summary(mix.read),
+      write: summary(mix.write),
+      errors: mix.errors,
+      readP99TargetMet: pct(mix.read, 99) <= 5,
+      writeP99TargetMet: pct(mix.write, 99) <= 20,
     },
     baselineLivenessAtSameRate: { ...summary(probe.lat.probe), errors: probe.lat.errors },
-    readP99OverBaseline: +(pct(mix.lat.read, 99) / pct(probe.lat.probe, 99)).toFixed(2),
+    readP99OverBaseline: +(pct(mix.read, 99) / pct(probe.lat.probe, 99)).toFixed(2),
     maxThroughput: {
       rps: Math.round(max.rps),
       perCoreCpuSecond: Math.round(max.perCpuSecond),
@@ -204,26 +268,52 @@ try {
       write: summary(max.lat.write),
       errors: max.lat.errors,
     },
+    against: other
+      ? {
+          root: values.against,
+          fixedRate: { read: summary(pooled(other).read), write: summary(pooled(other).write), errors: pooled(other).errors },
+          maxThroughput: { rps: Math.round(medianMax(other).rps), perCoreCpuSecond: Math.round(medianMax(other).perCpuSecond), coreCpuShare: +medianMax(other).coreCpuShare.toFixed(2) },
+          // This core over the other, per round (below 1: this one is faster).
+          readP50Ratio: perRound((m) => pct(m.lat.read, 50)),
+          readP99Ratio: perRound((m) => pct(m.lat.read, 99)),
+          writeP50Ratio: perRound((m) => pct(m.lat.write, 50)),
+          writeP99Ratio: perRound((m) => pct(m.lat.write, 99)),
+          perCpuSecondRatio: spread(main.maxes.map((m, i) => m.perCpuSecond / other.maxes[i]!.perCpuSecond), 2),
+        }
+      : undefined,
     cdcDrainAfterLastAnswerMs: Math.round(drainMs),
-    core: rssOf(core.child!.pid!),
+    core: rssOf(main.pid),
   };
   console.log(
-    `fixed ${rate} req/s (achieved ${result.fixedRate.achievedRps}, load ${mixLoad}): read p50 ${result.fixedRate.read.p50Ms} ms p99 ${result.fixedRate.read.p99Ms} ms; ` +
-      `write p50 ${result.fixedRate.write.p50Ms} ms p99 ${result.fixedRate.write.p99Ms} ms; errors ${mix.lat.errors}`,
+    `fixed ${rate} req/s (achieved ${result.fixedRate.achievedRps}, load ${main.mixes.map((m) => m.load1).join(', ')}): read p50 ${result.fixedRate.read.p50Ms} ms p99 ${result.fixedRate.read.p99Ms} ms; ` +
+      `write p50 ${result.fixedRate.write.p50Ms} ms p99 ${result.fixedRate.write.p99Ms} ms; errors ${mix.errors}`,
   );
   console.log(`baseline (liveness at ${rate} req/s): p50 ${result.baselineLivenessAtSameRate.p50Ms} ms p99 ${result.baselineLivenessAtSameRate.p99Ms} ms`);
   console.log(
-    `as fast as it goes (${clients} clients): ${result.maxThroughput.rps} req/s, ${result.maxThroughput.perCoreCpuSecond} req per CPU-second of the core ` +
+    `as fast as it goes (${clients} clients, the round with the median figure): ${result.maxThroughput.rps} req/s, ${result.maxThroughput.perCoreCpuSecond} req per CPU-second of the core ` +
       `(core used ${result.maxThroughput.coreCpuShare} of a core); read p99 ${result.maxThroughput.read.p99Ms} ms, write p99 ${result.maxThroughput.write.p99Ms} ms`,
   );
+  if (result.against) {
+    const a = result.against;
+    console.log(
+      `against ${a.root}: fixed rate read p50 ${a.fixedRate.read.p50Ms} p99 ${a.fixedRate.read.p99Ms} ms, write p50 ${a.fixedRate.write.p50Ms} p99 ${a.fixedRate.write.p99Ms} ms; ` +
+        `as fast as it goes ${a.maxThroughput.rps} req/s, ${a.maxThroughput.perCoreCpuSecond} req per CPU-second`,
+    );
+    console.log(
+      `this core / against, per round (median, min, max): read p50 ${fmtSpread(a.readP50Ratio!)}, read p99 ${fmtSpread(a.readP99Ratio!)}, write p50 ${fmtSpread(a.writeP50Ratio!)}, ` +
+        `write p99 ${fmtSpread(a.writeP99Ratio!)}; requests per CPU-second ${fmtSpread(a.perCpuSecondRatio)}`,
+    );
+  }
   console.log(`targets at ${rate} req/s: read p99 ≤ 5 ms ${result.fixedRate.readP99TargetMet ? 'met' : 'NOT met'}, write p99 ≤ 20 ms ${result.fixedRate.writeP99TargetMet ? 'met' : 'NOT met'}; ${loadLine()}`);
   emit(values.json, result);
 } finally {
-  client.close();
   await counter.close();
-  await core.stop();
   const admin = await createKafka({ brokers: [bootstrap], clientId: 'bench-cleanup' }).admin();
-  await admin.deleteTopics([wal, cdc]).catch(() => undefined);
+  for (const side of sides) {
+    side.client.close();
+    await side.core.stop();
+    await admin.deleteTopics([side.wal, side.cdc]).catch(() => undefined);
+  }
   await admin.close();
   await broker.stop();
 }

@@ -1,4 +1,4 @@
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '../ids';
 import {
   classify,
   derivedChanges,
@@ -66,7 +66,7 @@ interface KeyGroup {
  * processed keys: lock, read, fold, write state + indexes + counts + CDC outbox in one transaction.
  */
 export class MutationEngine {
-  private readonly newId = monotonicFactory();
+  private readonly newId = ulidFactory();
   private readonly locks = new KeyLocks();
   /** Keys per commit: as many as fit in a slice of the event loop, learnt from the commits before. */
   private readonly commitKeys = new SliceSizer(64, 32, LIMITS.sliceItems);

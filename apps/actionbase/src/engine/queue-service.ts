@@ -1,5 +1,5 @@
 import { isInteger, parse as parseLosslessJson } from 'lossless-json';
-import { monotonicFactory } from 'ulid';
+import { ulidFactory } from '../ids';
 import xxhash from 'xxhash-wasm';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog';
@@ -92,7 +92,7 @@ export interface QueueDescriptor {
 }
 
 export class QueueService {
-  private readonly newId = monotonicFactory();
+  private readonly newId = ulidFactory();
   private hasher: Promise<(key: string) => number> | undefined;
 
   private readonly store: QueueStore;

@@ -18,13 +18,43 @@ describe('the WAL checkpointer', () => {
     })();
     const before = statSync(path).size;
     const errors: string[] = [];
-    const checkpointer = new SqliteCheckpointer(path, (m) => errors.push(m), 20);
+    const checkpointer = new SqliteCheckpointer(path, (m) => errors.push(m), { intervalMs: 20, minFrames: 1 });
     try {
       const deadline = Date.now() + 30_000;
       while (statSync(path).size <= before + 500_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(statSync(path).size).toBeGreaterThan(before + 500_000);
       expect(errors).toEqual([]);
       expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(2_000);
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
+  });
+
+  it('leaves a WAL of few frames alone until it holds minFrames, then checkpoints it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'x.db');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+    const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+    const write = (from: number, n: number) =>
+      db.transaction(() => {
+        for (let i = from; i < from + n; i++) insert.run(i, 'v'.repeat(500));
+      })();
+    write(0, 20); // a few pages
+    const before = statSync(path).size;
+    const errors: string[] = [];
+    const checkpointer = new SqliteCheckpointer(path, (m) => errors.push(m), { intervalMs: 20, minFrames: 200, maxIntervalMs: 60_000 });
+    try {
+      // Ten looks or more: a WAL under minFrames stays where it is.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(statSync(path).size).toBe(before);
+      write(20, 2_000); // hundreds of pages
+      const deadline = Date.now() + 30_000;
+      while (statSync(path).size <= before + 500_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(statSync(path).size).toBeGreaterThan(before + 500_000);
+      expect(errors).toEqual([]);
     } finally {
       await checkpointer.close();
       db.close();

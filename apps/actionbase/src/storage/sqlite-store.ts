@@ -60,6 +60,9 @@ export class SqliteEdgeStore implements EdgeStore {
     this.stmt = {
       // One statement for a whole request's keys: per-statement overhead dominates small reads.
       getRows: this.db.prepare('SELECT ekey, source, target, eid, state FROM edge_state WHERE tbl = ? AND ekey IN (SELECT value FROM json_each(?))'),
+      // One key (a single-edge get or mutation, most of the traffic): a plain primary-key lookup, without
+      // the key list's JSON and the temporary index SQLite builds for `IN (SELECT ...)`.
+      getRow: this.db.prepare('SELECT ekey, source, target, eid, state FROM edge_state WHERE tbl = ? AND ekey = ?'),
       putRow: this.db.prepare(
         'INSERT INTO edge_state (tbl, ekey, source, target, eid, state) VALUES (?, ?, ?, ?, ?, ?) ' +
           'ON CONFLICT (tbl, ekey) DO UPDATE SET source = excluded.source, target = excluded.target, eid = excluded.eid, state = excluded.state',
@@ -297,6 +300,11 @@ export class SqliteEdgeStore implements EdgeStore {
 
   private rowsOf(table: string, keys: EdgeStorageKey[]): Map<EdgeStorageKey, EdgeRow> {
     const out = new Map<EdgeStorageKey, EdgeRow>();
+    if (keys.length === 1) {
+      const r = this.stmt.getRow.get(table, keys[0]) as RawRow | undefined;
+      if (r) out.set(r.ekey, toRow(r));
+      return out;
+    }
     for (const r of this.stmt.getRows.all(table, JSON.stringify(keys)) as RawRow[]) out.set(r.ekey, toRow(r));
     return out;
   }
