@@ -71,11 +71,11 @@ describe('snapshotter: JDBC catalog on PostgreSQL, read by pyiceberg (SqlCatalog
       return p;
     };
     const a = start();
-    await waitFor('the first snapshotter consumes', async () => a.output.includes('"msg":"consuming"'), 60_000);
+    await a.waitForLog('the first snapshotter consumes');
     const b = start();
     // The second one logs its assignment once the group rebalanced with both members: the CDC partitions are
     // split between them from here on, so both commit to the same tables.
-    await waitFor('the second snapshotter joined the group with partitions', async () => /"assignment":\[\{.*"msg":"consuming"/.test(b.output), 60_000);
+    await b.waitForLog('the second snapshotter joined the group with partitions', /"assignment":\[\{.*"msg":"consuming"/);
 
     await workload(core.url, 'likes', 1, 25, 0.3);
     await workload(core.url, 'follows', 2, 10, 0.3);

@@ -74,6 +74,21 @@ export class SnapshotterProcess {
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
   }
 
+  /**
+   * Waits until the process logged `pattern` (default: it consumes); on timeout the error carries how the process
+   * ended, if it did, and the end of its output, so a slow start and a crash read differently in a CI log.
+   */
+  async waitForLog(what: string, pattern: RegExp | string = '"msg":"consuming"', timeoutMs = 60_000): Promise<void> {
+    const seen = () => (typeof pattern === 'string' ? this.output.includes(pattern) : pattern.test(this.output));
+    try {
+      await waitFor(what, async () => seen(), timeoutMs);
+    } catch (err) {
+      const c = this.child;
+      const ended = c && (c.exitCode !== null || c.signalCode !== null) ? `exited (code ${c.exitCode}, signal ${c.signalCode})` : 'still running';
+      throw new Error(`${(err as Error).message}; the snapshotter is ${ended}; its output ends with:\n${this.output.slice(-3000)}`);
+    }
+  }
+
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const c = this.child;
     if (!c) return Promise.resolve({ code: null, signal: null });

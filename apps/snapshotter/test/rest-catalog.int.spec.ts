@@ -75,9 +75,9 @@ describe('snapshotter: Iceberg REST catalog, read by pyiceberg (RestCatalog) and
       return p;
     };
     const a = start();
-    await waitFor('the first snapshotter consumes', async () => a.output.includes('"msg":"consuming"'), 60_000);
+    await a.waitForLog('the first snapshotter consumes');
     const b = start();
-    await waitFor('the second snapshotter joined the group with partitions', async () => /"assignment":\[\{.*"msg":"consuming"/.test(b.output), 60_000);
+    await b.waitForLog('the second snapshotter joined the group with partitions', /"assignment":\[\{.*"msg":"consuming"/);
 
     await workload(core.url, 'likes', 3, 25, 0.3);
     const expected = sorted(icebergEdgesOf(await coreEdges(core.url, 'likes')));

@@ -65,7 +65,7 @@ describe('snapshotter tables read by Trino (Iceberg connector on the REST catalo
     });
     procs.push(p);
     p.start();
-    await waitFor('the snapshotter consumes', async () => p.output.includes('"msg":"consuming"'), 60_000);
+    await p.waitForLog('the snapshotter consumes');
 
     await workload(core.url, 'likes', 4, 25, 0.3, db);
     const edges = await coreEdges(core.url, 'likes', db);
