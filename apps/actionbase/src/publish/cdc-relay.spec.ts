@@ -1,8 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import pino from 'pino';
+import { tempDir } from '@pipeline/testing';
 import type { EdgeStore, OutboxRow } from '../storage/edge-store';
 import { SinkCdcOutlet, type CdcOutlet, type CdcSession, type TailRecord } from './cdc-outlet';
 import { CdcRelay } from './cdc-relay';
@@ -72,7 +71,7 @@ function relayOf(outbox: MemoryOutbox, sink: RecordSink | CdcOutlet): CdcRelay {
     batchBytes: 1 << 20,
     maxBackoffMs: 20,
     maxRecordBytes: 1 << 20,
-    parkDir: join(mkdtempSync(join(tmpdir(), 'relay-spec-')), 'parked'),
+    parkDir: join(tempDir('relay-spec'), 'parked'),
   });
 }
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '@pipeline/testing';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 
 describe('the WAL checkpointer', () => {
   it('copies committed pages into the database file from its own thread, while the writer never checkpoints', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'x.db');
+    const path = join(tempDir('ckpt'), 'x.db');
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('wal_autocheckpoint = 0'); // the writer's own checkpoints off: only the worker's can grow the file
@@ -32,7 +32,7 @@ describe('the WAL checkpointer', () => {
   });
 
   it('leaves a WAL of few frames alone until it holds minFrames, then checkpoints it', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'x.db');
+    const path = join(tempDir('ckpt'), 'x.db');
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('wal_autocheckpoint = 0');
