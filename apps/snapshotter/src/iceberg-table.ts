@@ -381,9 +381,18 @@ export class IcebergTable<R extends object> {
   }
 
   /** Files under data/ and metadata/ the current metadata does not reach, older than minAgeMs, deleted. */
-  async removeOrphans(minAgeMs: number): Promise<string[]> {
+  /**
+   * Deletes the files under the table's location that no snapshot reaches and that are older than `minAgeMs`.
+   * With `within`, only when the table lives inside that folder: a table of a shared catalog elsewhere is
+   * another writer's, and its files are not ours to judge.
+   */
+  async removeOrphans(minAgeMs: number, within?: string): Promise<string[]> {
     const t = await this.loadLatest();
     if (!t) return [];
+    if (within !== undefined) {
+      const rel = path.relative(path.resolve(within), path.resolve(localPath(t.metadata.location)));
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return [];
+    }
     const removed = await removeOrphans(t, minAgeMs);
     for (const f of removed) this.rowsByFile.delete(f);
     return removed;

@@ -7,9 +7,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { ensureKafka, ensurePostgres, startIcebergRest, stopIcebergRest } from '@pipeline/stack';
 import { localPath } from '@pipeline/iceberg';
+import { createKafka } from '@pipeline/kafka';
 import { CoreProcess, createLikes, freePort, tempStorage, uniqueName } from '@pipeline/testing';
 import { coreEdges, expectAdhocQueriesMatch, icebergEdgesOf, workload } from './catalog-workload';
 import { duckdb, ensurePython, icebergEdges, maintain, readCatalog, SnapshotterProcess, sorted, tempDir, waitFor } from './helpers';
@@ -23,6 +26,8 @@ describe('snapshotter: Iceberg REST catalog, read by pyiceberg (RestCatalog) and
   const database = `snap_rest_${randomBytes(5).toString('hex')}`;
   let core: CoreProcess | undefined;
   const procs: SnapshotterProcess[] = [];
+  /** The first test's warehouse, whose shop.likes the second test works on. */
+  let ownWarehouse: string | undefined;
 
   beforeAll(async () => {
     bootstrap = (await ensureKafka()).bootstrap;
@@ -114,5 +119,46 @@ describe('snapshotter: Iceberg REST catalog, read by pyiceberg (RestCatalog) and
     const after = await readCatalog(python, restUrl, 'rest', 'shop.likes');
     expect(String(after.current)).toBe(earlier.snapshotId);
     expect(after.rows.length).toBe(earlier.totalRecords);
+    ownWarehouse = catalogEnv.WAREHOUSE_DIR;
   }, 600_000);
+
+  it("a snapshotter leaves the files of a table outside its warehouse alone, and a table the catalog cannot load does not hold up its start", async () => {
+    if (!ownWarehouse) throw new Error('runs after the first test, on the table it left in the catalog');
+    const likes = path.join(ownWarehouse, 'shop', 'likes');
+    // A stray file in shop.likes's data folder, old enough for any orphan sweep.
+    const stray = path.join(likes, 'data', 'stray-not-in-any-snapshot.parquet');
+    writeFileSync(stray, 'x');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(stray, hourAgo, hourAgo);
+    const idle = uniqueName('it.snaprest.idle'); // a CDC topic with nothing on it: only the start is under test
+    const admin = await createKafka({ brokers: [bootstrap], clientId: 'it-snaprest' }).admin();
+    await admin.ensureTopics([{ name: idle, partitions: 1 }]);
+    await admin.close();
+    const start = (warehouse: string) => {
+      const p = new SnapshotterProcess({
+        CATALOG: 'rest',
+        CATALOG_URL: restUrl,
+        WAREHOUSE_DIR: warehouse,
+        KAFKA_BROKERS: bootstrap,
+        CDC_TOPIC: idle,
+        CONSUMER_GROUP: uniqueName('it.snaprest.idle'),
+        STAGING_DIR: tempDir('staging'),
+        ORPHAN_MIN_AGE_MS: '1',
+      });
+      procs.push(p);
+      p.start();
+      return p;
+    };
+    // Another warehouse: shop.likes is not its table, so its stray file stays.
+    const other = start(tempDir('warehouse-other'));
+    await other.waitForLog('a snapshotter with another warehouse consumes');
+    expect(existsSync(stray)).toBe(true);
+    await other.stop('SIGTERM');
+    // Its current metadata file gone, the catalog cannot load shop.likes: the start goes on with a warning.
+    const metadata = readdirSync(path.join(likes, 'metadata')).filter((n) => n.endsWith('.metadata.json'));
+    for (const n of metadata) rmSync(path.join(likes, 'metadata', n));
+    const own = start(ownWarehouse);
+    await own.waitForLog('a snapshotter whose table cannot be loaded consumes');
+    expect(own.output).toMatch(/"table":"shop\.likes".*"msg":"could not look for orphan files of this table; left for the next start"/);
+  }, 300_000);
 });
