@@ -6,8 +6,9 @@
  * `npm test` starts Trino once per run with the other services (tools/scripts/test-all.sh); run alone, this test
  * starts it (`npx tsx tools/stack/src/cli.ts up trino`: an ~820 MB download the first time, then about a minute).
  */
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { RestCatalog, type TableIdent } from '@pipeline/iceberg';
 import { ensureIcebergRest, ensureKafka, ensureTrino, trinoQuery } from '@pipeline/stack';
 import { api, CoreProcess, freePort, tempStorage, uniqueName } from '@pipeline/testing';
 import { adhocSql, coreEdges, expectAdhocQueriesMatch, workload } from './catalog-workload';
@@ -25,14 +26,20 @@ describe('snapshotter tables read by Trino (Iceberg connector on the REST catalo
     restUrl = (await ensureIcebergRest()).url;
     trinoUrl = (await ensureTrino()).url;
   }, 45 * 60_000);
+  /** Tables made in the shared catalog: dropped after the file, before their warehouse folder goes. */
+  const made: TableIdent[] = [];
   afterEach(async () => {
     for (const p of procs.splice(0)) await p.stop('SIGKILL');
     await core?.stop('SIGKILL');
   });
+  afterAll(async () => {
+    for (const ident of made) await new RestCatalog({ uri: restUrl, warehouse: '' }).dropTable(ident);
+  }, 60_000);
 
   it('Trino answers row count, top targets, edges per day and one user\'s edges as the core', async () => {
     // A database of its own: it is the namespace (Trino's schema) in the shared REST catalog.
     const db = `trino_${randomBytes(5).toString('hex')}`;
+    made.push({ namespace: db, name: 'likes' });
     const cdc = uniqueName('it.snaptrino.cdc');
     core = new CoreProcess({
       PORT: String(await freePort()),

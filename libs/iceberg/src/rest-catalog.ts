@@ -239,6 +239,23 @@ export class RestCatalog implements Catalog {
     return t && added.every((id) => t.metadata.snapshots.some((s) => s['snapshot-id'] === id)) ? t : null;
   }
 
+  /**
+   * Removes the table from the catalog (its files stay: the catalog is asked not to purge them), then its
+   * namespace when nothing else is left in it. False when the table was not there.
+   */
+  async dropTable(ident: TableIdent): Promise<boolean> {
+    const prefix = await this.base();
+    try {
+      await this.request('DELETE', `${this.tablePath(prefix, ident)}?purgeRequested=false`);
+    } catch (err) {
+      if (err instanceof RestCatalogError && err.status === 404) return false;
+      throw err;
+    }
+    // 409: the namespace still holds other tables, which is theirs to keep.
+    await this.request('DELETE', `${prefix}/namespaces/${encodeURIComponent(ident.namespace)}`, undefined, [404, 409]);
+    return true;
+  }
+
   /** Registers an existing metadata file as a table (e.g. a folder table moving to this catalog). */
   async registerTable(ident: TableIdent, metadataLocation: string): Promise<LoadedTable> {
     const prefix = await this.base();

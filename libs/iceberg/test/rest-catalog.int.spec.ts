@@ -5,8 +5,8 @@
  * and the retry lands on the winner, several committers make one linear chain, maintenance commits through the
  * catalog, and the server's metadata (written by Iceberg Java) reads back exactly.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import {
   history,
   icebergSchema,
   liveFiles,
+  localPath,
   newTableMetadata,
   RestCatalog,
   rollbackTo,
@@ -34,7 +35,13 @@ import {
 
 let uri: string;
 const warehouse = tempDir('iceberg-rest');
-const freshIdent = (): TableIdent => ({ namespace: `it_${randomBytes(5).toString('hex')}`, name: 'likes' });
+/** Every table a test makes in the shared catalog: dropped after the file, before its warehouse folder goes. */
+const made: TableIdent[] = [];
+const freshIdent = (): TableIdent => {
+  const ident = { namespace: `it_${randomBytes(5).toString('hex')}`, name: 'likes' };
+  made.push(ident);
+  return ident;
+};
 const catalog = () => new RestCatalog({ uri, warehouse });
 
 let n = 0;
@@ -66,6 +73,21 @@ describe('RestCatalog on the Iceberg REST reference server', () => {
   beforeAll(async () => {
     uri = (await ensureIcebergRest()).url;
   }, 180_000);
+  afterAll(async () => {
+    for (const ident of made) await catalog().dropTable(ident);
+  }, 60_000);
+
+  it('dropTable removes the table and then its emptied namespace, keeping its files; a second drop answers false', async () => {
+    const c = catalog();
+    const ident = freshIdent();
+    await append(c, ident, 3);
+    const metadataLocation = (await c.loadTable(ident))!.metadataLocation;
+    expect(await c.dropTable(ident)).toBe(true);
+    expect(await c.loadTable(ident)).toBeNull();
+    expect((await c.listTables()).map((t) => t.namespace)).not.toContain(ident.namespace);
+    expect(existsSync(localPath(metadataLocation))).toBe(true); // not purged
+    expect(await c.dropTable(ident)).toBe(false);
+  });
 
   it('creates namespace and table with the first snapshot in one commit; the server keeps our schema, sort order and ids', async () => {
     const ident = freshIdent();
