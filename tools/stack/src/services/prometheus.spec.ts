@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { repoRoot } from '../paths';
 import { NPM_START_TARGETS, rewriteScrapeConfig } from './prometheus';
 
@@ -21,10 +21,13 @@ describe('the scrape configuration rewritten for this machine', () => {
     ]);
   });
 
-  it('keeps a target it has no mapping for, and sets the scrape interval when asked', () => {
+  it('leaves out a target it has no mapping for (an app not running here) and a job left empty, and sets the scrape interval when asked', () => {
     const out = parse(rewriteScrapeConfig(shipped, { 'console:8080': '127.0.0.1:1' }, '1s')) as { global: Record<string, string> };
     expect(out.global).toMatchObject({ scrape_interval: '1s', evaluation_interval: '1s' });
-    expect(targetsOf(rewriteScrapeConfig(shipped, {}))[0]).toEqual(['actionbase', ['actionbase:8080']]);
+    expect(targetsOf(stringify(out))).toEqual([['console', ['127.0.0.1:1']]]);
+    expect(targetsOf(rewriteScrapeConfig(shipped, {}))).toEqual([]);
+    const mixed = 'scrape_configs:\n  - job_name: pair\n    static_configs:\n      - targets: ["a:1", "b:2"]\n';
+    expect(targetsOf(rewriteScrapeConfig(mixed, { 'b:2': '127.0.0.1:2' }))).toEqual([['pair', ['127.0.0.1:2']]]);
     expect(() => rewriteScrapeConfig('global: {}\n', {})).toThrow(/no scrape_configs/);
   });
 });

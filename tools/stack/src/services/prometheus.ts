@@ -35,7 +35,7 @@ export interface PrometheusOptions {
   port?: number;
   /** The scrape configuration to rewrite. Default docker/prometheus/prometheus.yml. */
   configFile?: string;
-  /** compose address (`host:port`) -> local address; a target missing here is kept as it is. Default NPM_START_TARGETS. */
+  /** compose address (`host:port`) -> local address; a target missing here is left out (not running here). Default NPM_START_TARGETS. */
   targets?: Record<string, string>;
   /** Overrides global.scrape_interval (tests scrape every second). */
   scrapeInterval?: string;
@@ -95,14 +95,18 @@ interface ScrapeConfig {
 
 /**
  * The scrape configuration with every static target mapped through `targets` (compose address -> local one);
- * the rest (jobs, paths, labels) stays as written, so what is checked here is the file compose ships.
+ * the rest (jobs, paths, labels) stays as written, so what is checked here is the file compose ships. A target
+ * with no mapping is an app that does not run here (abuse-detector and shadow under `npm start`, an app just
+ * generated): it is left out, and so is a job left without targets, instead of showing as down.
  */
 export function rewriteScrapeConfig(yamlText: string, targets: Record<string, string>, scrapeInterval?: string): string {
   const doc = parse(yamlText) as { global?: Record<string, unknown>; scrape_configs?: ScrapeConfig[] };
   if (!doc || !Array.isArray(doc.scrape_configs)) throw new StackError(SERVICE, 'the scrape configuration has no scrape_configs list');
   for (const job of doc.scrape_configs) {
-    for (const sc of job.static_configs ?? []) sc.targets = (sc.targets ?? []).map((t) => targets[t] ?? t);
+    for (const sc of job.static_configs ?? []) sc.targets = (sc.targets ?? []).flatMap((t) => (targets[t] === undefined ? [] : [targets[t]]));
+    job.static_configs = (job.static_configs ?? []).filter((sc) => (sc.targets ?? []).length > 0);
   }
+  doc.scrape_configs = doc.scrape_configs.filter((job) => (job.static_configs ?? []).length > 0);
   if (scrapeInterval) doc.global = { ...(doc.global ?? {}), scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval };
   return stringify(doc);
 }
