@@ -11,7 +11,7 @@
  * - The CDC relay in the same situation: the failed send ends its session (a new producer id), and the new
  *   session reads the end of the topic back before it sends: every record once.
  */
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
@@ -26,6 +26,20 @@ import { CdcRelay } from '../src/publish/cdc-relay';
 const REQUEST_TIMEOUT_MS = 1_500;
 /** Longer than the client's retries of a request that times out (3 attempts of 1.5 s, 250 ms apart). */
 const FREEZE_MS = REQUEST_TIMEOUT_MS * 6;
+
+/** Whether every thread of the process is stopped by a signal (state T in /proc/<pid>/task/<tid>/stat). */
+function allThreadsStopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      return true; // the thread ended meanwhile
+    }
+    // `pid (comm) state ...`: comm may hold spaces and parentheses, so the state follows the last ')'.
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'T';
+  });
+}
 
 /** An outbox in memory (the relay's contract with its store); rows are added while the relay runs. */
 class MemoryOutbox {
@@ -79,6 +93,9 @@ describe('a broker that answers after the client gave up (private broker, SIGSTO
    */
   async function frozen<T>(during: () => Promise<T>, atLeastMs: number): Promise<T> {
     process.kill(pid, 'SIGSTOP');
+    // kill() returns once the signal is queued; a thread of the broker that is running can still answer a request
+    // until it stops too. Nothing is sent before every thread of the JVM reports itself stopped.
+    await waitFor('every thread of the broker stopped', async () => allThreadsStopped(pid), 10_000);
     const minimum = new Promise((r) => setTimeout(r, atLeastMs));
     try {
       return await during();
