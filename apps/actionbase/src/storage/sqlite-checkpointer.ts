@@ -27,6 +27,7 @@ const { openSync, readSync, closeSync } = require('node:fs');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
+parentPort.postMessage({ ready: true });
 let shm = null;
 const header = Buffer.alloc(4);
 const little = require('node:os').endianness() === 'LE';
@@ -77,13 +78,20 @@ export class SqliteCheckpointer {
   private readonly worker: Worker;
   private closed: Promise<void> | null = null;
   private exited = false;
+  /** Settles once the worker has its connection and its first look is scheduled (or once it has stopped). */
+  readonly started: Promise<void>;
 
   constructor(path: string, onError: (message: string) => void, pace: Partial<CheckpointPace> = {}) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER, { eval: true, workerData: { driver, path, ...DEFAULT_PACE, ...pace } });
-    this.worker.on('message', (m: { error?: string }) => m.error && onError(m.error));
+    let started!: () => void;
+    this.started = new Promise<void>((resolve) => (started = resolve));
+    this.worker.on('message', (m: { error?: string; ready?: boolean }) => (m.ready ? started() : m.error && onError(m.error)));
     this.worker.on('error', (err) => onError(`the WAL checkpointer stopped (${err.message}); checkpoints fall back to the writing connection`));
-    this.worker.once('exit', () => (this.exited = true));
+    this.worker.once('exit', () => {
+      this.exited = true;
+      started();
+    });
     this.worker.unref(); // never what keeps the process alive
   }
 
