@@ -121,7 +121,8 @@ export function addSecureService(text: string, spec: SecureServiceSpec): string 
   const loopEnd = loop < 0 ? -1 : text.indexOf('; do', loop);
   if (loop < 0 || loopEnd < 0 || loopEnd > format.end) throw new Error(`${file}: kafka-format's command has no \`for u in ...; do\` list of SCRAM users`);
   const lastLine = text.lastIndexOf('\n', loopEnd) + 1;
-  const continuation = loopEnd > loop && lastLine > loop ? indentAt(text, lastLine) : indentAt(text, lastLine) + 9;
+  // The list's last line is a continuation line (its indentation), or the `for u in` line itself (past `for u in `).
+  const continuation = indentAt(text, lastLine) + (lastLine > loop ? 0 : 'for u in '.length);
   edits.push({ at: loopEnd, insert: ` \\\n${' '.repeat(continuation)}${spec.name}:"$$${local}"` });
   const formatEnv = doc.getIn(['services', 'kafka-format', 'environment'], true);
   const lastEnv = isMap(formatEnv) ? formatEnv.items[formatEnv.items.length - 1] : undefined;
