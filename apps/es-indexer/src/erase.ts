@@ -8,7 +8,7 @@
  * default); an indexer group reset to the beginning within that time would index them again. The same holds for
  * the alerts topic (`actionbase.alerts`, 30 days) and for an abuse-detector reading the CDC again.
  */
-import type { Client } from '@elastic/elasticsearch';
+import type { Client, estypes } from '@elastic/elasticsearch';
 import { deleteWhere } from '@pipeline/elasticsearch';
 import { edgesIndex, mutationIndexPattern } from './documents';
 import { alertsIndex } from './lookup.service';
@@ -32,34 +32,50 @@ export interface ErasureProof {
 const literal = (value: string) => value.replace(/[\\*?]/g, (c) => `\\${c}`);
 
 /**
- * An alert names people in `users` (the actor, source or target it concerns) and in `subject.id`: the actor,
- * source or target itself, or `source:target` for an edge (flapping), whose target is in no other field. An id
- * that itself holds `:` can make an edge of someone else match too; erasure errs on the side of removing.
+ * An alert names people in `users`: the actor, source or target it counted on, and for an edge (flapping) its
+ * source, with the edge as `subject.id` = `source:target`. The target of an edge alert is the person when
+ * `subject.id` is exactly one of the alert's `users`, a colon, and the person. Ids may hold colons themselves,
+ * so a prefix or suffix match alone would also take edges between other people (`a:b` → `c` when erasing `a`
+ * or `b:c`): the wildcard finds the candidates, and each is checked here (no script: clusters, ours included,
+ * may run without painless).
  */
-const alertsQuery = (subject: string) => {
-  const edge = (match: Record<string, unknown>) => ({ bool: { filter: [{ term: { 'subject.kind': 'edge' } }, match] } });
-  return {
-    bool: {
-      should: [
-        { term: { users: subject } },
-        { term: { 'subject.id': subject } },
-        edge({ prefix: { 'subject.id': `${subject}:` } }),
-        edge({ wildcard: { 'subject.id': { value: `*:${literal(subject)}` } } }),
-      ],
-      minimum_should_match: 1,
-    },
-  };
-};
+async function edgeAlertsTargeting(client: Client, index: string, subject: string): Promise<string[]> {
+  const ids: string[] = [];
+  const page = 1000;
+  let after: estypes.SortResults | undefined;
+  for (;;) {
+    const r = await client.search<{ subject: { id: string }; users: string[] }>({
+      index,
+      size: page,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      _source: ['subject.id', 'users'],
+      sort: [{ alertId: 'asc' }],
+      ...(after ? { search_after: after } : {}),
+      query: { bool: { filter: [{ term: { 'subject.kind': 'edge' } }, { wildcard: { 'subject.id': { value: `*:${literal(subject)}` } } }] } },
+    });
+    for (const h of r.hits.hits) {
+      const a = h._source!;
+      if (a.users.some((u) => a.subject.id === `${u}:${subject}`)) ids.push(h._id!);
+    }
+    if (r.hits.hits.length < page) return ids;
+    after = r.hits.hits.at(-1)!.sort;
+  }
+}
 
-const targets = (prefix: string, subject: string) => ({
+const alertsQuery = async (client: Client, index: string, subject: string) => ({
+  bool: { should: [{ term: { users: subject } }, { ids: { values: await edgeAlertsTargeting(client, index, subject) } }], minimum_should_match: 1 },
+});
+
+const targets = async (client: Client, prefix: string, subject: string) => ({
   mutations: { index: mutationIndexPattern(prefix), query: { bool: { should: [{ term: { parties: subject } }, { term: { actor: subject } }], minimum_should_match: 1 } } },
   edges: { index: edgesIndex(prefix), query: { bool: { should: [{ term: { parties: subject } }, { term: { source: subject } }, { term: { target: subject } }], minimum_should_match: 1 } } },
-  alerts: { index: alertsIndex(prefix), query: alertsQuery(subject) },
+  alerts: { index: alertsIndex(prefix), query: await alertsQuery(client, alertsIndex(prefix), subject) },
 });
 
 async function counts(client: Client, prefix: string, subject: string): Promise<ErasureCounts> {
-  const t = targets(prefix, subject);
-  await client.indices.refresh({ index: `${t.mutations.index},${t.edges.index},${t.alerts.index}`, ignore_unavailable: true, allow_no_indices: true });
+  await client.indices.refresh({ index: `${mutationIndexPattern(prefix)},${edgesIndex(prefix)},${alertsIndex(prefix)}`, ignore_unavailable: true, allow_no_indices: true });
+  const t = await targets(client, prefix, subject);
   const count = (x: { index: string; query: Record<string, unknown> }) =>
     client.count({ index: x.index, query: x.query, ignore_unavailable: true, allow_no_indices: true }).then((r) => r.count);
   return { mutations: await count(t.mutations), edges: await count(t.edges), alerts: await count(t.alerts) };
@@ -67,9 +83,9 @@ async function counts(client: Client, prefix: string, subject: string): Promise<
 
 export async function eraseSubject(client: Client, prefix: string, subject: string): Promise<ErasureProof> {
   if (subject === '') throw new Error('the subject to erase is empty');
-  const t = targets(prefix, subject);
-  const alerts = { name: t.alerts.index, exists: await client.indices.exists({ index: t.alerts.index }) };
+  const alerts = { name: alertsIndex(prefix), exists: await client.indices.exists({ index: alertsIndex(prefix) }) };
   const before = await counts(client, prefix, subject);
+  const t = await targets(client, prefix, subject);
   const del = (x: { index: string; query: Record<string, unknown> }) => deleteWhere(client, x.index, x.query);
   const deleted = { mutations: await del(t.mutations), edges: await del(t.edges), alerts: await del(t.alerts) };
   const after = await counts(client, prefix, subject);

@@ -446,31 +446,37 @@ describe('support lookup security (real service, Kafka, Elasticsearch)', () => {
       alert('target-spike', 'target', victim, [victim]),
       alert('burst', 'actor', 'mallory', ['mallory']),
       alert('flapping', 'edge', 'mallory:shop-9', ['mallory']),
+      // Ids with colons: edges between other people whose `source:target` starts or ends like the victim's
+      // (`<victim>:x` → `y`, `w` → `z:<victim>`), kept; an edge from `m:n` to the victim, erased.
+      alert('flapping', 'edge', `${victim}:x:y`, [`${victim}:x`]),
+      alert('flapping', 'edge', `w:z:${victim}`, ['w']),
+      alert('flapping', 'edge', `m:n:${victim}`, ['m:n']),
     ];
     await client.bulk({ refresh: true, operations: seeded.flatMap((a) => [{ index: { _index: alerts, _id: a.alertId } }, a]) });
     const er = await admin(['erase', victim, '--operator', 'dpo.jane', '--reason', 'erasure request #99']);
-    expect(er.code).toBe(0);
+    if (er.code !== 0) throw new Error(`erase exited with ${er.code}: ${er.stderr} ${er.stdout}`);
     const proof = JSON.parse(er.stdout);
     expect(proof.alertsIndex).toEqual({ name: alerts, exists: true });
     expect(proof.before.mutations).toBe(6);
     expect(proof.before.edges).toBe(1); // the tombstone already expired above
-    expect(proof.before.alerts).toBe(3);
-    expect(proof.deleted.alerts).toBe(3);
+    expect(proof.before.alerts).toBe(4);
+    expect(proof.deleted.alerts).toBe(4);
     expect(proof.after).toEqual({ mutations: 0, edges: 0, alerts: 0 });
     await client.indices.refresh({ index: alerts });
     const kept = await client.search<AlertRecord>({ index: alerts, size: 100, query: { match_all: {} } });
-    expect(kept.hits.hits.map((h) => h._id).sort()).toEqual([seeded[3]!.alertId, seeded[4]!.alertId].sort());
+    expect(kept.hits.hits.map((h) => h._id).sort()).toEqual([3, 4, 5, 6].map((i) => seeded[i]!.alertId).sort());
     // Not one document of the prefix mentions the person anywhere in its source.
     await client.indices.refresh({ index: `${prefix}-*` });
     const all = await client.search({ index: `${prefix}-*`, size: 10_000, query: { match_all: {} } });
     expect(all.hits.hits.length).toBeGreaterThan(0); // mallory's records are still there
-    expect(all.hits.hits.filter((h) => JSON.stringify(h._source).includes(victim)).map((h) => h._id)).toEqual([]);
+    const decoys = new Set([5, 6].map((i) => seeded[i]!.alertId)); // other people's edges, the victim's id inside theirs
+    expect(all.hits.hits.filter((h) => !decoys.has(h._id!) && JSON.stringify(h._source).includes(victim)).map((h) => h._id)).toEqual([]);
     const gone = await raw('GET', `/api/users/${victim}/mutations`, bearer());
     expect(JSON.parse(gone.body).items).toEqual([]);
     expect(auditLines().find((l) => l.action === 'erase')).toMatchObject({
       user: 'dpo.jane',
-      params: { subject: victim, before: { alerts: 3 }, after: { mutations: 0, edges: 0, alerts: 0 } },
-      results: 10,
+      params: { subject: victim, before: { alerts: 4 }, after: { mutations: 0, edges: 0, alerts: 0 } },
+      results: 11,
       reason: 'erasure request #99',
     });
   });
