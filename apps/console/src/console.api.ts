@@ -6,36 +6,19 @@
  * are served without a bearer token (`Authorization: Bearer`, CONSOLE_TOKENS or whatever the Authenticator
  * accepts); every other request, matched or not, needs one before a handler runs or a 404 is told apart from a 401.
  */
-import { readFile } from 'node:fs/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { Authenticator } from '@pipeline/web-auth';
+import { SECURITY_HEADERS, servePage, type Authenticator } from '@pipeline/web-auth';
 import type { Sampler } from './sampler';
 
 declare module 'fastify' {
   interface FastifyRequest {
     user: string | null;
   }
-  interface FastifyContextConfig {
-    public?: boolean;
-  }
 }
 
 const PUBLIC_DIR = new URL('./public/', import.meta.url);
-const STATIC: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/app.css': 'app.css' };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-
-/** The page loads only its own script and style, talks only to its origin and may not be framed. */
-export const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-};
 
 export interface ConsoleApiOptions {
   sampler: Sampler;
@@ -92,10 +75,6 @@ export async function buildConsoleApi(o: ConsoleApiOptions): Promise<FastifyInst
 
   app.get('/health', { config: { public: true } }, async () => ({ status: 'UP' }));
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  app.get('/favicon.ico', { config: { public: true } }, async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
-  for (const [route, file] of Object.entries(STATIC)) {
-    const body = await readFile(new URL(file, PUBLIC_DIR));
-    app.get(route, { config: { public: true } }, async (_req, reply) => reply.type(TYPES[file.split('.').pop()!]!).header('cache-control', 'no-cache').send(body));
-  }
+  await servePage(app, PUBLIC_DIR);
   return app;
 }

@@ -11,12 +11,11 @@
  * fsynced in onSend: before any byte of the answer leaves. If the line cannot be written the answer is replaced by
  * a 503 and no data leaves.
  */
-import { readFile } from 'node:fs/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuditLog } from './audit-log';
-import type { Authenticator } from '@pipeline/web-auth';
+import { SECURITY_HEADERS, servePage, type Authenticator } from '@pipeline/web-auth';
 import { CursorError, type EdgeRef, type LookupService } from './lookup.service';
 import { minimalPage, minimalState } from './minimize';
 import { stringifyJson } from '@pipeline/events';
@@ -41,27 +40,9 @@ declare module 'fastify' {
     user: string | null;
     auditInfo: AuditInfo | null;
   }
-  interface FastifyContextConfig {
-    /** Served without authentication and without an audit line (the page's static files only). */
-    public?: boolean;
-  }
 }
 
 const PUBLIC_DIR = new URL('./public/', import.meta.url);
-const STATIC: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/app.css': 'app.css' };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-
-/** On every answer, page and API alike. The page loads only its own script and style and may not be framed. */
-export const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
-};
 
 /** Epoch ms or an ISO-8601 date. */
 const instant = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
@@ -282,13 +263,6 @@ export async function buildLookupApi(o: LookupApiOptions): Promise<FastifyInstan
     { prefix: '/api' },
   );
 
-  // Browsers ask for it on their own; without this public route each page load would leave a 401 in the audit.
-  app.get('/favicon.ico', { config: { public: true } }, async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
-  for (const [route, file] of Object.entries(STATIC)) {
-    const body = await readFile(new URL(file, PUBLIC_DIR));
-    app.get(route, { config: { public: true } }, async (_req, reply) =>
-      reply.type(TYPES[file.split('.').pop()!] ?? 'application/octet-stream').header('cache-control', 'no-cache').send(body),
-    );
-  }
+  await servePage(app, PUBLIC_DIR);
   return app;
 }
