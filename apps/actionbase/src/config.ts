@@ -20,7 +20,8 @@ export const ConfigSchema = z.object({
   /** PostgreSQL connection string when STORAGE=postgres, e.g. postgres://user@127.0.0.1:5432/actionbase. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections per instance to PostgreSQL. */
-  PG_POOL_SIZE: int(16),
+  // A catalog change holds one connection for its lock while it reads through another.
+  PG_POOL_SIZE: z.coerce.number().int().min(2).default(16),
   /** SQLite database file of the embedded storage (WAL mode: a -wal and -shm file sit beside it). */
   STORAGE_PATH: z.string().default('.data/actionbase/actionbase.db'),
   /** SQLite `synchronous`: NORMAL survives process crashes; FULL also power loss, at a cost per commit. */

@@ -104,19 +104,27 @@ export class Catalog {
 
   /**
    * Catalog changes run one at a time: each checks the maps, awaits the store, then updates the maps,
-   * and two interleaved changes would both pass the checks. Across instances the window is narrowed
-   * (a reload first), not closed: two instances changing the same entry at once, the last one wins.
+   * and two interleaved changes would both pass the checks. On a store other instances share, a change
+   * also holds the store's catalog lock (`exclusively`) and checks against the stored catalog, reloaded
+   * under it, not against what this instance last heard (a NOTIFY may still be on its way): two
+   * instances creating one name at once get one success and one conflict.
    */
   private exclusive<T>(fn: () => Promise<T>, reloadFirst = this.store.kind !== 'sqlite'): Promise<T> {
-    // A store other instances share: check a change against the stored catalog, not against what
-    // this instance last heard (a NOTIFY may still be on its way).
-    const step = async () => {
-      if (reloadFirst) await this.reload();
-      return fn();
-    };
+    const step = () =>
+      reloadFirst
+        ? this.store.exclusively(async () => {
+            await this.reload();
+            return fn();
+          })
+        : fn();
     const run = this.queue.then(step, step);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Runs `fn` as a catalog change (see `exclusive`): for what shares the catalog's names, as queues do. */
+  change<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(fn);
   }
 
   createDatabase(...args: Parameters<Catalog['createDatabaseNow']>): ReturnType<Catalog['createDatabaseNow']> {

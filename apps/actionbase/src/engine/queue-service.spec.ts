@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { QueueService } from './queue-service';
 
 const service = () =>
-  new QueueService({ queues: () => ({}) as never, allocateTableId: async () => 1 }, { getDatabase: () => ({}) as never, listTables: () => [], listAliases: () => [], purgeDropped: () => undefined });
+  new QueueService({ queues: () => ({}) as never, allocateTableId: async () => 1 }, { getDatabase: () => ({}) as never, listTables: () => [], listAliases: () => [], purgeDropped: () => undefined, change: (fn) => fn() });
 
 describe('queue partitioning (Actionbase PartitionHasher: floorMod(xxhash32(utf8(key), seed 0), partitions))', () => {
   it('follows xxhash32 test vectors, taken as a signed Java int', async () => {

@@ -99,7 +99,7 @@ export class QueueService {
 
   constructor(
     private readonly edges: Pick<EdgeStore, 'queues' | 'allocateTableId'>,
-    private readonly catalog: Pick<Catalog, 'getDatabase' | 'listTables' | 'listAliases' | 'purgeDropped'>,
+    private readonly catalog: Pick<Catalog, 'getDatabase' | 'listTables' | 'listAliases' | 'purgeDropped' | 'change'>,
   ) {
     this.store = edges.queues();
   }
@@ -133,7 +133,12 @@ export class QueueService {
     const req = parseBody(QueueCreate, body);
     checkName(namespace, 'database', 'namespace');
     const name = checkName(req.queue, 'table', 'queue');
-    // The namespace is a v3 database, and a queue is a table of it in Actionbase: one name space.
+    // The namespace is a v3 database, and a queue is a table of it in Actionbase: one name space, so the
+    // checks and the insert run as a catalog change (no instance creates a table of this name meanwhile).
+    return this.catalog.change(() => this.createNow(namespace, name, req, actor));
+  }
+
+  private async createNow(namespace: string, name: string, req: z.infer<typeof QueueCreate>, actor: string): Promise<QueueDescriptor> {
     const db = this.catalog.getDatabase(namespace);
     if (!db.active) throw badRequest('namespace', `database ${namespace} is inactive; reactivate it first`);
     if (this.catalog.listTables(namespace).some((t) => t.name === name) || this.catalog.listAliases(namespace).some((a) => a.name === name))

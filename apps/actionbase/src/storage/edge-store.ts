@@ -110,6 +110,11 @@ export interface EdgeStore {
    */
   atomically<T>(fn: (tx: EdgeStore) => Promise<T>): Promise<T>;
   /**
+   * Runs `fn` while no other instance sharing the store changes the catalog (checks and writes of one catalog
+   * change then see every change committed before it); a store of one process only runs it.
+   */
+  exclusively<T>(fn: () => Promise<T>): Promise<T>;
+  /**
    * Calls `listener` when another instance sharing this storage changed the catalog. A store that only
    * one process can open (SQLite) never calls it.
    */

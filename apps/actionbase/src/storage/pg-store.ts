@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -20,6 +21,14 @@ const CATALOG_LOCK = 4_120_517_311;
 /** Advisory lock key held, for as long as it leads, by the one instance that relays the outbox. */
 const RELAY_LOCK = 4_120_517_312;
 const RELAY_PING_MS = 2_000;
+
+/** The catalog unit (`exclusively`) an async call chain runs in, for `atomically` to join it. */
+interface HeldUnit {
+  pool: pg.Pool;
+  view: PgEdgeStore;
+  open: boolean;
+}
+const heldUnit = new AsyncLocalStorage<HeldUnit>();
 
 /** PostgreSQL's int8 (counts, sequences) as JS numbers: every value this store keeps is below 2^53. */
 const types = {
@@ -144,6 +153,8 @@ export class PgEdgeStore implements EdgeStore {
 
   async atomically<T>(fn: (tx: EdgeStore) => Promise<T>): Promise<T> {
     if (this.inUnit) return fn(this);
+    const held = heldUnit.getStore();
+    if (held?.open && held.pool === this.pool) return fn(held.view);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -159,6 +170,25 @@ export class PgEdgeStore implements EdgeStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Runs `fn` holding the catalog lock, inside one unit: no other instance changes the catalog until it ends, and
+   * every `atomically` of `fn`'s call chain joins the unit (committed, and announced, at its end). What `fn` reads
+   * through the pool is what the other instances committed before it.
+   */
+  async exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    const held = heldUnit.getStore();
+    if (held?.open && held.pool === this.pool) return fn();
+    return this.atomically(async (tx) => {
+      const unit: HeldUnit = { pool: this.pool, view: tx as PgEdgeStore, open: true };
+      try {
+        return await heldUnit.run(unit, fn);
+      } finally {
+        // Work that fn started and left running (a background purge) carries the context on: it must not join.
+        unit.open = false;
+      }
+    });
   }
 
   onCatalogChange(listener: () => void): void {

@@ -145,6 +145,11 @@ export class SqliteEdgeStore implements EdgeStore {
     return row.value;
   }
 
+  /** One process owns the file: the catalog's own queue already runs its changes one at a time. */
+  exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async atomically<T>(fn: (tx: EdgeStore) => Promise<T>): Promise<T> {
     if (this.inUnit) return fn(this);
     await this.writable();

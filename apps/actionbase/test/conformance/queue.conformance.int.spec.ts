@@ -283,6 +283,38 @@ describe('Actionbase queue API reference', () => {
     expect(r.body.messages.map((m: { value: unknown }) => m.value)).toEqual(['kept']);
   });
 
+  (testStorage() === 'postgres' ? it : it.skip)('two cores creating one name at once (a table and a queue, or two tables): one is created, the other is a conflict', async () => {
+    const other = new CoreProcess({ ...core.env, PORT: String(await freePort()) });
+    await other.start();
+    const table = (name: string) => ({
+      table: name,
+      schema: { type: 'EDGE', source: { type: 'string', comment: '' }, target: { type: 'string', comment: '' }, properties: [], direction: 'OUT', indexes: [] },
+      storage: `datastore://${NS}/${name}`,
+      mode: 'SYNC',
+      comment: '',
+    });
+    try {
+      for (let i = 0; i < 8; i++) {
+        const [t, q] = await Promise.all([
+          call('POST', `/graph/v3/databases/${NS}/tables`, table(`race_q${i}`)),
+          api(other.url, 'POST', Q, { queue: `race_q${i}`, storage: `datastore://${NS}/race_q${i}` }),
+        ]);
+        expect([t.status, q.status].sort()).toEqual([200, 409]);
+        const [a, b] = await Promise.all([call('POST', `/graph/v3/databases/${NS}/tables`, table(`race_t${i}`)), api(other.url, 'POST', `/graph/v3/databases/${NS}/tables`, table(`race_t${i}`))]);
+        expect([a.status, b.status].sort()).toEqual([200, 409]);
+      }
+      // Both cores see the same winners: each name is a table or a queue, never both.
+      for (const url of [core.url, other.url]) {
+        for (let i = 0; i < 8; i++) {
+          const [t, q] = await Promise.all([api(url, 'GET', `/graph/v3/databases/${NS}/tables/race_q${i}`), api(url, 'GET', `${Q}/race_q${i}`)]);
+          expect([t.status, q.status].sort()).toEqual([200, 404]);
+        }
+      }
+    } finally {
+      await other.stop('SIGKILL');
+    }
+  });
+
   (testStorage() === 'postgres' ? it : it.skip)('two cores on one PostgreSQL share queues and messages', async () => {
     const other = new CoreProcess({ ...core.env, PORT: String(await freePort()) });
     await other.start();
