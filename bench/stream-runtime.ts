@@ -40,7 +40,7 @@ import { fastCdc, longOf, parseOrThrow } from '@pipeline/events/stages';
 import { createKafka } from '@pipeline/kafka';
 import { uniqueTopic } from '@pipeline/kafka/testing';
 import { runConsumer, workerConsumer, type DecodedRecord, type Sink } from '@pipeline/stream';
-import { cdcHeartbeat, cdcValue, keyOf, Pipeline, StreamMetrics } from '@pipeline/stream/testing';
+import { cdcHeartbeat, cdcValue, keyOf, packBatch, Pipeline, StreamMetrics, unpackBatch } from '@pipeline/stream/testing';
 import type { ConsumedMessage, PartitionBatch } from '@pipeline/kafka';
 import { Registry } from 'prom-client';
 import { ensureKafka, kafkaToolsClasspath as stackKafkaTools } from '@pipeline/stack';
@@ -141,7 +141,36 @@ function* pathFetches(p: number): Generator<PartitionBatch> {
 }
 const yieldOnce = () => new Promise<void>((resolve) => setImmediate(resolve));
 const pathPartitions = pathData.map((_, p) => p);
-const pathRows: Record<string, { run: () => Promise<number>; cpu: number[] }> = {
+/** The runtime's Pipeline into a sink that reads every record; `fetches(p)` gives partition p's batches. */
+async function pipelinePath(fetches: (p: number) => Iterable<PartitionBatch>): Promise<number> {
+  let afters = 0;
+  const sink: Sink<CdcRecord> = {
+    async write(batch) {
+      for (const r of batch) afters += r.record.after ? 1 : 0;
+    },
+  };
+  const pipeline = new Pipeline<CdcRecord>({
+    groupId: 'in-process',
+    topic: 'in-process',
+    kind: 'cdc',
+    sink,
+    batch: { maxRecords: MAX_RECORDS, maxBytes: 5 * 1024 * 1024, maxWaitMs: MAX_WAIT_MS },
+    retry: { baseMs: 200, maxMs: 30_000 },
+    dlqTopic: 'in-process.dlq',
+    consumer: { commit: yieldOnce, pause: () => undefined, resume: () => undefined },
+    producer: { send: async () => undefined },
+    logger: pino({ level: 'silent' }),
+    metrics: new StreamMetrics(new Registry(), { group: 'in-process', topic: 'in-process' }),
+  });
+  await Promise.all(pathPartitions.map(async (p) => { for (const b of fetches(p)) await pipeline.handle(b); }));
+  await pipeline.drain();
+  return afters;
+}
+/**
+ * `prepare` runs outside the clock: for the fetch worker's row it packs the fetches as the worker does (its
+ * thread's work), so the clock holds what the main thread does with them: unpack, decode, the runtime.
+ */
+const pathRows: Record<string, { prepare?: () => unknown; run: (prepared: unknown) => Promise<number>; cpu: number[] }> = {
   'plain decodeCdc loop': {
     run: async () => {
       let afters = 0;
@@ -157,31 +186,13 @@ const pathRows: Record<string, { run: () => Promise<number>; cpu: number[] }> = 
     },
     cpu: [],
   },
-  'runtime per-batch path (Pipeline)': {
-    run: async () => {
-      let afters = 0;
-      const sink: Sink<CdcRecord> = {
-        async write(batch) {
-          for (const r of batch) afters += r.record.after ? 1 : 0;
-        },
-      };
-      const pipeline = new Pipeline<CdcRecord>({
-        groupId: 'in-process',
-        topic: 'in-process',
-        kind: 'cdc',
-        sink,
-        batch: { maxRecords: MAX_RECORDS, maxBytes: 5 * 1024 * 1024, maxWaitMs: MAX_WAIT_MS },
-        retry: { baseMs: 200, maxMs: 30_000 },
-        dlqTopic: 'in-process.dlq',
-        consumer: { commit: yieldOnce, pause: () => undefined, resume: () => undefined },
-        producer: { send: async () => undefined },
-        logger: pino({ level: 'silent' }),
-        metrics: new StreamMetrics(new Registry(), { group: 'in-process', topic: 'in-process' }),
-      });
-      await Promise.all(pathPartitions.map(async (p) => { for (const b of pathFetches(p)) await pipeline.handle(b); }));
-      await pipeline.drain();
-      return afters;
-    },
+  'runtime per-batch path (Pipeline)': { run: () => pipelinePath(pathFetches), cpu: [] },
+  "runtime per-batch path, fetch worker's main thread (unpack + Pipeline)": {
+    prepare: () => pathPartitions.map((p) => [...pathFetches(p)].map((b, i) => structuredClone(packBatch(b, i).packed))),
+    run: (packed) =>
+      pipelinePath(function* (p) {
+        for (const b of (packed as ReturnType<typeof packBatch>['packed'][][])[p]!) yield unpackBatch(b);
+      }),
     cpu: [],
   },
 };
@@ -190,8 +201,9 @@ const expectedAfters = PATH_RECORDS - Math.floor((PATH_RECORDS - 1) / HEARTBEAT_
 for (let r = 0; r <= PATH_ROUNDS; r++) {
   for (let i = 0; i < pathList.length; i++) {
     const [name, row] = pathList[(i + r) % pathList.length]!;
+    const prepared = row.prepare?.();
     const c0 = process.threadCpuUsage();
-    const afters = await row.run();
+    const afters = await row.run(prepared);
     const c = process.threadCpuUsage(c0);
     if (afters !== expectedAfters) throw new Error(`${name}: read ${afters} records with an after state, expected ${expectedAfters}`);
     if (r > 0) row.cpu.push(PATH_RECORDS / ((c.user + c.system) / 1e6));
@@ -243,6 +255,8 @@ console.log(`topic ${topic}: ${N} CDC records (${(bytes / N).toFixed(0)} B each)
 interface Run {
   rate: number;
   seconds: number;
+  /** The main thread over the timed span: its CPU per message (µs) and its event loop's busy fraction. */
+  main?: { cpuUsPerRecord: number; busy: number };
 }
 
 /** The plain consumer: counts messages (optionally decoding each) and commits after each fetch batch. */
@@ -303,11 +317,15 @@ async function runtime(fetchWorker = false): Promise<Run> {
     fetchWorker,
   });
   const t0 = performance.now();
+  const c0 = process.threadCpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   await finished;
+  const c = process.threadCpuUsage(c0);
+  const busy = performance.eventLoopUtilization(elu0).utilization;
   await consumer.stop();
   if (seqs !== N) throw new Error(`runtime sink saw ${seqs} records with an after state, expected ${N}`);
   // Heartbeats are read, decoded and skipped too: the rate counts every message, as the other readers' do.
-  return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
+  return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, main: { cpuUsPerRecord: (c.user + c.system) / total, busy } };
 }
 
 let tools = READERS.has('java') ? kafkaToolsClasspath() : {};
@@ -347,7 +365,7 @@ for (let r = 0; r <= ROUNDS; r++) {
   for (const name of order) {
     const run = await readers[name]!();
     if (r > 0) rates[name]!.push(run.rate);
-    line.push(`${name} ${Math.round(run.rate)}/s`);
+    line.push(`${name} ${Math.round(run.rate)}/s${run.main ? ` (main thread ${run.main.cpuUsPerRecord.toFixed(1)} µs CPU/record, event loop busy ${run.main.busy.toFixed(2)})` : ''}`);
   }
   console.log(`${r === 0 ? 'warm-up' : `round ${r}`}: ${line.join(', ')}`);
 }
