@@ -255,8 +255,24 @@ console.log(`topic ${topic}: ${N} CDC records (${(bytes / N).toFixed(0)} B each)
 interface Run {
   rate: number;
   seconds: number;
-  /** The main thread over the timed span: its CPU per message (µs) and its event loop's busy fraction. */
-  main?: { cpuUsPerRecord: number; busy: number };
+  /**
+   * JS readers, over the timed span: CPU per message (µs) of the main thread and of the whole process (the
+   * fetch worker's thread and V8's helper threads too), and the main event loop's busy fraction (below 1: the
+   * main thread waited).
+   */
+  main?: { cpuUsPerRecord: number; processCpuUsPerRecord: number; busy: number };
+}
+
+/** Starts the CPU and event-loop clocks of a timed span; the function it returns reads them per message. */
+function cpuClock(): (messages: number) => NonNullable<Run['main']> {
+  const c0 = process.threadCpuUsage();
+  const p0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  return (messages) => {
+    const c = process.threadCpuUsage(c0);
+    const pc = process.cpuUsage(p0);
+    return { cpuUsPerRecord: (c.user + c.system) / messages, processCpuUsPerRecord: (pc.user + pc.system) / messages, busy: performance.eventLoopUtilization(elu0).utilization };
+  };
 }
 
 /** The plain consumer: counts messages (optionally decoding each) and commits after each fetch batch. */
@@ -265,6 +281,7 @@ async function plain(decode: boolean | ((b: Uint8Array) => unknown), inWorker = 
   const options = { groupId: uniqueTopic('bench-plain'), topics: [topic], fromBeginning: true, maxWaitMs: 100 };
   const consumer = inWorker ? await workerConsumer({ brokers: [bootstrap], clientId: 'bench-stream-runtime' }, options) : await kafka.consumer(options);
   const t0 = performance.now();
+  const clock = cpuClock();
   let count = 0;
   let t1 = 0;
   let done!: () => void;
@@ -280,9 +297,10 @@ async function plain(decode: boolean | ((b: Uint8Array) => unknown), inWorker = 
     }
   });
   await finished;
+  const main = clock(count);
   await consumer.close();
   await running;
-  return { rate: count / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
+  return { rate: count / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, main };
 }
 
 /** The runtime with a sink that does nothing; it reads every record's decoded fields, as a real sink would. */
@@ -317,15 +335,13 @@ async function runtime(fetchWorker = false): Promise<Run> {
     fetchWorker,
   });
   const t0 = performance.now();
-  const c0 = process.threadCpuUsage();
-  const elu0 = performance.eventLoopUtilization();
+  const clock = cpuClock();
   await finished;
-  const c = process.threadCpuUsage(c0);
-  const busy = performance.eventLoopUtilization(elu0).utilization;
+  const main = clock(total);
   await consumer.stop();
   if (seqs !== N) throw new Error(`runtime sink saw ${seqs} records with an after state, expected ${N}`);
   // Heartbeats are read, decoded and skipped too: the rate counts every message, as the other readers' do.
-  return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, main: { cpuUsPerRecord: (c.user + c.system) / total, busy } };
+  return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, main };
 }
 
 let tools = READERS.has('java') ? kafkaToolsClasspath() : {};
@@ -356,6 +372,7 @@ if (READERS.has('worker')) readers['plain, fetch worker + decodeCdc'] = () => pl
 if (READERS.has('runtime-worker')) readers['runtime, fetch worker (decode included)'] = () => runtime(true);
 const names = Object.keys(readers);
 const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+const cpu: Record<string, { main: number[]; process: number[]; busy: number[] }> = Object.fromEntries(names.map((n) => [n, { main: [], process: [], busy: [] }]));
 const loadBefore = printLoad('before the Kafka rounds');
 // Round 0 warms every reader up (JIT, broker page cache, JVM class loading) and is not counted; then the order
 // rotates each round, so no reader always runs first on a cold broker or last on a hot machine.
@@ -365,7 +382,12 @@ for (let r = 0; r <= ROUNDS; r++) {
   for (const name of order) {
     const run = await readers[name]!();
     if (r > 0) rates[name]!.push(run.rate);
-    line.push(`${name} ${Math.round(run.rate)}/s${run.main ? ` (main thread ${run.main.cpuUsPerRecord.toFixed(1)} µs CPU/record, event loop busy ${run.main.busy.toFixed(2)})` : ''}`);
+    if (r > 0 && run.main) {
+      cpu[name]!.main.push(run.main.cpuUsPerRecord);
+      cpu[name]!.process.push(run.main.processCpuUsPerRecord);
+      cpu[name]!.busy.push(run.main.busy);
+    }
+    line.push(`${name} ${Math.round(run.rate)}/s${run.main ? ` (CPU per record: main thread ${run.main.cpuUsPerRecord.toFixed(1)} µs, whole process ${run.main.processCpuUsPerRecord.toFixed(1)} µs; main event loop busy ${run.main.busy.toFixed(2)})` : ''}`);
   }
   console.log(`${r === 0 ? 'warm-up' : `round ${r}`}: ${line.join(', ')}`);
 }
@@ -381,6 +403,15 @@ const rows: ResultRow[] = names.map((name) => ({
   ...(name !== baseline && rates[baseline] && { ratio: spread(pairedRatios(rates[name]!, rates[baseline]!)), baseline }),
   ...(name.startsWith('runtime') && tools.classpath && { target: 0.8 }),
 }));
+// Where the time went, per JS reader: a main thread near 1 busy bounds the rate; below, it waited (on the fetch
+// worker, the broker, or another process's turn on the cores).
+const cpuRows: ResultRow[] = names
+  .filter((name) => cpu[name]!.main.length)
+  .flatMap((name): ResultRow[] => [
+    { name: `${name}: main thread CPU per message`, unit: 'µs', value: spread(cpu[name]!.main) },
+    { name: `${name}: process CPU per message`, unit: 'µs', value: spread(cpu[name]!.process) },
+    { name: `${name}: main event loop busy`, unit: 'fraction', value: spread(cpu[name]!.busy) },
+  ]);
 const decodeRow = (name: string, rs: number[]): ResultRow => ({ name: `in-process: ${name}`, unit: 'records/s', value: spread(rs), ratio: spread(pairedRatios(rs, decodeRows['JSON.parse path (before)']!.rates)), baseline: 'JSON.parse path' });
 emitResult({
   bench: 'stream-runtime',
@@ -389,6 +420,7 @@ emitResult({
   load: { before: loadBefore, after: loadAfter },
   rows: [
     ...rows,
+    ...cpuRows,
     ...Object.entries(decodeRows).map(([k, v]) => decodeRow(k, v.rates)),
     ...pathList.map(([name, row]): ResultRow => ({
       name: `in-process: ${name}`,
