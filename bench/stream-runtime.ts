@@ -9,7 +9,9 @@
  *
  *   npx tsx bench/stream-runtime.ts [--json <file>]
  *
- * Env: BENCH_MESSAGES (default 100000 CDC records, ~0.64 KB each), BENCH_PARTITIONS (6), BENCH_ROUNDS (3),
+ * Env: BENCH_MESSAGES (default 300000 CDC records, ~0.65 KB each; the fetch worker is a fresh V8 isolate every
+ * round whose code warms up while it runs, as the JVM's does, and at 100000 that warm-up was a third of its CPU),
+ * BENCH_PARTITIONS (6), BENCH_ROUNDS (3),
  * BENCH_BATCH_MAX_RECORDS (500, StreamEnvSchema's default), BENCH_BATCH_MAX_WAIT_MS (50), BENCH_READERS
  * (comma-separated subset of java,plain,decode,before,lossless,worker,runtime,runtime-worker; default
  * java,plain,decode,runtime,runtime-worker; `none`: the in-process tables only), KAFKA_TOOLS_JAR /
@@ -17,7 +19,10 @@
  * Each reader is a fresh consumer group from the beginning of the topic; the JS clocks start once it has joined
  * the group and stop at its last record; Java's is its own fetch.nMsg.sec (group join and JVM start excluded).
  * Round 0 warms every reader up and is not counted; the order of the readers rotates every round; ratios are
- * taken per round. Every reader's rate counts every message (heartbeats included).
+ * taken per round. Every reader's rate counts every message (heartbeats included). For each JS reader the rounds
+ * also give its CPU per message, of the main thread and of the whole process (the fetch worker and V8's helper
+ * threads included), and how busy its main event loop was: near 1, the main thread bounds the rate; below, it
+ * waited (on the fetch worker, the broker, or the cores being taken by other processes).
  *
  * The in-process decode table, first, times decoding without Kafka (BENCH_DECODE_RECORDS, 10000, records per row
  * and round, BENCH_DECODE_ROUNDS, 25): the JSON.parse path decodeCdc had before LONGs were parsed losslessly,
@@ -27,8 +32,9 @@
  *
  * The in-process runtime path table, second, weighs the runtime's own machinery without Kafka (BENCH_PATH_RECORDS,
  * 12000, BENCH_PATH_ROUNDS, 40): the same fetched batches through a plain decodeCdc loop and through the runtime's
- * Pipeline (batching, sink, offsets, commits, metrics), in thread CPU time per record. BENCH_READERS=none stops
- * after these two tables.
+ * Pipeline (batching, sink, offsets, commits, metrics), in thread CPU time per record; and what the main thread
+ * does with the fetch worker: the same fetches packed as the worker packs them (outside the clock), unpacked and
+ * put through the Pipeline. BENCH_READERS=none stops after these two tables.
  *
  * Figures: bench/README.md.
  */
@@ -47,7 +53,7 @@ import { ensureKafka, kafkaToolsClasspath as stackKafkaTools } from '@pipeline/s
 import { consumerPerformance, kafkaToolsClasspath } from './lib/kafka-tools';
 import { emitResult, pairedRatios, printLoad, spread, type ResultRow } from './lib/report';
 
-const N = Number(process.env['BENCH_MESSAGES'] ?? 100_000);
+const N = Number(process.env['BENCH_MESSAGES'] ?? 300_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 6);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const MAX_RECORDS = Number(process.env['BENCH_BATCH_MAX_RECORDS'] ?? 500);
