@@ -9,7 +9,9 @@
  *
  *   npx tsx bench/stream-runtime.ts [--json <file>]
  *
- * Env: BENCH_MESSAGES (default 100000 CDC records, ~0.64 KB each), BENCH_PARTITIONS (6), BENCH_ROUNDS (3),
+ * Env: BENCH_MESSAGES (default 300000 CDC records, ~0.65 KB each; the fetch worker is a fresh V8 isolate every
+ * round whose code warms up while it runs, as the JVM's does, and at 100000 that warm-up was a third of its CPU),
+ * BENCH_PARTITIONS (6), BENCH_ROUNDS (3),
  * BENCH_BATCH_MAX_RECORDS (500, StreamEnvSchema's default), BENCH_BATCH_MAX_WAIT_MS (50), BENCH_READERS
  * (comma-separated subset of java,plain,decode,before,lossless,worker,runtime,runtime-worker; default
  * java,plain,decode,runtime,runtime-worker; `none`: the in-process tables only), KAFKA_TOOLS_JAR /
@@ -17,7 +19,10 @@
  * Each reader is a fresh consumer group from the beginning of the topic; the JS clocks start once it has joined
  * the group and stop at its last record; Java's is its own fetch.nMsg.sec (group join and JVM start excluded).
  * Round 0 warms every reader up and is not counted; the order of the readers rotates every round; ratios are
- * taken per round. Every reader's rate counts every message (heartbeats included).
+ * taken per round. Every reader's rate counts every message (heartbeats included). For each JS reader the rounds
+ * also give its CPU per message, of the main thread and of the whole process (the fetch worker and V8's helper
+ * threads included), and how busy its main event loop was: near 1, the main thread bounds the rate; below, it
+ * waited (on the fetch worker, the broker, or the cores being taken by other processes).
  *
  * The in-process decode table, first, times decoding without Kafka (BENCH_DECODE_RECORDS, 10000, records per row
  * and round, BENCH_DECODE_ROUNDS, 25): the JSON.parse path decodeCdc had before LONGs were parsed losslessly,
@@ -27,8 +32,9 @@
  *
  * The in-process runtime path table, second, weighs the runtime's own machinery without Kafka (BENCH_PATH_RECORDS,
  * 12000, BENCH_PATH_ROUNDS, 40): the same fetched batches through a plain decodeCdc loop and through the runtime's
- * Pipeline (batching, sink, offsets, commits, metrics), in thread CPU time per record. BENCH_READERS=none stops
- * after these two tables.
+ * Pipeline (batching, sink, offsets, commits, metrics), in thread CPU time per record; and what the main thread
+ * does with the fetch worker: the same fetches packed as the worker packs them (outside the clock), unpacked and
+ * put through the Pipeline. BENCH_READERS=none stops after these two tables.
  *
  * Figures: bench/README.md.
  */
@@ -40,14 +46,14 @@ import { fastCdc, longOf, parseOrThrow } from '@pipeline/events/stages';
 import { createKafka } from '@pipeline/kafka';
 import { uniqueTopic } from '@pipeline/kafka/testing';
 import { runConsumer, workerConsumer, type DecodedRecord, type Sink } from '@pipeline/stream';
-import { cdcHeartbeat, cdcValue, keyOf, Pipeline, StreamMetrics } from '@pipeline/stream/testing';
+import { cdcHeartbeat, cdcValue, keyOf, packBatch, Pipeline, StreamMetrics, unpackBatch } from '@pipeline/stream/testing';
 import type { ConsumedMessage, PartitionBatch } from '@pipeline/kafka';
 import { Registry } from 'prom-client';
 import { ensureKafka, kafkaToolsClasspath as stackKafkaTools } from '@pipeline/stack';
 import { consumerPerformance, kafkaToolsClasspath } from './lib/kafka-tools';
 import { emitResult, pairedRatios, printLoad, spread, type ResultRow } from './lib/report';
 
-const N = Number(process.env['BENCH_MESSAGES'] ?? 100_000);
+const N = Number(process.env['BENCH_MESSAGES'] ?? 300_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 6);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const MAX_RECORDS = Number(process.env['BENCH_BATCH_MAX_RECORDS'] ?? 500);
@@ -141,7 +147,36 @@ function* pathFetches(p: number): Generator<PartitionBatch> {
 }
 const yieldOnce = () => new Promise<void>((resolve) => setImmediate(resolve));
 const pathPartitions = pathData.map((_, p) => p);
-const pathRows: Record<string, { run: () => Promise<number>; cpu: number[] }> = {
+/** The runtime's Pipeline into a sink that reads every record; `fetches(p)` gives partition p's batches. */
+async function pipelinePath(fetches: (p: number) => Iterable<PartitionBatch>): Promise<number> {
+  let afters = 0;
+  const sink: Sink<CdcRecord> = {
+    async write(batch) {
+      for (const r of batch) afters += r.record.after ? 1 : 0;
+    },
+  };
+  const pipeline = new Pipeline<CdcRecord>({
+    groupId: 'in-process',
+    topic: 'in-process',
+    kind: 'cdc',
+    sink,
+    batch: { maxRecords: MAX_RECORDS, maxBytes: 5 * 1024 * 1024, maxWaitMs: MAX_WAIT_MS },
+    retry: { baseMs: 200, maxMs: 30_000 },
+    dlqTopic: 'in-process.dlq',
+    consumer: { commit: yieldOnce, pause: () => undefined, resume: () => undefined },
+    producer: { send: async () => undefined },
+    logger: pino({ level: 'silent' }),
+    metrics: new StreamMetrics(new Registry(), { group: 'in-process', topic: 'in-process' }),
+  });
+  await Promise.all(pathPartitions.map(async (p) => { for (const b of fetches(p)) await pipeline.handle(b); }));
+  await pipeline.drain();
+  return afters;
+}
+/**
+ * `prepare` runs outside the clock: for the fetch worker's row it packs the fetches as the worker does (its
+ * thread's work), so the clock holds what the main thread does with them: unpack, decode, the runtime.
+ */
+const pathRows: Record<string, { prepare?: () => unknown; run: (prepared: unknown) => Promise<number>; cpu: number[] }> = {
   'plain decodeCdc loop': {
     run: async () => {
       let afters = 0;
@@ -157,31 +192,13 @@ const pathRows: Record<string, { run: () => Promise<number>; cpu: number[] }> = 
     },
     cpu: [],
   },
-  'runtime per-batch path (Pipeline)': {
-    run: async () => {
-      let afters = 0;
-      const sink: Sink<CdcRecord> = {
-        async write(batch) {
-          for (const r of batch) afters += r.record.after ? 1 : 0;
-        },
-      };
-      const pipeline = new Pipeline<CdcRecord>({
-        groupId: 'in-process',
-        topic: 'in-process',
-        kind: 'cdc',
-        sink,
-        batch: { maxRecords: MAX_RECORDS, maxBytes: 5 * 1024 * 1024, maxWaitMs: MAX_WAIT_MS },
-        retry: { baseMs: 200, maxMs: 30_000 },
-        dlqTopic: 'in-process.dlq',
-        consumer: { commit: yieldOnce, pause: () => undefined, resume: () => undefined },
-        producer: { send: async () => undefined },
-        logger: pino({ level: 'silent' }),
-        metrics: new StreamMetrics(new Registry(), { group: 'in-process', topic: 'in-process' }),
-      });
-      await Promise.all(pathPartitions.map(async (p) => { for (const b of pathFetches(p)) await pipeline.handle(b); }));
-      await pipeline.drain();
-      return afters;
-    },
+  'runtime per-batch path (Pipeline)': { run: () => pipelinePath(pathFetches), cpu: [] },
+  "runtime per-batch path, fetch worker's main thread (unpack + Pipeline)": {
+    prepare: () => pathPartitions.map((p) => [...pathFetches(p)].map((b, i) => structuredClone(packBatch(b, i).packed))),
+    run: (packed) =>
+      pipelinePath(function* (p) {
+        for (const b of (packed as ReturnType<typeof packBatch>['packed'][][])[p]!) yield unpackBatch(b);
+      }),
     cpu: [],
   },
 };
@@ -190,8 +207,9 @@ const expectedAfters = PATH_RECORDS - Math.floor((PATH_RECORDS - 1) / HEARTBEAT_
 for (let r = 0; r <= PATH_ROUNDS; r++) {
   for (let i = 0; i < pathList.length; i++) {
     const [name, row] = pathList[(i + r) % pathList.length]!;
+    const prepared = row.prepare?.();
     const c0 = process.threadCpuUsage();
-    const afters = await row.run();
+    const afters = await row.run(prepared);
     const c = process.threadCpuUsage(c0);
     if (afters !== expectedAfters) throw new Error(`${name}: read ${afters} records with an after state, expected ${expectedAfters}`);
     if (r > 0) row.cpu.push(PATH_RECORDS / ((c.user + c.system) / 1e6));
@@ -243,6 +261,24 @@ console.log(`topic ${topic}: ${N} CDC records (${(bytes / N).toFixed(0)} B each)
 interface Run {
   rate: number;
   seconds: number;
+  /**
+   * JS readers, over the timed span: CPU per message (µs) of the main thread and of the whole process (the
+   * fetch worker's thread and V8's helper threads too), and the main event loop's busy fraction (below 1: the
+   * main thread waited).
+   */
+  main?: { cpuUsPerRecord: number; processCpuUsPerRecord: number; busy: number };
+}
+
+/** Starts the CPU and event-loop clocks of a timed span; the function it returns reads them per message. */
+function cpuClock(): (messages: number) => NonNullable<Run['main']> {
+  const c0 = process.threadCpuUsage();
+  const p0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  return (messages) => {
+    const c = process.threadCpuUsage(c0);
+    const pc = process.cpuUsage(p0);
+    return { cpuUsPerRecord: (c.user + c.system) / messages, processCpuUsPerRecord: (pc.user + pc.system) / messages, busy: performance.eventLoopUtilization(elu0).utilization };
+  };
 }
 
 /** The plain consumer: counts messages (optionally decoding each) and commits after each fetch batch. */
@@ -251,6 +287,7 @@ async function plain(decode: boolean | ((b: Uint8Array) => unknown), inWorker = 
   const options = { groupId: uniqueTopic('bench-plain'), topics: [topic], fromBeginning: true, maxWaitMs: 100 };
   const consumer = inWorker ? await workerConsumer({ brokers: [bootstrap], clientId: 'bench-stream-runtime' }, options) : await kafka.consumer(options);
   const t0 = performance.now();
+  const clock = cpuClock();
   let count = 0;
   let t1 = 0;
   let done!: () => void;
@@ -266,9 +303,10 @@ async function plain(decode: boolean | ((b: Uint8Array) => unknown), inWorker = 
     }
   });
   await finished;
+  const main = clock(count);
   await consumer.close();
   await running;
-  return { rate: count / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
+  return { rate: count / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, main };
 }
 
 /** The runtime with a sink that does nothing; it reads every record's decoded fields, as a real sink would. */
@@ -303,11 +341,13 @@ async function runtime(fetchWorker = false): Promise<Run> {
     fetchWorker,
   });
   const t0 = performance.now();
+  const clock = cpuClock();
   await finished;
+  const main = clock(total);
   await consumer.stop();
   if (seqs !== N) throw new Error(`runtime sink saw ${seqs} records with an after state, expected ${N}`);
   // Heartbeats are read, decoded and skipped too: the rate counts every message, as the other readers' do.
-  return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000 };
+  return { rate: total / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, main };
 }
 
 let tools = READERS.has('java') ? kafkaToolsClasspath() : {};
@@ -338,6 +378,7 @@ if (READERS.has('worker')) readers['plain, fetch worker + decodeCdc'] = () => pl
 if (READERS.has('runtime-worker')) readers['runtime, fetch worker (decode included)'] = () => runtime(true);
 const names = Object.keys(readers);
 const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+const cpu: Record<string, { main: number[]; process: number[]; busy: number[] }> = Object.fromEntries(names.map((n) => [n, { main: [], process: [], busy: [] }]));
 const loadBefore = printLoad('before the Kafka rounds');
 // Round 0 warms every reader up (JIT, broker page cache, JVM class loading) and is not counted; then the order
 // rotates each round, so no reader always runs first on a cold broker or last on a hot machine.
@@ -347,7 +388,12 @@ for (let r = 0; r <= ROUNDS; r++) {
   for (const name of order) {
     const run = await readers[name]!();
     if (r > 0) rates[name]!.push(run.rate);
-    line.push(`${name} ${Math.round(run.rate)}/s`);
+    if (r > 0 && run.main) {
+      cpu[name]!.main.push(run.main.cpuUsPerRecord);
+      cpu[name]!.process.push(run.main.processCpuUsPerRecord);
+      cpu[name]!.busy.push(run.main.busy);
+    }
+    line.push(`${name} ${Math.round(run.rate)}/s${run.main ? ` (CPU per record: main thread ${run.main.cpuUsPerRecord.toFixed(1)} µs, whole process ${run.main.processCpuUsPerRecord.toFixed(1)} µs; main event loop busy ${run.main.busy.toFixed(2)})` : ''}`);
   }
   console.log(`${r === 0 ? 'warm-up' : `round ${r}`}: ${line.join(', ')}`);
 }
@@ -363,6 +409,15 @@ const rows: ResultRow[] = names.map((name) => ({
   ...(name !== baseline && rates[baseline] && { ratio: spread(pairedRatios(rates[name]!, rates[baseline]!)), baseline }),
   ...(name.startsWith('runtime') && tools.classpath && { target: 0.8 }),
 }));
+// Where the time went, per JS reader: a main thread near 1 busy bounds the rate; below, it waited (on the fetch
+// worker, the broker, or another process's turn on the cores).
+const cpuRows: ResultRow[] = names
+  .filter((name) => cpu[name]!.main.length)
+  .flatMap((name): ResultRow[] => [
+    { name: `${name}: main thread CPU per message`, unit: 'µs', value: spread(cpu[name]!.main) },
+    { name: `${name}: process CPU per message`, unit: 'µs', value: spread(cpu[name]!.process) },
+    { name: `${name}: main event loop busy`, unit: 'fraction', value: spread(cpu[name]!.busy) },
+  ]);
 const decodeRow = (name: string, rs: number[]): ResultRow => ({ name: `in-process: ${name}`, unit: 'records/s', value: spread(rs), ratio: spread(pairedRatios(rs, decodeRows['JSON.parse path (before)']!.rates)), baseline: 'JSON.parse path' });
 emitResult({
   bench: 'stream-runtime',
@@ -371,6 +426,7 @@ emitResult({
   load: { before: loadBefore, after: loadAfter },
   rows: [
     ...rows,
+    ...cpuRows,
     ...Object.entries(decodeRows).map(([k, v]) => decodeRow(k, v.rates)),
     ...pathList.map(([name, row]): ResultRow => ({
       name: `in-process: ${name}`,

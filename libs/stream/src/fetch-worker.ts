@@ -5,8 +5,8 @@
  * sink. A batch's handler is awaited across the threads before the next batch of that partition, as in-thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createKafka, type Consumer, type ConsumerOptions, type KafkaConfig, type PartitionBatch, type RebalanceEvent } from '@pipeline/kafka';
-import { errorToWire, type FromWorker, type PackedBatch, type ToWorker } from './worker-protocol';
+import { createKafka, type Consumer, type ConsumerOptions, type KafkaConfig, type RebalanceEvent } from '@pipeline/kafka';
+import { errorToWire, packBatch, type FromWorker, type ToWorker } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('fetch-worker.ts runs as a worker thread of worker-consumer.ts');
@@ -17,40 +17,6 @@ const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, tr
 let nextId = 1;
 const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 const answer = (id: number) => new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
-
-function pack(batch: PartitionBatch, id: number): { packed: PackedBatch; transfer: ArrayBuffer[] } {
-  const n = batch.messages.length;
-  let size = 0;
-  for (const m of batch.messages) size += (m.key?.length ?? 0) + (m.value?.length ?? 0);
-  const data = new Uint8Array(size);
-  const offsets = new BigInt64Array(n);
-  const timestamps = new Float64Array(n);
-  const keyLens = new Int32Array(n);
-  const valueLens = new Int32Array(n);
-  let headers: PackedBatch['headers'];
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const m = batch.messages[i]!;
-    offsets[i] = m.offset;
-    timestamps[i] = m.timestamp;
-    if (m.key === null) keyLens[i] = -1;
-    else {
-      data.set(m.key, at);
-      at += keyLens[i] = m.key.length;
-    }
-    if (m.value === null) valueLens[i] = -1;
-    else {
-      data.set(m.value, at);
-      at += valueLens[i] = m.value.length;
-    }
-    for (const name in m.headers) {
-      headers ??= new Array(n);
-      (headers[i] ??= []).push([name, new Uint8Array(m.headers[name]!)]);
-    }
-  }
-  const packed: PackedBatch = { type: 'batch', id, topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, data: data.buffer, offsets, timestamps, keyLens, valueLens, headers };
-  return { packed, transfer: [data.buffer, offsets.buffer as ArrayBuffer, timestamps.buffer as ArrayBuffer, keyLens.buffer as ArrayBuffer, valueLens.buffer as ArrayBuffer] };
-}
 
 async function onRebalance(event: RebalanceEvent): Promise<void> {
   const id = nextId++;
@@ -92,7 +58,7 @@ port.on('message', (m: ToWorker) => {
         .run(async (batch) => {
           const id = nextId++;
           const done = answer(id);
-          const { packed, transfer } = pack(batch, id);
+          const { packed, transfer } = packBatch(batch, id);
           post(packed, transfer);
           await done;
         })

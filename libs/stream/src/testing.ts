@@ -3,3 +3,5 @@ export { walValue, cdcValue, walHeartbeat, cdcHeartbeat, keyOf, itemOf } from '.
 /** The runtime's per-batch path without Kafka (what StreamConsumer drives), for the in-process benchmark. */
 export { Pipeline, type PipelineOptions } from './pipeline';
 export { StreamMetrics } from './metrics';
+/** How the fetch worker hands batches over (for the in-process benchmark of its main thread's path). */
+export { packBatch, unpackBatch } from './worker-protocol';

@@ -16,8 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { ConsumedMessage, Consumer, ConsumerOptions, KafkaConfig, PartitionBatch, PartitionLag, TopicPartition } from '@pipeline/kafka';
-import { errorFromWire, errorToWire, type FromWorker, type PackedBatch, type ToWorker } from './worker-protocol';
+import type { Consumer, ConsumerOptions, KafkaConfig, PartitionBatch, PartitionLag, TopicPartition } from '@pipeline/kafka';
+import { errorFromWire, errorToWire, unpackBatch, type FromWorker, type ToWorker } from './worker-protocol';
 
 const WORKER_URL = new URL('./fetch-worker.ts', import.meta.url);
 
@@ -30,24 +30,6 @@ export function fetchWorkerAvailable(): boolean {
   } catch {
     return false;
   }
-}
-
-function unpack(p: PackedBatch): PartitionBatch {
-  const messages: ConsumedMessage[] = new Array(p.offsets.length);
-  let at = 0;
-  for (let i = 0; i < messages.length; i++) {
-    const kl = p.keyLens[i]!;
-    const key = kl < 0 ? null : Buffer.from(p.data, at, kl);
-    if (kl > 0) at += kl;
-    const vl = p.valueLens[i]!;
-    const value = vl < 0 ? null : Buffer.from(p.data, at, vl);
-    if (vl > 0) at += vl;
-    const headers: Record<string, Buffer> = {};
-    const hs = p.headers?.[i];
-    if (hs) for (const [name, v] of hs) headers[name] = Buffer.from(v.buffer, v.byteOffset, v.length);
-    messages[i] = { topic: p.topic, partition: p.partition, offset: p.offsets[i]!, key, value, headers, timestamp: p.timestamps[i]! };
-  }
-  return { topic: p.topic, partition: p.partition, messages, highWatermark: p.highWatermark };
 }
 
 /** Like `createKafka(config).consumer(options)`: resolves once the group is joined, rejects as that would. */
@@ -88,7 +70,7 @@ export async function workerConsumer(config: KafkaConfig, options: ConsumerOptio
         joined.reject(errorFromWire(m.error));
         return;
       case 'batch': {
-        const batch = unpack(m);
+        const batch = unpackBatch(m);
         // The batch is in the handler's hands when it returns; its promise is answered when it settles, without
         // holding the queue (other partitions' batches go on, as in-thread).
         const h = handler;
