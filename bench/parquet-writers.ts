@@ -8,9 +8,9 @@
  * to the file, as ours goes from row objects to the file). With `--all`, the other JS writers the first choice
  * rested on as well: hyparquet-writer with an automatic schema, @dsnp/parquetjs, parquetjs-lite. apache-arrow
  * (JS) writes Arrow IPC only, not Parquet: it appears as parquet-wasm's input.
- * Every writer runs once per round, the order rotating (round 0 warms up and is not counted); the ratio to
- * pyarrow at the same codec, and of each other writer to the app's, are taken per round, by the wall clock and by
- * CPU time (the process's user + system time around the call: Node's GC threads and DuckDB's count; Python's
+ * Every writer runs once per round, the order rotating and reversed every other round (round 0 warms up and is
+ * not counted); the ratio to pyarrow at the same codec, and of each other writer to the app's, are taken per
+ * round, by the wall clock and by CPU time (the process's user + system time around the call: Node's GC threads and DuckDB's count; Python's
  * `process_time`), since on a loaded machine the wall clock also counts the time others hold the cores. Each
  * file is read back by pyarrow (field ids, logical types), and the app's files (both writers) must hold exactly
  * the input rows (INT64 beyond 2^53 and nulls included).
@@ -467,10 +467,13 @@ async function main(): Promise<void> {
   // Rows per second by the wall clock, and per CPU second, per round.
   const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const cpuRates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  // Every writer once per round, the order rotating; pyarrow's own clocks (inside Python) exclude the pipe.
+  // Every writer once per round, the order rotating, and reversed every other round: a plain rotation keeps each
+  // writer behind the same one, which then always hands it its garbage (the app's uncompressed writer always ran
+  // right after its snappy one). pyarrow's own clocks (inside Python) exclude the pipe.
   for (let r = 0; r <= ROUNDS; r++) {
     for (let i = 0; i < names.length; i++) {
-      const name = names[(i + r) % names.length]!;
+      const k = (i + r) % names.length;
+      const name = names[r % 2 ? names.length - 1 - k : k]!;
       const file = fileOf(name);
       let t: Timing;
       if (server && name.startsWith('pyarrow')) t = await server.write(name.includes('snappy') ? 'snappy' : 'none', file);
