@@ -4,7 +4,7 @@ import { snapshotRowFromParquet } from '@pipeline/iceberg';
 import type { CdcRecord } from '@pipeline/events';
 import { tempDir } from '@pipeline/testing';
 import { rowOfState } from './cdc-row';
-import { writeParquet, writeSnapshotParquet, type ColumnSpec } from './parquet-file';
+import { writeParquet, writeSnapshotParquet, type ColumnSpec, type ParquetCodec, type ParquetWriteOptions } from './parquet-file';
 import { StagingStore } from './staging-store';
 
 describe('Parquet files with Iceberg field ids and bounds', () => {
@@ -91,11 +91,11 @@ describe('Parquet files with Iceberg field ids and bounds', () => {
     }
     const expected = rows.map((r) => ({ ...r, n: r.n === null ? null : BigInt(r.n), at: BigInt(r.at) * 1000n }));
 
-    it.each([
+    it.each<[ParquetCodec, ParquetWriteOptions, number]>([
       ['SNAPPY', { rowGroupRows: 300, pageBytes: 100 }, 3],
       ['UNCOMPRESSED', { rowGroupRows: 300, pageBytes: 100 }, 3],
       ['SNAPPY', {}, 1],
-    ] as const)('%s %j: every value, null and 64-bit LONG as written, dictionary where values repeat', async (codec, options, groups) => {
+    ])('%s %j: every value, null and 64-bit LONG as written, dictionary where values repeat', async (codec, options, groups) => {
       const w = writeParquet(all, rows, codec, options);
       expect(await readBack(w.bytes)).toEqual(expected);
       const ab = w.bytes.buffer.slice(w.bytes.byteOffset, w.bytes.byteOffset + w.bytes.byteLength) as ArrayBuffer;
