@@ -30,7 +30,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafka } from '@pipeline/kafka';
 import { CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
@@ -458,6 +458,7 @@ try {
   for (const side of sides) {
     side.client.close();
     await side.core.stop();
+    if (side.traceFile) rmSync(dirname(side.traceFile), { recursive: true, force: true });
     await admin.deleteTopics([side.wal, side.cdc]).catch(() => undefined);
   }
   await admin.close();
