@@ -150,6 +150,8 @@ export class MutationEngine {
         if (i > 0) await yieldToEventLoop();
         const slice = planned.slice(i, (i += this.commitKeys.size));
         const cpu = process.cpuUsage();
+        const read = new Map<string, EdgeRow>();
+        for (const p of slice) if (p.before) read.set(p.group.key, p.before);
         const applied = this.store.applyMutations(
           table.id,
           slice.map((p) => p.group.key),
@@ -157,8 +159,11 @@ export class MutationEngine {
             slice.map((p) => {
               const now = current.get(p.group.key) ?? null;
               // The locks make this the state read above; recompute should another writer ever share the store.
-              return statesEqual(now?.state ?? null, p.before?.state ?? null) ? p.write : this.processKey(table, p.group, now, context, lockAt, statuses, records);
+              return now === p.before || statesEqual(now?.state ?? null, p.before?.state ?? null)
+                ? p.write
+                : this.processKey(table, p.group, now, context, lockAt, statuses, records);
             }),
+          read,
         );
         // Only the synchronous part holds the event loop (all of it with SQLite, little with PostgreSQL).
         // Sized on CPU time, not on the clock: on a starved machine the clock would shrink commits to a
