@@ -105,6 +105,12 @@ export function rssOf(pid: number): { rssMiB: number; peakRssMiB: number } {
   return { rssMiB: Math.round(kb('VmRSS') / 1024), peakRssMiB: Math.round(kb('VmHWM') / 1024) };
 }
 
+/** CPU seconds a process has used so far, all its threads (utime + stime; clock ticks of 1/100 s on Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** SQLite's database file plus its WAL file, MiB. */
 export function storageMiB(path: string): number {
   const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);

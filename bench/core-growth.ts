@@ -5,7 +5,8 @@
  *   - mutations/s to the last answer and to the last CDC record on Kafka (end to end), and the CDC
  *     drain after the last answer;
  *   - the rate of the first and of the last tenth of the batches (flat cost: about the same);
- *   - batch latency p50/p99; the core's RSS and peak RSS; the SQLite file (+ its WAL file) size.
+ *   - batch latency p50/p99; the core's RSS and peak RSS; the SQLite file (+ its WAL file) size;
+ *   - mutations per CPU-second of the core's process (all threads), which other work on the machine moves least.
  * The baseline is the smallest size of the same run: each figure is also given as a ratio to it.
  *
  *   npx tsx bench/core-growth.ts [--sizes 10000,100000,1000000] [--batch 500] [--concurrency 8] [--json out.json]
@@ -18,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafka } from '@pipeline/kafka';
 import { CoreProcess, createLikes, freePort, uniqueName } from '@pipeline/testing';
-import { benchKafka, emit, HttpClient, loadLine, machine, pct, rssOf, SHOP_LIKES_PATH, storageMiB, TopicCounter } from './core-common';
+import { benchKafka, cpuSecondsOf, emit, HttpClient, loadLine, machine, pct, rssOf, SHOP_LIKES_PATH, storageMiB, TopicCounter } from './core-common';
 
 const { values } = parseArgs({
   options: {
@@ -62,6 +63,7 @@ interface SizeResult {
   peakRssMiB: number;
   storageMiB: number;
   secs: number;
+  perCpuSecond: number;
 }
 
 async function runSize(size: number, bootstrap: string, counter: TopicCounter): Promise<SizeResult> {
@@ -89,6 +91,7 @@ async function runSize(size: number, bootstrap: string, counter: TopicCounter): 
     const doneAt: number[] = [];
     let cdcRecords = 0;
     let next = 0;
+    const cpu0 = cpuSecondsOf(core.child!.pid!);
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -106,6 +109,7 @@ async function runSize(size: number, bootstrap: string, counter: TopicCounter): 
     );
     const tAck = performance.now();
     const tCdc = await counter.until(cdc, 1 + cdcRecords, 900_000);
+    const cpu = cpuSecondsOf(core.child!.pid!) - cpu0;
     const mutations = batches * batch;
     const tenth = Math.max(1, Math.floor(batches / 10));
     // Rate of a tenth: its batches' mutations over the time from the end of the one before it.
@@ -124,6 +128,7 @@ async function runSize(size: number, bootstrap: string, counter: TopicCounter): 
       ...rssOf(core.child!.pid!),
       storageMiB: storageMiB(storage),
       secs: +((Math.max(tAck, tCdc) - t0) / 1000).toFixed(1),
+      perCpuSecond: Math.round(mutations / cpu),
     };
   } catch (err) {
     console.error(`core output (tail):\n${core.output.slice(-3000)}`);
@@ -150,7 +155,7 @@ try {
     results.push(r);
     console.log(
       `${r.mutations} (load ${r.load1}): ${r.ackRate}/s acked, ${r.e2eRate}/s end to end (first tenth ${r.firstTenthRate}/s, last tenth ${r.lastTenthRate}/s), ` +
-        `CDC drained ${r.drainMs} ms after the last answer, p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms, RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB}), file ${r.storageMiB} MiB, ${r.secs} s`,
+        `CDC drained ${r.drainMs} ms after the last answer, p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms, RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB}), file ${r.storageMiB} MiB, ${r.secs} s, ${r.perCpuSecond} per CPU-second of the core`,
     );
   }
 } finally {

@@ -9,7 +9,7 @@ import {
   type Endpoint,
   type IndexEntry,
 } from '@pipeline/edge-model';
-import { encodeCdc, encodeWal, kafkaKey, type CdcRecord, type CdcState, type RecordContext, type WalRecord } from '@pipeline/events';
+import { encodeCdc, kafkaKey, walEncoder, type CdcRecord, type CdcState, type EdgeEventRecord, type RecordContext } from '@pipeline/events';
 import { transitionSchemaOf, type ResolvedTable } from '../catalog/catalog';
 import type { MutationMode } from '../catalog/model';
 import { ApiError, badRequest } from '../errors';
@@ -92,19 +92,21 @@ export class MutationEngine {
     // Multi-edges are always processed synchronously.
     const queue = !multi && (mode === 'ASYNC' || mode === 'IGNORE');
 
-    const now = Date.now();
     const { walRecordBytes } = this.cfg.recordLimits;
+    const encodeWal = walEncoder({
+      version: '3',
+      type: 'e',
+      processedAt: Date.now(),
+      context,
+      mode: { table: table.def.mode, request: opts.requestMode, system: this.cfg.systemMode, force: opts.force, queue },
+    });
+    // The event as the WAL and the CDC records carry it, made once per item and shared by both.
+    const records: EdgeEventRecord[] = new Array(items.length);
     const wal: { key: string; value: string }[] = [];
     for (const it of items) {
       if (clock.due()) await clock.yield();
-      const record: WalRecord = {
-        version: '3',
-        type: 'e',
-        processedAt: now,
-        context,
-        event: { ...it.event, requestId: opts.requestId, source: it.source, target: it.target, ...(it.id !== undefined ? { edgeId: it.id } : {}) },
-        mode: { table: table.def.mode, request: opts.requestMode, system: this.cfg.systemMode, force: opts.force, queue },
-      };
+      const record = eventRecord(it, opts.requestId);
+      records[it.index] = record;
       const value = encodeWal(record);
       const bytes = Buffer.byteLength(value);
       if (bytes > walRecordBytes)
@@ -137,7 +139,7 @@ export class MutationEngine {
         const rows = await this.store.getRows(table.id, slice.map((g) => g.key));
         for (const g of slice) {
           const before = rows.get(g.key) ?? null;
-          planned.push({ group: g, before, write: this.processKey(table, g, before, context, lockAt, statuses) });
+          planned.push({ group: g, before, write: this.processKey(table, g, before, context, lockAt, statuses, records) });
         }
       }
       await this.publishWal(wal);
@@ -148,6 +150,8 @@ export class MutationEngine {
         if (i > 0) await yieldToEventLoop();
         const slice = planned.slice(i, (i += this.commitKeys.size));
         const cpu = process.cpuUsage();
+        const read = new Map<string, EdgeRow>();
+        for (const p of slice) if (p.before) read.set(p.group.key, p.before);
         const applied = this.store.applyMutations(
           table.id,
           slice.map((p) => p.group.key),
@@ -155,8 +159,11 @@ export class MutationEngine {
             slice.map((p) => {
               const now = current.get(p.group.key) ?? null;
               // The locks make this the state read above; recompute should another writer ever share the store.
-              return statesEqual(now?.state ?? null, p.before?.state ?? null) ? p.write : this.processKey(table, p.group, now, context, lockAt, statuses);
+              return now === p.before || statesEqual(now?.state ?? null, p.before?.state ?? null)
+                ? p.write
+                : this.processKey(table, p.group, now, context, lockAt, statuses, records);
             }),
+          read,
         );
         // Only the synchronous part holds the event loop (all of it with SQLite, little with PostgreSQL).
         // Sized on CPU time, not on the clock: on a starved machine the clock would shrink commits to a
@@ -189,6 +196,7 @@ export class MutationEngine {
     context: RecordContext,
     lockAt: number,
     statuses: Map<string, ResultStatus>,
+    records: readonly EdgeEventRecord[],
   ): KeyWrite {
     const first = group.items[0]!;
     const multi = table.def.kind === 'MULTI_EDGE';
@@ -223,13 +231,7 @@ export class MutationEngine {
         accumulator,
         message,
         context,
-        events: group.items.map((i) => ({
-          ...i.event,
-          requestId: context.request.requestId,
-          source: i.source,
-          target: i.target,
-          ...(i.id !== undefined ? { edgeId: i.id } : {}),
-        })),
+        events: group.items.map((i) => records[i.index]!),
         before: stateOf(before),
         after: stateOf(unchanged ? before : after),
       }),
@@ -298,6 +300,14 @@ export class MutationEngine {
       request: { actor: opts.actor, requestId: opts.requestId },
     };
   }
+}
+
+/** An item's event in the records' field order (EdgeEventSchema), which the encoders then take as it is. */
+function eventRecord(it: PreparedItem, requestId: string): EdgeEventRecord {
+  const e = it.event;
+  return it.id !== undefined
+    ? { id: e.id, requestId, type: e.type, version: e.version, source: it.source, target: it.target, edgeId: it.id, properties: e.properties }
+    : { id: e.id, requestId, type: e.type, version: e.version, source: it.source, target: it.target, properties: e.properties };
 }
 
 async function groupByKey(items: PreparedItem[], clock: SliceClock): Promise<KeyGroup[]> {

@@ -137,8 +137,16 @@ export interface EdgeStore {
    * Reads the current rows of `keys`, hands them to `compute`, and writes what it returns (state,
    * index rows, counts and CDC outbox records) in one atomic unit. The caller holds the in-process key
    * locks; a store shared by several processes also serializes the keys across them for the unit.
+   * `readUnderLocks`: the rows of `keys` as the caller read them while holding those locks. A store that
+   * no other process writes (SQLite) may hand these to `compute` instead of reading them again, since the
+   * locks kept every other writer of the keys out; a shared store reads them in the unit.
    */
-  applyMutations(table: string, keys: EdgeStorageKey[], compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[]): Promise<number[]>;
+  applyMutations(
+    table: string,
+    keys: EdgeStorageKey[],
+    compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[],
+    readUnderLocks?: Map<EdgeStorageKey, EdgeRow>,
+  ): Promise<number[]>;
 
   getRows(table: string, keys: EdgeStorageKey[]): Promise<Map<EdgeStorageKey, EdgeRow>>;
   scanIndex(scan: IndexScan): Promise<IndexHit[]>;

@@ -267,12 +267,15 @@ export class SqliteEdgeStore implements EdgeStore {
     table: string,
     keys: EdgeStorageKey[],
     compute: (before: Map<EdgeStorageKey, EdgeRow>) => KeyWrite[],
+    readUnderLocks?: Map<EdgeStorageKey, EdgeRow>,
   ): Promise<number[]> {
     if (this.gate && !this.inUnit) await this.writable();
     table = tablespaceOf(table);
     const clock = this.clock;
     const run = this.db.transaction(() => {
-      const writes = compute(this.rowsOf(table, keys));
+      // This process is the file's only writer, and the caller's key locks kept its other writers of these
+      // keys out since it read them: reading them again would find the same rows.
+      const writes = compute(readUnderLocks ?? this.rowsOf(table, keys));
       const seqs: number[] = [];
       for (const w of writes) {
         const r = w.row;
