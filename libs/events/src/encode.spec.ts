@@ -4,7 +4,6 @@ import {
   EventEncodeError,
   encodeCdc,
   encodeWal,
-  walEncoder,
   type CdcRecord,
   type CdcState,
   type EdgeEventRecord,
@@ -108,41 +107,6 @@ const cdcRecord: fc.Arbitrary<CdcRecord> = fc.record(
   },
   { noNullPrototype: true, requiredKeys: ['version', 'type', 'processedAt', 'lockAt', 'status', 'accumulator', 'message', 'context', 'events', 'before', 'after'] },
 );
-
-describe('walEncoder', () => {
-  // Events as a request's items give them: in schema order, in another key order, or invalid.
-  const reordered = event.map((e) => Object.fromEntries(Object.entries(e).reverse()) as EdgeEventRecord);
-  const broken = event.chain((e) =>
-    fc.constantFrom<Record<string, unknown>>({ ...e, id: '' }, { ...e, version: 1.5 }, { ...e, properties: [] }, { ...e, type: 'UPSERT' }),
-  );
-  const anyEvent = fc.oneof(event, reordered, broken.map((e) => e as unknown as EdgeEventRecord));
-  const outcome = (f: () => string): string => {
-    try {
-      return f();
-    } catch (err) {
-      return `threw ${(err as Error).constructor.name}: ${(err as Error).message}`;
-    }
-  };
-
-  it('writes for every event of a request the text encodeWal writes for that record, and refuses what it refuses', () => {
-    fc.assert(
-      fc.property(walRecord, fc.array(anyEvent, { minLength: 1, maxLength: 6 }), ({ event: _, ...shared }, events) => {
-        const encode = walEncoder(shared);
-        for (const ev of events) expect(outcome(() => encode(ev))).toBe(outcome(() => encodeWal({ ...shared, event: ev })));
-      }),
-      { numRuns: 400 },
-    );
-  });
-
-  it('serializes a LONG beyond 2^53 in an event exactly', () => {
-    const big = 2n ** 63n - 1n;
-    const shared = { version: '3' as const, type: 'e' as const, processedAt: 1, context: { tenant: 't', database: 'd', table: 'x', alias: null, request: { actor: 'a', requestId: 'r' } }, mode: { table: 'ASYNC' as const, request: null, queue: true } };
-    const ev: EdgeEventRecord = { id: 'e1', requestId: 'r', type: 'INSERT', version: big, source: 'u', target: big, properties: { n: big } };
-    const text = walEncoder(shared)(ev);
-    expect(text).toBe(encodeWal({ ...shared, event: ev }));
-    expect(text).toContain('"version":9223372036854775807');
-  });
-});
 
 describe('encode -> decode round trip', () => {
   it('any valid native WAL record round-trips unchanged', () => {

@@ -47,34 +47,3 @@ export function encodeWal(record: WalRecord): string {
 export function encodeCdc(record: CdcRecord): string {
   return encode(CdcRecordSchema, record, 'CDC record', fastCdc);
 }
-
-/** What the WAL records of one request share: all but the event. */
-export type WalShared = Omit<WalRecord, 'event'>;
-
-/**
- * encodeWal for the records of one request, which differ only in their event: the same text as
- * `encodeWal({ ...shared, event })` for every event (encode.spec.ts), with the shared part serialized once.
- * A record the fast checker takes as it is (keys in schema order, nothing to drop) serializes as its parts
- * do, so only its event is serialized per record; any other record goes through encodeWal whole (and is
- * rejected there with zod's error).
- */
-export function walEncoder(shared: WalShared): (event: WalRecord['event']) => string {
-  let head: string | undefined;
-  let tail = '';
-  return (event) => {
-    const record: WalRecord = {
-      version: shared.version,
-      type: shared.type,
-      processedAt: shared.processedAt,
-      context: shared.context,
-      event,
-      mode: shared.mode,
-    };
-    if (fastWal(record) !== record) return encodeWal(record);
-    if (head === undefined) {
-      head = `{"version":${JSON.stringify(shared.version)},"type":${JSON.stringify(shared.type)},"processedAt":${JSON.stringify(shared.processedAt)},"context":${JSON.stringify(shared.context)},"event":`;
-      tail = `,"mode":${JSON.stringify(shared.mode)}}`;
-    }
-    return head + stringify(event, 'WAL record') + tail;
-  };
-}

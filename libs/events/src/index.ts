@@ -39,7 +39,7 @@ export {
 } from './vertex.schema';
 export { LongSchema, LongRangeError, isLong, safeEndpoint, safeNumber, safeState, type Long, type SafeCdcState } from './long';
 export { parseJson, stringifyJson } from './json';
-export { encodeWal, encodeCdc, walEncoder, type WalShared } from './encode';
+export { encodeWal, encodeCdc } from './encode';
 export {
   isSystemRecord,
   heartbeatWal,

@@ -9,7 +9,7 @@ import {
   type Endpoint,
   type IndexEntry,
 } from '@pipeline/edge-model';
-import { encodeCdc, kafkaKey, walEncoder, type CdcRecord, type CdcState, type EdgeEventRecord, type RecordContext } from '@pipeline/events';
+import { encodeCdc, encodeWal, kafkaKey, type CdcRecord, type CdcState, type EdgeEventRecord, type RecordContext, type WalRecord } from '@pipeline/events';
 import { transitionSchemaOf, type ResolvedTable } from '../catalog/catalog';
 import type { MutationMode } from '../catalog/model';
 import { ApiError, badRequest } from '../errors';
@@ -93,13 +93,8 @@ export class MutationEngine {
     const queue = !multi && (mode === 'ASYNC' || mode === 'IGNORE');
 
     const { walRecordBytes } = this.cfg.recordLimits;
-    const encodeWal = walEncoder({
-      version: '3',
-      type: 'e',
-      processedAt: Date.now(),
-      context,
-      mode: { table: table.def.mode, request: opts.requestMode, system: this.cfg.systemMode, force: opts.force, queue },
-    });
+    const processedAt = Date.now();
+    const walMode: WalRecord['mode'] = { table: table.def.mode, request: opts.requestMode, system: this.cfg.systemMode, force: opts.force, queue };
     // The event as the WAL and the CDC records carry it, made once per item and shared by both.
     const records: EdgeEventRecord[] = new Array(items.length);
     const wal: { key: string; value: string }[] = [];
@@ -107,7 +102,7 @@ export class MutationEngine {
       if (clock.due()) await clock.yield();
       const record = eventRecord(it, opts.requestId);
       records[it.index] = record;
-      const value = encodeWal(record);
+      const value = encodeWal({ version: '3', type: 'e', processedAt, context, event: record, mode: walMode });
       const bytes = Buffer.byteLength(value);
       if (bytes > walRecordBytes)
         throw badRequest(
