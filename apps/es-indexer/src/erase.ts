@@ -73,9 +73,9 @@ const targets = async (client: Client, prefix: string, subject: string) => ({
   alerts: { index: alertsIndex(prefix), query: await alertsQuery(client, alertsIndex(prefix), subject) },
 });
 
-async function counts(client: Client, prefix: string, subject: string): Promise<ErasureCounts> {
-  await client.indices.refresh({ index: `${mutationIndexPattern(prefix)},${edgesIndex(prefix)},${alertsIndex(prefix)}`, ignore_unavailable: true, allow_no_indices: true });
-  const t = await targets(client, prefix, subject);
+type Targets = Awaited<ReturnType<typeof targets>>;
+
+async function counts(client: Client, t: Targets): Promise<ErasureCounts> {
   const count = (x: { index: string; query: Record<string, unknown> }) =>
     client.count({ index: x.index, query: x.query, ignore_unavailable: true, allow_no_indices: true }).then((r) => r.count);
   return { mutations: await count(t.mutations), edges: await count(t.edges), alerts: await count(t.alerts) };
@@ -83,11 +83,17 @@ async function counts(client: Client, prefix: string, subject: string): Promise<
 
 export async function eraseSubject(client: Client, prefix: string, subject: string): Promise<ErasureProof> {
   if (subject === '') throw new Error('the subject to erase is empty');
+  const refresh = () =>
+    client.indices.refresh({ index: `${mutationIndexPattern(prefix)},${edgesIndex(prefix)},${alertsIndex(prefix)}`, ignore_unavailable: true, allow_no_indices: true });
   const alerts = { name: alertsIndex(prefix), exists: await client.indices.exists({ index: alertsIndex(prefix) }) };
-  const before = await counts(client, prefix, subject);
+  await refresh();
+  // The queries (and the edge alerts found for the person) counted before are the ones deleted.
   const t = await targets(client, prefix, subject);
+  const before = await counts(client, t);
   const del = (x: { index: string; query: Record<string, unknown> }) => deleteWhere(client, x.index, x.query);
   const deleted = { mutations: await del(t.mutations), edges: await del(t.edges), alerts: await del(t.alerts) };
-  const after = await counts(client, prefix, subject);
+  // The proof searches again from scratch: what is left, not what was meant to go.
+  await refresh();
+  const after = await counts(client, await targets(client, prefix, subject));
   return { subject, alertsIndex: alerts, before, deleted, after };
 }
