@@ -34,7 +34,7 @@ import lite from 'parquetjs-lite';
 import { venvPython } from '@pipeline/stack';
 import { emitResult, fmtSpread, pairedRatios, positionalArgs, printLoad, spread, type ResultRow, type Spread } from './lib/report';
 import { BIGINT, BOOLEAN, DuckDBDataChunk, DuckDBInstance, TIMESTAMPTZ, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { writeSnapshotParquet, SNAPSHOT_COLUMNS, type ColumnSpec, type IcebergType, type SnapshotRow } from '@pipeline/snapshotter';
+import { columnStats, compareStrings, writeSnapshotParquet, SNAPSHOT_COLUMNS, type ColumnSpec, type ColumnStats, type IcebergType, type SnapshotRow } from '@pipeline/snapshotter';
 
 const args = positionalArgs();
 const ROWS = Number(args[0] ?? 100_000);
@@ -72,43 +72,8 @@ function rowsJson(rows: SnapshotRow[]): string {
 
 // ---- The writer before the app's column encoder, kept here to measure the app's writer against it in the same
 // run: the statistics pass (each value as the writers take it: long as bigint, timestamptz as bigint µs; the
-// DuckDB and parquet-wasm alternatives start from it too), then hyparquet-writer's parquetWriteBuffer with native
+// bounds through the app's own columnStats; the DuckDB and parquet-wasm alternatives start from it too), then hyparquet-writer's parquetWriteBuffer with native
 // snappy, strings without a dictionary as byte views into one buffer.
-
-const MAX_STRING_BOUND = 64;
-
-interface ColumnStats {
-  valueCount: number;
-  nullCount: number;
-  lower?: Buffer;
-  upper?: Buffer;
-}
-
-function serializeBound(type: IcebergType, v: unknown): Buffer {
-  if (type === 'string') return Buffer.from(String(v), 'utf8');
-  if (type === 'boolean') return Buffer.from([v ? 1 : 0]);
-  const b = Buffer.alloc(8);
-  b.writeBigInt64LE(v as bigint);
-  return b;
-}
-
-function upperString(s: string): string | undefined {
-  const cps = Array.from(s);
-  if (cps.length <= MAX_STRING_BOUND) return s;
-  const head = cps.slice(0, MAX_STRING_BOUND);
-  for (let i = head.length - 1; i >= 0; i--) {
-    const cp = head[i]!.codePointAt(0)! + 1;
-    if (cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) return head.slice(0, i).join('') + String.fromCodePoint(cp);
-  }
-  return undefined;
-}
-
-const BEYOND_SURROGATES = /[\ud800-\uffff]/;
-
-function compareStrings(a: string, b: string): number {
-  if (BEYOND_SURROGATES.test(a) && BEYOND_SURROGATES.test(b)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function prepareColumns<R>(columns: ColumnSpec[], rows: readonly R[]): { data: unknown[][]; stats: Map<number, ColumnStats> } {
   const stats = new Map<number, ColumnStats>();
@@ -139,18 +104,7 @@ function prepareColumns<R>(columns: ColumnSpec[], rows: readonly R[]): { data: u
         if (hi === undefined || (v as bigint) > (hi as bigint)) hi = v;
       }
     }
-    const s: ColumnStats = { valueCount: rows.length, nullCount: nulls };
-    if (lo !== undefined) {
-      if (c.type === 'string') {
-        s.lower = serializeBound('string', Array.from(lo as string).slice(0, MAX_STRING_BOUND).join(''));
-        const up = upperString(hi as string);
-        if (up !== undefined) s.upper = serializeBound('string', up);
-      } else {
-        s.lower = serializeBound(c.type, lo);
-        s.upper = serializeBound(c.type, hi);
-      }
-    }
-    stats.set(c.id, s);
+    stats.set(c.id, columnStats(c.type, rows.length, nulls, lo, hi));
     return data;
   });
   return { data: out, stats };

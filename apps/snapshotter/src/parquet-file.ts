@@ -140,16 +140,27 @@ function addString(b: Bounds, s: string, wide: boolean): void {
   }
 }
 
-function statsOf(c: ColumnSpec, b: Bounds, rowCount: number): ColumnStats {
-  const s: ColumnStats = { valueCount: rowCount, nullCount: b.nulls };
-  if (b.lo === undefined) return s;
-  if (c.type === 'string') {
-    s.lower = serialize('string', Array.from(b.lo as string).slice(0, MAX_STRING_BOUND).join(''));
-    const up = upperString(b.hi as string);
+/** Code point (UTF-8 byte) order of two strings, as Iceberg orders them: negative, zero or positive. */
+export function compareStrings(a: string, b: string): number {
+  const aWide = BEYOND_SURROGATES.test(a);
+  const bWide = BEYOND_SURROGATES.test(b);
+  return stringLess(a, aWide, b, bWide) ? -1 : stringLess(b, bWide, a, aWide) ? 1 : 0;
+}
+
+/**
+ * A column's Iceberg statistics from its lowest and highest value (undefined when it had none): strings truncated
+ * to MAX_STRING_BOUND code points, the upper one incremented to stay an upper bound.
+ */
+export function columnStats(type: IcebergType, valueCount: number, nullCount: number, lo: unknown, hi: unknown): ColumnStats {
+  const s: ColumnStats = { valueCount, nullCount };
+  if (lo === undefined) return s;
+  if (type === 'string') {
+    s.lower = serialize('string', Array.from(lo as string).slice(0, MAX_STRING_BOUND).join(''));
+    const up = upperString(hi as string);
     if (up !== undefined) s.upper = serialize('string', up);
   } else {
-    s.lower = serialize(c.type, b.lo);
-    s.upper = serialize(c.type, b.hi);
+    s.lower = serialize(type, lo);
+    s.upper = serialize(type, hi);
   }
   return s;
 }
@@ -556,7 +567,7 @@ export function writeParquet<R>(columns: ColumnSpec[], rows: readonly R[], codec
   );
   sink.push(MAGIC);
   const stats = new Map<number, ColumnStats>();
-  columns.forEach((c, i) => stats.set(c.id, statsOf(c, bounds[i]!, rows.length)));
+  columns.forEach((c, i) => stats.set(c.id, columnStats(c.type, rows.length, bounds[i]!.nulls, bounds[i]!.lo, bounds[i]!.hi)));
   return { bytes: sink.bytes(), rowCount: rows.length, stats };
 }
 
