@@ -6,7 +6,7 @@ import { AlertRecordSchema, type AlertRecord } from '@pipeline/events';
 import { SinkError } from '@pipeline/stream';
 import { tempDir } from '@pipeline/testing';
 import type { AlertOutput } from './alert-publisher';
-import { AbuseDetectorSink, DetectorMetrics } from './abuse-detector.sink';
+import { AbuseDetectorSink, DetectorMetrics, type PartitionOffsets } from './abuse-detector.sink';
 import { parseRules } from './rules';
 import { at, cdc } from './spec-helpers';
 
@@ -33,13 +33,15 @@ class MemoryOutput implements AlertOutput {
   }
 }
 
-function sink(statePath: string, output: AlertOutput, registry = new Registry()) {
+const farEnds: PartitionOffsets = { endOffsets: async () => new Map([[0, 1000n]]), committedOffsets: async () => new Map() };
+
+function sink(statePath: string, output: AlertOutput, registry = new Registry(), offsets = farEnds) {
   return new AbuseDetectorSink({
     rules,
     limits: { maxKeys: 1000, graceMs: 0 },
     ignoredActors: [],
     statePath,
-    offsets: { endOffsets: async () => new Map([[0, 1000n]]), committedOffsets: async () => new Map() },
+    offsets,
     output,
     metrics: new DetectorMetrics(registry),
     logger: pino({ level: 'silent' }),
@@ -80,6 +82,31 @@ describe('AbuseDetectorSink', () => {
     await expect(s.write([bot(2), bot(3)])).rejects.toThrow('broker down');
     await s.write([bot(2), bot(3)]);
     await s.write([bot(4)]);
+    expect(out.alerts.map((a) => a.alertId)).toEqual([`b:shop.likes:actor:bot:${T}`]);
+    await s.close();
+  });
+
+  it('a record past the end offsets it was last told asks again at once: a partition shown read to its end does not let the watermark pass what it still holds', async () => {
+    let ends = new Map([[0, 1n], [1, 2n]]);
+    let asked = 0;
+    const offsets: PartitionOffsets = {
+      endOffsets: async () => (asked++, ends),
+      committedOffsets: async () => new Map(),
+    };
+    const out = new MemoryOutput();
+    const s = sink(join(tempDir('abuse'), 'state.db'), out, new Registry(), offsets);
+    await s.start();
+    const human = (offset: number, time: number) => at(cdc({ at: time, actor: 'human' }), 0, offset);
+    const botOn1 = (offset: number) => at(cdc({ at: T + offset, actor: 'bot', target: offset }), 1, offset);
+    // Both partitions read to their end: the watermark may follow the newest record.
+    await s.write([human(0, T), botOn1(0), botOn1(1)]);
+    // A backlog lands on both partitions (a relay catching up), and partition 0's comes first, a minute ahead;
+    // the answer of the first write is still fresh, but this record lies past its end.
+    ends = new Map([[0, 2n], [1, 4n]]);
+    await s.write([human(1, T + 60_000)]);
+    expect(asked).toBe(2);
+    // Partition 1's backlog still falls in the bot's open window.
+    await s.write([botOn1(2), botOn1(3)]);
     expect(out.alerts.map((a) => a.alertId)).toEqual([`b:shop.likes:actor:bot:${T}`]);
     await s.close();
   });

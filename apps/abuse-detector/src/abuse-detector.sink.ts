@@ -134,8 +134,12 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
   /**
    * Tells the detector which partitions of the topic still have records to read. Asked from the broker when a
    * partition looks read to its end by the last answer (or the last answer is missing): while a backlog is read
-   * no partition does, so a backlog costs no extra requests. A partition never read by this store but committed
-   * by the group (a store started afresh) counts from the committed offset: what lies before it will not come.
+   * no partition does, so a backlog costs no extra requests. The last answer is trusted for END_OFFSETS_REFRESH_MS,
+   * unless the batch holds a record at or past a partition's end in it: then records came after it was given, on
+   * other partitions too maybe (a relay draining a backlog writes to all of them), and a partition it shows read
+   * to its end must not let the watermark run past what that partition still holds. A partition never read by
+   * this store but committed by the group (a store started afresh) counts from the committed offset: what lies
+   * before it will not come.
    */
   private async markPartitions(topic: string, touched: Map<string, PartitionCheckpoint>): Promise<void> {
     const next = (p: number) => {
@@ -146,7 +150,8 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
     };
     let cached = this.ends.get(topic);
     const looksDone = !cached || [...cached.ends].some(([p, end]) => next(p) >= end);
-    if (looksDone && (!cached || Date.now() - cached.at >= END_OFFSETS_REFRESH_MS)) {
+    const outdated = !cached || [...cached.ends].some(([p, end]) => (touched.get(`${topic}:${p}`)?.nextOffset ?? 0n) > end);
+    if (outdated || (looksDone && Date.now() - cached!.at >= END_OFFSETS_REFRESH_MS)) {
       const [ends, committed] = await Promise.all([this.o.offsets.endOffsets(topic), this.o.offsets.committedOffsets(topic)]);
       cached = { at: Date.now(), ends, committed };
       this.ends.set(topic, cached);
