@@ -156,6 +156,7 @@ async function detector(): Promise<Run> {
     output,
     metrics: new DetectorMetrics(registry),
     logger,
+    groupCheckMs: 10_000,
   });
   const sink: Sink<CdcRecord> = {
     start: () => inner.start(),

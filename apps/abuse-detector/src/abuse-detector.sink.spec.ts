@@ -33,7 +33,7 @@ class MemoryOutput implements AlertOutput {
   }
 }
 
-const farEnds: PartitionOffsets = { endOffsets: async () => new Map([[0, 1000n]]), committedOffsets: async () => new Map() };
+const farEnds: PartitionOffsets = { endOffsets: async () => new Map([[0, 1000n]]), committedOffsets: async () => new Map(), groupMembers: async () => [] };
 
 function sink(statePath: string, output: AlertOutput, registry = new Registry(), offsets = farEnds) {
   return new AbuseDetectorSink({
@@ -45,6 +45,7 @@ function sink(statePath: string, output: AlertOutput, registry = new Registry(),
     output,
     metrics: new DetectorMetrics(registry),
     logger: pino({ level: 'silent' }),
+    groupCheckMs: 60_000,
     now: () => 42,
   });
 }
@@ -92,6 +93,7 @@ describe('AbuseDetectorSink', () => {
     const offsets: PartitionOffsets = {
       endOffsets: async () => (asked++, ends),
       committedOffsets: async () => new Map(),
+      groupMembers: async () => [],
     };
     const out = new MemoryOutput();
     const s = sink(join(tempDir('abuse'), 'state.db'), out, new Registry(), offsets);
@@ -108,6 +110,29 @@ describe('AbuseDetectorSink', () => {
     // Partition 1's backlog still falls in the bot's open window.
     await s.write([botOn1(2), botOn1(3)]);
     expect(out.alerts.map((a) => a.alertId)).toEqual([`b:shop.likes:actor:bot:${T}`]);
+    await s.close();
+  });
+
+  it('is not ready while its consumer group has another member, and says who; an unanswered look changes nothing', async () => {
+    const member = (n: number) => ({ memberId: `m${n}`, clientId: 'abuse-detector', clientHost: `/10.0.0.${n}` });
+    let answer: () => Promise<ReturnType<typeof member>[]> = async () => [member(1), member(2)];
+    const offsets: PartitionOffsets = { ...farEnds, groupMembers: () => answer() };
+    const registry = new Registry();
+    const s = sink(join(tempDir('abuse'), 'state.db'), new MemoryOutput(), registry, offsets);
+    await s.start();
+    expect(s.isReady()).toBe(true);
+    await s.checkGroup();
+    expect(s.isReady()).toBe(false);
+    expect(await registry.getSingleMetricAsString('abuse_detector_group_members')).toMatch(/ 2$/);
+    answer = async () => {
+      throw new Error('coordinator moving');
+    };
+    await s.checkGroup();
+    expect(s.isReady()).toBe(false);
+    answer = async () => [member(1)];
+    await s.checkGroup();
+    expect(s.isReady()).toBe(true);
+    expect(await registry.getSingleMetricAsString('abuse_detector_group_members')).toMatch(/ 1$/);
     await s.close();
   });
 });

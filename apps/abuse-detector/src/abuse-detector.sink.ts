@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AlertRecord, CdcRecord } from '@pipeline/events';
+import type { GroupMember } from '@pipeline/kafka';
 import type { DecodedRecord, Sink } from '@pipeline/stream';
 import type { AlertOutput } from './alert-publisher';
 import { Detector, type DetectorLimits } from './detector';
@@ -23,6 +24,7 @@ export class DetectorMetrics {
   readonly evicted: Counter;
   readonly skipped: Counter;
   readonly keys: Gauge;
+  readonly members: Gauge;
   readonly watermark: Gauge;
 
   constructor(registry: Registry) {
@@ -32,14 +34,19 @@ export class DetectorMetrics {
     this.evicted = new Counter({ name: 'abuse_detector_evicted_keys_total', help: 'State entries dropped to stay within STATE_MAX_KEYS', registers });
     this.skipped = new Counter({ name: 'abuse_detector_replayed_records_total', help: 'Records read again after a restart that the restored state already held', registers });
     this.keys = new Gauge({ name: 'abuse_detector_state_keys', help: 'State entries (rule x subject) held', registers });
+    this.members = new Gauge({ name: 'abuse_detector_group_members', help: 'Members of the consumer group at the last look (more than 1: each counts part of the records)', registers });
     this.watermark = new Gauge({ name: 'abuse_detector_watermark_ms', help: 'Event-time watermark (epoch ms)', registers });
   }
 }
 
-/** Where the sink learns how far each partition goes: the broker's end offsets and the group's committed offsets. */
+/**
+ * Where the sink learns how far each partition goes (the broker's end offsets and the group's committed offsets)
+ * and who else reads them (the group's members).
+ */
 export interface PartitionOffsets {
   endOffsets(topic: string): Promise<Map<number, bigint>>;
   committedOffsets(topic: string): Promise<Map<number, bigint>>;
+  groupMembers(): Promise<GroupMember[]>;
   close?(): Promise<void>;
 }
 
@@ -55,6 +62,8 @@ export interface AbuseDetectorSinkOptions {
   output: AlertOutput;
   metrics: DetectorMetrics;
   logger: Logger;
+  /** How often the group's members are counted (the detector must be its only member). */
+  groupCheckMs: number;
   /** Wall clock of `emittedAt`; a parameter so unit tests can fix it. */
   now?: () => number;
 }
@@ -67,6 +76,9 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
   private lastLate = 0;
   private lastEvicted = 0;
   private readonly ends = new Map<string, { at: number; ends: Map<number, bigint>; committed: Map<number, bigint> }>();
+  /** Set while the group has other members: what the log and the readiness say. */
+  private sharedWith: string | undefined;
+  private groupTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: AbuseDetectorSinkOptions) {
     this.now = o.now ?? Date.now;
@@ -77,6 +89,7 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
     this.store = new StateStore(this.o.statePath);
     this.restore();
     await this.o.output.start();
+    this.groupTimer = setInterval(() => void this.checkGroup(), this.o.groupCheckMs).unref();
     this.o.logger.info(
       { keys: this.detector.size, partitions: Object.fromEntries([...this.progress].map(([p, c]) => [p, c.nextOffset.toString()])), watermark: this.detector.watermark },
       'state restored',
@@ -124,7 +137,13 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
     this.lastEvicted = this.detector.stats.evicted;
   }
 
+  /** Not ready while the group has other members: the alerts it gives then are wrong, by omission. */
+  isReady(): boolean {
+    return this.sharedWith === undefined;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.groupTimer);
     await this.o.output.close();
     await this.o.offsets.close?.();
     this.store?.close();
@@ -157,6 +176,34 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
       this.ends.set(topic, cached);
     }
     for (const [p, end] of cached!.ends) this.detector.partitionState(`${topic}:${p}`, next(p) >= end);
+  }
+
+  /**
+   * The rules count subjects whose records are spread over every partition, so the detector must read them all:
+   * a second member of its group (a second replica) takes some partitions, and each member then counts part of
+   * every subject's records and misses alerts. Counted every `groupCheckMs`; while there are others, the sink is
+   * not ready and says why once. An unanswered look changes nothing.
+   */
+  async checkGroup(): Promise<void> {
+    let members: GroupMember[];
+    try {
+      members = await this.o.offsets.groupMembers();
+    } catch (err) {
+      this.o.logger.warn({ err }, 'could not count the members of the consumer group; looking again later');
+      return;
+    }
+    this.o.metrics.members.set(members.length);
+    const before = this.sharedWith;
+    this.sharedWith = members.length > 1 ? members.map((m) => `${m.clientId}@${m.clientHost}`).join(', ') : undefined;
+    if (this.sharedWith !== undefined && this.sharedWith !== before) {
+      this.o.logger.error(
+        { members: members.length, who: this.sharedWith },
+        `the consumer group has ${members.length} members: each reads part of the partitions, counts part of every subject's records and misses alerts. ` +
+          'Run one replica of abuse-detector per group (not ready until the others leave)',
+      );
+    } else if (this.sharedWith === undefined && before !== undefined) {
+      this.o.logger.info({ members: members.length }, 'the consumer group has one member again; ready');
+    }
   }
 
   private newDetector(): Detector {

@@ -24,6 +24,12 @@ export const ConfigSchema = StreamEnvSchema.extend({
   STATE_PATH: z.string().min(1).default('.data/abuse-detector/state.db').describe('SQLite file of the windows and the offsets they cover'),
   STATE_MAX_KEYS: z.coerce.number().int().min(100).default(200_000).describe('Most state entries (rule x subject) kept in memory and on disk'),
   WINDOW_GRACE_MS: z.coerce.number().int().min(0).default(5_000).describe('How late (event time) a record may come before its window closes'),
+  GROUP_CHECK_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('How often the consumer group is looked at: with another member (a second replica) the detector is not ready'),
   IGNORED_ACTORS: z
     .string()
     .default('AsyncRequestProcessor,WalReplay')

@@ -40,6 +40,7 @@ const sink = new AbuseDetectorSink({
   output: new KafkaEsAlertOutput({ kafka, topic: config.ALERTS_TOPIC, es, index: config.ES_ALERTS_INDEX }),
   metrics: new DetectorMetrics(registry),
   logger: logger.child({ component: 'abuse-detector.sink' }),
+  groupCheckMs: config.GROUP_CHECK_MS,
 });
 // Before the consumer joins (which waits for Kafka): old alerts expire even while the broker is down. A missing index
 // is nothing to expire. The timer is unref'd, so it never holds the process at shutdown.

@@ -1,5 +1,5 @@
-/** The broker's end offsets and the group's committed offsets, for the sink to know which partitions are read to their end. */
-import type { Admin, KafkaClient } from '@pipeline/kafka';
+/** The broker's end offsets, the group's committed offsets and its members, for the sink to know which partitions are read to their end and by whom. */
+import type { Admin, GroupMember, KafkaClient } from '@pipeline/kafka';
 import { SinkError } from '@pipeline/stream';
 import type { PartitionOffsets } from './abuse-detector.sink';
 
@@ -17,6 +17,10 @@ export class KafkaPartitionOffsets implements PartitionOffsets {
 
   committedOffsets(topic: string): Promise<Map<number, bigint>> {
     return this.ask('committed offsets', topic, (a) => a.committedOffsets(this.group, topic));
+  }
+
+  groupMembers(): Promise<GroupMember[]> {
+    return this.ask('members', `the group ${this.group}`, (a) => a.groupMembers(this.group));
   }
 
   async close(): Promise<void> {

@@ -306,4 +306,23 @@ describe('abuse-detector on the real core, Kafka and Elasticsearch', () => {
     expect((await es.count({ index: d.index })).count).toBe(alerts.size);
     expect(await d.p.stop('SIGTERM')).toBe(0);
   }, 120_000);
+
+  it('a second replica in the group: both say so, are not ready, and the one left is ready again once the other stopped', async () => {
+    const first = detector(cdc, { GROUP_CHECK_MS: '300' });
+    await first.p.start();
+    const second = new DetectorProcess({ ...first.env, STATE_PATH: join(tempDir('abuse-state'), 'state.db') });
+    processes.push(second);
+    await second.start('live');
+    const shared = /"msg":"the consumer group has 2 members[^"]*Run one replica of abuse-detector per group/;
+    for (const p of [first.p, second]) {
+      await waitFor('an error naming the second member, and not ready', async () => shared.test(p.output) && (await p.probe('readiness')) === 503, 30_000);
+    }
+    expect(await first.p.metrics()).toMatch(/^abuse_detector_group_members 2$/m);
+    // Its signal handlers are installed once it joined (before, a signal ends it at once, with nothing written).
+    await waitFor('the second replica consuming', async () => /"msg":"consuming"/.test(second.output), 60_000);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    await waitFor('the one left ready again', async () => (await first.p.probe('readiness')) === 200, 30_000);
+    expect(first.p.output).toContain('the consumer group has one member again');
+    expect(await first.p.stop('SIGTERM')).toBe(0);
+  }, 120_000);
 });

@@ -15,7 +15,8 @@ export class DetectorProcess {
 
   constructor(readonly env: Record<string, string>) {}
 
-  async start(): Promise<void> {
+  /** Spawns main.ts and waits until it is ready (or, with `until: 'live'`, until it answers at all). */
+  async start(until: 'ready' | 'live' = 'ready'): Promise<void> {
     this.port = await freePort();
     this.child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       cwd: REPO_ROOT,
@@ -25,13 +26,18 @@ export class DetectorProcess {
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     await waitFor(
-      'the detector ready on /health/readiness',
+      `the detector ${until} on /health/${until === 'ready' ? 'readiness' : 'liveness'}`,
       async () => {
         if (this.child?.exitCode !== null) throw new Error(`detector exited ${this.child?.exitCode}:\n${this.output.slice(-2000)}`);
-        return (await fetch(`http://127.0.0.1:${this.port}/health/readiness`).catch(() => undefined))?.status === 200;
+        return (await this.probe(until === 'ready' ? 'readiness' : 'liveness')) === 200;
       },
       90_000,
     );
+  }
+
+  /** The status of /health/<what>; undefined when nothing answers. */
+  async probe(what: 'readiness' | 'liveness'): Promise<number | undefined> {
+    return (await fetch(`http://127.0.0.1:${this.port}/health/${what}`).catch(() => undefined))?.status;
   }
 
   async metrics(): Promise<string> {

@@ -10,7 +10,7 @@ import { KafkaUnavailableError, toKafkaError } from './errors';
 import { positiveKeyHash } from './partitioner';
 import { readRange } from './range';
 import { RenewingProducer } from './renewing-producer';
-import type { Admin, Consumer, ConsumerOptions, KafkaConfig, OutgoingMessage, Producer, RangeBatch, ReadRangeOptions, TopicSpec } from './types';
+import type { Admin, Consumer, ConsumerOptions, GroupMember, KafkaConfig, OutgoingMessage, Producer, RangeBatch, ReadRangeOptions, TopicSpec } from './types';
 
 export interface KafkaClient {
   producer(): Promise<Producer>;
@@ -187,6 +187,13 @@ class PlatformaticAdmin implements Admin {
         }
       }
       return new Map([...out].sort(([a], [b]) => a - b));
+    });
+  }
+
+  groupMembers(groupId: string): Promise<GroupMember[]> {
+    return guarded(this.cfg, `members of the group ${groupId}`, async () => {
+      const group = (await this.a.describeGroups({ groups: [groupId] })).get(groupId);
+      return [...(group?.members.values() ?? [])].map((m) => ({ memberId: m.id, clientId: m.clientId, clientHost: m.clientHost }));
     });
   }
 

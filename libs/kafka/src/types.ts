@@ -43,7 +43,15 @@ export interface Admin {
   offsetsForTime(topic: string, timeMs: number): Promise<Map<number, bigint>>;
   /** Committed offsets of a consumer group for a topic (partitions with no commit are absent). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>>;
+  /** The members of a consumer group as the coordinator knows them now (none when the group is empty or unknown). */
+  groupMembers(groupId: string): Promise<GroupMember[]>;
   close(): Promise<void>;
+}
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  clientHost: string;
 }
 
 export interface ConsumedMessage {

@@ -161,8 +161,10 @@ describe('consumer group', () => {
     await waitUntil('30 records', () => r1.values().length === 30);
     await waitUntil('lag 0', async () => (await c1.lag()).every((l) => l.lag === 0n && l.committed !== undefined));
     expect(r1.batches.every((b) => b.highWatermark >= BigInt(b.messages.length))).toBe(true);
+    expect(await admin.groupMembers(groupId)).toEqual([expect.objectContaining({ memberId: expect.any(String), clientId: expect.any(String) })]);
     await c1.close();
     await r1.done;
+    expect(await admin.groupMembers(groupId)).toEqual([]);
 
     const committed = await admin.committedOffsets(groupId, topic);
     expect(committed).toEqual(await admin.endOffsets(topic));
