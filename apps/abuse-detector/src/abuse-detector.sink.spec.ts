@@ -123,6 +123,7 @@ describe('AbuseDetectorSink', () => {
     expect(s.isReady()).toBe(true);
     await s.checkGroup();
     expect(s.isReady()).toBe(false);
+    expect(s.whyNotReady()).toMatch(/Run one replica of abuse-detector per group .*\(members: abuse-detector@\/10\.0\.0\.1, abuse-detector@\/10\.0\.0\.2\)$/);
     expect(await registry.getSingleMetricAsString('abuse_detector_group_members')).toMatch(/ 2$/);
     answer = async () => {
       throw new Error('coordinator moving');

@@ -50,6 +50,9 @@ export interface PartitionOffsets {
   close?(): Promise<void>;
 }
 
+const SHARED =
+  'each reads part of the partitions, counts part of every subject\'s records and misses alerts. Run one replica of abuse-detector per group (not ready until the others leave)';
+
 /** End offsets are asked again at most this often while a partition looks read to its end (a live tail). */
 const END_OFFSETS_REFRESH_MS = 200;
 
@@ -142,6 +145,10 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
     return this.sharedWith === undefined;
   }
 
+  whyNotReady(): string | undefined {
+    return this.sharedWith === undefined ? undefined : `${SHARED} (members: ${this.sharedWith})`;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.groupTimer);
     await this.o.output.close();
@@ -196,11 +203,7 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
     const before = this.sharedWith;
     this.sharedWith = members.length > 1 ? members.map((m) => `${m.clientId}@${m.clientHost}`).join(', ') : undefined;
     if (this.sharedWith !== undefined && this.sharedWith !== before) {
-      this.o.logger.error(
-        { members: members.length, who: this.sharedWith },
-        `the consumer group has ${members.length} members: each reads part of the partitions, counts part of every subject's records and misses alerts. ` +
-          'Run one replica of abuse-detector per group (not ready until the others leave)',
-      );
+      this.o.logger.error({ members: members.length, who: this.sharedWith }, `the consumer group has ${members.length} members: ${SHARED}`);
     } else if (this.sharedWith === undefined && before !== undefined) {
       this.o.logger.info({ members: members.length }, 'the consumer group has one member again; ready');
     }

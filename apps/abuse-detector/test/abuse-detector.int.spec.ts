@@ -318,6 +318,8 @@ describe('abuse-detector on the real core, Kafka and Elasticsearch', () => {
       await waitFor('an error naming the second member, and not ready', async () => shared.test(p.output) && (await p.probe('readiness')) === 503, 30_000);
     }
     expect(await first.p.metrics()).toMatch(/^abuse_detector_group_members 2$/m);
+    const readiness = (await (await fetch(`http://127.0.0.1:${first.p.port}/health/readiness`)).json()) as { reasons: string[] };
+    expect(readiness.reasons).toEqual([expect.stringMatching(/^sink not ready: each reads part of the partitions.*Run one replica.*\(members: .+, .+\)$/)]);
     // Its signal handlers are installed once it joined (before, a signal ends it at once, with nothing written).
     await waitFor('the second replica consuming', async () => /"msg":"consuming"/.test(second.output), 60_000);
     expect(await second.stop('SIGTERM')).toBe(0);

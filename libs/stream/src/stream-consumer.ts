@@ -121,7 +121,10 @@ export class StreamConsumer<K extends StreamKind = StreamKind> {
     else if (!this.consumer) reasons.push('consumer has not joined the group');
     else if (this.brokerTrouble !== undefined) reasons.push(`the broker does not answer: ${this.brokerTrouble}`);
     if (!this.sinkStarted) reasons.push('sink not started');
-    else if (this.opts.sink.isReady?.() === false) reasons.push('sink not ready');
+    else if (this.opts.sink.isReady?.() === false) {
+      const why = this.opts.sink.whyNotReady?.();
+      reasons.push(why === undefined ? 'sink not ready' : `sink not ready: ${why}`);
+    }
     if (!this.pipeline.healthy) reasons.push('sink or DLQ failing: retrying with consumption paused');
     return { live: this.stateNow !== 'failed', ready: reasons.length === 0, reasons, state: this.stateNow };
   }

@@ -59,6 +59,8 @@ export interface Sink<R = WalRecord | CdcRecord> {
   close?(): Promise<void>;
   /** Readiness of the target (e.g. a client connected). Absent: ready once start() resolved. */
   isReady?(): boolean;
+  /** While not ready: why, and what to do about it; shown in /health/readiness. */
+  whyNotReady?(): string | undefined;
 }
 
 export interface BatchLimits {
