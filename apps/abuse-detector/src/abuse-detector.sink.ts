@@ -175,9 +175,11 @@ export class AbuseDetectorSink implements Sink<CdcRecord> {
       return own > committed ? own : committed;
     };
     let cached = this.ends.get(topic);
-    const looksDone = !cached || [...cached.ends].some(([p, end]) => next(p) >= end);
-    const outdated = !cached || [...cached.ends].some(([p, end]) => (touched.get(`${topic}:${p}`)?.nextOffset ?? 0n) > end);
-    if (outdated || (looksDone && Date.now() - cached!.at >= END_OFFSETS_REFRESH_MS)) {
+    const ask =
+      !cached ||
+      [...cached.ends].some(([p, end]) => (touched.get(`${topic}:${p}`)?.nextOffset ?? 0n) > end) ||
+      (Date.now() - cached.at >= END_OFFSETS_REFRESH_MS && [...cached.ends].some(([p, end]) => next(p) >= end));
+    if (ask) {
       const [ends, committed] = await Promise.all([this.o.offsets.endOffsets(topic), this.o.offsets.committedOffsets(topic)]);
       cached = { at: Date.now(), ends, committed };
       this.ends.set(topic, cached);
